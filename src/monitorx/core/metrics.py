@@ -1,0 +1,98 @@
+"""Inference and drift metrics as the platform stores them.
+
+``MetricColumns`` is the write path's unit: one batch, column by column, so that the
+store appends it in one columnar operation and the evaluators work on whole columns.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "RESOURCE_FIELDS",
+    "DriftMetric",
+    "DriftType",
+    "InferenceMetric",
+    "MetricColumns",
+    "MetricName",
+]
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from monitorx.core.alerts import Severity
+
+RESOURCE_FIELDS = ("gpu_memory_mb", "gpu_utilization", "cpu_percent", "memory_mb")
+
+
+class MetricName(StrEnum):
+    """Series that `GET /metrics/aggregate` can aggregate."""
+
+    LATENCY = "latency"
+    THROUGHPUT = "throughput"
+    ERROR_RATE = "error_rate"
+    GPU_MEMORY_MB = "gpu_memory_mb"
+    GPU_UTILIZATION = "gpu_utilization"
+    CPU_PERCENT = "cpu_percent"
+    MEMORY_MB = "memory_mb"
+
+
+class DriftType(StrEnum):
+    DATA = "data"
+    CONCEPT = "concept"
+    PREDICTION = "prediction"
+    FEATURE = "feature"
+
+
+@dataclass(slots=True)
+class MetricColumns:
+    """A validated batch of inference metrics, one list per field, all the same length.
+
+    ``ts_us`` is microseconds since the Unix epoch (UTC); ``tags_json`` holds each
+    metric's tags encoded as a JSON object, or ``None`` when it has none.
+    """
+
+    model_id: list[str] = field(default_factory=list)
+    model_type: list[str | None] = field(default_factory=list)
+    request_id: list[str] = field(default_factory=list)
+    ts_us: list[int] = field(default_factory=list)
+    latency: list[float] = field(default_factory=list)
+    throughput: list[float | None] = field(default_factory=list)
+    error_rate: list[float | None] = field(default_factory=list)
+    error: list[bool] = field(default_factory=list)
+    gpu_memory_mb: list[float | None] = field(default_factory=list)
+    gpu_utilization: list[float | None] = field(default_factory=list)
+    cpu_percent: list[float | None] = field(default_factory=list)
+    memory_mb: list[float | None] = field(default_factory=list)
+    tags_json: list[str | None] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.latency)
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceMetric:
+    """One stored inference metric, as read back (API.md `InferenceMetric`)."""
+
+    model_id: str
+    model_type: str | None
+    request_id: str
+    timestamp: datetime
+    latency: float
+    throughput: float | None = None
+    error_rate: float | None = None
+    error: bool = False
+    resource_usage: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DriftMetric:
+    """A drift figure reported by a client (API.md `DriftMetric`)."""
+
+    model_id: str
+    drift_type: DriftType
+    confidence: float
+    severity: Severity
+    timestamp: datetime
+    feature: str | None = None
+    score: float | None = None
