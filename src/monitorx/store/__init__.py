@@ -1,0 +1,48 @@
+"""Where MonitorX keeps its data: the `Storage` protocol and its backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitorx.core import ValidationError
+from monitorx.store.duckdb_storage import DuckDBStorage
+from monitorx.store.protocol import (
+    Aggregation,
+    AlertQuery,
+    Bucket,
+    ErrorWindow,
+    MetricQuery,
+    ModelWindowStats,
+    Storage,
+)
+
+__all__ = [
+    "Aggregation",
+    "AlertQuery",
+    "Bucket",
+    "DuckDBStorage",
+    "ErrorWindow",
+    "MetricQuery",
+    "ModelWindowStats",
+    "Storage",
+    "open_storage",
+]
+
+
+def open_storage(url: str, project_id: str = "default") -> Storage:
+    """The backend a storage URL names (the one place that names backends).
+
+    ``duckdb:///path/to/file.db`` (or ``duckdb:///:memory:``) is the embedded store.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValidationError(f"not a storage URL: {url!r}", "storage_url")
+    if scheme == "duckdb":
+        path = rest[1:] if rest.startswith("/") else rest
+        if path != ":memory:":
+            path = str(Path(path))
+        return DuckDBStorage(path, project_id)
+    raise ValidationError(
+        f"unsupported storage backend {scheme!r}; this release supports duckdb://",
+        "storage_url",
+    )

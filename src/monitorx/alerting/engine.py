@@ -1,0 +1,158 @@
+"""The alert engine: breaches in, alert state changes out.
+
+Identity is (model, alert type): while such an alert is not resolved, new breaches
+update it (latest value, severity only upwards) instead of opening another. An
+alert resolves by hand, or by itself once no breach has been seen for the clear
+period. Every change is stored before listeners hear of it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["AlertEngine", "AlertListener"]
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import timedelta
+
+from monitorx.core import Alert, AlertStatus, AlertType, Breach, Clock, NotFound
+from monitorx.store import Storage
+
+logger = logging.getLogger("monitorx.alerting")
+
+AlertListener = Callable[[Alert], Awaitable[None]]
+_Key = tuple[str, AlertType]
+
+
+class AlertEngine:
+    """Owns the lifecycle of every alert of one project."""
+
+    def __init__(self, storage: Storage, clock: Clock, clear_period_s: float) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._clear_period = timedelta(seconds=clear_period_s)
+        self._active: dict[_Key, Alert] = {}
+        self._lock = asyncio.Lock()
+        self._listeners: list[AlertListener] = []
+
+    def add_listener(self, listener: AlertListener) -> None:
+        """Call ``listener`` with every alert after it is created or changed."""
+        self._listeners.append(listener)
+
+    async def load(self) -> None:
+        """Pick up the alerts that were active when the server last stopped."""
+        async with self._lock:
+            self._active = {(a.model_id, a.alert_type): a for a in await self._storage.active_alerts()}
+
+    def active_count(self, model_id: str) -> int:
+        return sum(1 for (mid, _), _alert in self._active.items() if mid == model_id)
+
+    def active_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for model_id, _ in self._active:
+            counts[model_id] = counts.get(model_id, 0) + 1
+        return counts
+
+    async def process(self, breaches: Iterable[Breach]) -> list[Alert]:
+        """Open or update an alert for each breach; return the alerts that changed."""
+        changed: list[Alert] = []
+        async with self._lock:
+            for breach in breaches:
+                alert = self._apply(breach)
+                await self._storage.save_alert(alert)
+                self._active[(alert.model_id, alert.alert_type)] = alert
+                changed.append(alert)
+        await self._notify(changed)
+        return changed
+
+    def _apply(self, breach: Breach) -> Alert:
+        now = self._clock.now()
+        current = self._active.get((breach.model_id, breach.alert_type))
+        if current is None:
+            return Alert(
+                id=uuid.uuid4().hex,
+                model_id=breach.model_id,
+                alert_type=breach.alert_type,
+                severity=breach.severity,
+                status=AlertStatus.FIRING,
+                message=breach.message,
+                value=breach.value,
+                threshold=breach.threshold,
+                started_at=now,
+                last_breach_at=now,
+                updated_at=now,
+                labels=dict(breach.labels),
+            )
+        rises = breach.severity.rank > current.severity.rank
+        return current.evolve(
+            value=breach.value,
+            threshold=breach.threshold,
+            message=breach.message,
+            severity=breach.severity if rises else current.severity,
+            last_breach_at=now,
+            updated_at=now,
+        )
+
+    async def resolve(self, alert_id: str) -> Alert:
+        """Resolve by hand; resolving a resolved alert changes nothing."""
+        async with self._lock:
+            alert = await self._get(alert_id)
+            if alert.status is AlertStatus.RESOLVED:
+                return alert
+            alert = self._resolved(alert)
+            await self._storage.save_alert(alert)
+            self._active.pop((alert.model_id, alert.alert_type), None)
+        await self._notify([alert])
+        return alert
+
+    async def acknowledge(self, alert_id: str) -> Alert:
+        async with self._lock:
+            alert = await self._get(alert_id)
+            if alert.acknowledged:
+                return alert
+            now = self._clock.now()
+            alert = alert.evolve(acknowledged=True, acknowledged_at=now, updated_at=now)
+            await self._storage.save_alert(alert)
+            key = (alert.model_id, alert.alert_type)
+            if key in self._active and self._active[key].id == alert.id:
+                self._active[key] = alert
+        await self._notify([alert])
+        return alert
+
+    async def resolve_cleared(self) -> list[Alert]:
+        """Resolve every alert with no breach for the clear period (run by the scheduler)."""
+        now = self._clock.now()
+        resolved: list[Alert] = []
+        async with self._lock:
+            for key, alert in list(self._active.items()):
+                if now - alert.last_breach_at >= self._clear_period:
+                    done = self._resolved(alert)
+                    await self._storage.save_alert(done)
+                    del self._active[key]
+                    resolved.append(done)
+        await self._notify(resolved)
+        return resolved
+
+    def forget_model(self, model_id: str) -> None:
+        """Drop a purged model's alerts from memory (their rows are gone)."""
+        for key in [k for k in self._active if k[0] == model_id]:
+            del self._active[key]
+
+    def _resolved(self, alert: Alert) -> Alert:
+        now = self._clock.now()
+        return alert.evolve(status=AlertStatus.RESOLVED, resolved_at=now, updated_at=now)
+
+    async def _get(self, alert_id: str) -> Alert:
+        alert = await self._storage.get_alert(alert_id)
+        if alert is None:
+            raise NotFound(f"no alert with id {alert_id!r}")
+        return alert
+
+    async def _notify(self, alerts: list[Alert]) -> None:
+        for alert in alerts:
+            for listener in self._listeners:
+                try:
+                    await listener(alert)
+                except Exception:
+                    logger.exception("alert listener failed for alert %s", alert.id)

@@ -1,0 +1,118 @@
+"""Threshold checks over a batch of metrics: which values breach which limits.
+
+Pure functions over columns; the alert engine decides what a breach does.
+"""
+
+from __future__ import annotations
+
+__all__ = ["drift_breach", "error_rate_breach", "evaluate_thresholds"]
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from monitorx.core import AlertType, Breach, DriftMetric, MetricColumns, Thresholds
+from monitorx.core.severity import severity_for_confidence, severity_for_ratio
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# (column in the batch, threshold field, alert type, words for the message)
+_CHECKS = (
+    ("latency", "latency_ms", AlertType.LATENCY, "latency", "ms"),
+    ("error_rate", "error_rate", AlertType.ERROR_RATE, "error rate", ""),
+    ("gpu_memory_mb", "gpu_memory_mb", AlertType.RESOURCE_USAGE, "GPU memory", "MB"),
+    ("cpu_percent", "cpu_percent", AlertType.RESOURCE_USAGE, "CPU", "%"),
+    ("memory_mb", "memory_mb", AlertType.RESOURCE_USAGE, "memory", "MB"),
+)
+
+
+def _fmt(value: float, unit: str) -> str:
+    text = f"{value:.4g}" if unit == "" else f"{value:,.1f}".rstrip("0").rstrip(".")
+    return f"{text} {unit}".strip() if unit not in ("", "%") else f"{text}{unit}"
+
+
+def _message(what: str, value: float, threshold: float, unit: str, model_id: str) -> str:
+    return (
+        f"{what} {_fmt(value, unit)} is above the {_fmt(threshold, unit)} threshold "
+        f"on model {model_id}"
+    )
+
+
+def evaluate_thresholds(batch: MetricColumns, thresholds: Mapping[str, Thresholds]) -> list[Breach]:
+    """The breaches in ``batch`` of each model's thresholds: per model and check, the worst.
+
+    A breach is a value strictly above its threshold. Points without the value are
+    not checked. Models absent from ``thresholds`` have no checks.
+    """
+    if not thresholds or len(batch) == 0:
+        return []
+    model_ids = np.asarray(batch.model_id, dtype=object)
+    checked = [m for m in set(batch.model_id) if m in thresholds and not thresholds[m].is_empty()]
+    breaches: list[Breach] = []
+    for model_id in checked:
+        rows = np.flatnonzero(model_ids == model_id)
+        limits = thresholds[model_id]
+        for column, limit_name, alert_type, what, unit in _CHECKS:
+            limit = getattr(limits, limit_name)
+            if limit is None:
+                continue
+            raw = [getattr(batch, column)[i] for i in rows]
+            values = np.array([np.nan if v is None else v for v in raw], dtype=np.float64)
+            over = np.flatnonzero(values > limit)
+            if over.size == 0:
+                continue
+            worst = int(over[np.argmax(values[over])])
+            value = float(values[worst])
+            observed = _EPOCH + timedelta(microseconds=batch.ts_us[rows[worst]])
+            breaches.append(
+                Breach(
+                    model_id=model_id,
+                    alert_type=alert_type,
+                    severity=severity_for_ratio(value, limit),
+                    value=value,
+                    threshold=float(limit),
+                    message=_message(what, value, limit, unit, model_id),
+                    observed_at=observed,
+                )
+            )
+    return breaches
+
+
+def error_rate_breach(
+    model_id: str, rate: float, count: int, limit: float, window_s: float, observed_at: datetime
+) -> Breach | None:
+    """The model's error rate over a recent window, checked against its threshold."""
+    if rate <= limit:
+        return None
+    return Breach(
+        model_id=model_id,
+        alert_type=AlertType.ERROR_RATE,
+        severity=severity_for_ratio(rate, limit),
+        value=rate,
+        threshold=limit,
+        message=(
+            f"error rate {rate:.1%} over the last {window_s:g} s ({count} requests) is above "
+            f"the {limit:.1%} threshold on model {model_id}"
+        ),
+        observed_at=observed_at,
+    )
+
+
+def drift_breach(metric: DriftMetric, limit: float | None) -> Breach | None:
+    """A reported drift confidence strictly above the model's ``drift_confidence``."""
+    if limit is None or metric.confidence <= limit:
+        return None
+    feature = f" on feature {metric.feature}" if metric.feature else ""
+    return Breach(
+        model_id=metric.model_id,
+        alert_type=AlertType.DRIFT,
+        severity=metric.severity or severity_for_confidence(metric.confidence),
+        value=metric.confidence,
+        threshold=limit,
+        message=(
+            f"{metric.drift_type.value} drift{feature}: confidence {metric.confidence:.2f} is "
+            f"above the {limit:.2f} threshold on model {metric.model_id}"
+        ),
+        observed_at=metric.timestamp,
+    )

@@ -1,0 +1,116 @@
+"""The ``monitorx`` command: ``serve`` runs the server, ``demo`` sends demo traffic."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import SecretStr
+
+
+def _bootstrap_key(data_dir: Path) -> str:
+    """The admin key for a server with auth on and no key configured: made once, kept
+    in ``<data_dir>/admin-api-key`` (mode 0600)."""
+    path = data_dir / "admin-api-key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = "mx_" + secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key + "\n")
+    return key
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from monitorx.server.app import create_app
+    from monitorx.server.settings import Settings
+
+    overrides: dict[str, object] = {}
+    if args.host is not None:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    if args.data_dir is not None:
+        overrides["data_dir"] = Path(args.data_dir)
+    if args.storage is not None:
+        overrides["storage_url"] = args.storage
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    if settings.auth_enabled and not settings.api_keys and settings.jwt_secret is None:
+        key = _bootstrap_key(settings.data_dir)
+        settings.api_keys = [SecretStr(key)]
+        print(
+            f"Auth is on and no API key was configured: using the admin key in "
+            f"{settings.data_dir / 'admin-api-key'}.\n"
+            "Send it as the X-API-Key header (or set MONITORX_AUTH_ENABLED=false on a "
+            "trusted machine)."
+        )
+    app = create_app(settings)
+    print(f"MonitorX {_version()} storing data at {settings.resolved_storage_url()}")
+    print(f"Dashboard and API on http://{settings.host}:{settings.port}/ (docs at /docs)")
+    sys.stdout.flush()
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=args.log_level,
+        access_log=args.access_log,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    from monitorx.cli.demo import run_demo
+
+    api_key = args.api_key or os.environ.get("MONITORX_API_KEY")
+    try:
+        run_demo(args.url, api_key=api_key, duration_s=args.duration, rate_per_s=args.rate)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def _version() -> str:
+    import monitorx
+
+    return monitorx.__version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="monitorx", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"monitorx {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p_serve = commands.add_parser("serve", help="run the server (API, dashboard, alerting)")
+    p_serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    p_serve.add_argument("--port", type=int, help="port (default 8000)")
+    p_serve.add_argument("--data-dir", help="where the embedded store lives (default ./data)")
+    p_serve.add_argument("--storage", help="storage URL, e.g. duckdb:///path/to/file.db")
+    p_serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p_serve.add_argument("--access-log", action="store_true", help="log every request")
+    p_serve.set_defaults(func=serve)
+
+    p_demo = commands.add_parser("demo", help="send realistic demo traffic to a server")
+    p_demo.add_argument("--url", default=os.environ.get("MONITORX_URL", "http://127.0.0.1:8000"))
+    p_demo.add_argument("--api-key", help="API key (default: $MONITORX_API_KEY)")
+    p_demo.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
+    p_demo.add_argument("--rate", type=float, default=50.0, help="metrics per second per model")
+    p_demo.set_defaults(func=demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

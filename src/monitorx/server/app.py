@@ -1,0 +1,84 @@
+"""The app factory: `create_app(settings)` wires storage, alerting and the routes."""
+
+from __future__ import annotations
+
+__all__ = ["create_app"]
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+import monitorx
+from monitorx.alerting.engine import AlertEngine
+from monitorx.core import Clock, SystemClock
+from monitorx.server.auth import Authenticator
+from monitorx.server.deps import Services
+from monitorx.server.errors import install_error_handlers
+from monitorx.server.evaluation import Evaluator
+from monitorx.server.limits import RequestLimits
+from monitorx.server.openapi import build_openapi
+from monitorx.server.registry import ModelRegistry
+from monitorx.server.responses import JSONResponse
+from monitorx.server.routes import alerts, drift, health, metrics, models, summary
+from monitorx.server.scheduler import Scheduler
+from monitorx.server.settings import Settings
+from monitorx.store import Storage, open_storage
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(
+    settings: Settings, storage: Storage | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """A MonitorX server. Storage and clock default to those the settings name."""
+    clock = clock or SystemClock()
+    store = storage or open_storage(settings.resolved_storage_url(), settings.project_id)
+    registry = ModelRegistry(store)
+    engine = AlertEngine(store, clock, settings.alert_clear_period_s)
+    evaluator = Evaluator(
+        store, registry, engine, settings.error_rate_window_s, settings.error_rate_min_count
+    )
+    auth = Authenticator(
+        settings.auth_enabled,
+        [k.get_secret_value() for k in settings.api_keys],
+        settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
+    )
+    services = Services(settings, store, clock, registry, engine, evaluator, auth)
+    scheduler = Scheduler()
+    scheduler.every(settings.alert_tick_s, "resolve-cleared-alerts", engine.resolve_cleared)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await store.open()
+        await registry.load()
+        await engine.load()
+        evaluator.start()
+        scheduler.start()
+        try:
+            yield
+        finally:
+            await scheduler.stop()
+            await evaluator.stop()
+            await store.close()
+
+    app = FastAPI(
+        title="MonitorX",
+        version=monitorx.__version__,
+        description="Observability for ML and AI models in production.",
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (models, summary, metrics, drift, alerts, health):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        max_bulk_body_bytes=settings.max_bulk_body_bytes,
+    )
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    return app

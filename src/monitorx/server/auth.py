@@ -1,0 +1,89 @@
+"""Who is calling: API keys (``X-API-Key``) and HS256 JWTs (``Authorization: Bearer``).
+
+Roles, from least to most: ``read`` (GET), ``write`` (also send metrics and act on
+alerts), ``admin`` (everything). With auth disabled every caller is an admin.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Authenticator", "Principal", "Role"]
+
+import hmac
+from dataclasses import dataclass
+from enum import IntEnum
+
+import jwt
+from starlette.requests import HTTPConnection
+
+from monitorx.core import Forbidden, Unauthorized
+
+
+class Role(IntEnum):
+    READ = 1
+    WRITE = 2
+    ADMIN = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    name: str
+    role: Role
+
+
+_ANONYMOUS_ADMIN = Principal("anonymous", Role.ADMIN)
+
+
+def _parse_role(text: str) -> Role:
+    try:
+        return Role[text.strip().upper()]
+    except KeyError:
+        raise ValueError(f"unknown role {text!r}; use read, write or admin") from None
+
+
+class Authenticator:
+    def __init__(self, enabled: bool, api_keys: list[str], jwt_secret: str | None) -> None:
+        self.enabled = enabled
+        self._keys: list[tuple[bytes, Principal]] = []
+        for index, entry in enumerate(api_keys):
+            key, sep, role = entry.partition(":")
+            principal = Principal(f"api-key-{index + 1}", _parse_role(role) if sep else Role.ADMIN)
+            self._keys.append((key.encode(), principal))
+        self._jwt_secret = jwt_secret
+
+    def authenticate(self, conn: HTTPConnection) -> Principal:
+        if not self.enabled:
+            return _ANONYMOUS_ADMIN
+        key = conn.headers.get("x-api-key")
+        if key is not None:
+            return self._by_key(key)
+        authorization = conn.headers.get("authorization", "")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() == "bearer" and token:
+            return self._by_jwt(token.strip())
+        raise Unauthorized("authentication required: send X-API-Key or Authorization: Bearer")
+
+    def _by_key(self, key: str) -> Principal:
+        given = key.encode()
+        for known, principal in self._keys:
+            if hmac.compare_digest(given, known):
+                return principal
+        raise Unauthorized("invalid API key")
+
+    def _by_jwt(self, token: str) -> Principal:
+        if self._jwt_secret is None:
+            raise Unauthorized("bearer tokens are not enabled on this server")
+        try:
+            claims = jwt.decode(token, self._jwt_secret, algorithms=["HS256"])
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"invalid token: {exc}") from None
+        try:
+            role = _parse_role(str(claims.get("role", "read")))
+        except ValueError as exc:
+            raise Unauthorized(str(exc)) from None
+        return Principal(str(claims.get("sub", "jwt")), role)
+
+    @staticmethod
+    def require(principal: Principal, role: Role) -> None:
+        if principal.role < role:
+            raise Forbidden(f"this needs the {role.name.lower()} role; {principal.name} has "
+                            f"{principal.role.name.lower()}")

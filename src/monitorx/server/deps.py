@@ -1,0 +1,53 @@
+"""What routes depend on: the wired services and the caller's identity."""
+
+from __future__ import annotations
+
+__all__ = ["AdminAccess", "ReadAccess", "Services", "ServicesDep", "WriteAccess"]
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from monitorx.alerting.engine import AlertEngine
+from monitorx.core import Clock
+from monitorx.server.auth import Authenticator, Principal, Role
+from monitorx.server.evaluation import Evaluator
+from monitorx.server.registry import ModelRegistry
+from monitorx.server.settings import Settings
+from monitorx.store import Storage
+
+
+@dataclass
+class Services:
+    """Everything a request may use, built once by `create_app`."""
+
+    settings: Settings
+    storage: Storage
+    clock: Clock
+    registry: ModelRegistry
+    engine: AlertEngine
+    evaluator: Evaluator
+    auth: Authenticator
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+
+
+def _access(role: Role) -> object:
+    def check(request: Request, services: ServicesDep) -> Principal:
+        principal = services.auth.authenticate(request)
+        services.auth.require(principal, role)
+        return principal
+
+    return Depends(check)
+
+
+ReadAccess = Annotated[Principal, _access(Role.READ)]
+WriteAccess = Annotated[Principal, _access(Role.WRITE)]
+AdminAccess = Annotated[Principal, _access(Role.ADMIN)]

@@ -1,0 +1,111 @@
+"""After a write is committed: check thresholds and hand breaches to the alert engine.
+
+Runs off the request path, in one task, so a 202 never waits for alerting and
+breaches of one model are processed in order.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Evaluator"]
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+
+from monitorx.alerting.engine import AlertEngine
+from monitorx.analysis.thresholds import drift_breach, error_rate_breach, evaluate_thresholds
+from monitorx.core import Breach, DriftMetric, MetricColumns
+from monitorx.server.registry import ModelRegistry
+from monitorx.store import Storage
+
+logger = logging.getLogger("monitorx.evaluation")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Evaluator:
+    def __init__(
+        self,
+        storage: Storage,
+        registry: ModelRegistry,
+        engine: AlertEngine,
+        error_rate_window_s: float,
+        error_rate_min_count: int,
+    ) -> None:
+        self._storage = storage
+        self._registry = registry
+        self._engine = engine
+        self._window = timedelta(seconds=error_rate_window_s)
+        self._min_count = error_rate_min_count
+        self._queue: asyncio.Queue[MetricColumns | DriftMetric] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="monitorx-evaluator")
+
+    async def stop(self) -> None:
+        await self._queue.join()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def submit(self, item: MetricColumns | DriftMetric) -> None:
+        """Queue a committed batch or drift metric for evaluation."""
+        if isinstance(item, MetricColumns) and not self._registry.thresholds():
+            return  # nothing to check against; skip the queue on the hot path
+        self._queue.put_nowait(item)
+
+    async def drain(self) -> None:
+        """Wait until everything submitted so far has been evaluated."""
+        await self._queue.join()
+
+    async def _run(self) -> None:
+        while True:
+            item = await self._queue.get()
+            try:
+                breaches = (
+                    await self._drift(item)
+                    if isinstance(item, DriftMetric)
+                    else await self._metrics(item)
+                )
+                if breaches:
+                    await self._engine.process(breaches)
+            except Exception:
+                logger.exception("evaluating a batch failed")
+            finally:
+                self._queue.task_done()
+
+    async def _drift(self, metric: DriftMetric) -> list[Breach]:
+        model = self._registry.get(metric.model_id)
+        limit = None if model is None else model.thresholds.drift_confidence
+        breach = drift_breach(metric, limit)
+        return [] if breach is None else [breach]
+
+    async def _metrics(self, batch: MetricColumns) -> list[Breach]:
+        thresholds = self._registry.thresholds()
+        breaches = evaluate_thresholds(batch, thresholds)
+        # The error-rate rule over a recent window, for models whose metrics flag errors.
+        latest_error_us: dict[str, int] = {}
+        for model_id, error, ts in zip(batch.model_id, batch.error, batch.ts_us, strict=True):
+            if error and model_id in thresholds and thresholds[model_id].error_rate is not None:
+                latest_error_us[model_id] = max(ts, latest_error_us.get(model_id, 0))
+        for model_id, ts_us in latest_error_us.items():
+            limit = thresholds[model_id].error_rate
+            assert limit is not None
+            end = _EPOCH + timedelta(microseconds=ts_us + 1)
+            window = await self._storage.error_window(model_id, end - self._window, end)
+            if window.count < self._min_count or window.error_rate is None:
+                continue
+            breach = error_rate_breach(
+                model_id,
+                window.error_rate,
+                window.count,
+                limit,
+                self._window.total_seconds(),
+                end,
+            )
+            if breach is not None:
+                breaches = [b for b in breaches if b.model_id != model_id or b.alert_type != breach.alert_type]
+                breaches.append(breach)
+        return breaches

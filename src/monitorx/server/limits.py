@@ -1,0 +1,64 @@
+"""Request guards that run before routing: body size (413) and JSON content type (415)."""
+
+from __future__ import annotations
+
+__all__ = ["RequestLimits"]
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from monitorx.core import PayloadTooLarge
+from monitorx.server.errors import problem
+
+_BULK_SUFFIXES = ("/reference", "/records", "/drift/analyze")
+_WRITE_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+class RequestLimits:
+    """Refuse bodies over the limit (also when streamed without Content-Length) and
+    writes whose Content-Type is not JSON."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, max_bulk_body_bytes: int) -> None:
+        self.app = app
+        self.max_body = max_body_bytes
+        self.max_bulk = max_bulk_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _WRITE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        limit = self.max_bulk if path.endswith(_BULK_SUFFIXES) else self.max_body
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            await problem(413, "payload_too_large", f"body is over the {limit:,}-byte limit")(
+                scope, receive, send
+            )
+            return
+        content_type = headers.get(b"content-type", b"").decode("latin-1")
+        if content_type and not _is_json(content_type) and length != b"0":
+            await problem(
+                415,
+                "unsupported_media_type",
+                f"Content-Type {content_type!r} is not supported; send application/json",
+            )(scope, receive, send)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # Mapped to 413 by the error handlers, like every MonitorXError.
+                    raise PayloadTooLarge(f"body is over the {limit:,}-byte limit", "body")
+            return message
+
+        await self.app(scope, limited_receive, send)

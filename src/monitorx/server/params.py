@@ -1,0 +1,50 @@
+"""Query parameters as API.md defines them: time ranges, windows, limits."""
+
+from __future__ import annotations
+
+__all__ = ["TimeRange", "parse_limit", "parse_range", "parse_time_param"]
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from monitorx.core import ValidationError
+from monitorx.core.timeparse import parse_timestamp, to_epoch_us
+
+MAX_LIMIT = 10_000
+DEFAULT_LIMIT = 100
+DEFAULT_RANGE = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    start: datetime
+    end: datetime
+
+
+def parse_time_param(value: str, field: str) -> datetime:
+    """A query-string timestamp: epoch seconds if it is a number, else RFC 3339."""
+    text = value.strip()
+    try:
+        number: float | None = float(text)
+    except ValueError:
+        number = None
+    parsed = parse_timestamp(number if number is not None else text, field)
+    to_epoch_us(parsed, field)
+    return parsed
+
+
+def parse_range(start: str | None, end: str | None, now: datetime) -> TimeRange:
+    """``start`` inclusive, ``end`` exclusive; defaults end = now, start = end − 1 h."""
+    end_at = now if end is None else parse_time_param(end, "end")
+    start_at = end_at - DEFAULT_RANGE if start is None else parse_time_param(start, "start")
+    if start_at > end_at:
+        raise ValidationError("start must not be after end", "start")
+    return TimeRange(start_at, end_at)
+
+
+def parse_limit(value: int | None) -> int:
+    if value is None:
+        return DEFAULT_LIMIT
+    if not 1 <= value <= MAX_LIMIT:
+        raise ValidationError(f"must be between 1 and {MAX_LIMIT:,}", "limit")
+    return value

@@ -1,0 +1,60 @@
+"""`/api/v1/alerts`: list, inspect, resolve and acknowledge alerts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from monitorx.core import AlertStatus, AlertType, NotFound, Severity
+from monitorx.server.deps import ReadAccess, ServicesDep, WriteAccess
+from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.params import parse_limit
+from monitorx.server.responses import JSONResponse, alert_json
+from monitorx.server.schemas import AlertOut
+from monitorx.store import AlertQuery
+
+router = APIRouter(prefix="/alerts", tags=["alerts"])
+
+
+@router.get("", response_model=list[AlertOut], responses=ERROR_RESPONSES)
+async def list_alerts(
+    services: ServicesDep,
+    _: ReadAccess,
+    model_id: str | None = None,
+    status: Literal["pending", "firing", "resolved"] | None = None,
+    severity: Literal["low", "medium", "high", "critical"] | None = None,
+    alert_type: Annotated[str | None, Query(max_length=128)] = None,
+    limit: int | None = None,
+) -> JSONResponse:
+    """Alerts, newest first by the time they started firing."""
+    known_types = {t.value for t in AlertType}
+    if alert_type is not None and alert_type not in known_types:
+        return JSONResponse([])
+    query = AlertQuery(
+        limit=parse_limit(limit),
+        model_id=model_id,
+        status=None if status is None else AlertStatus(status),
+        severity=None if severity is None else Severity(severity),
+        alert_type=None if alert_type is None else AlertType(alert_type),
+    )
+    return JSONResponse([alert_json(a) for a in await services.storage.list_alerts(query)])
+
+
+@router.get("/{alert_id}", response_model=AlertOut, responses=ERROR_RESPONSES)
+async def get_alert(alert_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
+    alert = await services.storage.get_alert(alert_id)
+    if alert is None:
+        raise NotFound(f"no alert with id {alert_id!r}")
+    return JSONResponse(alert_json(alert))
+
+
+@router.post("/{alert_id}/resolve", response_model=AlertOut, responses=ERROR_RESPONSES)
+async def resolve_alert(alert_id: str, services: ServicesDep, _: WriteAccess) -> JSONResponse:
+    """Resolve now; a later breach opens a new alert."""
+    return JSONResponse(alert_json(await services.engine.resolve(alert_id)))
+
+
+@router.post("/{alert_id}/acknowledge", response_model=AlertOut, responses=ERROR_RESPONSES)
+async def acknowledge_alert(alert_id: str, services: ServicesDep, _: WriteAccess) -> JSONResponse:
+    return JSONResponse(alert_json(await services.engine.acknowledge(alert_id)))

@@ -1,0 +1,126 @@
+"""`/api/v1/metrics/inference` and `/api/v1/metrics/aggregate`.
+
+Writes read the raw body and parse it with msgspec (``monitorx.ingest``): the
+pydantic schemas named in ``openapi_extra`` describe the same shapes for the docs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from monitorx.core import MetricName, ValidationError
+from monitorx.core.timeparse import parse_duration
+from monitorx.ingest.decode import decode_metric, decode_metric_batch
+from monitorx.server.deps import ReadAccess, ServicesDep, WriteAccess
+from monitorx.server.openapi import ERROR_RESPONSES, json_body
+from monitorx.server.params import parse_limit, parse_range
+from monitorx.server.responses import JSONResponse, metric_json
+from monitorx.server.schemas import (
+    Accepted,
+    BatchAccepted,
+    BucketOut,
+    InferenceMetricOut,
+)
+from monitorx.store import Aggregation, MetricQuery
+
+router = APIRouter(prefix="/metrics", tags=["metrics"])
+
+
+@router.post(
+    "/inference",
+    status_code=202,
+    response_model=Accepted,
+    responses=ERROR_RESPONSES,
+    openapi_extra=json_body("InferenceMetricIn"),
+)
+async def ingest_metric(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
+    """Store one inference metric; 202 once it is committed."""
+    batch = decode_metric(await request.body(), services.clock.now())
+    await services.storage.write_metrics(batch)
+    services.evaluator.submit(batch)
+    return JSONResponse({"accepted": 1}, status_code=202)
+
+
+@router.post(
+    "/inference/batch",
+    status_code=202,
+    response_model=BatchAccepted,
+    responses=ERROR_RESPONSES,
+    openapi_extra=json_body("InferenceMetricIn", array=True),
+)
+async def ingest_batch(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
+    """Store up to 10,000 metrics. Valid items are stored even when others are rejected;
+    422 when none is valid."""
+    batch, rejected = decode_metric_batch(
+        await request.body(), services.clock.now(), services.settings.max_batch_items
+    )
+    rejected_json = [{"index": r.index, "error": r.error} for r in rejected]
+    if len(batch) == 0:
+        return JSONResponse(
+            {
+                "error": "validation_error",
+                "detail": f"none of the {len(rejected)} metrics is valid",
+                "accepted": 0,
+                "rejected": rejected_json,
+            },
+            status_code=422,
+        )
+    await services.storage.write_metrics(batch)
+    services.evaluator.submit(batch)
+    return JSONResponse({"accepted": len(batch), "rejected": rejected_json}, status_code=202)
+
+
+@router.get("/inference", response_model=list[InferenceMetricOut], responses=ERROR_RESPONSES)
+async def list_metrics(
+    services: ServicesDep,
+    _: ReadAccess,
+    model_id: str | None = None,
+    start: Annotated[str | None, Query(description="inclusive; RFC 3339 or epoch s")] = None,
+    end: Annotated[str | None, Query(description="exclusive; default now")] = None,
+    limit: Annotated[int | None, Query(description="1–10,000; default 100")] = None,
+) -> JSONResponse:
+    """Stored metrics, newest first."""
+    span = parse_range(start, end, services.clock.now())
+    query = MetricQuery(span.start, span.end, parse_limit(limit), model_id)
+    metrics = await services.storage.query_metrics(query)
+    return JSONResponse([metric_json(m) for m in metrics])
+
+
+@router.get("/aggregate", response_model=list[BucketOut], responses=ERROR_RESPONSES)
+async def aggregate(
+    services: ServicesDep,
+    _: ReadAccess,
+    model_id: str,
+    metric: Literal[
+        "latency",
+        "throughput",
+        "error_rate",
+        "gpu_memory_mb",
+        "gpu_utilization",
+        "cpu_percent",
+        "memory_mb",
+    ] = "latency",
+    agg: Literal["count", "mean", "min", "max", "p50", "p90", "p95", "p99"] = "mean",
+    interval: Annotated[str, Query(description="seconds or e.g. '5m'; default 60")] = "60",
+    start: str | None = None,
+    end: str | None = None,
+) -> JSONResponse:
+    """One value per bucket; buckets start at multiples of ``interval`` since the epoch.
+    Empty buckets are omitted; points without the metric are left out."""
+    interval_s = parse_duration(number_or_text(interval), "interval")
+    span = parse_range(start, end, services.clock.now())
+    if not model_id:
+        raise ValidationError("is required", "model_id")
+    buckets = await services.storage.aggregate(
+        model_id, MetricName(metric), Aggregation(agg), interval_s, span.start, span.end
+    )
+    return JSONResponse([{"time": b.time, "value": b.value} for b in buckets])
+
+
+def number_or_text(value: str) -> float | str:
+    try:
+        return float(value)
+    except ValueError:
+        return value

@@ -1,0 +1,198 @@
+"""The HTTP API's schemas (pydantic), which FastAPI turns into the OpenAPI document.
+
+Models, alerts and summaries are validated through these. The ingest hot path is
+parsed by msgspec (``monitorx.ingest.wire``) and only *described* here; a test
+keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from monitorx.core.identifiers import IDENTIFIER_PATTERN
+
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+TagValue = Annotated[str, StringConstraints(max_length=1024)]
+Tags = Annotated[dict[TagKey, TagValue], Field(max_length=64)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Timestamp = Annotated[
+    datetime | float,
+    Field(description="RFC 3339 (no offset means UTC) or Unix epoch seconds; absent = now"),
+]
+
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class ThresholdsSchema(BaseModel):
+    """Per-model limits; null or absent = no check. A breach is a value strictly above."""
+
+    model_config = _STRICT
+
+    latency_ms: NonNegative | None = None
+    error_rate: Fraction | None = None
+    gpu_memory_mb: NonNegative | None = None
+    cpu_percent: NonNegative | None = None
+    memory_mb: NonNegative | None = None
+    drift_confidence: Fraction | None = None
+
+
+class ModelConfigBody(BaseModel):
+    """A model as sent to `POST /models` and `PUT /models/{id}`."""
+
+    model_config = _STRICT
+
+    id: Identifier | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    model_type: Literal["llm", "cv", "tabular"]
+    version: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "1"
+    environment: Literal["dev", "staging", "prod"] = "prod"
+    thresholds: ThresholdsSchema = Field(default_factory=ThresholdsSchema)
+    tags: Tags = Field(default_factory=dict)
+
+
+class ModelConfigOut(BaseModel):
+    id: str
+    name: str
+    model_type: Literal["llm", "cv", "tabular"]
+    version: str
+    environment: Literal["dev", "staging", "prod"]
+    thresholds: dict[str, float]
+    tags: dict[str, str]
+
+
+class ResourceUsage(BaseModel):
+    gpu_memory_mb: NonNegative | None = None
+    gpu_utilization: NonNegative | None = None
+    cpu_percent: NonNegative | None = None
+    memory_mb: NonNegative | None = None
+
+
+class InferenceMetricIn(BaseModel):
+    """One inference (API.md `InferenceMetric`)."""
+
+    model_id: Identifier
+    model_type: Literal["llm", "cv", "tabular"] | None = None
+    request_id: Annotated[str, StringConstraints(max_length=128)] | None = None
+    latency: NonNegative = Field(description="milliseconds")
+    throughput: NonNegative | None = Field(default=None, description="requests per second")
+    error_rate: Fraction | None = None
+    error: bool = False
+    resource_usage: ResourceUsage | None = None
+    tags: Tags | None = None
+    timestamp: Timestamp | None = None
+
+
+class InferenceMetricOut(BaseModel):
+    model_id: str
+    model_type: str | None
+    request_id: str
+    latency: float
+    throughput: float | None
+    error_rate: float | None
+    error: bool
+    resource_usage: dict[str, float]
+    tags: dict[str, str]
+    timestamp: datetime
+
+
+class Accepted(BaseModel):
+    accepted: int
+
+
+class RejectedItem(BaseModel):
+    index: int
+    error: str
+
+
+class BatchAccepted(BaseModel):
+    accepted: int
+    rejected: list[RejectedItem]
+
+
+class BucketOut(BaseModel):
+    time: datetime = Field(description="start of the bucket")
+    value: float
+
+
+class DriftMetricIn(BaseModel):
+    """A drift figure computed by the client (API.md `DriftMetric`)."""
+
+    model_id: Identifier
+    drift_type: Literal["data", "concept", "prediction", "feature"]
+    feature: Annotated[str, StringConstraints(max_length=256)] | None = None
+    score: float | None = None
+    confidence: Fraction
+    severity: Literal["low", "medium", "high", "critical"] | None = None
+    timestamp: Timestamp | None = None
+
+
+class DriftMetricOut(BaseModel):
+    model_id: str
+    drift_type: str
+    feature: str | None
+    score: float | None
+    confidence: float
+    severity: str
+    timestamp: datetime
+
+
+class LatencyStats(BaseModel):
+    mean: float | None
+    p50: float | None
+    p95: float | None
+    p99: float | None
+    max: float | None
+
+
+class ModelSummary(BaseModel):
+    model_id: str
+    count: int
+    latency: LatencyStats
+    error_rate: float | None
+    throughput: float
+    active_alerts: int
+
+
+class Summary(BaseModel):
+    window_seconds: float
+    models: list[ModelSummary]
+
+
+class AlertOut(BaseModel):
+    id: str
+    model_id: str
+    alert_type: str
+    severity: Literal["low", "medium", "high", "critical"]
+    status: Literal["pending", "firing", "resolved"]
+    message: str
+    value: float
+    threshold: float
+    timestamp: datetime = Field(description="when it started firing")
+    resolved: bool
+    resolved_at: datetime | None
+    acknowledged: bool
+    acknowledged_at: datetime | None
+    last_breach_at: datetime
+    updated_at: datetime
+    labels: dict[str, str]
+
+
+class CheckOut(BaseModel):
+    status: Literal["healthy", "degraded", "unhealthy"]
+
+
+class HealthOut(BaseModel):
+    status: Literal["healthy", "degraded", "unhealthy"]
+    version: str
+    checks: dict[str, dict[str, object]]
+
+
+class ErrorOut(BaseModel):
+    error: str
+    detail: str
+    errors: list[dict[str, str]] | None = None

@@ -1,0 +1,59 @@
+"""The server's settings: one object, environment prefix ``MONITORX_``, passed down."""
+
+from __future__ import annotations
+
+__all__ = ["Settings"]
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the server can be told, from the environment or ``monitorx serve`` flags.
+
+    >>> Settings(data_dir=Path("/tmp/mx"), auth_enabled=False).resolved_storage_url()
+    'duckdb:////tmp/mx/monitorx.duckdb'
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MONITORX_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    data_dir: Path = Path("./data")
+    storage_url: str | None = Field(
+        default=None,
+        description="Where data lives; default duckdb:///<data_dir>/monitorx.duckdb.",
+    )
+    project_id: str = "default"
+
+    auth_enabled: bool = True
+    api_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Accepted API keys, each `KEY` (admin) or `KEY:ROLE` with ROLE one of "
+        "admin, write, read. A JSON list in the environment.",
+    )
+    jwt_secret: SecretStr | None = Field(
+        default=None, description="HS256 secret for `Authorization: Bearer` tokens."
+    )
+
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    max_bulk_body_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        gt=0,
+        description="Limit for /reference, /records and /drift/analyze bodies.",
+    )
+    max_batch_items: int = Field(default=10_000, gt=0)
+
+    alert_clear_period_s: float = Field(
+        default=300.0, gt=0, description="An alert resolves after its condition stays clear so long."
+    )
+    alert_tick_s: float = Field(default=1.0, gt=0, description="How often alerts are re-evaluated.")
+    error_rate_window_s: float = Field(default=60.0, gt=0)
+    error_rate_min_count: int = Field(default=10, gt=0)
+
+    def resolved_storage_url(self) -> str:
+        if self.storage_url:
+            return self.storage_url
+        return f"duckdb:///{(self.data_dir / 'monitorx.duckdb').as_posix()}"

@@ -1,0 +1,96 @@
+"""The embedded store's schema, as an ordered list of migrations.
+
+A database remembers the last migration it ran in ``schema_migrations``; opening it
+runs the ones after that, so a file created by an older release upgrades in place.
+Timestamps are stored as ``TIMESTAMP`` holding UTC.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS", "migrate"]
+
+from typing import Any
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE inference_metrics (
+            project_id VARCHAR NOT NULL,
+            model_id VARCHAR NOT NULL,
+            model_type VARCHAR,
+            request_id VARCHAR NOT NULL,
+            ts TIMESTAMP NOT NULL,
+            latency DOUBLE NOT NULL,
+            throughput DOUBLE,
+            error_rate DOUBLE,
+            error BOOLEAN NOT NULL,
+            gpu_memory_mb DOUBLE,
+            gpu_utilization DOUBLE,
+            cpu_percent DOUBLE,
+            memory_mb DOUBLE,
+            tags VARCHAR
+        );
+        CREATE TABLE drift_metrics (
+            project_id VARCHAR NOT NULL,
+            model_id VARCHAR NOT NULL,
+            drift_type VARCHAR NOT NULL,
+            feature VARCHAR,
+            score DOUBLE,
+            confidence DOUBLE NOT NULL,
+            severity VARCHAR NOT NULL,
+            ts TIMESTAMP NOT NULL
+        );
+        CREATE TABLE models (
+            project_id VARCHAR NOT NULL,
+            model_id VARCHAR NOT NULL,
+            config VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (project_id, model_id)
+        );
+        CREATE TABLE alerts (
+            project_id VARCHAR NOT NULL,
+            id VARCHAR NOT NULL,
+            model_id VARCHAR NOT NULL,
+            alert_type VARCHAR NOT NULL,
+            severity VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            message VARCHAR NOT NULL,
+            value DOUBLE NOT NULL,
+            threshold DOUBLE NOT NULL,
+            started_at TIMESTAMP NOT NULL,
+            last_breach_at TIMESTAMP NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            resolved_at TIMESTAMP,
+            acknowledged BOOLEAN NOT NULL,
+            acknowledged_at TIMESTAMP,
+            labels VARCHAR NOT NULL,
+            PRIMARY KEY (project_id, id)
+        );
+        """,
+    ),
+]
+
+
+def migrate(con: Any) -> int:
+    """Run the migrations this database has not seen; return its schema version."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, applied_at TIMESTAMP DEFAULT current_timestamp)"
+    )
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    current = int(row[0]) if row else 0
+    for version, ddl in MIGRATIONS:
+        if version <= current:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(ddl)
+            con.execute("INSERT INTO schema_migrations (version) VALUES (?)", [version])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        current = version
+    return current

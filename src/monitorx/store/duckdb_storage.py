@@ -1,0 +1,340 @@
+"""The embedded default backend: DuckDB in one file under the data directory.
+
+Metrics are appended by one writer thread with group commit (``duckdb_writer``);
+reads run on a small thread pool, each thread with its own cursor, so that no
+DuckDB call ever runs on the event loop.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DuckDBStorage"]
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+
+from monitorx.core import (
+    Alert,
+    DriftMetric,
+    InferenceMetric,
+    MetricColumns,
+    MetricName,
+    ModelConfig,
+    StorageError,
+)
+from monitorx.store import duckdb_rows as rows
+from monitorx.store.duckdb_schema import migrate
+from monitorx.store.duckdb_writer import MetricWriter
+from monitorx.store.protocol import (
+    Aggregation,
+    AlertQuery,
+    Bucket,
+    ErrorWindow,
+    MetricQuery,
+    ModelWindowStats,
+)
+
+T = TypeVar("T")
+
+# The contribution of one metric to an error rate (API.md): 1.0 if it flags an
+# error, else its own error_rate if given, else 0.0.
+_ERROR_CONTRIBUTION = "CASE WHEN error THEN 1.0 ELSE coalesce(error_rate, 0.0) END"
+_METRIC_SQL = {
+    MetricName.LATENCY: "latency",
+    MetricName.THROUGHPUT: "throughput",
+    MetricName.ERROR_RATE: _ERROR_CONTRIBUTION,
+    MetricName.GPU_MEMORY_MB: "gpu_memory_mb",
+    MetricName.GPU_UTILIZATION: "gpu_utilization",
+    MetricName.CPU_PERCENT: "cpu_percent",
+    MetricName.MEMORY_MB: "memory_mb",
+}
+_READ_THREADS = 4
+
+
+def _naive(when: datetime) -> datetime:
+    return when.astimezone(UTC).replace(tzinfo=None)
+
+
+class DuckDBStorage:
+    """`Storage` on an embedded DuckDB file (or ``:memory:``)."""
+
+    def __init__(self, path: Path | str, project_id: str = "default") -> None:
+        self._path = str(path)
+        self._project = project_id
+        self._con: Any = None
+        self._writer: MetricWriter | None = None
+        self._pool = ThreadPoolExecutor(_READ_THREADS, thread_name_prefix="monitorx-read")
+        self._local = threading.local()
+        self._small_writes = asyncio.Lock()
+
+    @property
+    def description(self) -> str:
+        return f"duckdb:///{self._path}"
+
+    async def open(self) -> None:
+        if self._path != ":memory:":
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(self._path)
+            self._con.execute("SET TimeZone = 'UTC'")
+            migrate(self._con)
+        except duckdb.Error as exc:
+            raise StorageError(f"cannot open DuckDB at {self._path}: {exc}") from exc
+        self._writer = MetricWriter(self._con, self._project)
+        self._writer.start()
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.stop()
+        self._pool.shutdown(wait=True)
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    async def _run(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(cursor)`` on a read thread, translating driver errors."""
+        if self._con is None:
+            raise StorageError("storage is not open")
+
+        def call() -> T:
+            cursor = getattr(self._local, "cursor", None)
+            if cursor is None:
+                cursor = self._local.cursor = self._con.cursor()
+            try:
+                return fn(cursor)
+            except duckdb.Error as exc:
+                raise StorageError(f"DuckDB query failed: {exc}") from exc
+
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+
+    async def _write(self, fn: Callable[[Any], T]) -> T:
+        """Small transactional writes (registry, alerts), one at a time."""
+
+        def tx(cur: Any) -> T:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                result = fn(cur)
+                cur.execute("COMMIT")
+            except Exception:
+                cur.execute("ROLLBACK")
+                raise
+            return result
+
+        async with self._small_writes:
+            return await self._run(tx)
+
+    async def ping(self) -> None:
+        await self._run(lambda cur: cur.execute("SELECT 1").fetchone())
+
+    # Inference metrics -------------------------------------------------------------
+
+    async def write_metrics(self, batch: MetricColumns) -> None:
+        if self._writer is None:
+            raise StorageError("storage is not open")
+        await self._writer.write(batch)
+
+    async def query_metrics(self, query: MetricQuery) -> list[InferenceMetric]:
+        sql = f"SELECT {rows.METRIC_COLUMNS} FROM inference_metrics WHERE project_id = ? "
+        params: list[object] = [self._project]
+        if query.model_id is not None:
+            sql += "AND model_id = ? "
+            params.append(query.model_id)
+        sql += "AND ts >= ? AND ts < ? ORDER BY ts DESC LIMIT ?"
+        params += [_naive(query.start), _naive(query.end), query.limit]
+        fetched = await self._run(lambda cur: cur.execute(sql, params).fetchall())
+        return [rows.metric_from_row(r) for r in fetched]
+
+    async def aggregate(
+        self,
+        model_id: str,
+        metric: MetricName,
+        agg: Aggregation,
+        interval_s: float,
+        start: datetime,
+        end: datetime,
+    ) -> list[Bucket]:
+        column = _METRIC_SQL[metric]
+        quantile = agg.quantile
+        if agg is Aggregation.COUNT:
+            expr = f"count({column})"
+        elif agg is Aggregation.MEAN:
+            expr = f"avg({column})"
+        elif quantile is not None:
+            expr = f"quantile_cont({column}, {quantile})"
+        else:
+            expr = f"{agg.value}({column})"
+        interval_us = max(1, round(interval_s * 1_000_000))
+        sql = (
+            f"SELECT (epoch_us(ts) // {interval_us}) * {interval_us} AS bucket, {expr} "
+            "FROM inference_metrics WHERE project_id = ? AND model_id = ? "
+            f"AND ts >= ? AND ts < ? AND ({column}) IS NOT NULL "
+            "GROUP BY bucket ORDER BY bucket"
+        )
+        params = [self._project, model_id, _naive(start), _naive(end)]
+        fetched = await self._run(lambda cur: cur.execute(sql, params).fetchall())
+        return [Bucket(rows.from_epoch_us(int(b)), float(v)) for b, v in fetched if v is not None]
+
+    async def window_stats(
+        self, start: datetime, end: datetime, model_id: str | None = None
+    ) -> list[ModelWindowStats]:
+        sql = (
+            "SELECT model_id, count(*), avg(latency), "
+            "quantile_cont(latency, [0.5, 0.95, 0.99]), max(latency), "
+            f"avg({_ERROR_CONTRIBUTION}) "
+            "FROM inference_metrics WHERE project_id = ? AND ts >= ? AND ts < ? "
+        )
+        params: list[object] = [self._project, _naive(start), _naive(end)]
+        if model_id is not None:
+            sql += "AND model_id = ? "
+            params.append(model_id)
+        sql += "GROUP BY model_id ORDER BY model_id"
+        fetched = await self._run(lambda cur: cur.execute(sql, params).fetchall())
+        return [
+            ModelWindowStats(
+                model_id=mid,
+                count=int(count),
+                latency_mean=mean,
+                latency_p50=q[0],
+                latency_p95=q[1],
+                latency_p99=q[2],
+                latency_max=mx,
+                error_rate=err,
+            )
+            for mid, count, mean, q, mx, err in fetched
+        ]
+
+    async def error_window(self, model_id: str, start: datetime, end: datetime) -> ErrorWindow:
+        sql = (
+            f"SELECT count(*), avg({_ERROR_CONTRIBUTION}) FROM inference_metrics "
+            "WHERE project_id = ? AND model_id = ? AND ts >= ? AND ts < ?"
+        )
+        params = [self._project, model_id, _naive(start), _naive(end)]
+        count, rate = await self._run(lambda cur: cur.execute(sql, params).fetchone())
+        return ErrorWindow(int(count), None if rate is None else float(rate))
+
+    async def has_metrics(self, model_id: str) -> bool:
+        sql = "SELECT 1 FROM inference_metrics WHERE project_id = ? AND model_id = ? LIMIT 1"
+        found = await self._run(lambda cur: cur.execute(sql, [self._project, model_id]).fetchone())
+        return found is not None
+
+    async def purge_model_data(self, model_id: str) -> None:
+        def purge(cur: Any) -> None:
+            for table in ("inference_metrics", "drift_metrics", "alerts"):
+                cur.execute(
+                    f"DELETE FROM {table} WHERE project_id = ? AND model_id = ?",
+                    [self._project, model_id],
+                )
+
+        await self._write(purge)
+
+    # Drift metrics -----------------------------------------------------------------
+
+    async def write_drift(self, metric: DriftMetric) -> None:
+        values = [self._project, *rows.drift_to_row(metric)]
+        await self._write(
+            lambda cur: cur.execute(
+                "INSERT INTO drift_metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values
+            )
+        )
+
+    async def query_drift(self, query: MetricQuery) -> list[DriftMetric]:
+        sql = f"SELECT {rows.DRIFT_COLUMNS} FROM drift_metrics WHERE project_id = ? "
+        params: list[object] = [self._project]
+        if query.model_id is not None:
+            sql += "AND model_id = ? "
+            params.append(query.model_id)
+        sql += "AND ts >= ? AND ts < ? ORDER BY ts DESC LIMIT ?"
+        params += [_naive(query.start), _naive(query.end), query.limit]
+        fetched = await self._run(lambda cur: cur.execute(sql, params).fetchall())
+        return [rows.drift_from_row(r) for r in fetched]
+
+    # Model registry ----------------------------------------------------------------
+
+    async def save_model(self, model: ModelConfig) -> bool:
+        now = _naive(datetime.now(UTC))
+        config = rows.model_to_json(model)
+
+        def upsert(cur: Any) -> bool:
+            existing = cur.execute(
+                "SELECT 1 FROM models WHERE project_id = ? AND model_id = ?",
+                [self._project, model.id],
+            ).fetchone()
+            if existing:
+                cur.execute(
+                    "UPDATE models SET config = ?, updated_at = ? "
+                    "WHERE project_id = ? AND model_id = ?",
+                    [config, now, self._project, model.id],
+                )
+                return False
+            cur.execute(
+                "INSERT INTO models VALUES (?, ?, ?, ?, ?)",
+                [self._project, model.id, config, now, now],
+            )
+            return True
+
+        return await self._write(upsert)
+
+    async def get_model(self, model_id: str) -> ModelConfig | None:
+        sql = "SELECT config FROM models WHERE project_id = ? AND model_id = ?"
+        found = await self._run(lambda cur: cur.execute(sql, [self._project, model_id]).fetchone())
+        return None if found is None else rows.model_from_json(found[0])
+
+    async def list_models(self) -> list[ModelConfig]:
+        sql = "SELECT config FROM models WHERE project_id = ? ORDER BY model_id"
+        fetched = await self._run(lambda cur: cur.execute(sql, [self._project]).fetchall())
+        return [rows.model_from_json(r[0]) for r in fetched]
+
+    async def delete_model(self, model_id: str) -> bool:
+        def delete(cur: Any) -> bool:
+            found = cur.execute(
+                "DELETE FROM models WHERE project_id = ? AND model_id = ? RETURNING model_id",
+                [self._project, model_id],
+            ).fetchall()
+            return bool(found)
+
+        return await self._write(delete)
+
+    # Alerts ------------------------------------------------------------------------
+
+    async def save_alert(self, alert: Alert) -> None:
+        values = [self._project, *rows.alert_to_row(alert)]
+        marks = ", ".join("?" * len(values))
+        await self._write(
+            lambda cur: cur.execute(f"INSERT OR REPLACE INTO alerts VALUES ({marks})", values)
+        )
+
+    async def get_alert(self, alert_id: str) -> Alert | None:
+        sql = f"SELECT {rows.ALERT_COLUMNS} FROM alerts WHERE project_id = ? AND id = ?"
+        found = await self._run(lambda cur: cur.execute(sql, [self._project, alert_id]).fetchone())
+        return None if found is None else rows.alert_from_row(found)
+
+    async def list_alerts(self, query: AlertQuery) -> list[Alert]:
+        sql = f"SELECT {rows.ALERT_COLUMNS} FROM alerts WHERE project_id = ? "
+        params: list[object] = [self._project]
+        for column, value in (
+            ("model_id", query.model_id),
+            ("status", query.status),
+            ("severity", query.severity),
+            ("alert_type", query.alert_type),
+        ):
+            if value is not None:
+                sql += f"AND {column} = ? "
+                params.append(str(value))
+        sql += "ORDER BY started_at DESC, id LIMIT ?"
+        params.append(query.limit)
+        fetched = await self._run(lambda cur: cur.execute(sql, params).fetchall())
+        return [rows.alert_from_row(r) for r in fetched]
+
+    async def active_alerts(self) -> list[Alert]:
+        sql = (
+            f"SELECT {rows.ALERT_COLUMNS} FROM alerts WHERE project_id = ? "
+            "AND status <> 'resolved' ORDER BY started_at"
+        )
+        fetched = await self._run(lambda cur: cur.execute(sql, [self._project]).fetchall())
+        return [rows.alert_from_row(r) for r in fetched]

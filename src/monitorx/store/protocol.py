@@ -1,0 +1,169 @@
+"""The `Storage` protocol every backend implements, and the query types it speaks."""
+
+from __future__ import annotations
+
+__all__ = [
+    "Aggregation",
+    "AlertQuery",
+    "Bucket",
+    "ErrorWindow",
+    "MetricQuery",
+    "ModelWindowStats",
+    "Storage",
+]
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from monitorx.core import (
+    Alert,
+    AlertStatus,
+    AlertType,
+    DriftMetric,
+    InferenceMetric,
+    MetricColumns,
+    MetricName,
+    ModelConfig,
+    Severity,
+)
+
+
+class Aggregation(StrEnum):
+    COUNT = "count"
+    MEAN = "mean"
+    MIN = "min"
+    MAX = "max"
+    P50 = "p50"
+    P90 = "p90"
+    P95 = "p95"
+    P99 = "p99"
+
+    @property
+    def quantile(self) -> float | None:
+        """The quantile this aggregation asks for, or None for the others."""
+        return _QUANTILES.get(self)
+
+
+_QUANTILES = {
+    Aggregation.P50: 0.5,
+    Aggregation.P90: 0.9,
+    Aggregation.P95: 0.95,
+    Aggregation.P99: 0.99,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MetricQuery:
+    """Raw metrics in ``[start, end)``, newest first, at most ``limit``."""
+
+    start: datetime
+    end: datetime
+    limit: int
+    model_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One aggregate bucket; ``time`` is its start."""
+
+    time: datetime
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class ModelWindowStats:
+    """What a summary needs of one model over a window."""
+
+    model_id: str
+    count: int
+    latency_mean: float | None
+    latency_p50: float | None
+    latency_p95: float | None
+    latency_p99: float | None
+    latency_max: float | None
+    error_rate: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorWindow:
+    """How many metrics a model had in a window, and their error rate (None when none)."""
+
+    count: int
+    error_rate: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertQuery:
+    limit: int = 100
+    model_id: str | None = None
+    status: AlertStatus | None = None
+    severity: Severity | None = None
+    alert_type: AlertType | None = None
+
+
+class Storage(Protocol):
+    """Where MonitorX keeps everything. Every method is safe to call concurrently.
+
+    A write returns only once its data is committed: after a crash it is still there.
+    Times are aware UTC datetimes; ranges are ``[start, end)``.
+    """
+
+    async def open(self) -> None:
+        """Connect, create or migrate the schema."""
+
+    async def close(self) -> None:
+        """Finish pending writes and release the backend."""
+
+    async def ping(self) -> None:
+        """Raise `StorageError` if the backend cannot serve."""
+
+    # Inference metrics
+    async def write_metrics(self, batch: MetricColumns) -> None: ...
+
+    async def query_metrics(self, query: MetricQuery) -> list[InferenceMetric]: ...
+
+    async def aggregate(
+        self,
+        model_id: str,
+        metric: MetricName,
+        agg: Aggregation,
+        interval_s: float,
+        start: datetime,
+        end: datetime,
+    ) -> list[Bucket]: ...
+
+    async def window_stats(
+        self, start: datetime, end: datetime, model_id: str | None = None
+    ) -> list[ModelWindowStats]: ...
+
+    async def error_window(self, model_id: str, start: datetime, end: datetime) -> ErrorWindow: ...
+
+    async def has_metrics(self, model_id: str) -> bool: ...
+
+    async def purge_model_data(self, model_id: str) -> None: ...
+
+    # Drift metrics reported by clients
+    async def write_drift(self, metric: DriftMetric) -> None: ...
+
+    async def query_drift(self, query: MetricQuery) -> list[DriftMetric]: ...
+
+    # Model registry
+    async def save_model(self, model: ModelConfig) -> bool:
+        """Insert or replace; True when it was created."""
+
+    async def get_model(self, model_id: str) -> ModelConfig | None: ...
+
+    async def list_models(self) -> list[ModelConfig]: ...
+
+    async def delete_model(self, model_id: str) -> bool: ...
+
+    # Alerts
+    async def save_alert(self, alert: Alert) -> None: ...
+
+    async def get_alert(self, alert_id: str) -> Alert | None: ...
+
+    async def list_alerts(self, query: AlertQuery) -> list[Alert]: ...
+
+    async def active_alerts(self) -> list[Alert]: ...

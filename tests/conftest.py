@@ -1,0 +1,79 @@
+"""Shared fixtures: a real MonitorX server on 127.0.0.1, in a thread, per test."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from monitorx.core import Clock
+from monitorx.server.app import create_app
+from monitorx.server.settings import Settings
+
+
+@dataclass
+class LiveServer:
+    """A server started by a test: its base URL (no path) and its data directory."""
+
+    url: str
+    data_dir: Path
+    settings: Settings
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}/api/v1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def run_server(settings: Settings, clock: Clock | None = None) -> Iterator[LiveServer]:
+    """Serve ``create_app(settings)`` with uvicorn in a thread until the block ends."""
+    port = free_port()
+    app = create_app(settings, clock=clock)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.01)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", settings.data_dir, settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {"data_dir": data_dir, "auth_enabled": False}
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A fresh server with auth disabled and its own DuckDB file."""
+    with run_server(make_settings(tmp_path / "data")) as server:
+        yield server
+
+
+@pytest.fixture
+def api(live_server: LiveServer) -> Iterator[httpx.Client]:
+    """An HTTP client whose base URL is the live server's ``/api/v1``."""
+    with httpx.Client(base_url=live_server.api, timeout=30) as client:
+        yield client
