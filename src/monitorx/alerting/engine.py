@@ -43,7 +43,9 @@ class AlertEngine:
     async def load(self) -> None:
         """Pick up the alerts that were active when the server last stopped."""
         async with self._lock:
-            self._active = {(a.model_id, a.alert_type): a for a in await self._storage.active_alerts()}
+            self._active = {
+                (a.model_id, a.alert_type): a for a in await self._storage.active_alerts()
+            }
 
     def active_count(self, model_id: str) -> int:
         return sum(1 for (mid, _), _alert in self._active.items() if mid == model_id)

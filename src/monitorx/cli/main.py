@@ -93,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_serve.add_argument("--port", type=int, help="port (default 8000)")
     p_serve.add_argument("--data-dir", help="where the embedded store lives (default ./data)")
     p_serve.add_argument("--storage", help="storage URL, e.g. duckdb:///path/to/file.db")
-    p_serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p_serve.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
     p_serve.add_argument("--access-log", action="store_true", help="log every request")
     p_serve.set_defaults(func=serve)
 

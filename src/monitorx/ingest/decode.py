@@ -15,7 +15,6 @@ import json
 import math
 import re
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -33,9 +32,10 @@ from monitorx.core import (
     Severity,
     ValidationError,
 )
+from monitorx.core.identifiers import IDENTIFIER_PATTERN, check_identifier, is_identifier
 from monitorx.core.severity import severity_for_confidence
 from monitorx.core.timeparse import MAX_EPOCH_S, parse_timestamp, to_epoch_us
-from monitorx.ingest.wire import DriftWire, MetricWire
+from monitorx.ingest.wire import DriftWire, MetricWire, ResourceUsageWire
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -43,6 +43,7 @@ _ITEM = msgspec.json.Decoder(MetricWire)
 _BATCH = msgspec.json.Decoder(list[MetricWire])
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 _DRIFT = msgspec.json.Decoder(DriftWire)
+_BAD_ID = "must be 1–128 characters of A–Z a–z 0–9 . _ : -"
 _PATH = re.compile(r"\s*- at `\$(?:\[(\d+)\])?\.?(.*)`$")
 
 
@@ -61,7 +62,10 @@ def _field_error(exc: msgspec.ValidationError) -> FieldError:
     if match is None:
         return FieldError("", text)
     path = match.group(2).replace("[...]", "")
-    return FieldError(path or "body", text[: match.start()].strip())
+    message = text[: match.start()].strip()
+    if "matching regex" in message and IDENTIFIER_PATTERN in message:
+        message = _BAD_ID
+    return FieldError(path or "body", message)
 
 
 def _lenient_json(body: bytes) -> Any:
@@ -121,63 +125,70 @@ def _ts_us(value: float | str | None, now_us: int) -> int:
     return to_epoch_us(parse_timestamp(value))
 
 
-class _RequestIds:
-    """Ids for metrics that came without one: a random prefix per batch and a counter."""
-
-    def __init__(self) -> None:
-        self._prefix = secrets.token_hex(8)
-        self._next = 0
-
-    def __call__(self) -> str:
-        self._next += 1
-        return f"{self._prefix}-{self._next}"
+def _request_ids(given: list[str | None]) -> list[str]:
+    """Each metric's request id; those that came without one get a random batch prefix
+    and a counter, which costs far less than a UUID each."""
+    if all(r is not None for r in given):
+        return given  # type: ignore[return-value]
+    prefix = secrets.token_hex(8)
+    return [r if r is not None else f"{prefix}-{i}" for i, r in enumerate(given)]
 
 
-def _columns(items: Iterable[tuple[MetricWire, int]]) -> MetricColumns:
+def _resource(usages: list[ResourceUsageWire | None], name: str) -> list[float | None]:
+    return [None if u is None else getattr(u, name) for u in usages]
+
+
+def _columns(items: list[MetricWire], ts_us: list[int]) -> MetricColumns:
     """Columns from validated items, each with its timestamp already resolved."""
-    cols = MetricColumns()
-    new_id = _RequestIds()
     dumps = orjson.dumps
-    for m, ts in items:
-        cols.model_id.append(m.model_id)
-        cols.model_type.append(m.model_type)
-        cols.request_id.append(m.request_id if m.request_id is not None else new_id())
-        cols.ts_us.append(ts)
-        cols.latency.append(m.latency)
-        cols.throughput.append(m.throughput)
-        cols.error_rate.append(m.error_rate)
-        cols.error.append(m.error)
-        ru = m.resource_usage
-        if ru is None:
-            cols.gpu_memory_mb.append(None)
-            cols.gpu_utilization.append(None)
-            cols.cpu_percent.append(None)
-            cols.memory_mb.append(None)
-        else:
-            cols.gpu_memory_mb.append(ru.gpu_memory_mb)
-            cols.gpu_utilization.append(ru.gpu_utilization)
-            cols.cpu_percent.append(ru.cpu_percent)
-            cols.memory_mb.append(ru.memory_mb)
-        cols.tags_json.append(dumps(m.tags).decode() if m.tags else None)
-    return cols
+    usages = [m.resource_usage for m in items]
+    no_usage = all(u is None for u in usages)
+    nones: list[float | None] = [None] * len(items)
+    return MetricColumns(
+        model_id=[m.model_id for m in items],
+        model_type=[m.model_type for m in items],
+        request_id=_request_ids([m.request_id for m in items]),
+        ts_us=ts_us,
+        latency=[m.latency for m in items],
+        throughput=[m.throughput for m in items],
+        error_rate=[m.error_rate for m in items],
+        error=[m.error for m in items],
+        gpu_memory_mb=nones if no_usage else _resource(usages, "gpu_memory_mb"),
+        gpu_utilization=nones if no_usage else _resource(usages, "gpu_utilization"),
+        cpu_percent=nones if no_usage else _resource(usages, "cpu_percent"),
+        memory_mb=nones if no_usage else _resource(usages, "memory_mb"),
+        tags_json=[dumps(t).decode() if t else None for t in (m.tags for m in items)],
+    )
 
 
-def _with_timestamps(
+def _timestamps(
     items: list[tuple[int, MetricWire]], now_us: int, rejected: list[Rejection]
-) -> list[tuple[MetricWire, int]]:
-    kept: list[tuple[MetricWire, int]] = []
+) -> tuple[list[MetricWire], list[int]]:
+    """Resolve every item's timestamp; items with a bad one are rejected."""
+    raw = [m.timestamp for _, m in items]
+    if all(t is None for t in raw):
+        return [m for _, m in items], [now_us] * len(items)
+    if all(type(t) is float for t in raw):
+        seconds: list[float] = raw  # type: ignore[assignment]
+        if min(seconds) >= 0 and max(seconds) <= MAX_EPOCH_S:
+            return [m for _, m in items], [round(t * 1_000_000) for t in seconds]
+    kept: list[MetricWire] = []
+    ts_us: list[int] = []
     for index, item in items:
         try:
-            kept.append((item, _ts_us(item.timestamp, now_us)))
+            ts_us.append(_ts_us(item.timestamp, now_us))
         except ValidationError as exc:
             rejected.append(Rejection(index, str(exc)))
-    return kept
+        else:
+            kept.append(item)
+    return kept, ts_us
 
 
 def decode_metric(body: bytes, now: datetime) -> MetricColumns:
     """One metric (``POST /metrics/inference``); raises `ValidationError` naming the field."""
     item = _decode_one(body, _ITEM, MetricWire)
-    return _columns([(item, _ts_us(item.timestamp, to_epoch_us(now)))])
+    check_identifier(item.model_id, "model_id")
+    return _columns([item], [_ts_us(item.timestamp, to_epoch_us(now))])
 
 
 def decode_metric_batch(
@@ -192,8 +203,13 @@ def decode_metric_batch(
         fast = None
     if fast is not None:
         _check_count(len(fast), max_items)
-        kept = _with_timestamps(list(enumerate(fast)), now_us, rejected)
-        return _columns(kept), rejected
+        items = list(enumerate(fast))
+        bad_ids = {m for m in {item.model_id for item in fast} if not is_identifier(m)}
+        if bad_ids:
+            items = _reject_bad_ids(items, bad_ids, rejected)
+        kept, ts_us = _timestamps(items, now_us, rejected)
+        rejected.sort(key=lambda r: r.index)
+        return _columns(kept, ts_us), rejected
 
     valid: list[tuple[int, MetricWire]] = []
     try:
@@ -217,9 +233,24 @@ def decode_metric_batch(
                 valid.append((index, _ITEM.decode(raw)))
             except msgspec.ValidationError as exc:
                 rejected.append(Rejection(index, str(_field_error(exc))))
-    kept = _with_timestamps(valid, now_us, rejected)
+    bad_ids = {m for m in {item.model_id for _, item in valid} if not is_identifier(m)}
+    if bad_ids:
+        valid = _reject_bad_ids(valid, bad_ids, rejected)
+    kept, ts_us = _timestamps(valid, now_us, rejected)
     rejected.sort(key=lambda r: r.index)
-    return _columns(kept), rejected
+    return _columns(kept, ts_us), rejected
+
+
+def _reject_bad_ids(
+    items: list[tuple[int, MetricWire]], bad_ids: set[str], rejected: list[Rejection]
+) -> list[tuple[int, MetricWire]]:
+    kept = []
+    for index, item in items:
+        if item.model_id in bad_ids:
+            rejected.append(Rejection(index, f"model_id: {_BAD_ID}"))
+        else:
+            kept.append((index, item))
+    return kept
 
 
 def _check_count(count: int, max_items: int) -> None:
@@ -239,7 +270,9 @@ def decode_drift(body: bytes, now: datetime) -> DriftMetric:
     ts = now if item.timestamp is None else parse_timestamp(item.timestamp)
     to_epoch_us(ts)
     severity = (
-        Severity(item.severity) if item.severity is not None else severity_for_confidence(item.confidence)
+        Severity(item.severity)
+        if item.severity is not None
+        else severity_for_confidence(item.confidence)
     )
     return DriftMetric(
         model_id=item.model_id,

@@ -33,7 +33,13 @@ def create_app(
 ) -> FastAPI:
     """A MonitorX server. Storage and clock default to those the settings name."""
     clock = clock or SystemClock()
-    store = storage or open_storage(settings.resolved_storage_url(), settings.project_id)
+    store = storage or open_storage(
+        settings.resolved_storage_url(),
+        settings.project_id,
+        clock=clock,
+        hot_retention_s=settings.hot_retention_s,
+        hot_max_points=settings.hot_max_points,
+    )
     registry = ModelRegistry(store)
     engine = AlertEngine(store, clock, settings.alert_clear_period_s)
     evaluator = Evaluator(

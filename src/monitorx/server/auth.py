@@ -85,5 +85,7 @@ class Authenticator:
     @staticmethod
     def require(principal: Principal, role: Role) -> None:
         if principal.role < role:
-            raise Forbidden(f"this needs the {role.name.lower()} role; {principal.name} has "
-                            f"{principal.role.name.lower()}")
+            raise Forbidden(
+                f"this needs the {role.name.lower()} role; {principal.name} has "
+                f"{principal.role.name.lower()}"
+            )

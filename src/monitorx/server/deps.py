@@ -31,7 +31,7 @@ class Services:
     auth: Authenticator
 
 
-def _services(request: Request) -> Services:
+async def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -40,7 +40,8 @@ ServicesDep = Annotated[Services, Depends(_services)]
 
 
 def _access(role: Role) -> object:
-    def check(request: Request, services: ServicesDep) -> Principal:
+    # async so that FastAPI runs it on the loop, not in a worker thread per request.
+    async def check(request: Request, services: ServicesDep) -> Principal:
         principal = services.auth.authenticate(request)
         services.auth.require(principal, role)
         return principal

@@ -106,6 +106,10 @@ class Evaluator:
                 end,
             )
             if breach is not None:
-                breaches = [b for b in breaches if b.model_id != model_id or b.alert_type != breach.alert_type]
+                breaches = [
+                    b
+                    for b in breaches
+                    if b.model_id != model_id or b.alert_type != breach.alert_type
+                ]
                 breaches.append(breach)
         return breaches

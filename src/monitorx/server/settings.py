@@ -27,6 +27,14 @@ class Settings(BaseSettings):
         description="Where data lives; default duckdb:///<data_dir>/monitorx.duckdb.",
     )
     project_id: str = "default"
+    hot_retention_s: float = Field(
+        default=2 * 3600,
+        ge=0,
+        description="Recent raw points kept in memory for fast summaries and aggregates.",
+    )
+    hot_max_points: int = Field(
+        default=5_000_000, ge=0, description="Memory budget of the hot tier (~80 bytes a point)."
+    )
 
     auth_enabled: bool = True
     api_keys: list[SecretStr] = Field(
@@ -47,7 +55,9 @@ class Settings(BaseSettings):
     max_batch_items: int = Field(default=10_000, gt=0)
 
     alert_clear_period_s: float = Field(
-        default=300.0, gt=0, description="An alert resolves after its condition stays clear so long."
+        default=300.0,
+        gt=0,
+        description="An alert resolves after its condition stays clear so long.",
     )
     alert_tick_s: float = Field(default=1.0, gt=0, description="How often alerts are re-evaluated.")
     error_rate_window_s: float = Field(default=60.0, gt=0)

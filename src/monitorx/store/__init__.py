@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitorx.core import ValidationError
+from monitorx.core import Clock, ValidationError
 from monitorx.store.duckdb_storage import DuckDBStorage
 from monitorx.store.protocol import (
     Aggregation,
@@ -29,10 +29,18 @@ __all__ = [
 ]
 
 
-def open_storage(url: str, project_id: str = "default") -> Storage:
+def open_storage(
+    url: str,
+    project_id: str = "default",
+    clock: Clock | None = None,
+    hot_retention_s: float = 2 * 3600,
+    hot_max_points: int = 5_000_000,
+) -> Storage:
     """The backend a storage URL names (the one place that names backends).
 
-    ``duckdb:///path/to/file.db`` (or ``duckdb:///:memory:``) is the embedded store.
+    ``duckdb:///path/to/file.db`` (or ``duckdb:///:memory:``) is the embedded store;
+    its hot tier keeps the last ``hot_retention_s`` of points in memory, at most
+    ``hot_max_points`` of them.
     """
     scheme, sep, rest = url.partition("://")
     if not sep:
@@ -41,7 +49,7 @@ def open_storage(url: str, project_id: str = "default") -> Storage:
         path = rest[1:] if rest.startswith("/") else rest
         if path != ":memory:":
             path = str(Path(path))
-        return DuckDBStorage(path, project_id)
+        return DuckDBStorage(path, project_id, hot_retention_s, hot_max_points, clock)
     raise ValidationError(
         f"unsupported storage backend {scheme!r}; this release supports duckdb://",
         "storage_url",

@@ -18,19 +18,24 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
+import pyarrow as pa
 
 from monitorx.core import (
     Alert,
+    Clock,
     DriftMetric,
     InferenceMetric,
     MetricColumns,
     MetricName,
     ModelConfig,
     StorageError,
+    SystemClock,
 )
+from monitorx.core.timeparse import to_epoch_us
 from monitorx.store import duckdb_rows as rows
 from monitorx.store.duckdb_schema import migrate
 from monitorx.store.duckdb_writer import MetricWriter
+from monitorx.store.hot_tier import HotTier
 from monitorx.store.protocol import (
     Aggregation,
     AlertQuery,
@@ -55,6 +60,11 @@ _METRIC_SQL = {
     MetricName.MEMORY_MB: "memory_mb",
 }
 _READ_THREADS = 4
+# What the hot tier needs of a row, in the order `HotTier.append` reads by name.
+HOT_SELECT = (
+    "model_id, ts, latency, throughput, error_rate, error, gpu_memory_mb, gpu_utilization, "
+    "cpu_percent, memory_mb"
+)
 
 
 def _naive(when: datetime) -> datetime:
@@ -64,9 +74,20 @@ def _naive(when: datetime) -> datetime:
 class DuckDBStorage:
     """`Storage` on an embedded DuckDB file (or ``:memory:``)."""
 
-    def __init__(self, path: Path | str, project_id: str = "default") -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        project_id: str = "default",
+        hot_retention_s: float = 2 * 3600,
+        hot_max_points: int = 5_000_000,
+        clock: Clock | None = None,
+    ) -> None:
         self._path = str(path)
         self._project = project_id
+        self._clock = clock or SystemClock()
+        self._hot_retention_us = round(hot_retention_s * 1_000_000)
+        self._hot_max_points = hot_max_points
+        self._hot: HotTier | None = None
         self._con: Any = None
         self._writer: MetricWriter | None = None
         self._pool = ThreadPoolExecutor(_READ_THREADS, thread_name_prefix="monitorx-read")
@@ -84,10 +105,39 @@ class DuckDBStorage:
             self._con = duckdb.connect(self._path)
             self._con.execute("SET TimeZone = 'UTC'")
             migrate(self._con)
+            self._hot = self._load_hot_tier()
         except duckdb.Error as exc:
             raise StorageError(f"cannot open DuckDB at {self._path}: {exc}") from exc
-        self._writer = MetricWriter(self._con, self._project)
+        hot = self._hot
+        self._writer = MetricWriter(
+            self._con, self._project, lambda table: hot.append(table, self._now_us())
+        )
         self._writer.start()
+
+    def _now_us(self) -> int:
+        return to_epoch_us(self._clock.now())
+
+    def _load_hot_tier(self) -> HotTier:
+        """Fill the hot tier from the database: the retention window, newest first,
+        within the point budget."""
+        since = self._now_us() - self._hot_retention_us
+        table = self._con.sql(
+            f"SELECT {HOT_SELECT} FROM inference_metrics WHERE project_id = $1 "
+            "AND ts >= make_timestamp($2) ORDER BY ts DESC LIMIT $3",
+            params=[self._project, since, self._hot_max_points],
+        ).to_arrow_table()
+        covered_from = since
+        if table.num_rows == self._hot_max_points:
+            oldest = table.column("ts").cast(pa.int64()).to_numpy()[-1]
+            covered_from = int(oldest) + 1
+        hot = HotTier(self._hot_retention_us, self._hot_max_points, covered_from)
+        hot.append(table, self._now_us())
+        return hot
+
+    def _hot_for(self, start: datetime) -> HotTier | None:
+        """The hot tier, when it holds every point from ``start`` on."""
+        hot = self._hot
+        return hot if hot is not None and hot.covers(to_epoch_us(start)) else None
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -112,6 +162,10 @@ class DuckDBStorage:
                 raise StorageError(f"DuckDB query failed: {exc}") from exc
 
         return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+
+    async def _in_thread(self, fn: Callable[[], T]) -> T:
+        """Blocking work (numpy over the hot tier) off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
 
     async def _write(self, fn: Callable[[Any], T]) -> T:
         """Small transactional writes (registry, alerts), one at a time."""
@@ -159,6 +213,15 @@ class DuckDBStorage:
         start: datetime,
         end: datetime,
     ) -> list[Bucket]:
+        interval_us = max(1, round(interval_s * 1_000_000))
+        hot = self._hot_for(start)
+        if hot is not None:
+            found = await self._in_thread(
+                lambda: hot.aggregate(
+                    model_id, metric, agg, interval_us, to_epoch_us(start), to_epoch_us(end)
+                )
+            )
+            return [Bucket(rows.from_epoch_us(b), v) for b, v in found]
         column = _METRIC_SQL[metric]
         quantile = agg.quantile
         if agg is Aggregation.COUNT:
@@ -169,7 +232,6 @@ class DuckDBStorage:
             expr = f"quantile_cont({column}, {quantile})"
         else:
             expr = f"{agg.value}({column})"
-        interval_us = max(1, round(interval_s * 1_000_000))
         sql = (
             f"SELECT (epoch_us(ts) // {interval_us}) * {interval_us} AS bucket, {expr} "
             "FROM inference_metrics WHERE project_id = ? AND model_id = ? "
@@ -183,6 +245,11 @@ class DuckDBStorage:
     async def window_stats(
         self, start: datetime, end: datetime, model_id: str | None = None
     ) -> list[ModelWindowStats]:
+        hot = self._hot_for(start)
+        if hot is not None:
+            return await self._in_thread(
+                lambda: hot.window_stats(to_epoch_us(start), to_epoch_us(end), model_id)
+            )
         sql = (
             "SELECT model_id, count(*), avg(latency), "
             "quantile_cont(latency, [0.5, 0.95, 0.99]), max(latency), "
@@ -210,6 +277,9 @@ class DuckDBStorage:
         ]
 
     async def error_window(self, model_id: str, start: datetime, end: datetime) -> ErrorWindow:
+        hot = self._hot_for(start)
+        if hot is not None:
+            return hot.error_window(model_id, to_epoch_us(start), to_epoch_us(end))
         sql = (
             f"SELECT count(*), avg({_ERROR_CONTRIBUTION}) FROM inference_metrics "
             "WHERE project_id = ? AND model_id = ? AND ts >= ? AND ts < ?"
@@ -232,6 +302,8 @@ class DuckDBStorage:
                 )
 
         await self._write(purge)
+        if self._hot is not None:
+            self._hot.forget(model_id)
 
     # Drift metrics -----------------------------------------------------------------
 

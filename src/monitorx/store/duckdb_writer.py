@@ -15,9 +15,11 @@ import asyncio
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from monitorx.core import MetricColumns, StorageError
@@ -37,15 +39,14 @@ _FLOAT_COLUMNS = (
 _MAX_BATCHES_PER_COMMIT = 64
 
 
-def metric_table(project_id: str, batch: MetricColumns) -> pa.Table:
-    """The Arrow table for one batch, in the column order of ``inference_metrics``."""
-    n = len(batch)
+def metric_table(batch: MetricColumns) -> pa.Table:
+    """The Arrow table for one batch, in the column order of ``inference_metrics``
+    after ``project_id``."""
     columns: dict[str, pa.Array] = {
-        "project_id": pa.array([project_id] * n, pa.string()),
         "model_id": pa.array(batch.model_id, pa.string()),
         "model_type": pa.array(batch.model_type, pa.string()),
         "request_id": pa.array(batch.request_id, pa.string()),
-        "ts": pa.array(batch.ts_us, pa.int64()).cast(pa.timestamp("us")),
+        "ts": pa.array(np.array(batch.ts_us, dtype=np.int64)).cast(pa.timestamp("us")),
     }
     for name in _FLOAT_COLUMNS[:3]:
         columns[name] = pa.array(getattr(batch, name), pa.float64())
@@ -69,9 +70,12 @@ _STOP = object()
 class MetricWriter:
     """The one thread that appends inference metrics to DuckDB."""
 
-    def __init__(self, con: Any, project_id: str) -> None:
+    def __init__(
+        self, con: Any, project_id: str, on_commit: Callable[[pa.Table], None] | None = None
+    ) -> None:
         self._con = con.cursor()
         self._project_id = project_id
+        self._on_commit = on_commit
         self._queue: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="monitorx-writer", daemon=True)
         self.commits = 0
@@ -86,7 +90,7 @@ class MetricWriter:
 
     async def write(self, batch: MetricColumns) -> None:
         loop = asyncio.get_running_loop()
-        table = metric_table(self._project_id, batch)
+        table = metric_table(batch)
         future: asyncio.Future[None] = loop.create_future()
         self._queue.put(_Pending(table, loop, future))
         await future
@@ -116,7 +120,9 @@ class MetricWriter:
             self._con.register("_incoming", table)
             try:
                 self._con.execute("BEGIN TRANSACTION")
-                self._con.execute("INSERT INTO inference_metrics SELECT * FROM _incoming")
+                self._con.execute(
+                    "INSERT INTO inference_metrics SELECT ?, * FROM _incoming", [self._project_id]
+                )
                 self._con.execute("COMMIT")
             except Exception:
                 self._con.execute("ROLLBACK")
@@ -125,6 +131,8 @@ class MetricWriter:
                 self._con.unregister("_incoming")
             self.commits += 1
             self.rows += table.num_rows
+            if self._on_commit is not None:
+                self._on_commit(table)
         except Exception as exc:
             logger.exception("writing %d metric batches failed", len(group))
             error = StorageError(f"writing metrics failed: {exc}")

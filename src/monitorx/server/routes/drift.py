@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query, Request
 
 from monitorx.ingest.decode import decode_drift
 from monitorx.server.deps import ReadAccess, ServicesDep, WriteAccess
+from monitorx.server.openapi import ERROR_RESPONSES, json_body
 from monitorx.server.params import parse_limit, parse_range
 from monitorx.server.responses import JSONResponse, drift_json
-from monitorx.server.openapi import ERROR_RESPONSES, json_body
 from monitorx.server.schemas import Accepted, DriftMetricOut
 from monitorx.store import MetricQuery
 

@@ -35,10 +35,15 @@ async def health(services: ServicesDep) -> JSONResponse:
     """Overall status from every check: the worst of them."""
     checks = {
         "storage": await _storage_check(services),
-        "alerting": {"status": "healthy", "active_alerts": sum(services.engine.active_counts().values())},
+        "alerting": {
+            "status": "healthy",
+            "active_alerts": sum(services.engine.active_counts().values()),
+        },
     }
     statuses = {c["status"] for c in checks.values()}
-    overall = next(s for s in ("unhealthy", "degraded", "healthy") if s in statuses or s == "healthy")
+    overall = next(
+        s for s in ("unhealthy", "degraded", "healthy") if s in statuses or s == "healthy"
+    )
     return JSONResponse({"status": overall, "version": monitorx.__version__, "checks": checks})
 
 
@@ -53,4 +58,6 @@ async def ready(services: ServicesDep) -> JSONResponse:
     """200 when the store answers, else 503."""
     check = await _storage_check(services)
     status = 200 if check["status"] != "unhealthy" else 503
-    return JSONResponse({"status": "ready" if status == 200 else "not ready", "storage": check}, status_code=status)
+    return JSONResponse(
+        {"status": "ready" if status == 200 else "not ready", "storage": check}, status_code=status
+    )

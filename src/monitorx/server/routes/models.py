@@ -54,7 +54,9 @@ async def create_model(
     return JSONResponse(model.to_dict(), status_code=201)
 
 
-@router.put("/{model_id}", response_model=ModelConfigOut, responses={201: {"model": ModelConfigOut}})
+@router.put(
+    "/{model_id}", response_model=ModelConfigOut, responses={201: {"model": ModelConfigOut}}
+)
 async def put_model(
     model_id: str, body: Annotated[ModelConfigBody, Body()], services: ServicesDep, _: WriteAccess
 ) -> JSONResponse:

@@ -54,16 +54,18 @@ async def summary(services: ServicesDep, _: ReadAccess, window: _Window = "1h") 
     (count / window) and unresolved alerts. Registered models appear even without data."""
     window_s = parse_duration(number_or_text(window), "window")
     end = services.clock.now()
-    stats = {s.model_id: s for s in await services.storage.window_stats(end - timedelta(seconds=window_s), end)}
+    stats = {
+        s.model_id: s
+        for s in await services.storage.window_stats(end - timedelta(seconds=window_s), end)
+    }
     active = services.engine.active_counts()
     model_ids = sorted({m.id for m in services.registry.all()} | stats.keys() | active.keys())
     models = [_model_summary(m, stats.get(m), window_s, active.get(m, 0)) for m in model_ids]
-    return JSONResponse({"window_seconds": window_s, "models": models})
+    window_out = int(window_s) if window_s.is_integer() else window_s
+    return JSONResponse({"window_seconds": window_out, "models": models})
 
 
-@router.get(
-    "/models/{model_id}/summary", response_model=ModelSummary, responses=ERROR_RESPONSES
-)
+@router.get("/models/{model_id}/summary", response_model=ModelSummary, responses=ERROR_RESPONSES)
 async def model_summary(
     model_id: str, services: ServicesDep, _: ReadAccess, window: _Window = "1h"
 ) -> JSONResponse:
