@@ -79,8 +79,10 @@ def migrate(con: Any) -> int:
         "CREATE TABLE IF NOT EXISTS schema_migrations "
         "(version INTEGER PRIMARY KEY, applied_at TIMESTAMP DEFAULT current_timestamp)"
     )
-    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
-    current = int(row[0]) if row else 0
+    ((version_now,),) = con.execute(
+        "SELECT coalesce(max(version), 0) FROM schema_migrations"
+    ).fetchall()
+    current = int(version_now)
     for version, ddl in MIGRATIONS:
         if version <= current:
             continue

@@ -184,7 +184,7 @@ class DuckDBStorage:
             return await self._run(tx)
 
     async def ping(self) -> None:
-        await self._run(lambda cur: cur.execute("SELECT 1").fetchone())
+        await self._run(lambda cur: cur.execute("SELECT 1").fetchall())
 
     # Inference metrics -------------------------------------------------------------
 
@@ -285,13 +285,13 @@ class DuckDBStorage:
             "WHERE project_id = ? AND model_id = ? AND ts >= ? AND ts < ?"
         )
         params = [self._project, model_id, _naive(start), _naive(end)]
-        count, rate = await self._run(lambda cur: cur.execute(sql, params).fetchone())
+        ((count, rate),) = await self._run(lambda cur: cur.execute(sql, params).fetchall())
         return ErrorWindow(int(count), None if rate is None else float(rate))
 
     async def has_metrics(self, model_id: str) -> bool:
         sql = "SELECT 1 FROM inference_metrics WHERE project_id = ? AND model_id = ? LIMIT 1"
-        found = await self._run(lambda cur: cur.execute(sql, [self._project, model_id]).fetchone())
-        return found is not None
+        found = await self._run(lambda cur: cur.execute(sql, [self._project, model_id]).fetchall())
+        return bool(found)
 
     async def purge_model_data(self, model_id: str) -> None:
         def purge(cur: Any) -> None:
@@ -329,14 +329,14 @@ class DuckDBStorage:
     # Model registry ----------------------------------------------------------------
 
     async def save_model(self, model: ModelConfig) -> bool:
-        now = _naive(datetime.now(UTC))
+        now = _naive(self._clock.now())
         config = rows.model_to_json(model)
 
         def upsert(cur: Any) -> bool:
             existing = cur.execute(
                 "SELECT 1 FROM models WHERE project_id = ? AND model_id = ?",
                 [self._project, model.id],
-            ).fetchone()
+            ).fetchall()
             if existing:
                 cur.execute(
                     "UPDATE models SET config = ?, updated_at = ? "
@@ -354,8 +354,8 @@ class DuckDBStorage:
 
     async def get_model(self, model_id: str) -> ModelConfig | None:
         sql = "SELECT config FROM models WHERE project_id = ? AND model_id = ?"
-        found = await self._run(lambda cur: cur.execute(sql, [self._project, model_id]).fetchone())
-        return None if found is None else rows.model_from_json(found[0])
+        found = await self._run(lambda cur: cur.execute(sql, [self._project, model_id]).fetchall())
+        return rows.model_from_json(found[0][0]) if found else None
 
     async def list_models(self) -> list[ModelConfig]:
         sql = "SELECT config FROM models WHERE project_id = ? ORDER BY model_id"
@@ -383,8 +383,8 @@ class DuckDBStorage:
 
     async def get_alert(self, alert_id: str) -> Alert | None:
         sql = f"SELECT {rows.ALERT_COLUMNS} FROM alerts WHERE project_id = ? AND id = ?"
-        found = await self._run(lambda cur: cur.execute(sql, [self._project, alert_id]).fetchone())
-        return None if found is None else rows.alert_from_row(found)
+        found = await self._run(lambda cur: cur.execute(sql, [self._project, alert_id]).fetchall())
+        return rows.alert_from_row(found[0]) if found else None
 
     async def list_alerts(self, query: AlertQuery) -> list[Alert]:
         sql = f"SELECT {rows.ALERT_COLUMNS} FROM alerts WHERE project_id = ? "
