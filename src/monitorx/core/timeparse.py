@@ -20,8 +20,9 @@ from datetime import UTC, datetime, timedelta
 
 from monitorx.core.errors import ValidationError
 
-# 9999-12-31T23:59:59.999999Z, the last instant API.md admits.
-MAX_EPOCH_S = 253402300799.999999
+# 9999-12-31T23:59:59Z, the last whole second API.md admits (a float cannot hold
+# the microseconds after it exactly).
+MAX_EPOCH_S = 253402300799.0
 # `window` and `interval` are at most 400 days.
 MAX_DURATION_S = 400 * 86400
 
@@ -39,7 +40,10 @@ def parse_timestamp(value: object, field: str = "timestamp") -> datetime:
             raise ValidationError(
                 "epoch seconds must be finite and between 1970 and 9999-12-31", field
             )
-        return datetime.fromtimestamp(seconds, UTC)
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (ValueError, OverflowError, OSError):
+            raise ValidationError("timestamp out of range (1970 to 9999-12-31)", field) from None
     if isinstance(value, str):
         text = value.strip()
         if not text or len(text) > 64:

@@ -44,7 +44,8 @@ _BATCH = msgspec.json.Decoder(list[MetricWire])
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 _DRIFT = msgspec.json.Decoder(DriftWire)
 _BAD_ID = "must be 1–128 characters of A–Z a–z 0–9 . _ : -"
-_PATH = re.compile(r"\s*- at `\$(?:\[(\d+)\])?\.?(.*)`$")
+_PATH = re.compile(r"\s*- at (?:`key` in )?`\$(?:\[(\d+)\])?\.?(.*)`$")
+_MISSING = re.compile(r"missing required field `([^`]+)`")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +60,13 @@ def _field_error(exc: msgspec.ValidationError) -> FieldError:
     """msgspec's 'Expected … - at `$[3].latency`' as a named field and a message."""
     text = str(exc)
     match = _PATH.search(text)
+    missing = _MISSING.search(text)
     if match is None:
-        return FieldError("", text)
+        return FieldError(missing.group(1) if missing else "", text)
     path = match.group(2).replace("[...]", "")
     message = text[: match.start()].strip()
+    if missing is not None:
+        path = f"{path}.{missing.group(1)}" if path else missing.group(1)
     if "matching regex" in message and IDENTIFIER_PATTERN in message:
         message = _BAD_ID
     return FieldError(path or "body", message)
@@ -215,6 +219,7 @@ def decode_metric_batch(
     try:
         raws = _RAW_LIST.decode(body)
     except msgspec.ValidationError:
+        _lenient_json(body)  # malformed JSON says so, before "not an array"
         raise ValidationError("expected a JSON array of metrics", "body") from None
     except msgspec.DecodeError:
         obj = _lenient_json(body)

@@ -105,12 +105,14 @@ class DuckDBStorage:
             self._con = duckdb.connect(self._path)
             self._con.execute("SET TimeZone = 'UTC'")
             migrate(self._con)
-            self._hot = self._load_hot_tier()
+            self._hot = self._load_hot_tier() if self._hot_max_points > 0 else None
         except duckdb.Error as exc:
             raise StorageError(f"cannot open DuckDB at {self._path}: {exc}") from exc
         hot = self._hot
         self._writer = MetricWriter(
-            self._con, self._project, lambda table: hot.append(table, self._now_us())
+            self._con,
+            self._project,
+            None if hot is None else lambda table: hot.append(table, self._now_us()),
         )
         self._writer.start()
 
