@@ -4,29 +4,31 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from monitorx.analysis.thresholds import drift_breach, evaluate_thresholds
-from monitorx.core import AlertType, DriftMetric, DriftType, MetricColumns, Severity, Thresholds
+import numpy as np
+
+from monitorx.analysis.thresholds import MetricArrays, drift_breach, evaluate_thresholds
+from monitorx.core import AlertType, DriftMetric, DriftType, Severity, Thresholds
 
 T0_US = int(datetime(2026, 11, 22, tzinfo=UTC).timestamp() * 1_000_000)
 
 
-def _batch(rows: list[dict[str, object]]) -> MetricColumns:
-    cols = MetricColumns()
-    for i, row in enumerate(rows):
-        cols.model_id.append(str(row["model_id"]))
-        cols.model_type.append(None)
-        cols.request_id.append(str(i))
-        cols.ts_us.append(T0_US + i)
-        cols.latency.append(float(row.get("latency", 1.0)))  # type: ignore[arg-type]
-        cols.throughput.append(None)
-        cols.error_rate.append(row.get("error_rate"))  # type: ignore[arg-type]
-        cols.error.append(False)
-        cols.gpu_memory_mb.append(row.get("gpu_memory_mb"))  # type: ignore[arg-type]
-        cols.gpu_utilization.append(None)
-        cols.cpu_percent.append(row.get("cpu_percent"))  # type: ignore[arg-type]
-        cols.memory_mb.append(None)
-        cols.tags_json.append(None)
-    return cols
+def _batch(rows: list[dict[str, float | str]]) -> MetricArrays:
+    def column(name: str) -> np.ndarray:
+        return np.array([float(r.get(name, np.nan)) for r in rows], dtype=np.float64)
+
+    latency = np.array([float(r.get("latency", 1.0)) for r in rows], dtype=np.float64)
+    return MetricArrays(
+        model_id=np.array([r["model_id"] for r in rows], dtype=object),
+        ts_us=np.arange(len(rows), dtype=np.int64) + T0_US,
+        error=np.zeros(len(rows), dtype=bool),
+        values={
+            "latency": latency,
+            "error_rate": column("error_rate"),
+            "gpu_memory_mb": column("gpu_memory_mb"),
+            "cpu_percent": column("cpu_percent"),
+            "memory_mb": column("memory_mb"),
+        },
+    )
 
 
 def test_only_values_strictly_above_breach() -> None:

@@ -10,16 +10,21 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from monitorx.core import FakeClock, MetricColumns, MetricName
 from monitorx.core.timeparse import to_epoch_us
-from monitorx.store import Aggregation, DuckDBStorage
+from monitorx.store import Aggregation, DuckDBStorage, metric_table
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
-def _random_batch(rng: np.random.Generator, n: int, span_s: float) -> MetricColumns:
+def _random_batch(rng: np.random.Generator, n: int, span_s: float) -> pa.Table:
+    return metric_table(_random_columns(rng, n, span_s))
+
+
+def _random_columns(rng: np.random.Generator, n: int, span_s: float) -> MetricColumns:
     ts = to_epoch_us(NOW) - (rng.random(n) * span_s * 1_000_000).astype(np.int64)
     has = rng.random(n) < 0.7
     return MetricColumns(

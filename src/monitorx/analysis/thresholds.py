@@ -5,14 +5,16 @@ Pure functions over columns; the alert engine decides what a breach does.
 
 from __future__ import annotations
 
-__all__ = ["drift_breach", "error_rate_breach", "evaluate_thresholds"]
+__all__ = ["MetricArrays", "drift_breach", "error_rate_breach", "evaluate_thresholds"]
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import numpy.typing as npt
 
-from monitorx.core import AlertType, Breach, DriftMetric, MetricColumns, Thresholds
+from monitorx.core import AlertType, Breach, DriftMetric, Thresholds
 from monitorx.core.severity import severity_for_confidence, severity_for_ratio
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -39,7 +41,20 @@ def _message(what: str, value: float, threshold: float, unit: str, model_id: str
     )
 
 
-def evaluate_thresholds(batch: MetricColumns, thresholds: Mapping[str, Thresholds]) -> list[Breach]:
+@dataclass(frozen=True, slots=True)
+class MetricArrays:
+    """A batch as numpy columns: one entry per metric, NaN where a value is absent."""
+
+    model_id: npt.NDArray[np.object_]
+    ts_us: npt.NDArray[np.int64]
+    error: npt.NDArray[np.bool_]
+    values: Mapping[str, npt.NDArray[np.float64]]
+
+    def __len__(self) -> int:
+        return len(self.ts_us)
+
+
+def evaluate_thresholds(batch: MetricArrays, thresholds: Mapping[str, Thresholds]) -> list[Breach]:
     """The breaches in ``batch`` of each model's thresholds: per model and check, the worst.
 
     A breach is a value strictly above its threshold. Points without the value are
@@ -47,24 +62,23 @@ def evaluate_thresholds(batch: MetricColumns, thresholds: Mapping[str, Threshold
     """
     if not thresholds or len(batch) == 0:
         return []
-    model_ids = np.asarray(batch.model_id, dtype=object)
-    checked = [m for m in set(batch.model_id) if m in thresholds and not thresholds[m].is_empty()]
+    present = set(batch.model_id.tolist())
+    checked = [m for m in present if m in thresholds and not thresholds[m].is_empty()]
     breaches: list[Breach] = []
     for model_id in checked:
-        rows = np.flatnonzero(model_ids == model_id)
+        rows = np.flatnonzero(batch.model_id == model_id)
         limits = thresholds[model_id]
         for column, limit_name, alert_type, what, unit in _CHECKS:
             limit = getattr(limits, limit_name)
             if limit is None:
                 continue
-            raw = [getattr(batch, column)[i] for i in rows]
-            values = np.array([np.nan if v is None else v for v in raw], dtype=np.float64)
+            values = batch.values[column][rows]
             over = np.flatnonzero(values > limit)
             if over.size == 0:
                 continue
             worst = int(over[np.argmax(values[over])])
             value = float(values[worst])
-            observed = _EPOCH + timedelta(microseconds=batch.ts_us[rows[worst]])
+            observed = _EPOCH + timedelta(microseconds=int(batch.ts_us[rows[worst]]))
             breaches.append(
                 Breach(
                     model_id=model_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import secrets
 import sys
@@ -52,6 +53,12 @@ def serve(args: argparse.Namespace) -> int:
             "trusted machine)."
         )
     app = create_app(settings)
+    # Ingest allocates thousands of short-lived objects per batch; the default GC
+    # thresholds (700 allocations) make it scan them several times a batch. Freeze
+    # what startup made and collect less often: ~20% more metrics/s (docs/performance.md).
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    sys.setswitchinterval(0.0005)
     print(f"MonitorX {_version()} storing data at {settings.resolved_storage_url()}")
     print(f"Dashboard and API on http://{settings.host}:{settings.port}/ (docs at /docs)")
     sys.stdout.flush()

@@ -62,6 +62,10 @@ class ValidationError(MonitorXError):
         self.errors = errors
         super().__init__("; ".join(str(e) for e in errors))
 
+    def __reduce__(self) -> tuple[type[ValidationError], tuple[list[FieldError]]]:
+        # Keep the named fields when the error crosses a process boundary.
+        return (type(self), (self.errors,))
+
 
 class PayloadTooLarge(ValidationError):
     """A body or batch past its configured limit."""

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import msgspec
+import numpy as np
 import orjson
 
 from monitorx.core import (
@@ -170,12 +171,14 @@ def _timestamps(
 ) -> tuple[list[MetricWire], list[int]]:
     """Resolve every item's timestamp; items with a bad one are rejected."""
     raw = [m.timestamp for _, m in items]
-    if all(t is None for t in raw):
+    kinds = set(map(type, raw))
+    if kinds == {type(None)}:
         return [m for _, m in items], [now_us] * len(items)
-    if all(type(t) is float for t in raw):
-        seconds: list[float] = raw  # type: ignore[assignment]
-        if min(seconds) >= 0 and max(seconds) <= MAX_EPOCH_S:
-            return [m for _, m in items], [round(t * 1_000_000) for t in seconds]
+    if kinds == {float}:
+        seconds = np.array(raw, dtype=np.float64)
+        if seconds.min() >= 0 and seconds.max() <= MAX_EPOCH_S:
+            micros = np.rint(seconds * 1_000_000).astype(np.int64)
+            return [m for _, m in items], micros.tolist()
     kept: list[MetricWire] = []
     ts_us: list[int] = []
     for index, item in items:

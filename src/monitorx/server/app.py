@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 import monitorx
 from monitorx.alerting.engine import AlertEngine
 from monitorx.core import Clock, SystemClock
+from monitorx.ingest.pool import BatchDecoder
 from monitorx.server.auth import Authenticator
 from monitorx.server.deps import Services
 from monitorx.server.errors import install_error_handlers
@@ -50,12 +51,14 @@ def create_app(
         [k.get_secret_value() for k in settings.api_keys],
         settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
     )
-    services = Services(settings, store, clock, registry, engine, evaluator, auth)
+    decoder = BatchDecoder(settings.ingest_workers)
+    services = Services(settings, store, clock, registry, engine, evaluator, auth, decoder)
     scheduler = Scheduler()
     scheduler.every(settings.alert_tick_s, "resolve-cleared-alerts", engine.resolve_cleared)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        decoder.start()
         await store.open()
         await registry.load()
         await engine.load()
@@ -67,6 +70,7 @@ def create_app(
             await scheduler.stop()
             await evaluator.stop()
             await store.close()
+            decoder.stop()
 
     app = FastAPI(
         title="MonitorX",

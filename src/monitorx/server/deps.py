@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 
 from monitorx.alerting.engine import AlertEngine
 from monitorx.core import Clock
+from monitorx.ingest.pool import BatchDecoder
 from monitorx.server.auth import Authenticator, Principal, Role
 from monitorx.server.evaluation import Evaluator
 from monitorx.server.registry import ModelRegistry
@@ -29,6 +30,7 @@ class Services:
     engine: AlertEngine
     evaluator: Evaluator
     auth: Authenticator
+    decoder: BatchDecoder
 
 
 async def _services(request: Request) -> Services:

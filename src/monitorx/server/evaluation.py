@@ -13,14 +13,36 @@ import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+import pyarrow as pa
+
 from monitorx.alerting.engine import AlertEngine
-from monitorx.analysis.thresholds import drift_breach, error_rate_breach, evaluate_thresholds
-from monitorx.core import Breach, DriftMetric, MetricColumns
+from monitorx.analysis.thresholds import (
+    MetricArrays,
+    drift_breach,
+    error_rate_breach,
+    evaluate_thresholds,
+)
+from monitorx.core import Breach, DriftMetric
 from monitorx.server.registry import ModelRegistry
 from monitorx.store import Storage
 
 logger = logging.getLogger("monitorx.evaluation")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CHECKED = ("latency", "error_rate", "gpu_memory_mb", "cpu_percent", "memory_mb")
+
+
+def metric_arrays(table: pa.Table) -> MetricArrays:
+    """The numpy view of a committed batch that the threshold checks read."""
+    return MetricArrays(
+        model_id=np.asarray(table.column("model_id").to_pylist(), dtype=object),
+        ts_us=table.column("ts").cast(pa.int64()).to_numpy(),
+        error=table.column("error").to_numpy(zero_copy_only=False).astype(bool),
+        values={
+            name: table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
+            for name in _CHECKED
+        },
+    )
 
 
 class Evaluator:
@@ -37,7 +59,7 @@ class Evaluator:
         self._engine = engine
         self._window = timedelta(seconds=error_rate_window_s)
         self._min_count = error_rate_min_count
-        self._queue: asyncio.Queue[MetricColumns | DriftMetric] = asyncio.Queue()
+        self._queue: asyncio.Queue[pa.Table | DriftMetric] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -50,9 +72,9 @@ class Evaluator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def submit(self, item: MetricColumns | DriftMetric) -> None:
+    def submit(self, item: pa.Table | DriftMetric) -> None:
         """Queue a committed batch or drift metric for evaluation."""
-        if isinstance(item, MetricColumns) and not self._registry.thresholds():
+        if isinstance(item, pa.Table) and not self._registry.thresholds():
             return  # nothing to check against; skip the queue on the hot path
         self._queue.put_nowait(item)
 
@@ -82,13 +104,16 @@ class Evaluator:
         breach = drift_breach(metric, limit)
         return [] if breach is None else [breach]
 
-    async def _metrics(self, batch: MetricColumns) -> list[Breach]:
+    async def _metrics(self, table: pa.Table) -> list[Breach]:
         thresholds = self._registry.thresholds()
+        batch = metric_arrays(table)
         breaches = evaluate_thresholds(batch, thresholds)
         # The error-rate rule over a recent window, for models whose metrics flag errors.
         latest_error_us: dict[str, int] = {}
-        for model_id, error, ts in zip(batch.model_id, batch.error, batch.ts_us, strict=True):
-            if error and model_id in thresholds and thresholds[model_id].error_rate is not None:
+        for row in np.flatnonzero(batch.error):
+            model_id = str(batch.model_id[row])
+            if model_id in thresholds and thresholds[model_id].error_rate is not None:
+                ts = int(batch.ts_us[row])
                 latest_error_us[model_id] = max(ts, latest_error_us.get(model_id, 0))
         for model_id, ts_us in latest_error_us.items():
             limit = thresholds[model_id].error_rate

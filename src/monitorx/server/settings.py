@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         description="Limit for /reference, /records and /drift/analyze bodies.",
     )
     max_batch_items: int = Field(default=10_000, gt=0)
+    ingest_workers: int = Field(
+        default=1,
+        ge=0,
+        description="Processes that decode large batches beside the server process "
+        "(0: decode in-process). One per spare core.",
+    )
 
     alert_clear_period_s: float = Field(
         default=300.0,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from monitorx.core import Clock, ValidationError
 from monitorx.store.duckdb_storage import DuckDBStorage
+from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA, metric_table
 from monitorx.store.protocol import (
     Aggregation,
     AlertQuery,
@@ -17,6 +18,7 @@ from monitorx.store.protocol import (
 )
 
 __all__ = [
+    "METRIC_BATCH_SCHEMA",
     "Aggregation",
     "AlertQuery",
     "Bucket",
@@ -25,6 +27,7 @@ __all__ = [
     "MetricQuery",
     "ModelWindowStats",
     "Storage",
+    "metric_table",
     "open_storage",
 ]
 

@@ -25,7 +25,6 @@ from monitorx.core import (
     Clock,
     DriftMetric,
     InferenceMetric,
-    MetricColumns,
     MetricName,
     ModelConfig,
     StorageError,
@@ -190,10 +189,10 @@ class DuckDBStorage:
 
     # Inference metrics -------------------------------------------------------------
 
-    async def write_metrics(self, batch: MetricColumns) -> None:
+    async def write_metrics(self, table: pa.Table) -> None:
         if self._writer is None:
             raise StorageError("storage is not open")
-        await self._writer.write(batch)
+        await self._writer.write(table)
 
     async def query_metrics(self, query: MetricQuery) -> list[InferenceMetric]:
         sql = f"SELECT {rows.METRIC_COLUMNS} FROM inference_metrics WHERE project_id = ? "

@@ -9,7 +9,7 @@ pays for its own.
 
 from __future__ import annotations
 
-__all__ = ["MetricWriter", "metric_table"]
+__all__ = ["MetricWriter"]
 
 import asyncio
 import logging
@@ -19,42 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
-from monitorx.core import MetricColumns, StorageError
+from monitorx.core import StorageError
 
 logger = logging.getLogger("monitorx.store")
 
-_FLOAT_COLUMNS = (
-    "latency",
-    "throughput",
-    "error_rate",
-    "gpu_memory_mb",
-    "gpu_utilization",
-    "cpu_percent",
-    "memory_mb",
-)
 # How many queued batches one commit may take; bounds the size of a transaction.
 _MAX_BATCHES_PER_COMMIT = 64
-
-
-def metric_table(batch: MetricColumns) -> pa.Table:
-    """The Arrow table for one batch, in the column order of ``inference_metrics``
-    after ``project_id``."""
-    columns: dict[str, pa.Array] = {
-        "model_id": pa.array(batch.model_id, pa.string()),
-        "model_type": pa.array(batch.model_type, pa.string()),
-        "request_id": pa.array(batch.request_id, pa.string()),
-        "ts": pa.array(np.array(batch.ts_us, dtype=np.int64)).cast(pa.timestamp("us")),
-    }
-    for name in _FLOAT_COLUMNS[:3]:
-        columns[name] = pa.array(getattr(batch, name), pa.float64())
-    columns["error"] = pa.array(batch.error, pa.bool_())
-    for name in _FLOAT_COLUMNS[3:]:
-        columns[name] = pa.array(getattr(batch, name), pa.float64())
-    columns["tags"] = pa.array(batch.tags_json, pa.string())
-    return pa.table(columns)
 
 
 @dataclass(slots=True)
@@ -88,9 +60,9 @@ class MetricWriter:
         self._queue.put(_STOP)
         self._thread.join(timeout=30)
 
-    async def write(self, batch: MetricColumns) -> None:
+    async def write(self, table: pa.Table) -> None:
+        """Return once ``table`` (``METRIC_BATCH_SCHEMA``) is committed."""
         loop = asyncio.get_running_loop()
-        table = metric_table(batch)
         future: asyncio.Future[None] = loop.create_future()
         self._queue.put(_Pending(table, loop, future))
         await future

@@ -17,13 +17,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+import pyarrow as pa
+
 from monitorx.core import (
     Alert,
     AlertStatus,
     AlertType,
     DriftMetric,
     InferenceMetric,
-    MetricColumns,
     MetricName,
     ModelConfig,
     Severity,
@@ -120,7 +121,8 @@ class Storage(Protocol):
         """Raise `StorageError` if the backend cannot serve."""
 
     # Inference metrics
-    async def write_metrics(self, batch: MetricColumns) -> None: ...
+    async def write_metrics(self, table: pa.Table) -> None:
+        """Append a batch (``METRIC_BATCH_SCHEMA``); return once it is committed."""
 
     async def query_metrics(self, query: MetricQuery) -> list[InferenceMetric]: ...
 

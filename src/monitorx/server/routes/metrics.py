@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 
 from monitorx.core import MetricName, ValidationError
 from monitorx.core.timeparse import parse_duration
-from monitorx.ingest.decode import decode_metric, decode_metric_batch
+from monitorx.ingest.decode import decode_metric
 from monitorx.server.deps import ReadAccess, ServicesDep, WriteAccess
 from monitorx.server.openapi import ERROR_RESPONSES, json_body
 from monitorx.server.params import parse_limit, parse_range
@@ -23,7 +23,7 @@ from monitorx.server.schemas import (
     BucketOut,
     InferenceMetricOut,
 )
-from monitorx.store import Aggregation, MetricQuery
+from monitorx.store import Aggregation, MetricQuery, metric_table
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
@@ -37,9 +37,9 @@ router = APIRouter(prefix="/metrics", tags=["metrics"])
 )
 async def ingest_metric(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
     """Store one inference metric; 202 once it is committed."""
-    batch = decode_metric(await request.body(), services.clock.now())
-    await services.storage.write_metrics(batch)
-    services.evaluator.submit(batch)
+    table = metric_table(decode_metric(await request.body(), services.clock.now()))
+    await services.storage.write_metrics(table)
+    services.evaluator.submit(table)
     return JSONResponse({"accepted": 1}, status_code=202)
 
 
@@ -53,11 +53,11 @@ async def ingest_metric(request: Request, services: ServicesDep, _: WriteAccess)
 async def ingest_batch(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
     """Store up to 10,000 metrics. Valid items are stored even when others are rejected;
     422 when none is valid."""
-    batch, rejected = decode_metric_batch(
+    table, rejected = await services.decoder.decode(
         await request.body(), services.clock.now(), services.settings.max_batch_items
     )
     rejected_json = [{"index": r.index, "error": r.error} for r in rejected]
-    if len(batch) == 0:
+    if table.num_rows == 0:
         return JSONResponse(
             {
                 "error": "validation_error",
@@ -67,9 +67,9 @@ async def ingest_batch(request: Request, services: ServicesDep, _: WriteAccess) 
             },
             status_code=422,
         )
-    await services.storage.write_metrics(batch)
-    services.evaluator.submit(batch)
-    return JSONResponse({"accepted": len(batch), "rejected": rejected_json}, status_code=202)
+    await services.storage.write_metrics(table)
+    services.evaluator.submit(table)
+    return JSONResponse({"accepted": table.num_rows, "rejected": rejected_json}, status_code=202)
 
 
 @router.get("/inference", response_model=list[InferenceMetricOut], responses=ERROR_RESPONSES)

@@ -1,0 +1,99 @@
+"""Decoding large batches in worker processes, so that ingestion uses every core.
+
+Parsing and validating a batch is pure Python-level work that holds the GIL; done
+on the server's event loop it competes with the HTTP handling and with the store's
+writer thread. A worker process decodes the body into an Arrow table and hands it
+back as Arrow IPC bytes, which the server maps without copying. Small bodies
+(single metrics, small batches) are decoded in-process: shipping them costs more
+than decoding them.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BatchDecoder"]
+
+import asyncio
+import gc
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+
+import pyarrow as pa
+
+from monitorx.core.timeparse import to_epoch_us
+from monitorx.ingest.decode import Rejection, decode_metric_batch
+from monitorx.store.metric_batch import metric_table
+
+logger = logging.getLogger("monitorx.ingest")
+
+# Bodies smaller than this are decoded in-process.
+POOL_MIN_BYTES = 64 * 1024
+
+_Decoded = tuple[pa.Table, list[Rejection]]
+
+
+def decode_batch_to_table(body: bytes, now: datetime, max_items: int) -> _Decoded:
+    """Decode and validate a batch body into an Arrow table and its rejections."""
+    columns, rejected = decode_metric_batch(body, now, max_items)
+    return metric_table(columns), rejected
+
+
+def _decode_in_worker(body: bytes, now: datetime, max_items: int) -> tuple[bytes, list[Rejection]]:
+    table, rejected = decode_batch_to_table(body, now, max_items)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes(), rejected
+
+
+def _init_worker() -> None:
+    """A decoding worker allocates thousands of short-lived objects per batch: let the
+    garbage collector run less often (as ``monitorx serve`` does in the server)."""
+    gc.set_threshold(50_000, 20, 20)
+
+
+def _warm_up() -> None:
+    """Import the decoder in the worker before the first request needs it."""
+    to_epoch_us(datetime(2000, 1, 1).astimezone())
+
+
+class BatchDecoder:
+    """Decodes batch bodies in ``workers`` processes (0: always in-process)."""
+
+    def __init__(self, workers: int) -> None:
+        self._workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        if self._workers <= 0:
+            return
+        # spawn, not fork: the server process already runs threads (DuckDB, uvicorn).
+        context = multiprocessing.get_context("spawn")
+        self._pool = ProcessPoolExecutor(
+            self._workers, mp_context=context, initializer=_init_worker
+        )
+        for _ in range(self._workers):
+            self._pool.submit(_warm_up)
+
+    def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    async def decode(self, body: bytes, now: datetime, max_items: int) -> _Decoded:
+        pool = self._pool
+        if pool is None or len(body) < POOL_MIN_BYTES:
+            return decode_batch_to_table(body, now, max_items)
+        loop = asyncio.get_running_loop()
+        try:
+            ipc, rejected = await loop.run_in_executor(
+                pool, _decode_in_worker, body, now, max_items
+            )
+        except BrokenProcessPool:
+            logger.error("an ingest worker process died; restarting the pool")
+            self.stop()
+            self.start()
+            return decode_batch_to_table(body, now, max_items)
+        return pa.ipc.open_stream(ipc).read_all(), rejected
