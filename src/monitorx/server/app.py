@@ -40,6 +40,8 @@ def create_app(
         clock=clock,
         hot_retention_s=settings.hot_retention_s,
         hot_max_points=settings.hot_max_points,
+        flush_rows=settings.flush_rows,
+        flush_interval_s=settings.flush_interval_s,
     )
     registry = ModelRegistry(store)
     engine = AlertEngine(store, clock, settings.alert_clear_period_s)

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Recent raw points kept in memory for fast summaries and aggregates.",
     )
+    flush_rows: int = Field(
+        default=122_880,
+        gt=0,
+        description="Logged metrics move into the database in transactions of this many rows…",
+    )
+    flush_interval_s: float = Field(default=2.0, gt=0, description="…or at least this often.")
     hot_max_points: int = Field(
         default=5_000_000, ge=0, description="Memory budget of the hot tier (~80 bytes a point)."
     )

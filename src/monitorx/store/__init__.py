@@ -6,6 +6,7 @@ from pathlib import Path
 
 from monitorx.core import Clock, ValidationError
 from monitorx.store.duckdb_storage import DuckDBStorage
+from monitorx.store.duckdb_writer import DEFAULT_FLUSH_INTERVAL_S, DEFAULT_FLUSH_ROWS
 from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA, metric_table
 from monitorx.store.protocol import (
     Aggregation,
@@ -38,12 +39,15 @@ def open_storage(
     clock: Clock | None = None,
     hot_retention_s: float = 2 * 3600,
     hot_max_points: int = 5_000_000,
+    flush_rows: int = DEFAULT_FLUSH_ROWS,
+    flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
 ) -> Storage:
     """The backend a storage URL names (the one place that names backends).
 
     ``duckdb:///path/to/file.db`` (or ``duckdb:///:memory:``) is the embedded store;
     its hot tier keeps the last ``hot_retention_s`` of points in memory, at most
-    ``hot_max_points`` of them.
+    ``hot_max_points`` of them; logged metrics move into the database every
+    ``flush_rows`` rows or ``flush_interval_s`` seconds.
     """
     scheme, sep, rest = url.partition("://")
     if not sep:
@@ -52,7 +56,9 @@ def open_storage(
         path = rest[1:] if rest.startswith("/") else rest
         if path != ":memory:":
             path = str(Path(path))
-        return DuckDBStorage(path, project_id, hot_retention_s, hot_max_points, clock)
+        return DuckDBStorage(
+            path, project_id, hot_retention_s, hot_max_points, clock, flush_rows, flush_interval_s
+        )
     raise ValidationError(
         f"unsupported storage backend {scheme!r}; this release supports duckdb://",
         "storage_url",

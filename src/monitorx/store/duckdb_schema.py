@@ -70,6 +70,12 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        2,
+        """
+        CREATE TABLE metric_log_flushed (segment BIGINT PRIMARY KEY);
+        """,
+    ),
 ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = ["DuckDBStorage"]
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,8 +34,13 @@ from monitorx.core import (
 from monitorx.core.timeparse import to_epoch_us
 from monitorx.store import duckdb_rows as rows
 from monitorx.store.duckdb_schema import migrate
-from monitorx.store.duckdb_writer import MetricWriter
+from monitorx.store.duckdb_writer import (
+    DEFAULT_FLUSH_INTERVAL_S,
+    DEFAULT_FLUSH_ROWS,
+    MetricWriter,
+)
 from monitorx.store.hot_tier import HotTier
+from monitorx.store.metric_log import MetricLog
 from monitorx.store.protocol import (
     Aggregation,
     AlertQuery,
@@ -45,6 +51,7 @@ from monitorx.store.protocol import (
 )
 
 T = TypeVar("T")
+logger = logging.getLogger("monitorx.store")
 
 # The contribution of one metric to an error rate (API.md): 1.0 if it flags an
 # error, else its own error_rate if given, else 0.0.
@@ -80,7 +87,11 @@ class DuckDBStorage:
         hot_retention_s: float = 2 * 3600,
         hot_max_points: int = 5_000_000,
         clock: Clock | None = None,
+        flush_rows: int = DEFAULT_FLUSH_ROWS,
+        flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
     ) -> None:
+        self._flush_rows = flush_rows
+        self._flush_interval_s = flush_interval_s
         self._path = str(path)
         self._project = project_id
         self._clock = clock or SystemClock()
@@ -104,16 +115,32 @@ class DuckDBStorage:
             self._con = duckdb.connect(self._path)
             self._con.execute("SET TimeZone = 'UTC'")
             migrate(self._con)
+            log = None if self._path == ":memory:" else MetricLog(Path(self._path + ".metric-log"))
+            self._writer = MetricWriter(
+                self._con,
+                self._project,
+                log,
+                self._on_commit,
+                self._flush_rows,
+                self._flush_interval_s,
+            )
+            recovered = self._writer.recover()
+            if recovered:
+                logger.info("replayed %d logged metrics into DuckDB", recovered)
             self._hot = self._load_hot_tier() if self._hot_max_points > 0 else None
         except duckdb.Error as exc:
             raise StorageError(f"cannot open DuckDB at {self._path}: {exc}") from exc
-        hot = self._hot
-        self._writer = MetricWriter(
-            self._con,
-            self._project,
-            None if hot is None else lambda table: hot.append(table, self._now_us()),
-        )
         self._writer.start()
+
+    def _on_commit(self, table: pa.Table) -> None:
+        if self._hot is not None:
+            self._hot.append(table, self._now_us())
+
+    async def _settled(self) -> None:
+        """Before SQL reads metrics: every acknowledged metric is in DuckDB."""
+        writer = self._writer
+        if writer is not None and writer.pending_rows:
+            await self._in_thread(writer.flush)
 
     def _now_us(self) -> int:
         return to_epoch_us(self._clock.now())
@@ -195,6 +222,7 @@ class DuckDBStorage:
         await self._writer.write(table)
 
     async def query_metrics(self, query: MetricQuery) -> list[InferenceMetric]:
+        await self._settled()
         sql = f"SELECT {rows.METRIC_COLUMNS} FROM inference_metrics WHERE project_id = ? "
         params: list[object] = [self._project]
         if query.model_id is not None:
@@ -223,6 +251,7 @@ class DuckDBStorage:
                 )
             )
             return [Bucket(rows.from_epoch_us(b), v) for b, v in found]
+        await self._settled()
         column = _METRIC_SQL[metric]
         quantile = agg.quantile
         if agg is Aggregation.COUNT:
@@ -251,6 +280,7 @@ class DuckDBStorage:
             return await self._in_thread(
                 lambda: hot.window_stats(to_epoch_us(start), to_epoch_us(end), model_id)
             )
+        await self._settled()
         sql = (
             "SELECT model_id, count(*), avg(latency), "
             "quantile_cont(latency, [0.5, 0.95, 0.99]), max(latency), "
@@ -281,6 +311,7 @@ class DuckDBStorage:
         hot = self._hot_for(start)
         if hot is not None:
             return hot.error_window(model_id, to_epoch_us(start), to_epoch_us(end))
+        await self._settled()
         sql = (
             f"SELECT count(*), avg({_ERROR_CONTRIBUTION}) FROM inference_metrics "
             "WHERE project_id = ? AND model_id = ? AND ts >= ? AND ts < ?"
@@ -290,11 +321,14 @@ class DuckDBStorage:
         return ErrorWindow(int(count), None if rate is None else float(rate))
 
     async def has_metrics(self, model_id: str) -> bool:
+        await self._settled()
         sql = "SELECT 1 FROM inference_metrics WHERE project_id = ? AND model_id = ? LIMIT 1"
         found = await self._run(lambda cur: cur.execute(sql, [self._project, model_id]).fetchall())
         return bool(found)
 
     async def purge_model_data(self, model_id: str) -> None:
+        await self._settled()
+
         def purge(cur: Any) -> None:
             for table in ("inference_metrics", "drift_metrics", "alerts"):
                 cur.execute(
