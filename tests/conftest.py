@@ -60,7 +60,9 @@ def run_server(settings: Settings, clock: Clock | None = None) -> Iterator[LiveS
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {"data_dir": data_dir, "auth_enabled": False}
+    # In-process decoding: spawning a decoder process per test server costs ~0.5 s.
+    # The worker-process path has its own tests and runs in every system test.
+    values: dict[str, object] = {"data_dir": data_dir, "auth_enabled": False, "ingest_workers": 0}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

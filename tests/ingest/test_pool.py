@@ -1,0 +1,54 @@
+"""Decoding in a worker process gives what decoding in-process gives."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from monitorx.core import PayloadTooLarge, ValidationError
+from monitorx.ingest.pool import POOL_MIN_BYTES, BatchDecoder, decode_batch_to_table
+
+NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def decoder() -> Iterator[BatchDecoder]:
+    pool = BatchDecoder(workers=1)
+    pool.start()
+    yield pool
+    pool.stop()
+
+
+def _body(n: int, bad_every: int = 0) -> bytes:
+    items = [
+        {
+            "model_id": f"m{i % 7}",
+            "latency": -1 if bad_every and i % bad_every == 0 else i / 10,
+            "tags": {"region": "eu", "i": str(i)},
+            "resource_usage": {"gpu_memory_mb": 100 + i},
+        }
+        for i in range(n)
+    ]
+    body = orjson.dumps(items)
+    assert len(body) >= POOL_MIN_BYTES
+    return body
+
+
+async def test_worker_decodes_the_same_table(decoder: BatchDecoder) -> None:
+    body = _body(3_000, bad_every=500)
+    table, rejected = await decoder.decode(body, NOW, 10_000)
+    expected, expected_rejected = decode_batch_to_table(body, NOW, 10_000)
+    assert table.drop_columns(["request_id"]).equals(expected.drop_columns(["request_id"]))
+    assert rejected == expected_rejected
+    assert [r.index for r in rejected] == list(range(0, 3_000, 500))
+
+
+async def test_errors_cross_the_process_boundary_with_their_field(decoder: BatchDecoder) -> None:
+    with pytest.raises(PayloadTooLarge) as caught:
+        await decoder.decode(_body(3_000), NOW, 100)
+    assert caught.value.errors[0].field == "body"
+    with pytest.raises(ValidationError, match="array"):
+        await decoder.decode(b'{"model_id": "' + b"x" * POOL_MIN_BYTES + b'"}', NOW, 10)

@@ -1,0 +1,92 @@
+"""Auth: API keys and JWTs, roles, and the health endpoints that stay open."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+
+from tests.conftest import LiveServer, make_settings, run_server
+
+SECRET = "test-secret-with-enough-bytes-for-hs256"
+
+
+@pytest.fixture
+def secured(tmp_path: Path) -> Iterator[LiveServer]:
+    settings = make_settings(
+        tmp_path / "data",
+        auth_enabled=True,
+        api_keys=["admin-key", "writer-key:write", "reader-key:read"],
+        jwt_secret=SECRET,
+    )
+    with run_server(settings) as server:
+        yield server
+
+
+def _client(server: LiveServer, **headers: str) -> httpx.Client:
+    return httpx.Client(base_url=server.api, headers=headers, timeout=10)
+
+
+MODEL = {"id": "m", "model_type": "cv"}
+
+
+def test_requests_without_credentials_are_401(secured: LiveServer) -> None:
+    with _client(secured) as client:
+        response = client.get("/models")
+    assert response.status_code == 401
+    assert response.json()["error"] == "unauthorized"
+
+
+def test_a_wrong_api_key_is_401(secured: LiveServer) -> None:
+    with _client(secured, **{"X-API-Key": "nope"}) as client:
+        assert client.get("/summary").status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/health", "/health/live", "/health/ready"])
+def test_health_needs_no_credentials(secured: LiveServer, path: str) -> None:
+    with _client(secured) as client:
+        assert client.get(path).status_code == 200
+
+
+def test_a_read_key_reads_but_cannot_write(secured: LiveServer) -> None:
+    with _client(secured, **{"X-API-Key": "reader-key"}) as client:
+        assert client.get("/models").status_code == 200
+        denied = client.post("/metrics/inference", json={"model_id": "m", "latency": 1})
+    assert denied.status_code == 403
+    assert denied.json()["error"] == "forbidden"
+
+
+def test_a_write_key_sends_metrics_but_cannot_delete_models(secured: LiveServer) -> None:
+    with _client(secured, **{"X-API-Key": "writer-key"}) as writer:
+        assert writer.post("/models", json=MODEL).status_code == 201
+        assert (
+            writer.post("/metrics/inference", json={"model_id": "m", "latency": 1}).status_code
+            == 202
+        )
+        assert writer.delete("/models/m").status_code == 403
+    with _client(secured, **{"X-API-Key": "admin-key"}) as admin:
+        assert admin.delete("/models/m").status_code == 204
+
+
+def test_a_signed_bearer_token_carries_its_role(secured: LiveServer) -> None:
+    token = jwt.encode({"sub": "ci-bot", "role": "write"}, SECRET, algorithm="HS256")
+    with _client(secured, Authorization=f"Bearer {token}") as client:
+        assert client.post("/models", json=MODEL).status_code == 201
+        assert client.delete("/models/m").status_code == 403
+
+
+def test_a_token_signed_with_another_secret_is_401(secured: LiveServer) -> None:
+    token = jwt.encode({"sub": "x", "role": "admin"}, "another-secret-of-enough-length!", "HS256")
+    with _client(secured, Authorization=f"Bearer {token}") as client:
+        assert client.get("/models").status_code == 401
+
+
+def test_an_expired_token_is_401(secured: LiveServer) -> None:
+    token = jwt.encode({"sub": "x", "role": "admin", "exp": 1}, SECRET, algorithm="HS256")
+    with _client(secured, Authorization=f"Bearer {token}") as client:
+        response = client.get("/models")
+    assert response.status_code == 401
+    assert "expired" in response.json()["detail"]
