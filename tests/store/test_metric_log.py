@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
+import asyncio
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -68,7 +68,7 @@ def test_a_torn_last_record_is_skipped(tmp_path: Path) -> None:
 
 _CRASHING_WRITER = """
 import asyncio, os, sys
-import subprocess
+import asyncio
 import sys
 from datetime import UTC, datetime, timedelta
 from monitorx.core import FakeClock
@@ -89,11 +89,10 @@ asyncio.run(main())
 
 async def test_unflushed_batches_are_replayed_once_after_a_crash(tmp_path: Path) -> None:
     path = tmp_path / "db.duckdb"
-    subprocess.run(
-        [sys.executable, "-c", _CRASHING_WRITER, str(path)],
-        check=True,
-        cwd=Path(__file__).parents[2],
+    crash = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _CRASHING_WRITER, str(path), cwd=Path(__file__).parents[2]
     )
+    assert await crash.wait() == 0
     assert len(list((tmp_path / "db.duckdb.metric-log").glob("*.arrows"))) == 1
 
     reopened = DuckDBStorage(path, clock=FakeClock(NOW))
