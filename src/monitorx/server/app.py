@@ -21,7 +21,7 @@ from monitorx.server.limits import RequestLimits
 from monitorx.server.openapi import build_openapi
 from monitorx.server.registry import ModelRegistry
 from monitorx.server.responses import JSONResponse
-from monitorx.server.routes import alerts, drift, health, metrics, models, summary
+from monitorx.server.routes import alerts, dashboard, drift, health, metrics, models, summary
 from monitorx.server.scheduler import Scheduler
 from monitorx.server.settings import Settings
 from monitorx.store import Storage, open_storage
@@ -87,6 +87,7 @@ def create_app(
     for module in (models, summary, metrics, drift, alerts, health):
         api.include_router(module.router)
     app.include_router(api)
+    app.include_router(dashboard.router)
     app.add_middleware(
         RequestLimits,
         max_body_bytes=settings.max_body_bytes,
