@@ -4,12 +4,14 @@ from __future__ import annotations
 
 __all__ = ["TimeRange", "parse_limit", "parse_range", "parse_time_param"]
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from monitorx.core import ValidationError
 from monitorx.core.timeparse import parse_timestamp, to_epoch_us
 
+_SPACED_OFFSET = re.compile(r"(?<=\d) (\d\d:?\d\d)$")
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
 DEFAULT_RANGE = timedelta(hours=1)
@@ -24,6 +26,9 @@ class TimeRange:
 def parse_time_param(value: str, field: str) -> datetime:
     """A query-string timestamp: epoch seconds if it is a number, else RFC 3339."""
     text = value.strip()
+    if _SPACED_OFFSET.search(text):
+        # An unencoded "+02:00" in a query string arrives as " 02:00".
+        text = _SPACED_OFFSET.sub(r"+\1", text)
     try:
         number: float | None = float(text)
     except ValueError:
