@@ -150,3 +150,26 @@ async def test_point_budget_bounds_memory() -> None:
     total = await store.window_stats(NOW - timedelta(hours=2), NOW + timedelta(seconds=1))
     assert sum(s.count for s in total) == 4_000
     await store.close()
+
+
+async def test_whole_series_stats_stay_exact_as_batches_arrive(
+    stores: tuple[DuckDBStorage, DuckDBStorage],
+) -> None:
+    """The incrementally sorted latencies give the database's answer after each batch."""
+    hot, cold = stores
+    rng = np.random.default_rng(11)
+    start, end = NOW - timedelta(hours=12), NOW + timedelta(seconds=1)
+    for _ in range(3):
+        batch = _random_batch(rng, 700, span_s=600)
+        await hot.write_metrics(batch)
+        await cold.write_metrics(batch)
+        from_memory = await hot.window_stats(start, end)
+        from_sql = await cold.window_stats(start, end)
+        assert [(s.model_id, s.count) for s in from_memory] == [
+            (s.model_id, s.count) for s in from_sql
+        ]
+        for a, b in zip(from_memory, from_sql, strict=True):
+            assert a.latency_p95 == pytest.approx(b.latency_p95, rel=1e-12)
+            assert a.latency_p50 == pytest.approx(b.latency_p50, rel=1e-12)
+            assert a.latency_mean == pytest.approx(b.latency_mean, rel=1e-9)
+            assert a.error_rate == pytest.approx(b.error_rate, rel=1e-9)

@@ -17,7 +17,7 @@ __all__ = ["HOT_COLUMNS", "HotTier"]
 
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -50,6 +50,49 @@ class _Chunk:
         return len(self.ts)
 
 
+@dataclass(slots=True)
+class _Series:
+    """One model's points, and what a query over all of them needs, kept up to date
+    as batches arrive: counts and sums, and the latencies in sorted order."""
+
+    chunks: list[_Chunk] = field(default_factory=list)
+    count: int = 0
+    min_ts: int = 0
+    max_ts: int = 0
+    latency_sum: float = 0.0
+    latency_max: float = float("-inf")
+    error_sum: float = 0.0
+    sorted_latency: F64 | None = None
+    unsorted: list[F64] = field(default_factory=list)  # sorted per batch, not yet merged
+    version: int = 0  # bumped whenever points leave, which invalidates the above
+
+    def add(self, chunk: _Chunk) -> None:
+        latency = chunk.values["latency"]
+        self.min_ts = chunk.min_ts if self.count == 0 else min(self.min_ts, chunk.min_ts)
+        self.max_ts = chunk.max_ts if self.count == 0 else max(self.max_ts, chunk.max_ts)
+        self.count += len(chunk)
+        self.latency_sum += float(latency.sum())
+        self.latency_max = max(self.latency_max, float(latency.max()))
+        self.error_sum += float(chunk.values["error_rate"].sum())
+        self.unsorted.append(np.sort(latency))
+        self.chunks.append(chunk)
+        if len(self.chunks) >= _MERGE_AT:
+            self.chunks = [_merge(self.chunks)]
+
+    def keep(self, chunks: list[_Chunk]) -> None:
+        """Replace the points by ``chunks`` (after eviction) and recount."""
+        self.chunks = chunks
+        self.count = sum(len(c) for c in chunks)
+        self.min_ts = min(c.min_ts for c in chunks)
+        self.max_ts = max(c.max_ts for c in chunks)
+        self.latency_sum = float(sum(c.values["latency"].sum() for c in chunks))
+        self.latency_max = float(max(c.values["latency"].max() for c in chunks))
+        self.error_sum = float(sum(c.values["error_rate"].sum() for c in chunks))
+        self.sorted_latency = None
+        self.unsorted = []
+        self.version += 1
+
+
 def _merge(chunks: list[_Chunk]) -> _Chunk:
     ts = np.concatenate([c.ts for c in chunks])
     values = {k: np.concatenate([c.values[k] for c in chunks]) for k in HOT_COLUMNS}
@@ -75,7 +118,7 @@ class HotTier:
         self._retention_us = retention_us
         self._max_points = max_points
         self._covered_from = covered_from_us
-        self._series: dict[str, list[_Chunk]] = {}
+        self._series: dict[str, _Series] = {}
         self._points = 0
         self._lock = threading.Lock()
 
@@ -130,23 +173,21 @@ class HotTier:
             )
         with self._lock:
             for model_id, chunk in pieces:
-                chunks = self._series.setdefault(model_id, [])
-                chunks.append(chunk)
+                self._series.setdefault(model_id, _Series()).add(chunk)
                 self._points += len(chunk)
-                if len(chunks) >= _MERGE_AT:
-                    self._series[model_id] = [_merge(chunks)]
             self._evict(now_us)
 
     def forget(self, model_id: str) -> None:
         with self._lock:
-            for chunk in self._series.pop(model_id, []):
-                self._points -= len(chunk)
+            series = self._series.pop(model_id, None)
+            if series is not None:
+                self._points -= series.count
 
     def _evict(self, now_us: int) -> None:
         cutoff = max(self._covered_from, now_us - self._retention_us)
         if self._points > self._max_points:
             # Drop whole pieces, oldest first, until the budget holds.
-            ends = sorted((c.max_ts, len(c)) for chunks in self._series.values() for c in chunks)
+            ends = sorted((c.max_ts, len(c)) for ser in self._series.values() for c in ser.chunks)
             excess = self._points - self._max_points
             for max_ts, size in ends:
                 cutoff = max(cutoff, max_ts + 1)
@@ -156,11 +197,14 @@ class HotTier:
         if cutoff == self._covered_from:
             return
         self._covered_from = cutoff
-        for model_id, chunks in list(self._series.items()):
-            kept = [c for c in chunks if c.max_ts >= cutoff]
-            self._points -= sum(len(c) for c in chunks) - sum(len(c) for c in kept)
+        for model_id, series in list(self._series.items()):
+            kept = [c for c in series.chunks if c.max_ts >= cutoff]
+            if len(kept) == len(series.chunks):
+                continue
+            self._points -= series.count
             if kept:
-                self._series[model_id] = kept
+                series.keep(kept)
+                self._points += series.count
             else:
                 del self._series[model_id]
 
@@ -168,7 +212,8 @@ class HotTier:
 
     def _slice(self, model_id: str, start_us: int, end_us: int, column: str) -> tuple[I64, F64]:
         with self._lock:
-            chunks = list(self._series.get(model_id, ()))
+            series = self._series.get(model_id)
+            chunks = [] if series is None else list(series.chunks)
         ts_parts: list[I64] = []
         value_parts: list[F64] = []
         for c in chunks:
@@ -194,6 +239,11 @@ class HotTier:
     ) -> list[ModelWindowStats]:
         stats = []
         for mid in [model_id] if model_id is not None else self.model_ids():
+            whole = self._whole_series_stats(mid, start_us, end_us)
+            if whole is not None:
+                if whole.count:
+                    stats.append(whole)
+                continue
             _, latency = self._slice(mid, start_us, end_us, "latency")
             if latency.size == 0:
                 continue
@@ -213,6 +263,49 @@ class HotTier:
                 )
             )
         return stats
+
+    def _whole_series_stats(
+        self, model_id: str, start_us: int, end_us: int
+    ) -> ModelWindowStats | None:
+        """Stats from the running totals and the sorted latencies, when the range holds
+        every point the tier has of the model; None when it holds only some."""
+        with self._lock:
+            series = self._series.get(model_id)
+            if series is None:
+                return ModelWindowStats(model_id, 0, None, None, None, None, None, None)
+            if series.min_ts < start_us or series.max_ts >= end_us:
+                return None
+            version, count = series.version, series.count
+            latency_sum, latency_max, error_sum = (
+                series.latency_sum,
+                series.latency_max,
+                series.error_sum,
+            )
+            ordered, pending = series.sorted_latency, list(series.unsorted)
+            chunks = list(series.chunks) if ordered is None else []
+        if ordered is None:
+            ordered = np.sort(np.concatenate([c.values["latency"] for c in chunks]))
+        elif pending:
+            new = np.sort(np.concatenate(pending))
+            ordered = np.insert(ordered, np.searchsorted(ordered, new), new)
+        with self._lock:
+            if series.version == version:
+                series.sorted_latency = ordered
+                # What arrived after the first look stays pending for the next query.
+                del series.unsorted[: len(pending)]
+        if len(ordered) != count:
+            return None
+        p50, p95, p99 = _quantiles(ordered, (0.5, 0.95, 0.99))
+        return ModelWindowStats(
+            model_id=model_id,
+            count=count,
+            latency_mean=latency_sum / count,
+            latency_p50=p50,
+            latency_p95=p95,
+            latency_p99=p99,
+            latency_max=latency_max,
+            error_rate=error_sum / count,
+        )
 
     def error_window(self, model_id: str, start_us: int, end_us: int) -> ErrorWindow:
         _, errors = self._slice(model_id, start_us, end_us, "error_rate")
@@ -236,10 +329,13 @@ class HotTier:
         if ts.size == 0:
             return []
         bucket = ts // interval_us
-        order = np.lexsort((values, bucket))  # by bucket, then by value
+        order = np.argsort(bucket, kind="stable")
         bucket, values = bucket[order], values[order]
         starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
         counts = np.diff(np.r_[starts, bucket.size])
+        if agg.quantile is not None or agg in (Aggregation.MIN, Aggregation.MAX):
+            for first, size in zip(starts, counts, strict=True):
+                values[first : first + size].sort()  # each bucket by value, in place
         quantile = agg.quantile
         if agg is Aggregation.COUNT:
             result = counts.astype(np.float64)
