@@ -223,15 +223,20 @@ class DuckDBStorage:
 
     async def query_metrics(self, query: MetricQuery) -> list[InferenceMetric]:
         await self._settled()
-        sql = f"SELECT {rows.METRIC_COLUMNS} FROM inference_metrics WHERE project_id = ? "
+        fetched = await self._newest(rows.METRIC_COLUMNS, "inference_metrics", query)
+        return [rows.metric_from_row(r) for r in fetched]
+
+    async def _newest(self, columns: str, table: str, query: MetricQuery) -> list[Any]:
+        """Rows of a time-series table in ``[start, end)``, newest first."""
+        sql = f"SELECT {columns} FROM {table} WHERE project_id = ? "
         params: list[object] = [self._project]
         if query.model_id is not None:
             sql += "AND model_id = ? "
             params.append(query.model_id)
         sql += "AND ts >= ? AND ts < ? ORDER BY ts DESC LIMIT ?"
         params += [_naive(query.start), _naive(query.end), query.limit]
-        fetched = await self._run(lambda cur: cur.execute(sql, params).fetchall())
-        return [rows.metric_from_row(r) for r in fetched]
+        found: list[Any] = await self._run(lambda cur: cur.execute(sql, params).fetchall())
+        return found
 
     async def aggregate(
         self,
@@ -351,14 +356,7 @@ class DuckDBStorage:
         )
 
     async def query_drift(self, query: MetricQuery) -> list[DriftMetric]:
-        sql = f"SELECT {rows.DRIFT_COLUMNS} FROM drift_metrics WHERE project_id = ? "
-        params: list[object] = [self._project]
-        if query.model_id is not None:
-            sql += "AND model_id = ? "
-            params.append(query.model_id)
-        sql += "AND ts >= ? AND ts < ? ORDER BY ts DESC LIMIT ?"
-        params += [_naive(query.start), _naive(query.end), query.limit]
-        fetched = await self._run(lambda cur: cur.execute(sql, params).fetchall())
+        fetched = await self._newest(rows.DRIFT_COLUMNS, "drift_metrics", query)
         return [rows.drift_from_row(r) for r in fetched]
 
     # Model registry ----------------------------------------------------------------
