@@ -43,6 +43,11 @@ def utc(when: datetime) -> datetime:
     return when.replace(tzinfo=UTC)
 
 
+def naive_utc(when: datetime) -> datetime:
+    """An aware datetime as the naive UTC value the store keeps."""
+    return when.astimezone(UTC).replace(tzinfo=None)
+
+
 def _naive_or_none(when: datetime | None) -> datetime | None:
     return None if when is None else when.astimezone(UTC).replace(tzinfo=None)
 

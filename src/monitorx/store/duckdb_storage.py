@@ -22,17 +22,16 @@ import duckdb
 import pyarrow as pa
 
 from monitorx.core import (
-    Alert,
     Clock,
     DriftMetric,
     InferenceMetric,
     MetricName,
-    ModelConfig,
     StorageError,
     SystemClock,
 )
 from monitorx.core.timeparse import to_epoch_us
 from monitorx.store import duckdb_rows as rows
+from monitorx.store.duckdb_records import RecordQueries
 from monitorx.store.duckdb_schema import migrate
 from monitorx.store.duckdb_writer import (
     DEFAULT_FLUSH_INTERVAL_S,
@@ -43,7 +42,6 @@ from monitorx.store.hot_tier import HotTier
 from monitorx.store.metric_log import MetricLog
 from monitorx.store.protocol import (
     Aggregation,
-    AlertQuery,
     Bucket,
     ErrorWindow,
     MetricQuery,
@@ -77,7 +75,7 @@ def _naive(when: datetime) -> datetime:
     return when.astimezone(UTC).replace(tzinfo=None)
 
 
-class DuckDBStorage:
+class DuckDBStorage(RecordQueries):
     """`Storage` on an embedded DuckDB file (or ``:memory:``)."""
 
     def __init__(
@@ -358,88 +356,3 @@ class DuckDBStorage:
     async def query_drift(self, query: MetricQuery) -> list[DriftMetric]:
         fetched = await self._newest(rows.DRIFT_COLUMNS, "drift_metrics", query)
         return [rows.drift_from_row(r) for r in fetched]
-
-    # Model registry ----------------------------------------------------------------
-
-    async def save_model(self, model: ModelConfig) -> bool:
-        now = _naive(self._clock.now())
-        config = rows.model_to_json(model)
-
-        def upsert(cur: Any) -> bool:
-            existing = cur.execute(
-                "SELECT 1 FROM models WHERE project_id = ? AND model_id = ?",
-                [self._project, model.id],
-            ).fetchall()
-            if existing:
-                cur.execute(
-                    "UPDATE models SET config = ?, updated_at = ? "
-                    "WHERE project_id = ? AND model_id = ?",
-                    [config, now, self._project, model.id],
-                )
-                return False
-            cur.execute(
-                "INSERT INTO models VALUES (?, ?, ?, ?, ?)",
-                [self._project, model.id, config, now, now],
-            )
-            return True
-
-        return await self._write(upsert)
-
-    async def get_model(self, model_id: str) -> ModelConfig | None:
-        sql = "SELECT config FROM models WHERE project_id = ? AND model_id = ?"
-        found = await self._run(lambda cur: cur.execute(sql, [self._project, model_id]).fetchall())
-        return rows.model_from_json(found[0][0]) if found else None
-
-    async def list_models(self) -> list[ModelConfig]:
-        sql = "SELECT config FROM models WHERE project_id = ? ORDER BY model_id"
-        fetched = await self._run(lambda cur: cur.execute(sql, [self._project]).fetchall())
-        return [rows.model_from_json(r[0]) for r in fetched]
-
-    async def delete_model(self, model_id: str) -> bool:
-        def delete(cur: Any) -> bool:
-            found = cur.execute(
-                "DELETE FROM models WHERE project_id = ? AND model_id = ? RETURNING model_id",
-                [self._project, model_id],
-            ).fetchall()
-            return bool(found)
-
-        return await self._write(delete)
-
-    # Alerts ------------------------------------------------------------------------
-
-    async def save_alert(self, alert: Alert) -> None:
-        values = [self._project, *rows.alert_to_row(alert)]
-        marks = ", ".join("?" * len(values))
-        await self._write(
-            lambda cur: cur.execute(f"INSERT OR REPLACE INTO alerts VALUES ({marks})", values)
-        )
-
-    async def get_alert(self, alert_id: str) -> Alert | None:
-        sql = f"SELECT {rows.ALERT_COLUMNS} FROM alerts WHERE project_id = ? AND id = ?"
-        found = await self._run(lambda cur: cur.execute(sql, [self._project, alert_id]).fetchall())
-        return rows.alert_from_row(found[0]) if found else None
-
-    async def list_alerts(self, query: AlertQuery) -> list[Alert]:
-        sql = f"SELECT {rows.ALERT_COLUMNS} FROM alerts WHERE project_id = ? "
-        params: list[object] = [self._project]
-        for column, value in (
-            ("model_id", query.model_id),
-            ("status", query.status),
-            ("severity", query.severity),
-            ("alert_type", query.alert_type),
-        ):
-            if value is not None:
-                sql += f"AND {column} = ? "
-                params.append(str(value))
-        sql += "ORDER BY started_at DESC, id LIMIT ?"
-        params.append(query.limit)
-        fetched = await self._run(lambda cur: cur.execute(sql, params).fetchall())
-        return [rows.alert_from_row(r) for r in fetched]
-
-    async def active_alerts(self) -> list[Alert]:
-        sql = (
-            f"SELECT {rows.ALERT_COLUMNS} FROM alerts WHERE project_id = ? "
-            "AND status <> 'resolved' ORDER BY started_at"
-        )
-        fetched = await self._run(lambda cur: cur.execute(sql, [self._project]).fetchall())
-        return [rows.alert_from_row(r) for r in fetched]
