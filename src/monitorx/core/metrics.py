@@ -68,6 +68,16 @@ class MetricColumns:
     def __len__(self) -> int:
         return len(self.latency)
 
+    @classmethod
+    def concat(cls, parts: list[MetricColumns]) -> MetricColumns:
+        """One batch holding ``parts`` in order."""
+        merged = cls()
+        for name in cls.__dataclass_fields__:
+            column: list[object] = getattr(merged, name)
+            for part in parts:
+                column.extend(getattr(part, name))
+        return merged
+
 
 @dataclass(frozen=True, slots=True)
 class InferenceMetric:

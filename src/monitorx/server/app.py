@@ -17,6 +17,7 @@ from monitorx.server.auth import Authenticator
 from monitorx.server.deps import Services
 from monitorx.server.errors import install_error_handlers
 from monitorx.server.evaluation import Evaluator
+from monitorx.server.fast_ingest import FastIngest
 from monitorx.server.limits import RequestLimits
 from monitorx.server.openapi import build_openapi
 from monitorx.server.registry import ModelRegistry
@@ -88,6 +89,8 @@ def create_app(
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(dashboard.router)
+    # Outermost last: size and content-type checks, then the fast ingest path.
+    app.add_middleware(FastIngest, services=services, prefix=API_PREFIX)
     app.add_middleware(
         RequestLimits,
         max_body_bytes=settings.max_body_bytes,

@@ -8,7 +8,7 @@ Every error body has the same shape::
 
 from __future__ import annotations
 
-__all__ = ["install_error_handlers", "problem"]
+__all__ = ["error_response", "install_error_handlers", "problem"]
 
 import logging
 from typing import Any
@@ -65,15 +65,21 @@ def _field_of(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in parts) or str(loc[0] if loc else "body")
 
 
-async def _on_monitorx_error(request: Request, exc: Exception) -> JSONResponse:
+def error_response(exc: MonitorXError, where: str = "") -> JSONResponse:
+    """The status and body for one of our errors."""
     for kind, status, code in _STATUS:
         if isinstance(exc, kind):
             if status >= 500:
-                logger.error("%s %s failed: %s", request.method, request.url.path, exc)
+                logger.error("%s failed: %s", where, exc)
             errors = exc.errors if isinstance(exc, ValidationError) else None
             return problem(status, code, str(exc), errors)
-    logger.exception("unexpected MonitorX error", exc_info=exc)
+    logger.error("unexpected MonitorX error on %s", where, exc_info=exc)
     return problem(500, "internal_error", "internal error")
+
+
+async def _on_monitorx_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MonitorXError)
+    return error_response(exc, f"{request.method} {request.url.path}")
 
 
 async def _on_request_validation(request: Request, exc: Exception) -> JSONResponse:

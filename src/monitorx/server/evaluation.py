@@ -23,7 +23,7 @@ from monitorx.analysis.thresholds import (
     error_rate_breach,
     evaluate_thresholds,
 )
-from monitorx.core import Breach, DriftMetric
+from monitorx.core import Breach, DriftMetric, MetricColumns
 from monitorx.server.registry import ModelRegistry
 from monitorx.store import Storage
 
@@ -32,8 +32,16 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CHECKED = ("latency", "error_rate", "gpu_memory_mb", "cpu_percent", "memory_mb")
 
 
-def metric_arrays(table: pa.Table) -> MetricArrays:
+def metric_arrays(batch: pa.Table | MetricColumns) -> MetricArrays:
     """The numpy view of a committed batch that the threshold checks read."""
+    if isinstance(batch, MetricColumns):
+        return MetricArrays(
+            model_id=np.asarray(batch.model_id, dtype=object),
+            ts_us=np.asarray(batch.ts_us, dtype=np.int64),
+            error=np.asarray(batch.error, dtype=bool),
+            values={name: np.array(getattr(batch, name), dtype=np.float64) for name in _CHECKED},
+        )
+    table = batch
     return MetricArrays(
         model_id=np.asarray(table.column("model_id").to_pylist(), dtype=object),
         ts_us=table.column("ts").cast(pa.int64()).to_numpy(),
@@ -59,7 +67,7 @@ class Evaluator:
         self._engine = engine
         self._window = timedelta(seconds=error_rate_window_s)
         self._min_count = error_rate_min_count
-        self._queue: asyncio.Queue[pa.Table | DriftMetric] = asyncio.Queue()
+        self._queue: asyncio.Queue[pa.Table | MetricColumns | DriftMetric] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -72,9 +80,9 @@ class Evaluator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def submit(self, item: pa.Table | DriftMetric) -> None:
+    def submit(self, item: pa.Table | MetricColumns | DriftMetric) -> None:
         """Queue a committed batch or drift metric for evaluation."""
-        if isinstance(item, pa.Table) and not self._registry.thresholds():
+        if not isinstance(item, DriftMetric) and not self._registry.thresholds():
             return  # nothing to check against; skip the queue on the hot path
         self._queue.put_nowait(item)
 
@@ -104,9 +112,9 @@ class Evaluator:
         breach = drift_breach(metric, limit)
         return [] if breach is None else [breach]
 
-    async def _metrics(self, table: pa.Table) -> list[Breach]:
+    async def _metrics(self, committed: pa.Table | MetricColumns) -> list[Breach]:
         thresholds = self._registry.thresholds()
-        batch = metric_arrays(table)
+        batch = metric_arrays(committed)
         breaches = evaluate_thresholds(batch, thresholds)
         # The error-rate rule over a recent window, for models whose metrics flag errors.
         latest_error_us: dict[str, int] = {}

@@ -25,6 +25,7 @@ from monitorx.core import (
     Clock,
     DriftMetric,
     InferenceMetric,
+    MetricColumns,
     MetricName,
     StorageError,
     SystemClock,
@@ -214,10 +215,10 @@ class DuckDBStorage(RecordQueries):
 
     # Inference metrics -------------------------------------------------------------
 
-    async def write_metrics(self, table: pa.Table) -> None:
+    async def write_metrics(self, batch: pa.Table | MetricColumns) -> None:
         if self._writer is None:
             raise StorageError("storage is not open")
-        await self._writer.write(table)
+        await self._writer.write(batch)
 
     async def query_metrics(self, query: MetricQuery) -> list[InferenceMetric]:
         await self._settled()

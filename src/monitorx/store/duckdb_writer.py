@@ -27,7 +27,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from monitorx.core import StorageError
+from monitorx.core import MetricColumns, StorageError
+from monitorx.store.metric_batch import metric_table
 from monitorx.store.metric_log import MetricLog
 
 logger = logging.getLogger("monitorx.store")
@@ -41,7 +42,7 @@ DEFAULT_FLUSH_INTERVAL_S = 2.0
 
 @dataclass(slots=True)
 class _Pending:
-    table: pa.Table
+    batch: pa.Table | MetricColumns
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[None]
 
@@ -118,11 +119,12 @@ class MetricWriter:
         if self._log is not None:
             self._log.close()
 
-    async def write(self, table: pa.Table) -> None:
-        """Return once ``table`` (``METRIC_BATCH_SCHEMA``) is durable."""
+    async def write(self, batch: pa.Table | MetricColumns) -> None:
+        """Return once ``batch`` is durable. Columns (small writes such as single
+        metrics) become Arrow here, once per group commit, not once per request."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._queue.put(_Pending(table, loop, future))
+        self._queue.put(_Pending(batch, loop, future))
         await future
 
     def flush(self) -> None:
@@ -191,8 +193,8 @@ class MetricWriter:
 
     def _commit(self, group: list[_Pending]) -> None:
         error: BaseException | None = None
-        tables = [p.table for p in group]
         try:
+            tables = [_one_table([p.batch for p in group])]
             if self._log is None:
                 with self._flushing:
                     self._insert(tables, [])
@@ -205,8 +207,7 @@ class MetricWriter:
                 if full:
                     self._wake_flusher.set()
             if self._on_commit is not None:
-                for table in tables:
-                    self._on_commit(table)
+                self._on_commit(tables[0])
         except Exception as exc:
             logger.exception("writing %d metric batches failed", len(group))
             error = StorageError(f"writing metrics failed: {exc}")
@@ -224,6 +225,18 @@ class MetricWriter:
                     self.flush()
                 except Exception:
                     logger.exception("moving logged metrics into DuckDB failed; will retry")
+
+
+def _one_table(batches: list[pa.Table | MetricColumns]) -> pa.Table:
+    """One table per group commit: the log, DuckDB and the hot tier each pay per
+    table, which matters when many single-metric requests share a commit."""
+    columns = [b for b in batches if isinstance(b, MetricColumns)]
+    tables = [b for b in batches if isinstance(b, pa.Table)]
+    if columns:
+        tables.append(metric_table(MetricColumns.concat(columns)))
+    if len(tables) == 1:
+        return tables[0]
+    return pa.concat_tables(tables).combine_chunks()
 
 
 def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:

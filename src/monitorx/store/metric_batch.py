@@ -4,7 +4,6 @@ from __future__ import annotations
 
 __all__ = ["METRIC_BATCH_SCHEMA", "metric_table"]
 
-import numpy as np
 import pyarrow as pa
 
 from monitorx.core import MetricColumns
@@ -35,7 +34,7 @@ def metric_table(batch: MetricColumns) -> pa.Table:
         pa.array(batch.model_id, pa.string()),
         pa.array(batch.model_type, pa.string()),
         pa.array(batch.request_id, pa.string()),
-        pa.array(np.asarray(batch.ts_us, dtype=np.int64)).cast(pa.timestamp("us")),
+        pa.array(batch.ts_us, pa.timestamp("us")),
         pa.array(batch.latency, pa.float64()),
         pa.array(batch.throughput, pa.float64()),
         pa.array(batch.error_rate, pa.float64()),

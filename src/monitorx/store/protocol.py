@@ -25,6 +25,7 @@ from monitorx.core import (
     AlertType,
     DriftMetric,
     InferenceMetric,
+    MetricColumns,
     MetricName,
     ModelConfig,
     Severity,
@@ -121,8 +122,9 @@ class Storage(Protocol):
         """Raise `StorageError` if the backend cannot serve."""
 
     # Inference metrics
-    async def write_metrics(self, table: pa.Table) -> None:
-        """Append a batch (``METRIC_BATCH_SCHEMA``); return once it is committed."""
+    async def write_metrics(self, batch: pa.Table | MetricColumns) -> None:
+        """Append a batch (an Arrow table of ``METRIC_BATCH_SCHEMA``, or columns);
+        return once it is committed."""
 
     async def query_metrics(self, query: MetricQuery) -> list[InferenceMetric]: ...
 

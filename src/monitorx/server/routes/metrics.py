@@ -12,8 +12,8 @@ from fastapi import APIRouter, Query, Request
 
 from monitorx.core import MetricName, ValidationError
 from monitorx.core.timeparse import parse_duration
-from monitorx.ingest.decode import decode_metric
 from monitorx.server.deps import ReadAccess, ServicesDep, WriteAccess
+from monitorx.server.ingest_handlers import accept_batch, accept_metric
 from monitorx.server.openapi import ERROR_RESPONSES, json_body
 from monitorx.server.params import parse_limit, parse_range
 from monitorx.server.responses import JSONResponse, metric_json
@@ -23,7 +23,7 @@ from monitorx.server.schemas import (
     BucketOut,
     InferenceMetricOut,
 )
-from monitorx.store import Aggregation, MetricQuery, metric_table
+from monitorx.store import Aggregation, MetricQuery
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
@@ -36,11 +36,8 @@ router = APIRouter(prefix="/metrics", tags=["metrics"])
     openapi_extra=json_body("InferenceMetricIn"),
 )
 async def ingest_metric(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
-    """Store one inference metric; 202 once it is committed."""
-    table = metric_table(decode_metric(await request.body(), services.clock.now()))
-    await services.storage.write_metrics(table)
-    services.evaluator.submit(table)
-    return JSONResponse({"accepted": 1}, status_code=202)
+    """Store one inference metric; 202 once it is durable."""
+    return await accept_metric(services, await request.body())
 
 
 @router.post(
@@ -53,23 +50,7 @@ async def ingest_metric(request: Request, services: ServicesDep, _: WriteAccess)
 async def ingest_batch(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
     """Store up to 10,000 metrics. Valid items are stored even when others are rejected;
     422 when none is valid."""
-    table, rejected = await services.decoder.decode(
-        await request.body(), services.clock.now(), services.settings.max_batch_items
-    )
-    rejected_json = [{"index": r.index, "error": r.error} for r in rejected]
-    if table.num_rows == 0:
-        return JSONResponse(
-            {
-                "error": "validation_error",
-                "detail": f"none of the {len(rejected)} metrics is valid",
-                "accepted": 0,
-                "rejected": rejected_json,
-            },
-            status_code=422,
-        )
-    await services.storage.write_metrics(table)
-    services.evaluator.submit(table)
-    return JSONResponse({"accepted": table.num_rows, "rejected": rejected_json}, status_code=202)
+    return await accept_batch(services, await request.body())
 
 
 @router.get("/inference", response_model=list[InferenceMetricOut], responses=ERROR_RESPONSES)

@@ -1,0 +1,51 @@
+"""The ingest endpoints, served ahead of the framework.
+
+`POST /api/v1/metrics/inference` is called once per inference by clients that do
+not batch; routing it through FastAPI's dependency and middleware layers costs
+more than decoding and storing the metric. This ASGI layer answers the two ingest
+endpoints directly — with the same authentication, handlers and error bodies as
+the routes, which stay declared for the OpenAPI document — and passes every other
+request on.
+"""
+
+from __future__ import annotations
+
+__all__ = ["FastIngest"]
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from monitorx.core import MonitorXError
+from monitorx.server.auth import Role
+from monitorx.server.deps import Services
+from monitorx.server.errors import error_response
+from monitorx.server.ingest_handlers import accept_batch, accept_metric
+from monitorx.server.responses import JSONResponse
+
+Handler = Callable[[Services, bytes], Awaitable[JSONResponse]]
+
+
+class FastIngest:
+    def __init__(self, app: ASGIApp, services: Services, prefix: str) -> None:
+        self.app = app
+        self.services = services
+        self.routes: dict[str, Handler] = {
+            f"{prefix}/metrics/inference": accept_metric,
+            f"{prefix}/metrics/inference/batch": accept_batch,
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = self.routes.get(scope["path"]) if scope["type"] == "http" else None
+        if handler is None or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            auth = self.services.auth
+            auth.require(auth.authenticate(request), Role.WRITE)
+            response = await handler(self.services, await request.body())
+        except MonitorXError as exc:
+            response = error_response(exc, f"POST {scope['path']}")
+        await response(scope, receive, send)
