@@ -37,6 +37,8 @@ HOT_COLUMNS = tuple(m.value for m in MetricName)
 # A model's pieces are merged into one once it has this many, so that queries look
 # at few arrays however small the writes were.
 _MERGE_AT = 16
+# Pieces at least this large are left as they are by merges.
+_BIG_CHUNK = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +79,11 @@ class _Series:
         self.unsorted.append(np.sort(latency))
         self.chunks.append(chunk)
         if len(self.chunks) >= _MERGE_AT:
-            self.chunks = [_merge(self.chunks)]
+            # Merge the small pieces only: big ones are not copied again and again.
+            small = [c for c in self.chunks if len(c) < _BIG_CHUNK]
+            if len(small) >= _MERGE_AT:
+                big = [c for c in self.chunks if len(c) >= _BIG_CHUNK]
+                self.chunks = [*big, _merge(small)]
 
     def keep(self, chunks: list[_Chunk]) -> None:
         """Replace the points by ``chunks`` (after eviction) and recount."""
