@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ["Settings"]
 
+import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -60,10 +61,10 @@ class Settings(BaseSettings):
     )
     max_batch_items: int = Field(default=10_000, gt=0)
     ingest_workers: int = Field(
-        default=1,
+        default_factory=lambda: os.cpu_count() or 1,
         ge=0,
         description="Processes that decode large batches beside the server process "
-        "(0: decode in-process). One per spare core.",
+        "(0: decode in-process). Default: one per core.",
     )
 
     alert_clear_period_s: float = Field(
