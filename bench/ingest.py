@@ -4,13 +4,15 @@
                            [--single-count 20000] [--single-connections 32]
                            [--layout hour|spread] [--runs 3]
 
-Starts `monitorx serve` on 127.0.0.1 with a fresh data directory and drives it from
-a separate process (the load runs in a child process on raw sockets, with every
-request body encoded before timing). It prints:
+Starts `monitorx serve` on 127.0.0.1 with a fresh data directory, registers the
+20 models with thresholds the data never breaches (so threshold evaluation runs on
+every batch), and drives it from a separate process (the load runs in a child
+process on raw sockets, with every request body encoded before timing). It prints:
 
 - batch ingest: metrics/s end to end (each request answered 202 with all items
-  accepted, i.e. validated and durable), and the p50/p99 of the batch request
-  latency — the median of ``--runs`` runs, each on a fresh server;
+  accepted, i.e. validated and durable; afterwards the server must count every
+  point), and the p50/p99 of the batch request latency — the median of ``--runs``
+  runs, each on a fresh server;
 - single-metric requests: requests/s and p50/p99 latency;
 - with ``--points`` stored, ``GET /api/v1/summary`` and a p95 aggregate of one
   model over the last hour (interval 1 h, and 1 min): median and p95 of 50
@@ -95,6 +97,24 @@ def percentile_ms(values_s: list[float], q: float) -> float:
     return float(np.percentile(np.array(values_s) * 1000, q))
 
 
+def register_models(url: str) -> None:
+    """Thresholds the data never breaches: every batch still goes through threshold
+    evaluation, as in production."""
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for i in range(MODELS):
+            model = {"model_type": "tabular", "thresholds": {"latency_ms": 1e9, "error_rate": 1}}
+            client.put(f"/api/v1/models/model-{i}", json=model).raise_for_status()
+
+
+def check_counts(url: str, points: int) -> None:
+    """The server counts every stored point (over a window holding them all)."""
+    with httpx.Client(base_url=url, timeout=60) as client:
+        summary = client.get("/api/v1/summary", params={"window": "1d"}).json()
+    counted = sum(m["count"] for m in summary["models"] if m["model_id"].startswith("model-"))
+    if counted != points:
+        raise SystemExit(f"the server counts {counted:,} points, {points:,} were acknowledged")
+
+
 def time_queries(url: str) -> dict[str, dict[str, float]]:
     now = time.time()
     queries = {
@@ -148,7 +168,9 @@ def main() -> None:
     runs = []
     for run in range(args.runs):
         with monitorx_server() as (url, _data):
+            register_models(url)
             batch = load(url, batch_requests, args.connections)
+            check_counts(url, args.points)
             single = load(url, single_requests, args.single_connections)
             queries = time_queries(url) if run == args.runs - 1 else {}
         figures = {
