@@ -1,0 +1,71 @@
+"""The Python SDK: clients, decorators and the background exporter (SDK.md).
+
+It depends on ``monitorx.core`` and httpx only, so that ``pip install monitorx``
+stays light inside inference services.
+
+    MonitorXClient / MonitorX   async / sync clients (client.py, sync_client.py)
+    monitor_inference, track    timing where inference happens (decorators.py)
+    init, flush, shutdown       the default background exporter (exporter.py)
+
+Under them: sans-IO operations shared by both clients (effects.py, delivery.py,
+endpoints.py), the retry policy (retry.py), circuit breaker (breaker.py), buffer
+(buffer.py) and the batching workers (worker.py, async_recorder.py).
+"""
+
+from monitorx.core.errors import (
+    Conflict,
+    DeliveryError,
+    FieldError,
+    Forbidden,
+    MalformedPayload,
+    MonitorXError,
+    NotFound,
+    PayloadTooLarge,
+    ServerError,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationError,
+)
+from monitorx.sdk.breaker import CircuitBreaker, CircuitState
+from monitorx.sdk.buffer import MetricBuffer
+from monitorx.sdk.client import MonitorXClient
+from monitorx.sdk.decorators import Tracking, monitor_inference, track
+from monitorx.sdk.errors import CircuitOpenError
+from monitorx.sdk.exporter import Exporter, default_exporter, flush, init, shutdown
+from monitorx.sdk.results import RejectedMetric, WriteResult
+from monitorx.sdk.retry import RetryPolicy
+from monitorx.sdk.sync_client import MonitorX
+from monitorx.sdk.worker import WorkerStats
+
+__all__ = [
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "CircuitState",
+    "Conflict",
+    "DeliveryError",
+    "Exporter",
+    "FieldError",
+    "Forbidden",
+    "MalformedPayload",
+    "MetricBuffer",
+    "MonitorX",
+    "MonitorXClient",
+    "MonitorXError",
+    "NotFound",
+    "PayloadTooLarge",
+    "RejectedMetric",
+    "RetryPolicy",
+    "ServerError",
+    "Tracking",
+    "Unauthorized",
+    "UnsupportedMediaType",
+    "ValidationError",
+    "WorkerStats",
+    "WriteResult",
+    "default_exporter",
+    "flush",
+    "init",
+    "monitor_inference",
+    "shutdown",
+    "track",
+]

@@ -115,10 +115,7 @@ class CircuitBreaker:
         with self._lock:
             self._refresh()
             self._failures += 1
-            if (
-                self._state is CircuitState.HALF_OPEN
-                or self._failures >= self.failure_threshold
-            ):
+            if self._state is CircuitState.HALF_OPEN or self._failures >= self.failure_threshold:
                 self._state = CircuitState.OPEN
                 self._opened_at = self._clock()
                 self._trial_started_at = None

@@ -22,7 +22,13 @@ httpx's exceptions never reach the caller: they are mapped here and chained as
 
 from __future__ import annotations
 
-__all__ = ["CircuitOpenError", "error_from_response", "error_from_transport", "error_message"]
+__all__ = [
+    "CircuitOpenError",
+    "error_from_response",
+    "error_from_transport",
+    "error_message",
+    "is_transient",
+]
 
 import json
 from typing import Any
@@ -112,7 +118,7 @@ def error_from_response(response: httpx.Response) -> MonitorXError:
     return ServerError(f"{method} {path} → {status}: {message}", status, response.text)
 
 
-def error_from_transport(exc: httpx.TransportError, attempts: int) -> DeliveryError:
+def error_from_transport(exc: httpx.RequestError, attempts: int) -> DeliveryError:
     """A :class:`DeliveryError` that says what failed and how often it was tried."""
     try:
         request = exc.request
@@ -122,3 +128,11 @@ def error_from_transport(exc: httpx.TransportError, attempts: int) -> DeliveryEr
     tries = "once" if attempts == 1 else f"{attempts} times"
     reason = str(exc) or type(exc).__name__
     return DeliveryError(f"{where} failed ({tries}): {type(exc).__name__}: {reason}")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether trying the same request later may succeed: the server was unreachable,
+    overloaded (429), failing (5xx), or the breaker is open. A 4xx never is."""
+    if isinstance(exc, ServerError):
+        return exc.status_code == 429 or exc.status_code >= 500
+    return isinstance(exc, DeliveryError)

@@ -43,7 +43,9 @@ def timestamp_value(value: Timestamp, field: str = "timestamp") -> str | float:
         return float(value)
     if isinstance(value, str):
         return value
-    raise ValidationError(f"expected a datetime or epoch seconds, got {type(value).__name__}", field)
+    raise ValidationError(
+        f"expected a datetime or epoch seconds, got {type(value).__name__}", field
+    )
 
 
 def _without_none(fields: Mapping[str, Any]) -> JSONObject:

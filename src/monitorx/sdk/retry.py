@@ -64,7 +64,7 @@ class RetryPolicy:
         return status_code == 429 or 500 <= status_code <= 599
 
     @staticmethod
-    def is_retryable_error(exc: httpx.TransportError) -> bool:
+    def is_retryable_error(exc: BaseException) -> bool:
         """Connection failures and timeouts are worth another try."""
         return isinstance(exc, RETRYABLE_TRANSPORT_ERRORS)
 

@@ -1,0 +1,192 @@
+"""The default exporter behind ``monitor_inference`` and ``track``, and its module API.
+
+    monitorx.init(url="http://127.0.0.1:8000", api_key="...")   # optional
+    monitorx.flush(timeout=10.0)   # True once everything recorded so far was delivered
+    monitorx.shutdown()            # flush, then stop the worker; also runs at exit
+
+Without ``init()``, the first recorded metric creates the exporter from
+``MONITORX_URL`` (default ``http://127.0.0.1:8000``) and ``MONITORX_API_KEY``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Exporter", "default_exporter", "flush", "init", "shutdown"]
+
+import atexit
+import logging
+import os
+import threading
+from typing import Any
+
+import httpx
+
+from monitorx.sdk.config import DEFAULT_URL
+from monitorx.sdk.payloads import JSONObject
+from monitorx.sdk.results import WriteResult
+from monitorx.sdk.sync_client import MonitorX
+from monitorx.sdk.worker import BatchWorker, WorkerStats
+
+logger = logging.getLogger("monitorx.sdk")
+
+URL_ENV = "MONITORX_URL"
+API_KEY_ENV = "MONITORX_API_KEY"
+
+
+class Exporter:
+    """Sends recorded inference metrics from a daemon thread, in batches.
+
+    ``record()`` appends to a bounded queue on the caller's thread and returns at
+    once; it never raises. Every ``flush_interval`` seconds, or as soon as
+    ``batch_size`` metrics wait, the worker posts them to
+    ``/api/v1/metrics/inference/batch``. While the server is unreachable the batch
+    is retried (with the client's retries and circuit breaker, then backoff) and new
+    metrics queue behind it, the oldest dropped and counted once ``queue_size`` is
+    reached. Failures are logged on the ``monitorx.sdk`` logger, never raised.
+    """
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        api_key: str | None = None,
+        *,
+        batch_size: int = 1000,
+        flush_interval: float = 0.2,
+        queue_size: int = 10_000,
+        timeout: float = 10.0,
+        max_retries: int = 3,
+        retry_backoff: float = 1.0,
+        enable_circuit_breaker: bool = True,
+        failure_threshold: int = 5,
+        recovery_time: float = 30.0,
+        shutdown_timeout: float = 2.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.url = url
+        self._client_options: dict[str, Any] = {
+            "api_key": api_key,
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "retry_backoff": retry_backoff,
+            "enable_circuit_breaker": enable_circuit_breaker,
+            "failure_threshold": failure_threshold,
+            "recovery_time": recovery_time,
+            "transport": transport,
+        }
+        self._shutdown_timeout = shutdown_timeout
+        self._worker = BatchWorker(
+            self._deliver,
+            batch_size=batch_size,
+            flush_interval_s=flush_interval,
+            queue_size=queue_size,
+            retry_backoff_s=retry_backoff,
+            on_fork=self._replace_client,
+        )
+        self._client = self._new_client()
+
+    def _new_client(self) -> MonitorX:
+        # The client sleeps between retries with the worker's wait, which a
+        # shutdown cuts short.
+        return MonitorX(self.url, sleep=self._worker.wait, **self._client_options)
+
+    def _replace_client(self) -> None:
+        # After a fork the parent's pooled connections are not ours to use.
+        self._client = self._new_client()
+
+    def _deliver(self, metrics: list[JSONObject]) -> WriteResult:
+        return self._client.collect_inference_metrics_batch(metrics)
+
+    @property
+    def client(self) -> MonitorX:
+        """The client the worker sends with (its options say where and how)."""
+        return self._client
+
+    @property
+    def stats(self) -> WorkerStats:
+        """Counters: recorded, queued, delivered, rejected, dropped, lost, failed attempts."""
+        return self._worker.stats
+
+    def record(self, metric: JSONObject) -> bool:
+        """Queue one InferenceMetric dict; False when it was dropped or displaced another.
+
+        The dict is queued as it is, not copied: do not change it afterwards.
+        """
+        try:
+            return self._worker.record(metric)
+        except Exception:  # recording must never break the caller
+            logger.exception("MonitorX could not record a metric")
+            return False
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything recorded so far was delivered (True) or ``timeout`` passed."""
+        return self._worker.flush(timeout)
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Flush, stop the worker, close the connections; True when nothing was left behind.
+
+        ``timeout`` defaults to ``shutdown_timeout`` (2 s), so that a process exiting
+        while the server is unreachable is held up only that long.
+        """
+        delivered = self._worker.shutdown(self._shutdown_timeout if timeout is None else timeout)
+        self._client.close()
+        return delivered
+
+
+_default: Exporter | None = None
+_default_lock = threading.Lock()
+_atexit_registered = False
+
+
+def _set_default(exporter: Exporter) -> Exporter:
+    # Called with _default_lock held.
+    global _default, _atexit_registered
+    _default = exporter
+    if not _atexit_registered:
+        atexit.register(shutdown)
+        _atexit_registered = True
+    return exporter
+
+
+def init(url: str | None = None, api_key: str | None = None, **options: Any) -> Exporter:
+    """Configure the default exporter and return it; a previous one is shut down first.
+
+    ``url`` and ``api_key`` default to ``MONITORX_URL`` and ``MONITORX_API_KEY``;
+    ``options`` are :class:`Exporter`'s (``batch_size``, ``flush_interval``,
+    ``queue_size``, ``timeout``, ``max_retries``, ``retry_backoff``, …).
+    """
+    exporter = Exporter(
+        url or os.environ.get(URL_ENV) or DEFAULT_URL,
+        api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None,
+        **options,
+    )
+    with _default_lock:
+        previous = _default
+        _set_default(exporter)
+    if previous is not None:
+        previous.shutdown()
+    return exporter
+
+
+def default_exporter() -> Exporter:
+    """The default exporter, created from the environment on first use."""
+    exporter = _default
+    if exporter is not None:
+        return exporter
+    with _default_lock:
+        if _default is not None:
+            return _default
+        url = os.environ.get(URL_ENV) or DEFAULT_URL
+        return _set_default(Exporter(url, os.environ.get(API_KEY_ENV) or None))
+
+
+def flush(timeout: float = 10.0) -> bool:
+    """Wait until every metric recorded so far was delivered; False when ``timeout`` passed."""
+    exporter = _default
+    return True if exporter is None else exporter.flush(timeout)
+
+
+def shutdown(timeout: float | None = None) -> bool:
+    """Flush the default exporter, then stop its worker; the next record starts a new one."""
+    global _default
+    with _default_lock:
+        exporter, _default = _default, None
+    return True if exporter is None else exporter.shutdown(timeout)

@@ -1,0 +1,322 @@
+"""Background delivery: record on the caller's thread, send in batches from a daemon thread.
+
+Recording takes a lock and appends to a bounded queue, nothing more: it never waits
+for the network and never raises. A daemon thread takes up to ``batch_size``
+metrics every ``flush_interval_s`` (or at once when that many are waiting) and hands
+them to ``deliver``. Delivery failures are logged and counted; the batch is kept and
+tried again with backoff (or after the circuit breaker's recovery time), while new
+metrics queue behind it and the oldest are dropped, counted, once the queue is full.
+After ``os.fork()`` the child starts a fresh, empty worker on its first record.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BatchWorker", "WorkerStats"]
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from monitorx.core.errors import MonitorXError
+from monitorx.sdk.errors import CircuitOpenError, is_transient
+from monitorx.sdk.payloads import JSONObject
+from monitorx.sdk.results import WriteResult
+
+logger = logging.getLogger("monitorx.sdk")
+
+# How many separate runs of lost sequence numbers are remembered for flush() answers.
+_MAX_LOST_RANGES = 256
+# Bounds on how long a shutdown waits for the thread after its flush.
+_JOIN_TIMEOUT_S = 2.0
+# A full queue is reported at most this often (it can overflow thousands of times a second).
+_DROP_LOG_INTERVAL_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerStats:
+    """Counters of a :class:`BatchWorker` since it started (or since a fork)."""
+
+    recorded: int
+    queued: int
+    delivered: int
+    rejected: int
+    dropped: int
+    lost: int
+    failed_attempts: int
+
+
+class BatchWorker:
+    """A bounded queue drained in batches by one daemon thread.
+
+    ``deliver`` sends one batch and returns the server's :class:`WriteResult`; it
+    raises a transient :class:`MonitorXError` (see ``errors.is_transient``) when the
+    batch did not get through (it is retried), any other when it never will (it is
+    dropped, counted and logged).
+    """
+
+    def __init__(
+        self,
+        deliver: Callable[[list[JSONObject]], WriteResult],
+        *,
+        batch_size: int = 1000,
+        flush_interval_s: float = 0.2,
+        queue_size: int = 10_000,
+        retry_backoff_s: float = 1.0,
+        max_backoff_s: float = 30.0,
+        on_fork: Callable[[], None] | None = None,
+        name: str = "monitorx-exporter",
+    ) -> None:
+        if batch_size < 1 or queue_size < 1:
+            raise ValueError("batch_size and queue_size must be >= 1")
+        self._deliver = deliver
+        self.batch_size = batch_size
+        self.flush_interval_s = flush_interval_s
+        self.queue_size = queue_size
+        self.retry_backoff_s = retry_backoff_s
+        self.max_backoff_s = max_backoff_s
+        self._on_fork = on_fork
+        self._name = name
+        self._reset()
+
+    def _reset(self) -> None:
+        # Everything here is per process: a forked child must not share the parent's
+        # lock (it may have been held at the fork), queue (the parent sends it) or thread.
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._queue: deque[tuple[int, JSONObject]] = deque()
+        self._next_seq = 1
+        self._inflight_first: int | None = None
+        self._lost_ranges: list[list[int]] = []
+        self._flushed_through = 0
+        self._flush_wanted = 0
+        self._stop = threading.Event()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._drop_logged_at = -_DROP_LOG_INTERVAL_S
+        self._failing = False
+        self._recorded = self._delivered = self._rejected = 0
+        self._dropped = self._lost = self._failed_attempts = 0
+
+    def _after_fork(self) -> None:
+        self._reset()
+        if self._on_fork is not None:
+            self._on_fork()
+
+    def _check_fork(self) -> None:
+        if self._pid != os.getpid():
+            self._after_fork()
+
+    @property
+    def stats(self) -> WorkerStats:
+        """A snapshot of the counters."""
+        with self._lock:
+            return WorkerStats(
+                recorded=self._recorded,
+                queued=len(self._queue),
+                delivered=self._delivered,
+                rejected=self._rejected,
+                dropped=self._dropped,
+                lost=self._lost,
+                failed_attempts=self._failed_attempts,
+            )
+
+    def record(self, metric: JSONObject) -> bool:
+        """Queue one metric; False when it was not queued or displaced an older one.
+
+        The dict is queued as it is, not copied: do not change it afterwards.
+        """
+        if self._pid != os.getpid():
+            self._after_fork()
+        with self._lock:
+            if self._closed:
+                self._dropped += 1
+                return False
+            seq = self._next_seq
+            self._next_seq = seq + 1
+            self._recorded += 1
+            queue = self._queue
+            displaced = len(queue) >= self.queue_size
+            if displaced:
+                self._drop_oldest()
+            queue.append((seq, metric))
+            if len(queue) >= self.batch_size:
+                self._changed.notify_all()
+            if self._thread is None:
+                self._start()
+        return not displaced
+
+    def _drop_oldest(self) -> None:
+        # Called with the lock held, when the queue is full.
+        old_seq, _ = self._queue.popleft()
+        self._dropped += 1
+        self._mark_lost(old_seq, old_seq)
+        now = time.monotonic()
+        if now - self._drop_logged_at >= _DROP_LOG_INTERVAL_S:
+            self._drop_logged_at = now
+            # Rare (once a minute at most), so logging under the lock is acceptable.
+            logger.warning(
+                "MonitorX queue full (%d metrics): dropping the oldest, %d so far; "
+                "is the server reachable?",
+                self.queue_size,
+                self._dropped,
+            )
+
+    def _start(self) -> None:
+        thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+        self._thread = thread
+        thread.start()
+
+    def _mark_lost(self, first: int, last: int) -> None:
+        # Called with the lock held. Sequence numbers lost together are usually adjacent.
+        if self._lost_ranges and self._lost_ranges[-1][1] + 1 == first:
+            self._lost_ranges[-1][1] = last
+        else:
+            self._lost_ranges.append([first, last])
+            del self._lost_ranges[:-_MAX_LOST_RANGES]
+
+    def _oldest_pending(self) -> float:
+        if self._inflight_first is not None:
+            return self._inflight_first
+        return self._queue[0][0] if self._queue else float("inf")
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every metric recorded so far was delivered; False on timeout.
+
+        Also False when some metric recorded since the previous flush was lost:
+        dropped from a full queue, refused by the server, or given up on at shutdown.
+        """
+        self._check_fork()
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self._changed:
+            target = self._next_seq - 1
+            since = self._flushed_through + 1
+            self._flush_wanted += 1
+            self._changed.notify_all()
+            try:
+                while self._oldest_pending() <= target:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or self._thread is None:
+                        return False
+                    self._changed.wait(remaining)
+            finally:
+                self._flush_wanted -= 1
+            self._flushed_through = max(self._flushed_through, target)
+            return not any(first <= target and last >= since for first, last in self._lost_ranges)
+
+    def shutdown(self, timeout: float = 10.0) -> bool:
+        """Flush (up to ``timeout``), then stop the thread; what is left is counted lost."""
+        self._check_fork()
+        delivered = self.flush(timeout)
+        with self._changed:
+            self._closed = True
+            self._stop.set()
+            self._changed.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(_JOIN_TIMEOUT_S)
+        with self._lock:
+            left = len(self._queue)
+            if left:
+                self._mark_lost(self._queue[0][0], self._queue[-1][0])
+                self._queue.clear()
+                self._lost += left
+        if left:
+            logger.warning("MonitorX shut down with %d metrics undelivered", left)
+        return delivered and not left
+
+    def wait(self, seconds: float) -> None:
+        """Sleep that a shutdown cuts short; the worker's own client retries with it."""
+        self._stop.wait(seconds)
+
+    def _next_batch(self) -> list[tuple[int, JSONObject]] | None:
+        with self._changed:
+            deadline = time.monotonic() + self.flush_interval_s
+            while (
+                len(self._queue) < self.batch_size
+                and not (self._flush_wanted and self._queue)
+                and not self._stop.is_set()
+            ):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._changed.wait(remaining)
+            if not self._queue:
+                return None
+            count = min(self.batch_size, len(self._queue))
+            batch = [self._queue.popleft() for _ in range(count)]
+            self._inflight_first = batch[0][0]
+            return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                if self._stop.is_set():
+                    return
+                continue
+            try:
+                self._send(batch)
+            except Exception:  # the thread must outlive any bug
+                logger.exception("MonitorX exporter failed on a batch of %d metrics", len(batch))
+                self._settle(batch, WriteResult(), lost=True)
+
+    def _send(self, batch: list[tuple[int, JSONObject]]) -> None:
+        metrics = [metric for _, metric in batch]
+        attempt = 0
+        while True:
+            try:
+                result = self._deliver(metrics)
+            except MonitorXError as exc:
+                if not is_transient(exc):  # refused for good: 401, 403, 413, …
+                    logger.error("MonitorX refused a batch of %d metrics: %s", len(batch), exc)
+                    self._settle(batch, WriteResult(), lost=True)
+                    return
+                with self._lock:
+                    self._failed_attempts += 1
+                if not self._failing:
+                    self._failing = True
+                    logger.warning("MonitorX delivery failed, will retry: %s", exc)
+                if self._stop.is_set():
+                    self._settle(batch, WriteResult(), lost=True)
+                    return
+                if isinstance(exc, CircuitOpenError):
+                    delay = exc.retry_in_s
+                else:
+                    delay = min(self.max_backoff_s, self.retry_backoff_s * 2.0**attempt)
+                self._stop.wait(max(delay, 0.001))
+                attempt += 1
+                continue
+            if self._failing:
+                self._failing = False
+                logger.warning("MonitorX delivery recovered after %d failed attempts", attempt)
+            self._settle(batch, result, lost=False)
+            return
+
+    def _settle(self, batch: list[tuple[int, JSONObject]], result: WriteResult, lost: bool) -> None:
+        # Logged before flush() can return, so that what a flush reports was logged.
+        if result.rejected:
+            first = result.rejected[0]
+            logger.warning(
+                "MonitorX server rejected %d of %d metrics; first: %s",
+                len(result.rejected),
+                len(batch),
+                first.error,
+            )
+        with self._changed:
+            if lost:
+                self._lost += len(batch)
+                self._mark_lost(batch[0][0], batch[-1][0])
+            else:
+                self._delivered += result.accepted
+                self._rejected += len(result.rejected)
+                for item in result.rejected:
+                    if 0 <= item.index < len(batch):
+                        seq = batch[item.index][0]
+                        self._mark_lost(seq, seq)
+            self._inflight_first = None
+            self._changed.notify_all()

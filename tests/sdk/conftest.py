@@ -1,0 +1,129 @@
+"""SDK fixtures: an isolated default exporter, fake sleeps, a server on a chosen port."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+import monitorx
+from monitorx.server.app import create_app
+from tests.conftest import LiveServer, make_settings
+
+
+@pytest.fixture(autouse=True)
+def isolated_default_exporter(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test inherits or leaves behind a default exporter or MONITORX_* settings."""
+    monkeypatch.delenv("MONITORX_URL", raising=False)
+    monkeypatch.delenv("MONITORX_API_KEY", raising=False)
+    monitorx.shutdown(timeout=0)
+    yield
+    monitorx.shutdown(timeout=0)
+
+
+@dataclass
+class FakeSleep:
+    """Records the waits a client asks for instead of waiting."""
+
+    waits: list[float] = field(default_factory=list)
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@dataclass
+class AsyncFakeSleep:
+    waits: list[float] = field(default_factory=list)
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def fake_sleep() -> FakeSleep:
+    return FakeSleep()
+
+
+@pytest.fixture
+def async_fake_sleep() -> AsyncFakeSleep:
+    return AsyncFakeSleep()
+
+
+class ManualClock:
+    """A monotonic clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+@dataclass
+class Peer:
+    """An ``httpx.MockTransport`` peer that answers from a script and logs requests."""
+
+    answers: list[httpx.Response | Exception]
+    default: Callable[[], httpx.Response] | None = None
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        self.requests.append(request)
+        answer = self.answers.pop(0) if self.answers else self.default and self.default()
+        if answer is None:
+            raise AssertionError(f"unexpected request {request.method} {request.url}")
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    @property
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self)
+
+    @property
+    def paths(self) -> list[str]:
+        return [r.url.path for r in self.requests]
+
+
+def connect_error() -> httpx.ConnectError:
+    return httpx.ConnectError("connection refused")
+
+
+@contextmanager
+def serve_at(port: int, data_dir: Path) -> Iterator[LiveServer]:
+    """A real MonitorX server on a port chosen beforehand (so clients can wait for it)."""
+    settings = make_settings(data_dir)
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.01)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", settings.data_dir, settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
