@@ -63,7 +63,7 @@ def _field_error(exc: msgspec.ValidationError) -> FieldError:
     match = _PATH.search(text)
     missing = _MISSING.search(text)
     if match is None:
-        return FieldError(missing.group(1) if missing else "", text)
+        return FieldError(missing.group(1) if missing else "body", text)
     path = match.group(2).replace("[...]", "")
     message = text[: match.start()].strip()
     if missing is not None:
