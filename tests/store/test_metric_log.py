@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -69,6 +71,8 @@ def test_a_torn_last_record_is_skipped(tmp_path: Path) -> None:
 _CRASHING_WRITER = """
 import asyncio, os, sys
 import asyncio
+import threading
+import time
 import sys
 from datetime import UTC, datetime, timedelta
 from monitorx.core import FakeClock
@@ -139,3 +143,33 @@ async def test_reads_see_acknowledged_rows_before_any_flush(tmp_path: Path) -> N
     assert len(rows) == 30
     assert stats[0].count == 30
     assert np.isclose(stats[0].latency_mean, 14.5)
+
+
+async def test_a_read_during_a_background_flush_waits_for_it(tmp_path: Path) -> None:
+    """Rows the flusher has taken but not yet committed still count for a read."""
+    store = DuckDBStorage(
+        tmp_path / "db.duckdb",
+        clock=FakeClock(NOW),
+        hot_max_points=0,  # every read goes to DuckDB
+        flush_rows=500,
+        flush_interval_s=3600,
+    )
+    await store.open()
+    writer = store._writer
+    assert writer is not None
+    real_insert = writer._insert
+    taken = threading.Event()
+
+    def slow_insert(tables: list[pa.Table], segments: list[int]) -> None:
+        if threading.current_thread().name == "monitorx-flush":
+            taken.set()
+            time.sleep(0.3)  # a long move into DuckDB
+        real_insert(tables, segments)
+
+    writer._insert = slow_insert  # type: ignore[method-assign]
+    await store.write_metrics(_table(0, 600))  # past flush_rows: the flusher takes them
+    assert await asyncio.to_thread(taken.wait, 5)
+    start, end = datetime(2000, 1, 1, tzinfo=UTC), NOW + timedelta(seconds=1)
+    stats = await store.window_stats(start, end, "m")
+    await store.close()
+    assert stats[0].count == 600

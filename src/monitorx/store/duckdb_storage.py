@@ -136,7 +136,8 @@ class DuckDBStorage(RecordQueries):
             self._hot.append(table, self._now_us())
 
     async def _settled(self) -> None:
-        """Before SQL reads metrics: every acknowledged metric is in DuckDB."""
+        """Before SQL reads metrics: every acknowledged metric is in DuckDB. A flush
+        already under way counts too: `MetricWriter.flush` waits for it to commit."""
         writer = self._writer
         if writer is not None and writer.pending_rows:
             await self._in_thread(writer.flush)

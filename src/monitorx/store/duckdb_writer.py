@@ -77,13 +77,14 @@ class MetricWriter:
         self._stopping = threading.Event()
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
+        self._moving_rows = 0  # taken by a flush that has not committed yet
         self._closed_segments: list[int] = []
         self._last_flush = time.monotonic()
 
     @property
     def pending_rows(self) -> int:
-        """Rows acknowledged but not yet in DuckDB."""
-        return self._pending_rows
+        """Rows acknowledged but not yet committed in DuckDB (waiting, or being moved)."""
+        return self._pending_rows + self._moving_rows
 
     def recover(self) -> int:
         """Move every segment left by an earlier run into DuckDB; return the rows moved."""
@@ -133,6 +134,7 @@ class MetricWriter:
             with self._state:
                 tables, self._pending = self._pending, []
                 rows, self._pending_rows = self._pending_rows, 0
+                self._moving_rows = rows
                 segments, self._closed_segments = self._closed_segments, []
                 if self._log is not None and self._log.rows > 0:
                     segments.append(self._log.rotate())
@@ -148,6 +150,8 @@ class MetricWriter:
                     self._pending_rows += rows
                     self._closed_segments = segments + self._closed_segments
                 raise
+            finally:
+                self._moving_rows = 0
             if self._log is not None:
                 for seq in segments:
                     self._log.remove(seq)
