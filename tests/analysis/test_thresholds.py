@@ -17,8 +17,10 @@ def _batch(rows: list[dict[str, float | str]]) -> MetricArrays:
         return np.array([float(r.get(name, np.nan)) for r in rows], dtype=np.float64)
 
     latency = np.array([float(r.get("latency", 1.0)) for r in rows], dtype=np.float64)
+    names = sorted({str(r["model_id"]) for r in rows})
     return MetricArrays(
-        model_id=np.array([r["model_id"] for r in rows], dtype=object),
+        model_ids=names,
+        model_code=np.array([names.index(str(r["model_id"])) for r in rows], dtype=np.int32),
         ts_us=np.arange(len(rows), dtype=np.int64) + T0_US,
         error=np.zeros(len(rows), dtype=bool),
         values={

@@ -43,9 +43,11 @@ def _message(what: str, value: float, threshold: float, unit: str, model_id: str
 
 @dataclass(frozen=True, slots=True)
 class MetricArrays:
-    """A batch as numpy columns: one entry per metric, NaN where a value is absent."""
+    """A batch as numpy columns: one entry per metric, NaN where a value is absent.
+    Models are coded: ``model_ids[model_code[i]]`` is row i's model."""
 
-    model_id: npt.NDArray[np.object_]
+    model_ids: list[str]
+    model_code: npt.NDArray[np.int32]
     ts_us: npt.NDArray[np.int64]
     error: npt.NDArray[np.bool_]
     values: Mapping[str, npt.NDArray[np.float64]]
@@ -62,11 +64,13 @@ def evaluate_thresholds(batch: MetricArrays, thresholds: Mapping[str, Thresholds
     """
     if not thresholds or len(batch) == 0:
         return []
-    present = set(batch.model_id.tolist())
-    checked = [m for m in present if m in thresholds and not thresholds[m].is_empty()]
     breaches: list[Breach] = []
-    for model_id in checked:
-        rows = np.flatnonzero(batch.model_id == model_id)
+    for code, model_id in enumerate(batch.model_ids):
+        if model_id not in thresholds or thresholds[model_id].is_empty():
+            continue
+        rows = np.flatnonzero(batch.model_code == code)
+        if rows.size == 0:
+            continue
         limits = thresholds[model_id]
         for column, limit_name, alert_type, what, unit in _CHECKS:
             limit = getattr(limits, limit_name)

@@ -35,15 +35,20 @@ _CHECKED = ("latency", "error_rate", "gpu_memory_mb", "cpu_percent", "memory_mb"
 def metric_arrays(batch: pa.Table | MetricColumns) -> MetricArrays:
     """The numpy view of a committed batch that the threshold checks read."""
     if isinstance(batch, MetricColumns):
+        names = sorted(set(batch.model_id))
+        index = {name: code for code, name in enumerate(names)}
         return MetricArrays(
-            model_id=np.asarray(batch.model_id, dtype=object),
+            model_ids=names,
+            model_code=np.array([index[m] for m in batch.model_id], dtype=np.int32),
             ts_us=np.asarray(batch.ts_us, dtype=np.int64),
             error=np.asarray(batch.error, dtype=bool),
             values={name: np.array(getattr(batch, name), dtype=np.float64) for name in _CHECKED},
         )
     table = batch
+    encoded = table.column("model_id").combine_chunks().dictionary_encode()
     return MetricArrays(
-        model_id=np.asarray(table.column("model_id").to_pylist(), dtype=object),
+        model_ids=encoded.dictionary.to_pylist(),
+        model_code=encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32),
         ts_us=table.column("ts").cast(pa.int64()).to_numpy(),
         error=table.column("error").to_numpy(zero_copy_only=False).astype(bool),
         values={
@@ -119,7 +124,7 @@ class Evaluator:
         # The error-rate rule over a recent window, for models whose metrics flag errors.
         latest_error_us: dict[str, int] = {}
         for row in np.flatnonzero(batch.error):
-            model_id = str(batch.model_id[row])
+            model_id = batch.model_ids[batch.model_code[row]]
             if model_id in thresholds and thresholds[model_id].error_rate is not None:
                 ts = int(batch.ts_us[row])
                 latest_error_us[model_id] = max(ts, latest_error_us.get(model_id, 0))
