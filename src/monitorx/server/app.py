@@ -20,6 +20,7 @@ from monitorx.server.evaluation import Evaluator
 from monitorx.server.fast_ingest import FastIngest
 from monitorx.server.limits import RequestLimits
 from monitorx.server.openapi import build_openapi
+from monitorx.server.rate_limits import RateLimits, TokenBuckets
 from monitorx.server.registry import ModelRegistry
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes import alerts, dashboard, drift, health, metrics, models, summary
@@ -96,5 +97,8 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         max_bulk_body_bytes=settings.max_bulk_body_bytes,
     )
+    if settings.rate_limit_per_s > 0:
+        buckets = TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst)
+        app.add_middleware(RateLimits, buckets=buckets, exempt_prefix=f"{API_PREFIX}/health")
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app

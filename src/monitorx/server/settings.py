@@ -53,6 +53,11 @@ class Settings(BaseSettings):
         default=None, description="HS256 secret for `Authorization: Bearer` tokens."
     )
 
+    rate_limit_per_s: float = Field(
+        default=0.0, ge=0, description="Requests a second per client (0: no limit)."
+    )
+    rate_limit_burst: int = Field(default=200, gt=0, description="Requests a client may burst.")
+
     max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_bulk_body_bytes: int = Field(
         default=256 * 1024 * 1024,
