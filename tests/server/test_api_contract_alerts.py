@@ -307,6 +307,7 @@ def test_health_endpoints(api: httpx.Client, live_server: LiveServer) -> None:
     assert health["status"] == "healthy"
     assert health["version"] == "0.1.0"
     assert health["checks"]["storage"]["status"] == "healthy"
+    assert health["checks"]["process"]["rss_mb"] > 0
     assert api.get("/health/live").status_code == 200
     assert api.get("/health/ready").status_code == 200
     paths = httpx.get(f"{live_server.url}/openapi.json").json()["paths"]

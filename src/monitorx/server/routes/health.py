@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import psutil
 from fastapi import APIRouter
 
 import monitorx
@@ -30,6 +31,20 @@ async def _storage_check(services: ServicesDep) -> dict[str, Any]:
     return {"status": status, "latency_ms": round(latency_ms, 3)}
 
 
+_PROCESS = psutil.Process()
+
+
+def _process_check() -> dict[str, Any]:
+    """This server process: memory, CPU since the last look, threads."""
+    with _PROCESS.oneshot():
+        return {
+            "status": "healthy",
+            "rss_mb": round(_PROCESS.memory_info().rss / 1024 / 1024, 1),
+            "cpu_percent": _PROCESS.cpu_percent(interval=None),
+            "threads": _PROCESS.num_threads(),
+        }
+
+
 @router.get("", response_model=HealthOut)
 async def health(services: ServicesDep) -> JSONResponse:
     """Overall status from every check: the worst of them."""
@@ -39,6 +54,7 @@ async def health(services: ServicesDep) -> JSONResponse:
             "status": "healthy",
             "active_alerts": sum(services.engine.active_counts().values()),
         },
+        "process": _process_check(),
     }
     statuses = {c["status"] for c in checks.values()}
     overall = next(
