@@ -38,9 +38,40 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-    for model in _RAW_BODIES:
+    documented: tuple[type[BaseModel], ...] = (*_RAW_BODIES, ErrorOut)
+    for model in documented:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
+    for path, operations in doc.get("paths", {}).items():
+        for operation in operations.values():
+            _document_errors(path, operation)
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
     app.openapi_schema = doc
     return doc
+
+
+_ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+_ERROR_WORDS = {
+    "401": "missing or bad credentials",
+    "403": "the credentials lack the right",
+    "404": "unknown resource",
+    "422": "invalid; names the field",
+    "429": "too many requests; see Retry-After",
+}
+
+
+def _document_errors(path: str, operation: dict[str, Any]) -> None:
+    """Every API operation answers errors in the one error shape (server/errors.py)."""
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    codes = ["422"]
+    if "/health" not in path:
+        codes += ["401", "403", "429"]
+    if "{" in path:
+        codes.append("404")
+    for code in codes:
+        responses[code] = {"description": _ERROR_WORDS[code], "content": _ERROR_REF}
+    for code, response in responses.items():
+        if code.startswith(("4", "5")):
+            response["content"] = _ERROR_REF

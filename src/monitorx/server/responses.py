@@ -7,15 +7,14 @@ __all__ = ["JSONResponse", "alert_json", "drift_json", "metric_json"]
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse as StarletteJSONResponse
 
 from monitorx.core import Alert, DriftMetric, InferenceMetric
 
 
-class JSONResponse(Response):
-    """orjson-rendered JSON; aware datetimes come out as ``…Z``."""
-
-    media_type = "application/json"
+class JSONResponse(StarletteJSONResponse):
+    """orjson-rendered JSON; aware datetimes come out as ``…Z``. A JSON response to
+    FastAPI too, so the OpenAPI document shows each route's response model."""
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, option=orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC)
