@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "MAX_DURATION_S",
     "MAX_EPOCH_S",
+    "from_epoch_us",
     "parse_duration",
     "parse_timestamp",
     "to_epoch_us",
@@ -67,6 +68,11 @@ def to_epoch_us(when: datetime, field: str = "timestamp") -> int:
     if us < 0:
         raise ValidationError("timestamp before 1970 is not allowed", field)
     return int(us)
+
+
+def from_epoch_us(us: int) -> datetime:
+    """The aware UTC instant ``us`` microseconds after the epoch."""
+    return _EPOCH + timedelta(microseconds=us)
 
 
 def parse_duration(value: object, field: str) -> float:

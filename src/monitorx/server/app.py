@@ -26,7 +26,7 @@ from monitorx.server.responses import JSONResponse
 from monitorx.server.routes import alerts, dashboard, drift, health, metrics, models, summary
 from monitorx.server.scheduler import Scheduler
 from monitorx.server.settings import Settings
-from monitorx.store import Storage, open_storage
+from monitorx.store import DataLifecycle, Storage, TieredReads, open_storage
 
 API_PREFIX = "/api/v1"
 
@@ -40,6 +40,7 @@ def create_app(
         settings.resolved_storage_url(),
         settings.project_id,
         clock=clock,
+        data_dir=settings.data_dir,
         hot_retention_s=settings.hot_retention_s,
         hot_max_points=settings.hot_max_points,
         flush_rows=settings.flush_rows,
@@ -56,9 +57,14 @@ def create_app(
         settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
     )
     decoder = BatchDecoder(settings.ingest_workers)
-    services = Services(settings, store, clock, registry, engine, evaluator, auth, decoder)
+    lifecycle = DataLifecycle(store, settings.retention_policy(), clock, settings.project_id)
+    history = TieredReads(store, lifecycle, clock)
+    services = Services(
+        settings, store, clock, registry, engine, evaluator, auth, decoder, lifecycle, history
+    )
     scheduler = Scheduler()
     scheduler.every(settings.alert_tick_s, "resolve-cleared-alerts", engine.resolve_cleared)
+    scheduler.every(settings.lifecycle_interval_s, "data-lifecycle", lifecycle.run_once)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -16,7 +16,7 @@ from monitorx.server.auth import Authenticator, Principal, Role
 from monitorx.server.evaluation import Evaluator
 from monitorx.server.registry import ModelRegistry
 from monitorx.server.settings import Settings
-from monitorx.store import Storage
+from monitorx.store import DataLifecycle, Storage, TieredReads
 
 
 @dataclass
@@ -31,6 +31,8 @@ class Services:
     evaluator: Evaluator
     auth: Authenticator
     decoder: BatchDecoder
+    lifecycle: DataLifecycle
+    history: TieredReads
 
 
 async def _services(request: Request) -> Services:

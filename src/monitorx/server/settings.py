@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from monitorx.store import RetentionPolicy
+
 
 class Settings(BaseSettings):
     """Everything the server can be told, from the environment or ``monitorx serve`` flags.
@@ -41,6 +43,29 @@ class Settings(BaseSettings):
     flush_interval_s: float = Field(default=2.0, gt=0, description="…or at least this often.")
     hot_max_points: int = Field(
         default=5_000_000, ge=0, description="Memory budget of the hot tier (~80 bytes a point)."
+    )
+
+    retention_raw_s: float = Field(
+        default=7 * 86_400, gt=0, description="Raw points are kept this long (default 7 days)."
+    )
+    retention_minute_s: float = Field(
+        default=30 * 86_400, gt=0, description="Per-minute rollups are kept this long (30 days)."
+    )
+    retention_hour_s: float = Field(
+        default=365 * 86_400, gt=0, description="Per-hour rollups are kept this long (1 year)."
+    )
+    rollup_grace_s: float = Field(
+        default=120.0,
+        ge=0,
+        description="A minute is rolled up once it is this old; later points stay raw only.",
+    )
+    cold_tier_url: str | None = Field(
+        default=None,
+        description="Directory or fsspec URL that raw points past their retention are "
+        "exported to as Parquet before they are deleted (none: not exported).",
+    )
+    lifecycle_interval_s: float = Field(
+        default=60.0, gt=0, description="How often rollups, export and retention run."
     )
 
     auth_enabled: bool = True
@@ -80,6 +105,15 @@ class Settings(BaseSettings):
     alert_tick_s: float = Field(default=1.0, gt=0, description="How often alerts are re-evaluated.")
     error_rate_window_s: float = Field(default=60.0, gt=0)
     error_rate_min_count: int = Field(default=10, gt=0)
+
+    def retention_policy(self) -> RetentionPolicy:
+        return RetentionPolicy(
+            raw_s=self.retention_raw_s,
+            minute_s=self.retention_minute_s,
+            hour_s=self.retention_hour_s,
+            rollup_grace_s=self.rollup_grace_s,
+            cold_tier_url=self.cold_tier_url,
+        )
 
     def resolved_storage_url(self) -> str:
         if self.storage_url:

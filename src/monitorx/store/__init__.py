@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from monitorx.core import Clock, ValidationError
+from monitorx.store.cold_tier import ColdTier
 from monitorx.store.duckdb_storage import DuckDBStorage
 from monitorx.store.duckdb_writer import DEFAULT_FLUSH_INTERVAL_S, DEFAULT_FLUSH_ROWS
-from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA, metric_table
+from monitorx.store.lifecycle import DataLifecycle, LifecycleReport, RetentionPolicy
+from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA, ROLLUP_SCHEMA, metric_table
 from monitorx.store.protocol import (
     Aggregation,
     AlertQuery,
@@ -15,19 +17,29 @@ from monitorx.store.protocol import (
     ErrorWindow,
     MetricQuery,
     ModelWindowStats,
+    Resolution,
     Storage,
 )
+from monitorx.store.tiered_reads import AggregateResult, TieredReads
 
 __all__ = [
     "METRIC_BATCH_SCHEMA",
+    "ROLLUP_SCHEMA",
+    "AggregateResult",
     "Aggregation",
     "AlertQuery",
     "Bucket",
+    "ColdTier",
+    "DataLifecycle",
     "DuckDBStorage",
     "ErrorWindow",
+    "LifecycleReport",
     "MetricQuery",
     "ModelWindowStats",
+    "Resolution",
+    "RetentionPolicy",
     "Storage",
+    "TieredReads",
     "metric_table",
     "open_storage",
 ]
@@ -37,6 +49,8 @@ def open_storage(
     url: str,
     project_id: str = "default",
     clock: Clock | None = None,
+    *,
+    data_dir: Path | None = None,
     hot_retention_s: float = 2 * 3600,
     hot_max_points: int = 5_000_000,
     flush_rows: int = DEFAULT_FLUSH_ROWS,
@@ -48,6 +62,11 @@ def open_storage(
     its hot tier keeps the last ``hot_retention_s`` of points in memory, at most
     ``hot_max_points`` of them; logged metrics move into the database every
     ``flush_rows`` rows or ``flush_interval_s`` seconds.
+
+    ``postgresql://user@host:5432/db`` (``?schema=name`` to use a schema other than
+    ``public``) keeps everything in PostgreSQL; ``influxdb://host:8086/db`` keeps the
+    series in InfluxDB (v1 HTTP API) and the registry and alerts in a small DuckDB
+    file under ``data_dir``.
     """
     scheme, sep, rest = url.partition("://")
     if not sep:
@@ -59,7 +78,16 @@ def open_storage(
         return DuckDBStorage(
             path, project_id, hot_retention_s, hot_max_points, clock, flush_rows, flush_interval_s
         )
+    if scheme in ("postgresql", "postgres"):
+        from monitorx.store.postgres_storage import PostgresStorage
+
+        return PostgresStorage(url, project_id, clock)
+    if scheme in ("influxdb", "influx"):
+        from monitorx.store.influx_storage import InfluxStorage
+
+        side = (data_dir or Path("./data")) / "influx-records.duckdb"
+        return InfluxStorage(url, project_id, clock, side)
     raise ValidationError(
-        f"unsupported storage backend {scheme!r}; this release supports duckdb://",
+        f"unsupported storage backend {scheme!r}: use duckdb://, postgresql:// or influxdb://",
         "storage_url",
     )

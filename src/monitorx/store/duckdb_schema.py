@@ -11,6 +11,33 @@ __all__ = ["MIGRATIONS", "migrate"]
 
 from typing import Any
 
+
+def _rollup_table(name: str) -> str:
+    return f"""
+        CREATE TABLE {name} (
+            project_id VARCHAR NOT NULL,
+            model_id VARCHAR NOT NULL,
+            tags VARCHAR NOT NULL,
+            metric VARCHAR NOT NULL,
+            bucket TIMESTAMP NOT NULL,
+            count BIGINT NOT NULL,
+            sum DOUBLE NOT NULL,
+            min DOUBLE NOT NULL,
+            max DOUBLE NOT NULL,
+            sketch BLOB NOT NULL
+        );
+    """
+
+
+_MARKERS = """
+    CREATE TABLE markers (
+        project_id VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        value VARCHAR NOT NULL,
+        PRIMARY KEY (project_id, name)
+    );
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (
         1,
@@ -76,6 +103,7 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE TABLE metric_log_flushed (segment BIGINT PRIMARY KEY);
         """,
     ),
+    (3, _rollup_table("rollups_1m") + _rollup_table("rollups_1h") + _MARKERS),
 ]
 
 

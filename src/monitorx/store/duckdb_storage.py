@@ -32,6 +32,7 @@ from monitorx.core import (
 )
 from monitorx.core.timeparse import to_epoch_us
 from monitorx.store import duckdb_rows as rows
+from monitorx.store.duckdb_lifecycle import LifecycleQueries
 from monitorx.store.duckdb_records import RecordQueries
 from monitorx.store.duckdb_schema import migrate
 from monitorx.store.duckdb_writer import (
@@ -76,7 +77,7 @@ def _naive(when: datetime) -> datetime:
     return when.astimezone(UTC).replace(tzinfo=None)
 
 
-class DuckDBStorage(RecordQueries):
+class DuckDBStorage(RecordQueries, LifecycleQueries):
     """`Storage` on an embedded DuckDB file (or ``:memory:``)."""
 
     def __init__(
@@ -335,7 +336,13 @@ class DuckDBStorage(RecordQueries):
         await self._settled()
 
         def purge(cur: Any) -> None:
-            for table in ("inference_metrics", "drift_metrics", "alerts"):
+            for table in (
+                "inference_metrics",
+                "drift_metrics",
+                "alerts",
+                "rollups_1m",
+                "rollups_1h",
+            ):
                 cur.execute(
                     f"DELETE FROM {table} WHERE project_id = ? AND model_id = ?",
                     [self._project, model_id],

@@ -200,7 +200,15 @@ class HotTier:
                 excess -= size
                 if excess <= 0:
                     break
-        if cutoff == self._covered_from:
+        self._advance(cutoff)
+
+    def drop_before(self, cutoff_us: int) -> None:
+        """Stop covering points older than ``cutoff_us`` (they were deleted)."""
+        with self._lock:
+            self._advance(cutoff_us)
+
+    def _advance(self, cutoff: int) -> None:
+        if cutoff <= self._covered_from:
             return
         self._covered_from = cutoff
         for model_id, series in list(self._series.items()):

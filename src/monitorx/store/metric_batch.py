@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["METRIC_BATCH_SCHEMA", "metric_table"]
+__all__ = ["METRIC_BATCH_SCHEMA", "ROLLUP_SCHEMA", "metric_table"]
 
 import pyarrow as pa
 
@@ -24,6 +24,25 @@ METRIC_BATCH_SCHEMA = pa.schema(
         ("cpu_percent", pa.float64()),
         ("memory_mb", pa.float64()),
         ("tags", pa.string()),
+    ]
+)
+
+# One rollup row: one metric of one model and tag set over one minute or hour.
+# ``tags`` is the canonical JSON of the tag set ("{}" for none); ``metric`` a
+# `MetricName` value; ``sum`` for ``error_rate`` is the sum of error contributions
+# (the error count when clients flag errors); ``sketch`` a serialized KLL sketch
+# (datasketches ``kll_doubles_sketch``) of the values, for mergeable percentiles.
+ROLLUP_SCHEMA = pa.schema(
+    [
+        ("model_id", pa.string()),
+        ("tags", pa.string()),
+        ("metric", pa.string()),
+        ("bucket", pa.timestamp("us")),
+        ("count", pa.int64()),
+        ("sum", pa.float64()),
+        ("min", pa.float64()),
+        ("max", pa.float64()),
+        ("sketch", pa.binary()),
     ]
 )
 

@@ -9,6 +9,7 @@ __all__ = [
     "ErrorWindow",
     "MetricQuery",
     "ModelWindowStats",
+    "Resolution",
     "Storage",
 ]
 
@@ -54,6 +55,22 @@ _QUANTILES = {
     Aggregation.P95: 0.95,
     Aggregation.P99: 0.99,
 }
+
+
+class Resolution(StrEnum):
+    """How finely a series is kept: raw points, or rollups per minute or per hour."""
+
+    RAW = "raw"
+    MINUTE = "1m"
+    HOUR = "1h"
+
+    @property
+    def seconds(self) -> int:
+        """The width of one rollup bucket (0 for raw points)."""
+        return _RESOLUTION_SECONDS[self]
+
+
+_RESOLUTION_SECONDS = {Resolution.RAW: 0, Resolution.MINUTE: 60, Resolution.HOUR: 3600}
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,3 +188,39 @@ class Storage(Protocol):
     async def list_alerts(self, query: AlertQuery) -> list[Alert]: ...
 
     async def active_alerts(self) -> list[Alert]: ...
+
+    # Data lifecycle: what rollups, retention and the cold tier need of a backend.
+    # Rollup tables hold ``ROLLUP_SCHEMA`` rows (store.metric_batch); ``bucket`` is
+    # the start of the minute or hour. Backends store them; `store.rollups` computes.
+
+    async def read_metrics_table(
+        self, start: datetime, end: datetime, model_id: str | None = None
+    ) -> pa.Table:
+        """Raw metrics in ``[start, end)`` as a ``METRIC_BATCH_SCHEMA`` table, oldest first."""
+
+    async def metric_time_bounds(self) -> tuple[datetime, datetime] | None:
+        """The oldest and newest raw metric timestamps, or None when there are none."""
+
+    async def delete_metrics_before(self, cutoff: datetime) -> None:
+        """Drop raw inference metrics (and client drift metrics) older than ``cutoff``."""
+
+    async def write_rollups(self, resolution: Resolution, table: pa.Table) -> None:
+        """Append rollup rows (``ROLLUP_SCHEMA``); return once committed."""
+
+    async def read_rollups(
+        self,
+        resolution: Resolution,
+        start: datetime,
+        end: datetime,
+        model_id: str | None = None,
+        metric: MetricName | None = None,
+    ) -> pa.Table:
+        """Rollup rows with ``bucket`` in ``[start, end)``, ordered by bucket."""
+
+    async def delete_rollups(self, resolution: Resolution, start: datetime, end: datetime) -> None:
+        """Drop rollup rows with ``bucket`` in ``[start, end)``."""
+
+    async def get_marker(self, name: str) -> str | None:
+        """A small named value the lifecycle jobs keep (watermarks), or None."""
+
+    async def set_marker(self, name: str, value: str) -> None: ...

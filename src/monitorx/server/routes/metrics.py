@@ -26,6 +26,10 @@ from monitorx.server.schemas import (
 from monitorx.store import Aggregation, MetricQuery
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
+# Which tier answered an aggregate (raw, 1m or 1h rollups) and the bucket width it
+# used: ranges older than the raw retention come from rollups (docs/storage.md).
+RESOLUTION_HEADER = "X-MonitorX-Resolution"
+INTERVAL_HEADER = "X-MonitorX-Interval"
 
 
 @router.post(
@@ -89,15 +93,25 @@ async def aggregate(
     end: str | None = None,
 ) -> JSONResponse:
     """One value per bucket; buckets start at multiples of ``interval`` since the epoch.
-    Empty buckets are omitted; points without the metric are left out."""
+    Empty buckets are omitted; points without the metric are left out.
+
+    Ranges that start before the raw retention are answered from rollups (percentiles
+    then come from mergeable sketches); ``X-MonitorX-Resolution`` says which tier
+    answered (``raw``, ``1m``, ``1h``), ``X-MonitorX-Interval`` the bucket width used."""
     interval_s = parse_duration(number_or_text(interval), "interval")
     span = parse_range(start, end, services.clock.now())
     if not model_id:
         raise ValidationError("is required", "model_id")
-    buckets = await services.storage.aggregate(
+    result = await services.history.aggregate(
         model_id, MetricName(metric), Aggregation(agg), interval_s, span.start, span.end
     )
-    return JSONResponse([{"time": b.time, "value": b.value} for b in buckets])
+    return JSONResponse(
+        [{"time": b.time, "value": b.value} for b in result.buckets],
+        headers={
+            RESOLUTION_HEADER: result.resolution.value,
+            INTERVAL_HEADER: f"{result.interval_s:g}",
+        },
+    )
 
 
 def number_or_text(value: str) -> float | str:

@@ -1,0 +1,225 @@
+"""The data lifecycle, run by the scheduler: roll up, export to the cold tier, expire.
+
+Each step keeps a watermark (a `Storage` marker, in epoch microseconds) of how far
+it has got, works forward from it in bounded chunks, and makes every chunk
+idempotent (rollups of a range are deleted before they are written; a cold file's
+name is its range), so a crash between a chunk and its watermark repeats that chunk
+instead of doubling it.
+
+- Minute rollups cover raw points up to ``now - rollup_grace_s``: a point that
+  arrives later than that with an older timestamp is kept raw but is not in the
+  rollups (`rebuild` recomputes a range, e.g. after an import).
+- Hour rollups are merged from complete hours of minute rollups.
+- Raw points older than ``raw_s`` are exported to the cold tier (when one is
+  configured) and then deleted — never before they are rolled up and exported.
+- Minute and hour rollups are deleted past ``minute_s`` and ``hour_s``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DataLifecycle", "LifecycleReport", "RetentionPolicy"]
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitorx.core import Clock
+from monitorx.core.timeparse import from_epoch_us, to_epoch_us
+from monitorx.store.cold_tier import ColdTier
+from monitorx.store.protocol import Resolution, Storage
+from monitorx.store.rollups import merge_rollups, rollup_raw
+
+logger = logging.getLogger("monitorx.lifecycle")
+
+_S = 1_000_000
+_MINUTE_CHUNK_US = 3600 * _S  # raw points rolled up per step: one hour
+_HOUR_CHUNK_US = 24 * 3600 * _S  # minute rows merged per step: one day
+_COLD_CHUNK_US = 24 * 3600 * _S  # raw points exported per step: one day
+_MAX_CHUNKS_PER_RUN = 48  # bound one scheduler tick; the next tick goes on
+
+MINUTE_MARK = "rollup_1m_until_us"
+HOUR_MARK = "rollup_1h_until_us"
+COLD_MARK = "cold_until_us"
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    """How long each tier keeps data, in seconds (defaults: 7 days, 30 days, 1 year)."""
+
+    raw_s: float = 7 * 86_400
+    minute_s: float = 30 * 86_400
+    hour_s: float = 365 * 86_400
+    rollup_grace_s: float = 120.0
+    cold_tier_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleReport:
+    """What one run did: rollup rows written, cold files written, the raw cutoff."""
+
+    minute_rows: int = 0
+    hour_rows: int = 0
+    cold_files: int = 0
+    raw_deleted_before: datetime | None = None
+
+
+def _floor(us: int, step_us: int) -> int:
+    return (us // step_us) * step_us
+
+
+class DataLifecycle:
+    """Rollups, cold export and retention for one `Storage`."""
+
+    def __init__(
+        self, storage: Storage, policy: RetentionPolicy, clock: Clock, project_id: str = "default"
+    ) -> None:
+        self._storage = storage
+        self._policy = policy
+        self._clock = clock
+        self._project = project_id
+        self._cold = ColdTier(policy.cold_tier_url) if policy.cold_tier_url else None
+        self._lock = asyncio.Lock()
+
+    @property
+    def policy(self) -> RetentionPolicy:
+        return self._policy
+
+    async def run_once(self) -> LifecycleReport:
+        """One pass of every step; safe to call at any time, one at a time."""
+        async with self._lock:
+            now_us = to_epoch_us(self._clock.now())
+            minute_rows = await self._roll_minutes(now_us)
+            hour_rows = await self._roll_hours()
+            cold_files = await self._export_cold(now_us)
+            cutoff = await self._expire(now_us)
+            return LifecycleReport(minute_rows, hour_rows, cold_files, cutoff)
+
+    async def watermark(self, resolution: Resolution) -> int | None:
+        """Epoch µs up to which rollups of ``resolution`` are complete, if any."""
+        mark = MINUTE_MARK if resolution is Resolution.MINUTE else HOUR_MARK
+        return await self._mark(mark)
+
+    async def rebuild(self, start: datetime, end: datetime) -> None:
+        """Recompute the rollups of ``[start, end)`` from the raw points (after an
+        import of history, or late data), minute then hour."""
+        async with self._lock:
+            start_us = _floor(to_epoch_us(start), 60 * _S)
+            end_us = -(-to_epoch_us(end) // (60 * _S)) * 60 * _S
+            for low in range(start_us, end_us, _MINUTE_CHUNK_US):
+                await self._roll_minute_chunk(low, min(low + _MINUTE_CHUNK_US, end_us))
+            hour_low = _floor(start_us, 3600 * _S)
+            hour_high = -(-end_us // (3600 * _S)) * 3600 * _S
+            for low in range(hour_low, hour_high, _HOUR_CHUNK_US):
+                await self._roll_hour_chunk(low, min(low + _HOUR_CHUNK_US, hour_high))
+
+    # Steps -------------------------------------------------------------------------
+
+    async def _mark(self, name: str) -> int | None:
+        value = await self._storage.get_marker(name)
+        return None if value is None else int(value)
+
+    async def _start(self, name: str, step_us: int) -> int | None:
+        """Where a step resumes: its watermark, or the oldest raw point's bucket."""
+        mark = await self._mark(name)
+        if mark is not None:
+            return mark
+        bounds = await self._storage.metric_time_bounds()
+        return None if bounds is None else _floor(to_epoch_us(bounds[0]), step_us)
+
+    async def _roll_minutes(self, now_us: int) -> int:
+        target = _floor(now_us - round(self._policy.rollup_grace_s * _S), 60 * _S)
+        low = await self._start(MINUTE_MARK, 60 * _S)
+        if low is None:
+            return 0
+        written = 0
+        for _ in range(_MAX_CHUNKS_PER_RUN):
+            if low >= target:
+                break
+            high = min(low + _MINUTE_CHUNK_US, target)
+            written += await self._roll_minute_chunk(low, high)
+            await self._storage.set_marker(MINUTE_MARK, str(high))
+            low = high
+        return written
+
+    async def _roll_minute_chunk(self, low: int, high: int) -> int:
+        raw = await self._storage.read_metrics_table(from_epoch_us(low), from_epoch_us(high))
+        rows = await asyncio.to_thread(rollup_raw, raw, Resolution.MINUTE.seconds)
+        await self._storage.delete_rollups(
+            Resolution.MINUTE, from_epoch_us(low), from_epoch_us(high)
+        )
+        if rows.num_rows:
+            await self._storage.write_rollups(Resolution.MINUTE, rows)
+        return int(rows.num_rows)
+
+    async def _roll_hours(self) -> int:
+        minutes_done = await self._mark(MINUTE_MARK)
+        if minutes_done is None:
+            return 0
+        target = _floor(minutes_done, 3600 * _S)
+        low = await self._mark(HOUR_MARK)
+        if low is None:
+            bounds = await self._storage.metric_time_bounds()
+            low = target if bounds is None else _floor(to_epoch_us(bounds[0]), 3600 * _S)
+        written = 0
+        for _ in range(_MAX_CHUNKS_PER_RUN):
+            if low >= target:
+                break
+            high = min(low + _HOUR_CHUNK_US, target)
+            written += await self._roll_hour_chunk(low, high)
+            await self._storage.set_marker(HOUR_MARK, str(high))
+            low = high
+        return written
+
+    async def _roll_hour_chunk(self, low: int, high: int) -> int:
+        minutes = await self._storage.read_rollups(
+            Resolution.MINUTE, from_epoch_us(low), from_epoch_us(high)
+        )
+        rows = await asyncio.to_thread(merge_rollups, minutes, Resolution.HOUR.seconds)
+        await self._storage.delete_rollups(Resolution.HOUR, from_epoch_us(low), from_epoch_us(high))
+        if rows.num_rows:
+            await self._storage.write_rollups(Resolution.HOUR, rows)
+        return int(rows.num_rows)
+
+    def _raw_cutoff(self, now_us: int) -> int:
+        return now_us - round(self._policy.raw_s * _S)
+
+    async def _export_cold(self, now_us: int) -> int:
+        cold = self._cold
+        if cold is None:
+            return 0
+        target = self._raw_cutoff(now_us)
+        low = await self._start(COLD_MARK, _COLD_CHUNK_US)
+        if low is None:
+            return 0
+        files = 0
+        for _ in range(_MAX_CHUNKS_PER_RUN):
+            if low >= target:
+                break
+            high = min(_floor(low, _COLD_CHUNK_US) + _COLD_CHUNK_US, target)
+            raw = await self._storage.read_metrics_table(from_epoch_us(low), from_epoch_us(high))
+            files += len(await asyncio.to_thread(cold.write, self._project, raw))
+            await self._storage.set_marker(COLD_MARK, str(high))
+            low = high
+        return files
+
+    async def _expire(self, now_us: int) -> datetime | None:
+        policy = self._policy
+        cutoff = self._raw_cutoff(now_us)
+        # Never delete what is not yet rolled up, or (with a cold tier) exported.
+        for mark in (MINUTE_MARK, COLD_MARK) if self._cold else (MINUTE_MARK,):
+            done = await self._mark(mark)
+            cutoff = min(cutoff, done if done is not None else cutoff)
+        if await self._mark(MINUTE_MARK) is None:
+            return None
+        raw_cutoff = from_epoch_us(cutoff)
+        await self._storage.delete_metrics_before(raw_cutoff)
+        epoch = from_epoch_us(0)
+        for resolution, keep_s in (
+            (Resolution.MINUTE, policy.minute_s),
+            (Resolution.HOUR, policy.hour_s),
+        ):
+            await self._storage.delete_rollups(
+                resolution, epoch, from_epoch_us(now_us - round(keep_s * _S))
+            )
+        return raw_cutoff
