@@ -102,9 +102,15 @@ class DataLifecycle:
 
     async def rebuild(self, start: datetime, end: datetime) -> None:
         """Recompute the rollups of ``[start, end)`` from the raw points (after an
-        import of history, or late data), minute then hour."""
+        import of history, or late data), minute then hour. Minutes whose raw points
+        have expired keep the rollups they have."""
         async with self._lock:
-            start_us = _floor(to_epoch_us(start), 60 * _S)
+            bounds = await self._storage.metric_time_bounds()
+            if bounds is None:
+                return
+            minute_us = 60 * _S
+            oldest_whole_minute = -(-to_epoch_us(bounds[0]) // minute_us) * minute_us
+            start_us = max(_floor(to_epoch_us(start), minute_us), oldest_whole_minute)
             end_us = -(-to_epoch_us(end) // (60 * _S)) * 60 * _S
             for low in range(start_us, end_us, _MINUTE_CHUNK_US):
                 await self._roll_minute_chunk(low, min(low + _MINUTE_CHUNK_US, end_us))
