@@ -1,4 +1,5 @@
-"""The ``monitorx`` command: ``serve`` runs the server, ``demo`` sends demo traffic."""
+"""The ``monitorx`` command: ``serve`` runs the server, ``demo`` sends demo traffic,
+``import``, ``backup`` and ``restore`` work on the stored data."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import SecretStr
+
+from monitorx.cli.data_commands import add_data_commands
 
 
 def _bootstrap_key(data_dir: Path) -> str:
@@ -112,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_demo.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
     p_demo.add_argument("--rate", type=float, default=50.0, help="metrics per second per model")
     p_demo.set_defaults(func=demo)
+
+    add_data_commands(commands)
     return parser
 
 

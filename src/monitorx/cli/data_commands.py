@@ -1,0 +1,137 @@
+"""Admin commands on the data itself: ``import``, ``backup`` and ``restore``.
+
+They open the store named by the settings (``MONITORX_STORAGE_URL`` /
+``--storage``, default the embedded DuckDB file under ``--data-dir``) directly,
+without a server. The embedded store can be opened by one process at a time, so
+stop ``monitorx serve`` first when it uses DuckDB; PostgreSQL and InfluxDB stores
+can be imported into while servers run.
+"""
+
+from __future__ import annotations
+
+__all__ = ["add_data_commands"]
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from monitorx.core import MonitorXError, SystemClock
+from monitorx.core.timeparse import from_epoch_us
+
+if TYPE_CHECKING:
+    from monitorx.server.settings import Settings
+
+Command = Callable[[argparse.Namespace], Coroutine[object, object, int]]
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from monitorx.server.settings import Settings
+
+    overrides: dict[str, object] = {}
+    if args.data_dir is not None:
+        overrides["data_dir"] = Path(args.data_dir)
+    if args.storage is not None:
+        overrides["storage_url"] = args.storage
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _embedded_path(args: argparse.Namespace) -> Path:
+    url = _settings(args).resolved_storage_url()
+    scheme, _, rest = url.partition("://")
+    if scheme != "duckdb" or rest.endswith(":memory:"):
+        raise SystemExit(
+            f"backup and restore work on the embedded store (duckdb://…), not {url}; "
+            "use your database's own tools (pg_dump, influxd backup) for servers"
+        )
+    return Path(rest[1:] if rest.startswith("/") else rest)
+
+
+async def _import(args: argparse.Namespace) -> int:
+    from monitorx.ingest.file_import import read_metric_file
+    from monitorx.store import DataLifecycle, metric_table, open_storage
+
+    settings = _settings(args)
+    store = open_storage(
+        settings.resolved_storage_url(),
+        settings.project_id,
+        data_dir=settings.data_dir,
+        hot_max_points=0,
+    )
+    await store.open()
+    imported = refused = 0
+    first = last = None
+    try:
+        for chunk in read_metric_file(Path(args.file), datetime.now(UTC)):
+            for rejection in chunk.rejected[: max(0, 20 - refused)]:
+                print(f"row {rejection.index}: {rejection.error}", file=sys.stderr)
+            refused += len(chunk.rejected)
+            if len(chunk.columns):
+                await store.write_metrics(metric_table(chunk.columns))
+                imported += len(chunk.columns)
+                low, high = min(chunk.columns.ts_us), max(chunk.columns.ts_us)
+                first = low if first is None else min(first, low)
+                last = high if last is None else max(last, high)
+        if first is not None and last is not None:
+            # Rollups of the imported range, so that long-range charts include it.
+            lifecycle = DataLifecycle(store, settings.retention_policy(), SystemClock())
+            await lifecycle.rebuild(from_epoch_us(first), from_epoch_us(last + 1))
+    finally:
+        await store.close()
+    print(f"imported {imported} metrics from {args.file}; {refused} rows refused")
+    return 0 if imported or not refused else 1
+
+
+async def _backup(args: argparse.Namespace) -> int:
+    from monitorx.store.duckdb_backup import backup_duckdb
+
+    count = await backup_duckdb(_embedded_path(args), Path(args.out))
+    print(f"backed up {count} metrics to {args.out}")
+    return 0
+
+
+async def _restore(args: argparse.Namespace) -> int:
+    from monitorx.store.duckdb_backup import restore_duckdb
+
+    db = _embedded_path(args)
+    kept = restore_duckdb(Path(args.file), db)
+    print(f"restored {args.file} into {db}")
+    if kept is not None:
+        print(f"the store it replaced is kept at {kept}")
+    return 0
+
+
+def _run(command: Command) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            result: int = asyncio.run(command(args))
+        except MonitorXError as exc:
+            print(f"monitorx {args.command}: {exc}", file=sys.stderr)
+            return 2
+        return result
+
+    return run
+
+
+def add_data_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    def common(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--data-dir", help="where the embedded store lives (default ./data)")
+        parser.add_argument("--storage", help="storage URL (default: the embedded store)")
+
+    p_import = commands.add_parser("import", help="load historical metrics from CSV or Parquet")
+    p_import.add_argument("file", help="a .csv, .tsv or .parquet file (docs/storage.md)")
+    common(p_import)
+    p_import.set_defaults(func=_run(_import))
+
+    p_backup = commands.add_parser("backup", help="copy the embedded store to one file")
+    p_backup.add_argument("out", help="the backup file to create")
+    common(p_backup)
+    p_backup.set_defaults(func=_run(_backup))
+
+    p_restore = commands.add_parser("restore", help="replace the embedded store by a backup")
+    p_restore.add_argument("file", help="a file made by `monitorx backup`")
+    common(p_restore)
+    p_restore.set_defaults(func=_run(_restore))
