@@ -17,6 +17,7 @@ import uvicorn
 from monitorx.core import Clock
 from monitorx.server.app import create_app
 from monitorx.server.settings import Settings
+from tests.backends import api_backend, backend_url
 
 
 @dataclass
@@ -65,6 +66,22 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {"data_dir": data_dir, "auth_enabled": False, "ingest_workers": 0}
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _storage_backend(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """With ``MONITORX_TEST_BACKEND=postgres|influx``, every server a test starts
+    (in a thread or as a process) keeps its data in a fresh store of that backend."""
+    name = api_backend()
+    if name == "duckdb":
+        yield
+        return
+    tmp_path: Path = request.getfixturevalue("tmp_path")
+    with backend_url(name, tmp_path) as url:
+        monkeypatch.setenv("MONITORX_STORAGE_URL", url)
+        yield
 
 
 @pytest.fixture
