@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     )
     project_id: str = "default"
     hot_retention_s: float = Field(
-        default=2 * 3600,
+        default=24 * 3600,
         ge=0,
         description="Recent raw points kept in memory for fast summaries and aggregates.",
     )

@@ -51,7 +51,7 @@ def open_storage(
     clock: Clock | None = None,
     *,
     data_dir: Path | None = None,
-    hot_retention_s: float = 2 * 3600,
+    hot_retention_s: float = 24 * 3600,
     hot_max_points: int = 5_000_000,
     flush_rows: int = DEFAULT_FLUSH_ROWS,
     flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,

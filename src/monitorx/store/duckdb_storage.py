@@ -84,7 +84,7 @@ class DuckDBStorage(RecordQueries, LifecycleQueries):
         self,
         path: Path | str,
         project_id: str = "default",
-        hot_retention_s: float = 2 * 3600,
+        hot_retention_s: float = 24 * 3600,
         hot_max_points: int = 5_000_000,
         clock: Clock | None = None,
         flush_rows: int = DEFAULT_FLUSH_ROWS,

@@ -43,6 +43,8 @@ _BIG_CHUNK = 65_536
 
 @dataclass(frozen=True, slots=True)
 class _Chunk:
+    """Points of one model, sorted by ``ts`` (µs); ``values`` maps a column to its array."""
+
     ts: I64
     values: dict[str, F64]
     min_ts: int
@@ -100,9 +102,11 @@ class _Series:
 
 
 def _merge(chunks: list[_Chunk]) -> _Chunk:
+    """One chunk of several, still in time order (a stable sort of sorted runs)."""
     ts = np.concatenate([c.ts for c in chunks])
-    values = {k: np.concatenate([c.values[k] for c in chunks]) for k in HOT_COLUMNS}
-    return _Chunk(ts, values, min(c.min_ts for c in chunks), max(c.max_ts for c in chunks))
+    order = np.argsort(ts, kind="stable")
+    values = {k: np.concatenate([c.values[k] for c in chunks])[order] for k in HOT_COLUMNS}
+    return _Chunk(ts[order], values, min(c.min_ts for c in chunks), max(c.max_ts for c in chunks))
 
 
 def _quantiles(sorted_values: F64, qs: Iterable[float]) -> list[float]:
@@ -172,6 +176,7 @@ class HotTier:
             rows = rows[ts[rows] >= self._covered_from]
             if rows.size == 0:
                 continue
+            rows = rows[np.argsort(ts[rows], kind="stable")]  # chunks are in time order
             chunk_ts = ts[rows]
             values = {k: v[rows] for k, v in columns.items()}
             pieces.append(
@@ -237,9 +242,10 @@ class HotTier:
                 ts_parts.append(c.ts)
                 value_parts.append(c.values[column])
             else:
-                mask = (c.ts >= start_us) & (c.ts < end_us)
-                ts_parts.append(c.ts[mask])
-                value_parts.append(c.values[column][mask])
+                # Chunks are in time order: the range is one contiguous slice (a view).
+                lo, hi = np.searchsorted(c.ts, (start_us, end_us))
+                ts_parts.append(c.ts[lo:hi])
+                value_parts.append(c.values[column][lo:hi])
         if not ts_parts:
             return np.empty(0, np.int64), np.empty(0, np.float64)
         return np.concatenate(ts_parts), np.concatenate(value_parts)
