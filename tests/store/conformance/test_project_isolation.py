@@ -1,0 +1,62 @@
+"""Projects sharing one storage URL see nothing of each other.
+
+The projects take turns, as servers of two projects on one database would across
+a redeploy (an embedded DuckDB file admits one server process at a time).
+"""
+
+from __future__ import annotations
+
+from monitorx.store import Resolution, Storage
+from tests.store.conformance.contents import WHOLE, Contents, assert_holds, write_contents
+from tests.store.conformance.samples import MODELS
+from tests.store.conformance.store_place import StorePlace
+
+OTHER_PROJECT = "conformance-other"
+
+
+async def test_a_second_project_on_the_same_url_starts_empty(
+    storage: Storage, place: StorePlace
+) -> None:
+    await write_contents(storage, seed=71, prefix="first")
+    await place.close(storage)
+
+    other = await place.open(OTHER_PROJECT)
+
+    await assert_holds(other, Contents())
+
+
+async def test_each_project_reads_back_its_own_data_alone(
+    storage: Storage, place: StorePlace
+) -> None:
+    first = await write_contents(storage, seed=72, prefix="first")
+    await place.close(storage)
+    other = await place.open(OTHER_PROJECT)
+    second = await write_contents(other, seed=73, prefix="second")
+    await place.close(other)
+
+    storage = await place.open()
+    await assert_holds(storage, first)
+    await place.close(storage)
+    other = await place.open(OTHER_PROJECT)
+    await assert_holds(other, second)
+
+
+async def test_deletes_in_one_project_leave_the_other_intact(
+    storage: Storage, place: StorePlace
+) -> None:
+    first = await write_contents(storage, seed=74, prefix="first")
+    await place.close(storage)
+    other = await place.open(OTHER_PROJECT)
+    await write_contents(other, seed=75, prefix="second")
+
+    for model_id in MODELS:
+        await other.purge_model_data(model_id)
+    await other.delete_metrics_before(WHOLE[1])
+    for resolution in (Resolution.MINUTE, Resolution.HOUR):
+        await other.delete_rollups(resolution, *WHOLE)
+    await other.delete_model("first-fraud")  # the first project's model id
+    await other.set_marker("rollup:1m", "second:overwritten")
+    await place.close(other)
+
+    storage = await place.open()
+    await assert_holds(storage, first)
