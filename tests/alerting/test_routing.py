@@ -88,7 +88,7 @@ def test_no_routes_means_stored_but_not_sent() -> None:
 
 def test_group_keys_follow_group_by() -> None:
     (fraud,) = match_routes(ROUTES[1:], FRAUD_CRITICAL)
-    assert group_key(fraud, FRAUD_CRITICAL) == '{fraud}:{alertname="latency", model_id="fraud-v3"}'
+    assert group_key(fraud, FRAUD_CRITICAL) == '{fraud}:{alertname="latency",model_id="fraud-v3"}'
     (ops,) = match_routes(ROUTES[2:], CHAT_LOW)
     # Without group_by, all of a route's alerts form one group.
     assert group_key(ops, CHAT_LOW) == group_key(ops, FRAUD_HIGH) == "{everything}:{}"

@@ -15,12 +15,21 @@ Defaults, as Alertmanager's: ``group_wait`` 30 s, ``group_interval`` 5 min,
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_ROUTE_OPTIONS", "Route", "RouteOptions", "group_key", "match_routes"]
+__all__ = [
+    "DEFAULT_ROUTE_OPTIONS",
+    "Route",
+    "RouteMatch",
+    "RouteOptions",
+    "group_key",
+    "group_labels",
+    "match_routes",
+]
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from monitorx.alerting.matchers import Matcher, matches_all
+from monitorx.alerting.notification import default_group_key
 from monitorx.core import ValidationError
 
 GROUP_BY_ALL = "..."
@@ -111,11 +120,16 @@ def match_routes(
     return [m for m in found if m.path != ("root",) and m.options.receivers]
 
 
-def group_key(match: RouteMatch, labels: Mapping[str, str]) -> str:
-    """The aggregation group an alert joins on a route: the route and the values of
-    its ``group_by`` labels, written as Alertmanager writes ``groupKey``."""
+def group_labels(match: RouteMatch, labels: Mapping[str, str]) -> dict[str, str]:
+    """The labels that name an alert's aggregation group on a route: its ``group_by``
+    labels (every label for ``...``; none without ``group_by``)."""
     by = match.options.group_by
     names = sorted(labels) if by == (GROUP_BY_ALL,) else sorted(by)
-    values = ", ".join(f'{name}="{labels.get(name, "")}"' for name in names)
-    route = "/".join(match.path[1:])
-    return f"{{{route}}}:{{{values}}}"
+    return {name: labels.get(name, "") for name in names}
+
+
+def group_key(match: RouteMatch, labels: Mapping[str, str]) -> str:
+    """The aggregation group an alert joins on a route, written as Alertmanager
+    writes ``groupKey``: the route's path, then the group's labels."""
+    route = "{" + "/".join(match.path[1:]) + "}"
+    return default_group_key(group_labels(match, labels), route)
