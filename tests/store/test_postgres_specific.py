@@ -37,10 +37,10 @@ from monitorx.store import (
     postgres_copy,
     postgres_partitions,
 )
-from monitorx.store.duckdb_rows import model_to_json
 from monitorx.store.postgres_connection import PostgresPool, parse_postgres_url
 from monitorx.store.postgres_schema import MIGRATIONS, MetricLayout, migrate
 from monitorx.store.postgres_storage import PostgresStorage
+from monitorx.store.stored_rows import model_to_json
 from tests.backends import POSTGRES_URL, backend_url
 
 NOW = datetime(2026, 4, 1, 2, 0, tzinfo=UTC)

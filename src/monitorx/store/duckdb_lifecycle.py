@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from monitorx.core import MetricName
 from monitorx.core.timeparse import to_epoch_us
-from monitorx.store import duckdb_rows as rows
+from monitorx.store import stored_rows as rows
 from monitorx.store.hot_tier import HotTier
 from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA, ROLLUP_SCHEMA
 from monitorx.store.protocol import Resolution

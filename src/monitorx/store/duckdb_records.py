@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from monitorx.core import Alert, Clock, ModelConfig
-from monitorx.store import duckdb_rows as rows
+from monitorx.store import stored_rows as rows
 from monitorx.store.protocol import AlertQuery
 
 T = TypeVar("T")

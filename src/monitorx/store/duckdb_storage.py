@@ -30,8 +30,8 @@ from monitorx.core import (
     StorageError,
     SystemClock,
 )
-from monitorx.core.timeparse import to_epoch_us
-from monitorx.store import duckdb_rows as rows
+from monitorx.core.timeparse import from_epoch_us, to_epoch_us
+from monitorx.store import stored_rows as rows
 from monitorx.store.duckdb_lifecycle import LifecycleQueries
 from monitorx.store.duckdb_records import RecordQueries
 from monitorx.store.duckdb_schema import migrate
@@ -256,7 +256,7 @@ class DuckDBStorage(RecordQueries, LifecycleQueries):
                     model_id, metric, agg, interval_us, to_epoch_us(start), to_epoch_us(end)
                 )
             )
-            return [Bucket(rows.from_epoch_us(b), v) for b, v in found]
+            return [Bucket(from_epoch_us(b), v) for b, v in found]
         await self._settled()
         column = _METRIC_SQL[metric]
         quantile = agg.quantile
@@ -276,7 +276,7 @@ class DuckDBStorage(RecordQueries, LifecycleQueries):
         )
         params = [self._project, model_id, _naive(start), _naive(end)]
         fetched = await self._run(lambda cur: cur.execute(sql, params).fetchall())
-        return [Bucket(rows.from_epoch_us(int(b)), float(v)) for b, v in fetched if v is not None]
+        return [Bucket(from_epoch_us(int(b)), float(v)) for b, v in fetched if v is not None]
 
     async def window_stats(
         self, start: datetime, end: datetime, model_id: str | None = None

@@ -27,9 +27,9 @@ from typing import Protocol, TypeVar
 import pyarrow as pa
 
 from monitorx.core import DriftMetric, InferenceMetric, MetricName
-from monitorx.store import duckdb_rows as rows
 from monitorx.store import influx_queries as iql
 from monitorx.store import influx_stats as stats
+from monitorx.store import stored_rows as rows
 from monitorx.store.influx_client import InfluxClient, Series
 from monitorx.store.influx_layout import INFERENCE, rollup_measurement
 from monitorx.store.protocol import (

@@ -10,7 +10,7 @@ from __future__ import annotations
 __all__ = ["RecordQueries"]
 
 from monitorx.core import Alert, Clock, ModelConfig
-from monitorx.store import duckdb_rows as rows
+from monitorx.store import stored_rows as rows
 from monitorx.store.postgres_connection import PostgresPool
 from monitorx.store.protocol import AlertQuery
 

@@ -17,7 +17,8 @@ import pyarrow as pa
 from psycopg import sql
 
 from monitorx.core import DriftMetric, InferenceMetric, MetricName
-from monitorx.store import duckdb_rows as rows
+from monitorx.core.timeparse import from_epoch_us
+from monitorx.store import stored_rows as rows
 from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA
 from monitorx.store.postgres_connection import PostgresPool
 from monitorx.store.postgres_copy import copy_out, read_csv_table
@@ -133,7 +134,7 @@ class SeriesQueries:
         )
         fetched = await self._pool.fetch(text, [self._project, model_id, start, end])
         return [
-            Bucket(rows.from_epoch_us(int(bucket)), float(value))
+            Bucket(from_epoch_us(int(bucket)), float(value))
             for bucket, value in fetched
             if value is not None
         ]

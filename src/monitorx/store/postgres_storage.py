@@ -25,7 +25,7 @@ import psycopg
 import pyarrow as pa
 
 from monitorx.core import Clock, DriftMetric, MetricColumns, SystemClock
-from monitorx.store import duckdb_rows as rows
+from monitorx.store import stored_rows as rows
 from monitorx.store.metric_batch import metric_table
 from monitorx.store.postgres_connection import PostgresPool
 from monitorx.store.postgres_copy import batch_days, copy_metrics_in

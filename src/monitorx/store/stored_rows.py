@@ -1,8 +1,8 @@
-"""Conversion between the embedded store's rows and the domain objects."""
+"""Conversion between stored rows (DuckDB and PostgreSQL) and the domain objects."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -31,11 +31,6 @@ ALERT_COLUMNS = (
     "last_breach_at, updated_at, resolved_at, acknowledged, acknowledged_at, labels"
 )
 _RESOURCE_NAMES = ("gpu_memory_mb", "gpu_utilization", "cpu_percent", "memory_mb")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def from_epoch_us(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
 
 
 def utc(when: datetime) -> datetime:
