@@ -1,0 +1,177 @@
+"""The PostgreSQL backend's migrations (replicas sharing one schema) and binary COPY."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pyarrow as pa
+import pytest
+
+from monitorx.core import (
+    FakeClock,
+    MetricColumns,
+    ModelConfig,
+    ModelType,
+)
+from monitorx.core.timeparse import to_epoch_us
+from monitorx.store import (
+    ROLLUP_SCHEMA,
+    Resolution,
+    metric_table,
+    postgres_copy,
+)
+from monitorx.store.postgres_connection import PostgresPool, parse_postgres_url
+from monitorx.store.postgres_schema import MIGRATIONS, migrate
+from monitorx.store.postgres_storage import PostgresStorage
+from monitorx.store.stored_rows import model_to_json
+from tests.backends import POSTGRES_URL
+from tests.store.postgres.conftest import NOW, PROJECT, _day, _metrics, _open, _stamps
+
+# Migrations ----------------------------------------------------------------------
+
+
+async def test_a_schema_of_an_older_release_upgrades_in_place(
+    opened: list[PostgresStorage],
+    url: str,
+    clock: FakeClock,
+    admin: psycopg.AsyncConnection[tuple[object, ...]],
+) -> None:
+    pool = PostgresPool(url)
+    model = ModelConfig("legacy", ModelType.LLM, "Legacy model")
+    async with pool.dedicated() as conn:
+        state = await migrate(conn, pool.schema, max_version=1)
+        await conn.execute(
+            "INSERT INTO models VALUES (%s, %s, %s, now(), now())",
+            [PROJECT, model.id, model_to_json(model)],
+        )
+    assert state.version == 1
+
+    store = await _open(opened, url, clock)
+
+    assert await store.get_model("legacy") == model
+    cur = await admin.execute(
+        f'SELECT array_agg(version ORDER BY version) FROM "{pool.schema}".schema_migrations'
+    )
+    assert await cur.fetchone() == ([version for version, _, _ in MIGRATIONS],)
+    row = {"model_id": "legacy", "tags": "{}", "metric": "latency", "bucket": _day(-1)}
+    row.update({"count": 2, "sum": 3.0, "min": 1.0, "max": 2.0, "sketch": b"\x00\x01"})
+    row["bucket"] = _day(-1).replace(tzinfo=None)
+    rollups = pa.Table.from_pylist([row], schema=ROLLUP_SCHEMA)
+    await store.write_rollups(Resolution.MINUTE, rollups)
+    assert (await store.read_rollups(Resolution.MINUTE, _day(-2), NOW)).equals(rollups)
+
+
+async def test_replicas_opening_a_fresh_schema_together_migrate_it_once(
+    opened: list[PostgresStorage],
+    url: str,
+    clock: FakeClock,
+    admin: psycopg.AsyncConnection[tuple[object, ...]],
+) -> None:
+    await asyncio.gather(*(_open(opened, url, clock) for _ in range(3)))
+
+    cur = await admin.execute(
+        f'SELECT count(*) FROM "{parse_postgres_url(url).schema}".schema_migrations'
+    )
+    assert await cur.fetchone() == (len(MIGRATIONS),)
+
+
+async def test_a_schema_that_does_not_exist_yet_is_created(
+    opened: list[PostgresStorage], clock: FakeClock
+) -> None:
+    schema = f"mx_new_{uuid.uuid4().hex[:10]}"
+    try:
+        store = await _open(opened, f"{POSTGRES_URL}?schema={schema}", clock)
+        await store.write_metrics(_metrics([NOW - timedelta(minutes=1)]))
+        assert len(await _stamps(store)) == 1
+    finally:
+        for store in opened:
+            await store.close()
+        opened.clear()
+        async with await psycopg.AsyncConnection.connect(POSTGRES_URL, autocommit=True) as conn:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+# COPY ----------------------------------------------------------------------------
+
+
+async def test_binary_copy_keeps_every_value_exactly(store: PostgresStorage) -> None:
+    times = [
+        datetime(1970, 1, 1, tzinfo=UTC),
+        datetime(2000, 1, 1, tzinfo=UTC) - timedelta(microseconds=1),  # PostgreSQL's epoch
+        NOW - timedelta(microseconds=1),
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),  # the last instant API.md admits
+    ]
+    columns = MetricColumns(
+        model_id=["m", "model.with:every_char-", "東京", "m"],
+        model_type=[None, "", "llm", "cv"],
+        request_id=["", 'a,b\n"c"\\d\t', "🚀", "x" * 5000],
+        ts_us=[to_epoch_us(t) for t in times],
+        latency=[0.0, 5e-324, 1.7976931348623157e308, 0.1 + 0.2],
+        throughput=[None, 1.0, None, 2.5],
+        error_rate=[0.0, None, 1.0, None],
+        error=[True, False, True, False],
+        gpu_memory_mb=[None, None, None, None],
+        gpu_utilization=[1.0, 2.0, 3.0, 4.0],
+        cpu_percent=[None, 3.3, None, None],
+        memory_mb=[4.4, None, None, 8.8],
+        tags_json=[None, "{}", '{"région": "Zürich"}', '{"note": "a b,c=d \\"q\\""}'],
+    )
+    await store.write_metrics(columns)
+
+    table = await store.read_metrics_table(times[0], datetime.max.replace(tzinfo=UTC))
+
+    assert table.schema == metric_table(columns).schema
+    assert table.to_pylist() == metric_table(columns).to_pylist()
+
+
+async def test_a_sliced_arrow_table_writes_only_its_slice(store: PostgresStorage) -> None:
+    times = [NOW - timedelta(minutes=m) for m in range(10, 0, -1)]
+    columns = _metrics(times)
+    columns.tags_json = [None if i % 3 else f'{{"i": "{i}"}}' for i in range(10)]
+    table = metric_table(columns)
+
+    await store.write_metrics(table.slice(3, 4))
+
+    written = await store.read_metrics_table(times[0], NOW)
+    assert written.to_pylist() == table.slice(3, 4).to_pylist()
+
+
+async def test_a_batch_sent_in_pieces_is_written_whole_and_in_order(
+    store: PostgresStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_copy, "COPY_PIECE_ROWS", 3)
+    times = [NOW - timedelta(seconds=s) for s in range(10, 0, -1)]
+
+    await store.write_metrics(_metrics(times))
+
+    assert await _stamps(store) == times
+
+
+async def test_a_batch_that_fails_midway_commits_nothing(
+    store: PostgresStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_copy, "COPY_PIECE_ROWS", 3)
+    encode = postgres_copy.metric_copy_rows
+    calls: list[int] = []
+
+    def fail_on_the_third_piece(table: pa.Table, project_id: str) -> memoryview:
+        calls.append(table.num_rows)
+        if len(calls) == 3:
+            raise RuntimeError("encoding failed")
+        return encode(table, project_id)
+
+    monkeypatch.setattr(postgres_copy, "metric_copy_rows", fail_on_the_third_piece)
+
+    with pytest.raises(RuntimeError, match="encoding failed"):
+        await store.write_metrics(_metrics([NOW - timedelta(seconds=s) for s in range(10)]))
+
+    assert await _stamps(store) == []
+
+
+async def test_an_empty_batch_is_a_no_op(store: PostgresStorage) -> None:
+    await store.write_metrics(MetricColumns())
+
+    assert await store.metric_time_bounds() is None
