@@ -30,8 +30,8 @@ from monitorx.store import Aggregation, MetricQuery, metric_table, open_storage
 from monitorx.store.influx_client import parse_url
 from monitorx.store.influx_layout import NanoCounter, metric_lines
 from monitorx.store.influx_lines import LineField, bodies, encode_lines, format_line
-from monitorx.store.influx_stats import bucket_aggregate, quantiles
 from monitorx.store.influx_storage import InfluxStorage
+from monitorx.store.series_stats import bucket_aggregate, quantiles
 from tests.backends import backend_url
 from tests.conftest import free_port
 from tests.influxd import influxd_binary, start_influxd

@@ -16,7 +16,6 @@ from __future__ import annotations
 __all__ = ["HOT_COLUMNS", "HotTier"]
 
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +24,7 @@ import pyarrow as pa
 
 from monitorx.core import MetricName
 from monitorx.store.protocol import Aggregation, ErrorWindow, ModelWindowStats
+from monitorx.store.series_stats import bucket_aggregate, sorted_quantiles
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -107,18 +107,6 @@ def _merge(chunks: list[_Chunk]) -> _Chunk:
     order = np.argsort(ts, kind="stable")
     values = {k: np.concatenate([c.values[k] for c in chunks])[order] for k in HOT_COLUMNS}
     return _Chunk(ts[order], values, min(c.min_ts for c in chunks), max(c.max_ts for c in chunks))
-
-
-def _quantiles(sorted_values: F64, qs: Iterable[float]) -> list[float]:
-    """Linear interpolation between closest ranks, numpy's default method."""
-    n = len(sorted_values)
-    out = []
-    for q in qs:
-        h = (n - 1) * q
-        lo = int(np.floor(h))
-        hi = min(lo + 1, n - 1)
-        out.append(float(sorted_values[lo] + (h - lo) * (sorted_values[hi] - sorted_values[lo])))
-    return out
 
 
 class HotTier:
@@ -269,7 +257,7 @@ class HotTier:
                 continue
             _, errors = self._slice(mid, start_us, end_us, "error_rate")
             ordered = np.sort(latency)
-            p50, p95, p99 = _quantiles(ordered, (0.5, 0.95, 0.99))
+            p50, p95, p99 = sorted_quantiles(ordered, (0.5, 0.95, 0.99))
             stats.append(
                 ModelWindowStats(
                     model_id=mid,
@@ -315,7 +303,7 @@ class HotTier:
                 del series.unsorted[: len(pending)]
         if len(ordered) != count:
             return None
-        p50, p95, p99 = _quantiles(ordered, (0.5, 0.95, 0.99))
+        p50, p95, p99 = sorted_quantiles(ordered, (0.5, 0.95, 0.99))
         return ModelWindowStats(
             model_id=model_id,
             count=count,
@@ -344,34 +332,4 @@ class HotTier:
     ) -> list[tuple[int, float]]:
         """(bucket start in µs, value) for each non-empty bucket, in time order."""
         ts, values = self._slice(model_id, start_us, end_us, metric.value)
-        present = ~np.isnan(values)
-        ts, values = ts[present], values[present]
-        if ts.size == 0:
-            return []
-        bucket = ts // interval_us
-        order = np.argsort(bucket, kind="stable")
-        bucket, values = bucket[order], values[order]
-        starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
-        counts = np.diff(np.r_[starts, bucket.size])
-        if agg.quantile is not None or agg in (Aggregation.MIN, Aggregation.MAX):
-            for first, size in zip(starts, counts, strict=True):
-                values[first : first + size].sort()  # each bucket by value, in place
-        quantile = agg.quantile
-        if agg is Aggregation.COUNT:
-            result = counts.astype(np.float64)
-        elif agg is Aggregation.MEAN:
-            result = np.add.reduceat(values, starts) / counts
-        elif agg is Aggregation.MIN:
-            result = values[starts]
-        elif agg is Aggregation.MAX:
-            result = values[starts + counts - 1]
-        else:
-            assert quantile is not None
-            h = (counts - 1) * quantile
-            lo = np.floor(h).astype(np.int64)
-            hi = np.minimum(lo + 1, counts - 1)
-            low, high = values[starts + lo], values[starts + hi]
-            result = low + (h - lo) * (high - low)
-        return [
-            (int(b) * interval_us, float(v)) for b, v in zip(bucket[starts], result, strict=True)
-        ]
+        return bucket_aggregate(ts, values, agg, interval_us)

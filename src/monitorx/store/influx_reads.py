@@ -10,7 +10,7 @@ error, else its ``error_rate`` if given, else 0.0; over a set of points that is
 
 four aggregates InfluxQL has, sent as one request. Percentiles (InfluxQL's are
 nearest-rank, API.md's interpolate) and the minimum or maximum of contributions
-need the raw values, which are fetched and computed with numpy (influx_stats).
+need the raw values, which are fetched and computed with numpy (series_stats).
 Raw fetches ask for as few fields as the answer needs: InfluxDB 1.x spends most of
 a raw query's time per field per point.
 """
@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from monitorx.core import DriftMetric, InferenceMetric, MetricName
 from monitorx.store import influx_queries as iql
-from monitorx.store import influx_stats as stats
+from monitorx.store import series_stats as stats
 from monitorx.store import stored_rows as rows
 from monitorx.store.influx_client import InfluxClient, Series
 from monitorx.store.influx_layout import INFERENCE, rollup_measurement

@@ -1,17 +1,23 @@
-"""The statistics InfluxQL cannot compute the way API.md defines them, in numpy.
+"""Statistics over raw points in numpy, exactly as API.md defines them.
 
-InfluxQL's ``PERCENTILE()`` picks the nearest rank, while API.md asks for exact
-percentiles with linear interpolation (numpy's default method); and an error rate
-is the mean of per-point contributions (1.0 if the point flags an error, else its
-``error_rate`` if given, else 0.0), a conditional InfluxQL has no expression for.
-So the store fetches the raw values and computes these here, off the event loop.
+Used by the in-memory hot tier and by the InfluxDB backend (InfluxQL's
+``PERCENTILE()`` picks the nearest rank, while API.md asks for exact percentiles
+with linear interpolation, numpy's default method; and an error rate is the mean
+of per-point contributions — 1.0 if the point flags an error, else its
+``error_rate`` if given, else 0.0 — a conditional InfluxQL has no expression for).
 Quantiles follow numpy's own arithmetic (``numpy.quantile``'s ``_lerp``), so the
 figures equal ``np.quantile(values, q)`` to the last bit.
 """
 
 from __future__ import annotations
 
-__all__ = ["bucket_aggregate", "error_contributions", "quantiles", "window_stats"]
+__all__ = [
+    "bucket_aggregate",
+    "error_contributions",
+    "quantiles",
+    "sorted_quantiles",
+    "window_stats",
+]
 
 from collections.abc import Sequence
 
@@ -49,7 +55,11 @@ def _sorted_quantile(ordered: F64, starts: I64, counts: I64, q: float) -> F64:
 
 def quantiles(values: F64, qs: Sequence[float]) -> list[float]:
     """Exact quantiles of ``values`` (not empty), linear interpolation."""
-    ordered = np.sort(values)
+    return sorted_quantiles(np.sort(values), qs)
+
+
+def sorted_quantiles(ordered: F64, qs: Sequence[float]) -> list[float]:
+    """`quantiles` of values already in ascending order (not empty)."""
     one = np.zeros(1, np.int64)
     size = np.array([ordered.size], np.int64)
     return [float(_sorted_quantile(ordered, one, size, q)[0]) for q in qs]
