@@ -4,12 +4,9 @@ while it is down, rate limits per channel, the delivery log — on a FakeClock."
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
-import pytest
 
 from monitorx.alerting.channels import WebhookChannel, build_channel
 from monitorx.alerting.delivery import (
@@ -20,31 +17,8 @@ from monitorx.alerting.delivery import (
     RetryPolicy,
 )
 from monitorx.core import FakeClock
-from tests.alerting.channels.conftest import HttpReceiver
 from tests.alerting.channels.samples import STARTED, make_alert, make_notification
-
-
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    server = HttpReceiver()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5.0) as client:
-        yield client
-
-
-@pytest.fixture
-def down_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens: a receiver that is down."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    port = server.server_address[1]
-    server.server_close()
-    return f"http://127.0.0.1:{port}/hook"
+from tests.alerting.conftest import HttpReceiver
 
 
 class Log:

@@ -11,8 +11,8 @@ import pytest
 from monitorx.alerting.channels import ChannelError, WebhookChannel, build_channel
 from monitorx.alerting.notification import Notification
 from monitorx.core import AlertStatus, AlertType, Severity
-from tests.alerting.channels.conftest import HttpReceiver
 from tests.alerting.channels.samples import make_alert, make_notification
+from tests.alerting.conftest import HttpReceiver
 
 
 def _group_of_two() -> Notification:

@@ -1,4 +1,4 @@
-"""Real local peers for the channels: an HTTP receiver that records every request.
+"""Real local peers for the alerting tests: an HTTP receiver that records every request.
 
 The receiver stands in for Slack, PagerDuty, Teams and webhook hosts (which are not
 on this machine): it is a real HTTP server on 127.0.0.1, in a thread, answering
