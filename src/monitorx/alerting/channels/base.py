@@ -19,12 +19,14 @@ __all__ = [
     "SupportsAcknowledge",
     "excerpt",
     "is_retryable_status",
+    "post_json",
     "send_http",
     "user_agent",
 ]
 
 import functools
 import importlib.metadata
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -208,3 +210,24 @@ async def send_http(
             retry_after_s=_retry_after_s(response),
         )
     return response
+
+
+async def post_json(
+    http: httpx.AsyncClient,
+    *,
+    channel_type: str,
+    receiver: str,
+    url: str,
+    payload: object,
+    secrets: Iterable[str],
+) -> DeliveryResult:
+    """POST ``payload`` as JSON to a chat webhook (Slack, Teams) and describe the answer."""
+    secrets = tuple(secrets)
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    response = await send_http(
+        http, channel_type=channel_type, receiver=receiver, url=url, body=body, secrets=secrets
+    )
+    logger.debug("%s receiver %r took the message", channel_type, receiver)
+    return DeliveryResult(
+        channel_type, receiver, response.status_code, detail=excerpt(response.text, secrets)
+    )

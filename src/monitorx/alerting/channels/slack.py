@@ -11,13 +11,12 @@ from __future__ import annotations
 
 __all__ = ["SLACK_MAX_ATTACHMENTS", "SlackChannel", "SlackConfig", "slack_message"]
 
-import json
 from dataclasses import dataclass
 from typing import Any, Final
 
 import httpx
 
-from monitorx.alerting.channels.base import DeliveryResult, excerpt, logger, send_http
+from monitorx.alerting.channels.base import DeliveryResult, post_json
 from monitorx.alerting.channels.config import ConfigReader
 from monitorx.alerting.channels.redaction import Secret, redact_url, url_secret_parts
 from monitorx.alerting.channels.rendering import alert_facts, alert_title, alert_tone, subject
@@ -124,20 +123,11 @@ class SlackChannel:
         return f"SlackChannel({self.public_config()!r})"
 
     async def send(self, notification: Notification) -> DeliveryResult:
-        body = json.dumps(slack_message(notification, self.config), ensure_ascii=False).encode()
-        secrets = self.config.secret_values()
-        response = await send_http(
+        return await post_json(
             self._http,
             channel_type=self.type,
             receiver=notification.receiver,
             url=self.config.url.reveal(),
-            body=body,
-            secrets=secrets,
-        )
-        logger.debug("slack receiver %r took the message", notification.receiver)
-        return DeliveryResult(
-            self.type,
-            notification.receiver,
-            response.status_code,
-            detail=excerpt(response.text, secrets),
+            payload=slack_message(notification, self.config),
+            secrets=self.config.secret_values(),
         )

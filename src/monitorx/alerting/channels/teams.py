@@ -18,13 +18,12 @@ __all__ = [
     "teams_message",
 ]
 
-import json
 from dataclasses import dataclass
 from typing import Any, Final
 
 import httpx
 
-from monitorx.alerting.channels.base import DeliveryResult, excerpt, logger, send_http
+from monitorx.alerting.channels.base import DeliveryResult, post_json
 from monitorx.alerting.channels.config import ConfigReader
 from monitorx.alerting.channels.redaction import Secret, redact_url, url_secret_parts
 from monitorx.alerting.channels.rendering import (
@@ -146,20 +145,11 @@ class TeamsChannel:
         return f"TeamsChannel({self.public_config()!r})"
 
     async def send(self, notification: Notification) -> DeliveryResult:
-        body = json.dumps(teams_message(notification), ensure_ascii=False).encode()
-        secrets = self.config.secret_values()
-        response = await send_http(
+        return await post_json(
             self._http,
             channel_type=self.type,
             receiver=notification.receiver,
             url=self.config.url.reveal(),
-            body=body,
-            secrets=secrets,
-        )
-        logger.debug("teams receiver %r took the card", notification.receiver)
-        return DeliveryResult(
-            self.type,
-            notification.receiver,
-            response.status_code,
-            detail=excerpt(response.text, secrets),
+            payload=teams_message(notification),
+            secrets=self.config.secret_values(),
         )
