@@ -1,19 +1,24 @@
 """The alert engine: breaches in, alert state changes out.
 
-Identity is (model, alert type): while such an alert is not resolved, new breaches
-update it (latest value, severity only upwards) instead of opening another. An
-alert resolves by hand, or by itself once no breach has been seen for the clear
-period. Every change is stored before listeners hear of it.
+Identity is (model, alert type, labels) — the same set the fingerprint is taken
+over: while such an alert is not resolved, new breaches update it (latest value,
+severity only upwards) instead of opening another. Threshold breaches carry no
+labels, so for them identity is (model, alert type) as API.md states.
+
+An alert resolves by hand, or by itself once no breach has been seen for the clear
+period — except alerts owned by an evaluator with its own clear logic (a window
+rule's ``rule`` label, an SLO's ``slo`` label): those resolve when their evaluator
+says so (`resolve_identity`). Every change is stored before listeners hear of it.
 """
 
 from __future__ import annotations
 
-__all__ = ["AlertEngine", "AlertListener"]
+__all__ = ["OWNED_LABELS", "AlertEngine", "AlertKey", "AlertListener", "alert_key"]
 
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import timedelta
 
 from monitorx.core import Alert, AlertStatus, AlertType, Breach, Clock, NotFound
@@ -22,7 +27,24 @@ from monitorx.store import Storage
 logger = logging.getLogger("monitorx.alerting")
 
 AlertListener = Callable[[Alert], Awaitable[None]]
-_Key = tuple[str, AlertType]
+AlertKey = tuple[str, AlertType, tuple[tuple[str, str], ...]]
+# Labels that mark an alert whose evaluator resolves it (not the clear period).
+OWNED_LABELS = ("rule", "slo")
+
+
+def alert_key(
+    model_id: str, alert_type: AlertType, labels: Mapping[str, str] | None = None
+) -> AlertKey:
+    """An alert's identity: model, type and its own labels."""
+    return (model_id, alert_type, tuple(sorted((labels or {}).items())))
+
+
+def _key(alert: Alert | Breach) -> AlertKey:
+    return alert_key(alert.model_id, alert.alert_type, alert.labels)
+
+
+def _owned(alert: Alert) -> bool:
+    return any(name in alert.labels for name in OWNED_LABELS)
 
 
 class AlertEngine:
@@ -32,7 +54,7 @@ class AlertEngine:
         self._storage = storage
         self._clock = clock
         self._clear_period = timedelta(seconds=clear_period_s)
-        self._active: dict[_Key, Alert] = {}
+        self._active: dict[AlertKey, Alert] = {}
         self._lock = asyncio.Lock()
         self._listeners: list[AlertListener] = []
 
@@ -43,16 +65,24 @@ class AlertEngine:
     async def load(self) -> None:
         """Pick up the alerts that were active when the server last stopped."""
         async with self._lock:
-            self._active = {
-                (a.model_id, a.alert_type): a for a in await self._storage.active_alerts()
-            }
+            self._active = {_key(a): a for a in await self._storage.active_alerts()}
 
     def active_count(self, model_id: str) -> int:
-        return sum(1 for (mid, _), _alert in self._active.items() if mid == model_id)
+        return sum(1 for key in self._active if key[0] == model_id)
+
+    def active(self) -> list[Alert]:
+        """Every alert that is not resolved, oldest first."""
+        return sorted(self._active.values(), key=lambda a: (a.started_at, a.id))
+
+    def find(
+        self, model_id: str, alert_type: AlertType, labels: Mapping[str, str] | None = None
+    ) -> Alert | None:
+        """The unresolved alert with this identity, if any."""
+        return self._active.get(alert_key(model_id, alert_type, labels))
 
     def active_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for model_id, _ in self._active:
+        for model_id, *_ in self._active:
             counts[model_id] = counts.get(model_id, 0) + 1
         return counts
 
@@ -63,14 +93,14 @@ class AlertEngine:
             for breach in breaches:
                 alert = self._apply(breach)
                 await self._storage.save_alert(alert)
-                self._active[(alert.model_id, alert.alert_type)] = alert
+                self._active[_key(alert)] = alert
                 changed.append(alert)
         await self._notify(changed)
         return changed
 
     def _apply(self, breach: Breach) -> Alert:
         now = self._clock.now()
-        current = self._active.get((breach.model_id, breach.alert_type))
+        current = self._active.get(_key(breach))
         if current is None:
             return Alert(
                 id=uuid.uuid4().hex,
@@ -102,10 +132,28 @@ class AlertEngine:
             alert = await self._get(alert_id)
             if alert.status is AlertStatus.RESOLVED:
                 return alert
-            alert = self._resolved(alert)
-            await self._storage.save_alert(alert)
-            self._active.pop((alert.model_id, alert.alert_type), None)
+            alert = await self._resolve_locked(alert)
         await self._notify([alert])
+        return alert
+
+    async def resolve_identity(
+        self, model_id: str, alert_type: AlertType, labels: Mapping[str, str] | None = None
+    ) -> Alert | None:
+        """Resolve the unresolved alert with this identity (an evaluator's clear)."""
+        async with self._lock:
+            alert = self._active.get(alert_key(model_id, alert_type, labels))
+            if alert is None:
+                return None
+            alert = await self._resolve_locked(alert)
+        await self._notify([alert])
+        return alert
+
+    async def _resolve_locked(self, alert: Alert) -> Alert:
+        alert = self._resolved(alert)
+        await self._storage.save_alert(alert)
+        key = _key(alert)
+        if key in self._active and self._active[key].id == alert.id:
+            del self._active[key]
         return alert
 
     async def acknowledge(self, alert_id: str) -> Alert:
@@ -116,7 +164,7 @@ class AlertEngine:
             now = self._clock.now()
             alert = alert.evolve(acknowledged=True, acknowledged_at=now, updated_at=now)
             await self._storage.save_alert(alert)
-            key = (alert.model_id, alert.alert_type)
+            key = _key(alert)
             if key in self._active and self._active[key].id == alert.id:
                 self._active[key] = alert
         await self._notify([alert])
@@ -128,7 +176,7 @@ class AlertEngine:
         resolved: list[Alert] = []
         async with self._lock:
             for key, alert in list(self._active.items()):
-                if now - alert.last_breach_at >= self._clear_period:
+                if not _owned(alert) and now - alert.last_breach_at >= self._clear_period:
                     done = self._resolved(alert)
                     await self._storage.save_alert(done)
                     del self._active[key]

@@ -35,6 +35,8 @@ class AlertType(StrEnum):
     DRIFT = "drift"
     RESOURCE_USAGE = "resource_usage"
     ANOMALY = "anomaly"
+    THROUGHPUT = "throughput"
+    SLO_BURN = "slo_burn"
 
 
 @dataclass(frozen=True, slots=True)
