@@ -38,6 +38,30 @@ _MARKERS = """
     );
 """
 
+# The alerting engine's documents and delivery log (store.duckdb_documents). A
+# sequence numbers log entries, so that they read back in the order they were
+# appended even when they share a timestamp. (``attempted_at``, not ``at``, which
+# DuckDB's grammar reserves.)
+_DOCUMENTS = """
+    CREATE TABLE documents (
+        project_id VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        key VARCHAR NOT NULL,
+        body VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (project_id, kind, key)
+    );
+    CREATE SEQUENCE delivery_log_seq;
+    CREATE TABLE delivery_log (
+        project_id VARCHAR NOT NULL,
+        alert_id VARCHAR NOT NULL,
+        seq BIGINT NOT NULL DEFAULT nextval('delivery_log_seq'),
+        attempted_at TIMESTAMP NOT NULL,
+        body VARCHAR NOT NULL
+    );
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (
         1,
@@ -104,6 +128,7 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
     (3, _rollup_table("rollups_1m") + _rollup_table("rollups_1h") + _MARKERS),
+    (4, _DOCUMENTS),
 ]
 
 

@@ -32,6 +32,7 @@ from monitorx.core import (
 )
 from monitorx.core.timeparse import from_epoch_us, to_epoch_us
 from monitorx.store import stored_rows as rows
+from monitorx.store.duckdb_documents import DocumentQueries
 from monitorx.store.duckdb_lifecycle import LifecycleQueries
 from monitorx.store.duckdb_records import RecordQueries
 from monitorx.store.duckdb_schema import migrate
@@ -77,7 +78,7 @@ def _naive(when: datetime) -> datetime:
     return when.astimezone(UTC).replace(tzinfo=None)
 
 
-class DuckDBStorage(RecordQueries, LifecycleQueries):
+class DuckDBStorage(RecordQueries, LifecycleQueries, DocumentQueries):
     """`Storage` on an embedded DuckDB file (or ``:memory:``)."""
 
     def __init__(
@@ -313,18 +314,30 @@ class DuckDBStorage(RecordQueries, LifecycleQueries):
             for mid, count, mean, q, mx, err in fetched
         ]
 
-    async def error_window(self, model_id: str, start: datetime, end: datetime) -> ErrorWindow:
+    async def error_window(
+        self,
+        model_id: str,
+        start: datetime,
+        end: datetime,
+        latency_over: float | None = None,
+    ) -> ErrorWindow:
         hot = self._hot_for(start)
         if hot is not None:
-            return hot.error_window(model_id, to_epoch_us(start), to_epoch_us(end))
+            return await self._in_thread(
+                lambda: hot.error_window(
+                    model_id, to_epoch_us(start), to_epoch_us(end), latency_over
+                )
+            )
         await self._settled()
         sql = (
-            f"SELECT count(*), avg({_ERROR_CONTRIBUTION}) FROM inference_metrics "
+            f"SELECT count(*), avg({_ERROR_CONTRIBUTION}), "
+            "count(*) FILTER (WHERE latency > ?) FROM inference_metrics "
             "WHERE project_id = ? AND model_id = ? AND ts >= ? AND ts < ?"
         )
-        params = [self._project, model_id, _naive(start), _naive(end)]
-        ((count, rate),) = await self._run(lambda cur: cur.execute(sql, params).fetchall())
-        return ErrorWindow(int(count), None if rate is None else float(rate))
+        # NULL compares to nothing: without a threshold no metric counts as slow.
+        params = [latency_over, self._project, model_id, _naive(start), _naive(end)]
+        ((count, rate, slow),) = await self._run(lambda cur: cur.execute(sql, params).fetchall())
+        return ErrorWindow(int(count), None if rate is None else float(rate), int(slow))
 
     async def has_metrics(self, model_id: str) -> bool:
         await self._settled()
@@ -336,6 +349,12 @@ class DuckDBStorage(RecordQueries, LifecycleQueries):
         await self._settled()
 
         def purge(cur: Any) -> None:
+            # The log is kept per alert: it goes with the model's alerts, before them.
+            cur.execute(
+                "DELETE FROM delivery_log WHERE project_id = ? AND alert_id IN "
+                "(SELECT id FROM alerts WHERE project_id = ? AND model_id = ?)",
+                [self._project, self._project, model_id],
+            )
             for table in (
                 "inference_metrics",
                 "drift_metrics",

@@ -315,11 +315,19 @@ class HotTier:
             error_rate=error_sum / count,
         )
 
-    def error_window(self, model_id: str, start_us: int, end_us: int) -> ErrorWindow:
+    def error_window(
+        self, model_id: str, start_us: int, end_us: int, latency_over: float | None = None
+    ) -> ErrorWindow:
+        """Count and error rate in the range; with ``latency_over``, also how many
+        points had a latency strictly above it."""
         _, errors = self._slice(model_id, start_us, end_us, "error_rate")
         if errors.size == 0:
             return ErrorWindow(0, None)
-        return ErrorWindow(int(errors.size), float(errors.mean()))
+        slow = 0
+        if latency_over is not None:
+            _, latency = self._slice(model_id, start_us, end_us, "latency")
+            slow = int(np.count_nonzero(latency > latency_over))
+        return ErrorWindow(int(errors.size), float(errors.mean()), slow)
 
     def aggregate(
         self,

@@ -21,14 +21,17 @@ __all__ = [
     "ident",
     "literal",
     "metrics_table",
+    "number",
     "rollups_table",
     "times",
     "where",
 ]
 
 import base64
+import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -55,6 +58,16 @@ def ident(name: str) -> str:
 def literal(value: str) -> str:
     """A single-quoted InfluxQL string literal."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def number(value: float) -> str:
+    """A finite float as an InfluxQL float literal: plain digits with a decimal
+    point, since InfluxQL reads no exponent (``1e-05`` is written ``0.00001``). The
+    digits are the shortest that read back as the same float."""
+    if not math.isfinite(value):
+        raise ValueError(f"InfluxQL has no literal for {value!r}")
+    text = format(Decimal(repr(float(value))), "f")
+    return text if "." in text else text + ".0"
 
 
 def _nanos(when: datetime) -> int:

@@ -20,6 +20,7 @@ from __future__ import annotations
 __all__ = ["SeriesReads"]
 
 import asyncio
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
@@ -109,6 +110,23 @@ async def _error_sums(store: _Backend, clause: str, group_by: str = "") -> Error
         for key, count in counts.items()
         if count
     }
+
+
+async def _slow(store: _Backend, clause: str, count: int, latency_over: float | None) -> int:
+    """How many of the ``count`` points of ``clause`` have a latency strictly above
+    ``latency_over`` (0 when it is None). Beyond the finite floats, which InfluxQL
+    cannot write, the answer is known: nothing is above NaN or +inf, all is above -inf."""
+    if latency_over is None or math.isnan(latency_over) or latency_over == math.inf:
+        return 0
+    if latency_over == -math.inf:
+        return count
+    latency = iql.ident("latency")
+    found = await _select(
+        store,
+        f"SELECT count({latency}) FROM {_INFERENCE}{clause} "
+        f"AND {latency} > {iql.number(latency_over)}",
+    )
+    return int(_by_group(found, by_time=False).get(None, 0))
 
 
 class SeriesReads:
@@ -211,14 +229,18 @@ class SeriesReads:
         return await self._in_thread(compute)
 
     async def error_window(
-        self: _Backend, model_id: str, start: datetime, end: datetime
+        self: _Backend,
+        model_id: str,
+        start: datetime,
+        end: datetime,
+        latency_over: float | None = None,
     ) -> ErrorWindow:
         clause = iql.where(self._project, start=start, end=end, tags={"model_id": model_id})
         sums = await _error_sums(self, clause)
         if None not in sums:
             return ErrorWindow(0, None)
         count, total = sums[None]
-        return ErrorWindow(count, total / count)
+        return ErrorWindow(count, total / count, await _slow(self, clause, count, latency_over))
 
     async def has_metrics(self: _Backend, model_id: str) -> bool:
         clause = iql.where(self._project, tags={"model_id": model_id})

@@ -5,10 +5,11 @@ Inference metrics, client drift metrics and rollups are written as line protocol
 shared HTTP client (influx_client). The v1 API is what InfluxDB 1.x serves and what
 2.x and 3.x keep for compatibility, so one backend reaches all three.
 
-The model registry, alerts and the lifecycle markers are not time series: they are
-few, keyed, and updated in place, which InfluxDB is not built for. They live in a
-small embedded DuckDB file (``side_path``) that this store delegates to, the same
-code the embedded backend runs.
+The model registry, alerts, the lifecycle markers and the alerting engine's
+documents and delivery log are not time series: they are few, keyed, and updated
+in place, which InfluxDB is not built for. They live in a small embedded DuckDB
+file (``side_path``) that this store delegates to, the same code the embedded
+backend runs.
 
 Reads (influx_reads) let InfluxDB compute what it can compute the way API.md
 defines it, and fetch raw values for numpy where it cannot (exact percentiles).
@@ -28,7 +29,7 @@ __all__ = ["InfluxStorage"]
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
@@ -250,3 +251,23 @@ class InfluxStorage(SeriesReads):
 
     async def set_marker(self, name: str, value: str) -> None:
         await self._side.set_marker(name, value)
+
+    # Documents and the delivery log: the side store --------------------------------
+
+    async def put_document(self, kind: str, key: str, body: str) -> bool:
+        return await self._side.put_document(kind, key, body)
+
+    async def get_document(self, kind: str, key: str) -> str | None:
+        return await self._side.get_document(kind, key)
+
+    async def list_documents(self, kind: str) -> list[tuple[str, str]]:
+        return await self._side.list_documents(kind)
+
+    async def delete_document(self, kind: str, key: str) -> bool:
+        return await self._side.delete_document(kind, key)
+
+    async def append_delivery_log(self, alert_ids: Sequence[str], at: datetime, body: str) -> None:
+        await self._side.append_delivery_log(alert_ids, at, body)
+
+    async def list_delivery_log(self, alert_id: str, limit: int = 1000) -> list[str]:
+        return await self._side.list_delivery_log(alert_id, limit)

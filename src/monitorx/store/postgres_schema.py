@@ -177,6 +177,27 @@ CREATE TABLE markers (
 );
 """
 
+# The alerting engine's documents and delivery log (postgres_documents).
+_DOCUMENT_TABLES = """
+CREATE TABLE documents (
+    project_id text COLLATE "C" NOT NULL,
+    kind text COLLATE "C" NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    body text NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (project_id, kind, key)
+);
+CREATE TABLE delivery_log (
+    project_id text COLLATE "C" NOT NULL,
+    alert_id text COLLATE "C" NOT NULL,
+    seq bigint GENERATED ALWAYS AS IDENTITY,
+    attempted_at timestamptz NOT NULL,
+    body text NOT NULL
+);
+CREATE INDEX delivery_log_alert ON delivery_log (project_id, alert_id, seq);
+"""
+
 
 async def _create_metrics_table(conn: Connection, timescale_schema: str | None) -> None:
     if timescale_schema is None:
@@ -196,10 +217,15 @@ async def _v2_lifecycle(conn: Connection, timescale_schema: str | None) -> None:
     await conn.execute(_LIFECYCLE_TABLES)
 
 
+async def _v3_documents(conn: Connection, timescale_schema: str | None) -> None:
+    await conn.execute(_DOCUMENT_TABLES)
+
+
 # (version, what it does, the step). Append only: a released step never changes.
 MIGRATIONS = [
     (1, "inference and drift metrics, models, alerts", _v1_metrics_and_records),
     (2, "rollups and lifecycle markers", _v2_lifecycle),
+    (3, "alerting documents and delivery log", _v3_documents),
 ]
 
 

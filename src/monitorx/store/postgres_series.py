@@ -168,13 +168,22 @@ class SeriesQueries:
             for mid, count, mean, quantiles, top, err in fetched
         ]
 
-    async def error_window(self, model_id: str, start: datetime, end: datetime) -> ErrorWindow:
+    async def error_window(
+        self,
+        model_id: str,
+        start: datetime,
+        end: datetime,
+        latency_over: float | None = None,
+    ) -> ErrorWindow:
+        # NULL compares to nothing: without a threshold no metric counts as slow.
         text = (
-            f"SELECT count(*), avg({ERROR_CONTRIBUTION}) FROM inference_metrics "
+            f"SELECT count(*), avg({ERROR_CONTRIBUTION}), "
+            "count(*) FILTER (WHERE latency > %s::double precision) FROM inference_metrics "
             "WHERE project_id = %s AND model_id = %s AND ts >= %s AND ts < %s"
         )
-        ((count, rate),) = await self._pool.fetch(text, [self._project, model_id, start, end])
-        return ErrorWindow(int(count), None if rate is None else float(rate))
+        params = [latency_over, self._project, model_id, start, end]
+        ((count, rate, slow),) = await self._pool.fetch(text, params)
+        return ErrorWindow(int(count), None if rate is None else float(rate), int(slow))
 
     async def has_metrics(self, model_id: str) -> bool:
         text = (

@@ -11,7 +11,8 @@ one schema and never see each other's rows.
 The parts: `postgres_connection` (pool, schema pinning, error translation),
 `postgres_schema` (migrations), `postgres_partitions` (day partitions or
 TimescaleDB chunks), `postgres_copy` (Arrow through COPY), and the queries in
-`postgres_series`, `postgres_records` and `postgres_lifecycle`.
+`postgres_series`, `postgres_records`, `postgres_lifecycle` and
+`postgres_documents`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from monitorx.store import stored_rows as rows
 from monitorx.store.metric_batch import metric_table
 from monitorx.store.postgres_connection import PostgresPool
 from monitorx.store.postgres_copy import batch_days, copy_metrics_in
+from monitorx.store.postgres_documents import DocumentQueries
 from monitorx.store.postgres_lifecycle import LifecycleQueries
 from monitorx.store.postgres_partitions import (
     DayPartitions,
@@ -44,7 +46,7 @@ from monitorx.store.postgres_series import SeriesQueries
 _NO_PARTITION = "no partition of relation"
 
 
-class PostgresStorage(SeriesQueries, RecordQueries, LifecycleQueries):
+class PostgresStorage(SeriesQueries, RecordQueries, LifecycleQueries, DocumentQueries):
     """`Storage` on PostgreSQL (``postgresql://user@host:5432/db?schema=name``)."""
 
     def __init__(
@@ -120,6 +122,12 @@ class PostgresStorage(SeriesQueries, RecordQueries, LifecycleQueries):
 
     async def purge_model_data(self, model_id: str) -> None:
         async with self._pool.transaction() as conn:
+            # The log is kept per alert: it goes with the model's alerts, before them.
+            await conn.execute(
+                "DELETE FROM delivery_log WHERE project_id = %s AND alert_id IN "
+                "(SELECT id FROM alerts WHERE project_id = %s AND model_id = %s)",
+                [self._project, self._project, model_id],
+            )
             for table in ("inference_metrics", "drift_metrics", "alerts", "rollups"):
                 await conn.execute(
                     f"DELETE FROM {table} WHERE project_id = %s AND model_id = %s",

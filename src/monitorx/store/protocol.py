@@ -13,6 +13,7 @@ __all__ = [
     "Storage",
 ]
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -107,10 +108,16 @@ class ModelWindowStats:
 
 @dataclass(frozen=True, slots=True)
 class ErrorWindow:
-    """How many metrics a model had in a window, and their error rate (None when none)."""
+    """How many metrics a model had in a window, and their error rate (None when none).
+
+    ``slow`` counts the window's metrics whose latency is strictly greater than the
+    ``latency_over`` that `Storage.error_window` was asked for (an SLO's "requests
+    slower than the target"); 0 when it was not asked for.
+    """
 
     count: int
     error_rate: float | None
+    slow: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,11 +166,21 @@ class Storage(Protocol):
         self, start: datetime, end: datetime, model_id: str | None = None
     ) -> list[ModelWindowStats]: ...
 
-    async def error_window(self, model_id: str, start: datetime, end: datetime) -> ErrorWindow: ...
+    async def error_window(
+        self,
+        model_id: str,
+        start: datetime,
+        end: datetime,
+        latency_over: float | None = None,
+    ) -> ErrorWindow:
+        """Count and error rate of a model's metrics in ``[start, end)``; with
+        ``latency_over``, also how many of them had a latency strictly above it."""
 
     async def has_metrics(self, model_id: str) -> bool: ...
 
-    async def purge_model_data(self, model_id: str) -> None: ...
+    async def purge_model_data(self, model_id: str) -> None:
+        """Delete everything kept of a model but its registry entry: metrics, drift,
+        rollups, its alerts and their delivery log."""
 
     # Drift metrics reported by clients
     async def write_drift(self, metric: DriftMetric) -> None: ...
@@ -224,3 +241,32 @@ class Storage(Protocol):
         """A small named value the lifecycle jobs keep (watermarks), or None."""
 
     async def set_marker(self, name: str, value: str) -> None: ...
+
+    # Documents: small JSON texts the alerting engine keeps, its configuration and
+    # state (channels, routes, rules, silences, threshold profiles, SLOs, the
+    # notification log, pending deliveries), each named by a ``kind`` and a ``key``
+    # unique within the kind. The store does not read the bodies.
+
+    async def put_document(self, kind: str, key: str, body: str) -> bool:
+        """Insert or replace; True when it was created. On replace ``created_at`` is
+        kept (the document keeps its place in `list_documents`); ``updated_at`` is
+        set to the clock's now either way."""
+
+    async def get_document(self, kind: str, key: str) -> str | None:
+        """The body of a document, or None when there is none."""
+
+    async def list_documents(self, kind: str) -> list[tuple[str, str]]:
+        """(key, body) of every document of a kind, oldest created first, then by key."""
+
+    async def delete_document(self, kind: str, key: str) -> bool:
+        """Remove a document; True when it existed."""
+
+    # The delivery log: each notification attempt, kept per alert.
+
+    async def append_delivery_log(self, alert_ids: Sequence[str], at: datetime, body: str) -> None:
+        """Record one attempt: one entry per alert id (a notification may carry many
+        alerts), each with the same ``at`` and ``body`` (a JSON text)."""
+
+    async def list_delivery_log(self, alert_id: str, limit: int = 1000) -> list[str]:
+        """The bodies logged for an alert in the order they were appended (oldest
+        first): the newest ``limit`` of them when there are more."""
