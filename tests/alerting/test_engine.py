@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from monitorx.alerting.engine import AlertEngine
-from monitorx.core import Alert, AlertStatus, AlertType, Breach, FakeClock, NotFound, Severity
+from monitorx.alerting.engine import AlertChange, AlertEngine, AlertEvent
+from monitorx.core import AlertStatus, AlertType, Breach, FakeClock, NotFound, Severity
 from monitorx.store import DuckDBStorage, Storage
 
 
@@ -97,13 +97,28 @@ async def test_active_alerts_are_reloaded(storage: Storage) -> None:
 
 
 async def test_listeners_hear_every_change(storage: Storage) -> None:
-    heard: list[Alert] = []
+    heard: list[AlertEvent] = []
+    plain: list[AlertChange] = []
 
-    async def listener(alert: Alert) -> None:
-        heard.append(alert)
+    async def listener(event: AlertEvent) -> None:
+        heard.append(event)
+
+    def failing(_event: AlertEvent) -> None:
+        raise RuntimeError("a broken handler must not stop the others")
 
     engine = AlertEngine(storage, FakeClock(), clear_period_s=300)
+    engine.add_listener(failing)
     engine.add_listener(listener)
+    engine.add_listener(lambda event: plain.append(event.change))  # a plain function
     (alert,) = await engine.process([_breach(130, Severity.MEDIUM)])
+    await engine.process([_breach(180, Severity.HIGH)])
+    await engine.acknowledge(alert.id)
     await engine.resolve(alert.id)
-    assert [a.status for a in heard] == [AlertStatus.FIRING, AlertStatus.RESOLVED]
+    changes = [AlertChange.FIRED, AlertChange.UPDATED, AlertChange.ACKNOWLEDGED]
+    changes.append(AlertChange.RESOLVED)
+    assert [e.change for e in heard] == changes
+    assert plain == changes
+    assert [e.alert.status for e in heard][-1] is AlertStatus.RESOLVED
+    assert heard[0].previous is None
+    assert heard[1].previous is not None and heard[1].previous.severity is Severity.MEDIUM
+    assert heard[1].alert.severity is Severity.HIGH

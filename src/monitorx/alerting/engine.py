@@ -13,20 +13,51 @@ says so (`resolve_identity`). Every change is stored before listeners hear of it
 
 from __future__ import annotations
 
-__all__ = ["OWNED_LABELS", "AlertEngine", "AlertKey", "AlertListener", "alert_key"]
+__all__ = [
+    "OWNED_LABELS",
+    "AlertChange",
+    "AlertEngine",
+    "AlertEvent",
+    "AlertKey",
+    "AlertListener",
+    "alert_key",
+]
 
 import asyncio
+import inspect
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
 from monitorx.core import Alert, AlertStatus, AlertType, Breach, Clock, NotFound
 from monitorx.store import Storage
 
 logger = logging.getLogger("monitorx.alerting")
 
-AlertListener = Callable[[Alert], Awaitable[None]]
+
+class AlertChange(StrEnum):
+    """What happened to an alert."""
+
+    FIRED = "fired"  # a new alert
+    UPDATED = "updated"  # a new breach of a firing alert (value, maybe severity)
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    """One transition of one alert: the alert as it is now, and as it was before."""
+
+    change: AlertChange
+    alert: Alert
+    previous: Alert | None = None
+
+
+# A listener may be a coroutine function or a plain function (an in-process handler).
+AlertListener = Callable[[AlertEvent], Awaitable[None] | None]
 AlertKey = tuple[str, AlertType, tuple[tuple[str, str], ...]]
 # Labels that mark an alert whose evaluator resolves it (not the clear period).
 OWNED_LABELS = ("rule", "slo")
@@ -59,7 +90,8 @@ class AlertEngine:
         self._listeners: list[AlertListener] = []
 
     def add_listener(self, listener: AlertListener) -> None:
-        """Call ``listener`` with every alert after it is created or changed."""
+        """Call ``listener`` with every transition, after it is stored. A listener that
+        raises is logged and does not stop the others."""
         self._listeners.append(listener)
 
     async def load(self) -> None:
@@ -88,15 +120,17 @@ class AlertEngine:
 
     async def process(self, breaches: Iterable[Breach]) -> list[Alert]:
         """Open or update an alert for each breach; return the alerts that changed."""
-        changed: list[Alert] = []
+        events: list[AlertEvent] = []
         async with self._lock:
             for breach in breaches:
+                previous = self._active.get(_key(breach))
                 alert = self._apply(breach)
                 await self._storage.save_alert(alert)
                 self._active[_key(alert)] = alert
-                changed.append(alert)
-        await self._notify(changed)
-        return changed
+                change = AlertChange.FIRED if previous is None else AlertChange.UPDATED
+                events.append(AlertEvent(change, alert, previous))
+        await self._notify(events)
+        return [e.alert for e in events]
 
     def _apply(self, breach: Breach) -> Alert:
         now = self._clock.now()
@@ -132,8 +166,8 @@ class AlertEngine:
             alert = await self._get(alert_id)
             if alert.status is AlertStatus.RESOLVED:
                 return alert
-            alert = await self._resolve_locked(alert)
-        await self._notify([alert])
+            previous, alert = alert, await self._resolve_locked(alert)
+        await self._notify([AlertEvent(AlertChange.RESOLVED, alert, previous)])
         return alert
 
     async def resolve_identity(
@@ -144,8 +178,8 @@ class AlertEngine:
             alert = self._active.get(alert_key(model_id, alert_type, labels))
             if alert is None:
                 return None
-            alert = await self._resolve_locked(alert)
-        await self._notify([alert])
+            previous, alert = alert, await self._resolve_locked(alert)
+        await self._notify([AlertEvent(AlertChange.RESOLVED, alert, previous)])
         return alert
 
     async def _resolve_locked(self, alert: Alert) -> Alert:
@@ -162,27 +196,28 @@ class AlertEngine:
             if alert.acknowledged:
                 return alert
             now = self._clock.now()
+            previous = alert
             alert = alert.evolve(acknowledged=True, acknowledged_at=now, updated_at=now)
             await self._storage.save_alert(alert)
             key = _key(alert)
             if key in self._active and self._active[key].id == alert.id:
                 self._active[key] = alert
-        await self._notify([alert])
+        await self._notify([AlertEvent(AlertChange.ACKNOWLEDGED, alert, previous)])
         return alert
 
     async def resolve_cleared(self) -> list[Alert]:
         """Resolve every alert with no breach for the clear period (run by the scheduler)."""
         now = self._clock.now()
-        resolved: list[Alert] = []
+        events: list[AlertEvent] = []
         async with self._lock:
             for key, alert in list(self._active.items()):
                 if not _owned(alert) and now - alert.last_breach_at >= self._clear_period:
                     done = self._resolved(alert)
                     await self._storage.save_alert(done)
                     del self._active[key]
-                    resolved.append(done)
-        await self._notify(resolved)
-        return resolved
+                    events.append(AlertEvent(AlertChange.RESOLVED, done, alert))
+        await self._notify(events)
+        return [e.alert for e in events]
 
     def forget_model(self, model_id: str) -> None:
         """Drop a purged model's alerts from memory (their rows are gone)."""
@@ -199,10 +234,14 @@ class AlertEngine:
             raise NotFound(f"no alert with id {alert_id!r}")
         return alert
 
-    async def _notify(self, alerts: list[Alert]) -> None:
-        for alert in alerts:
+    async def _notify(self, events: list[AlertEvent]) -> None:
+        for event in events:
             for listener in self._listeners:
                 try:
-                    await listener(alert)
+                    result = listener(event)
+                    if inspect.isawaitable(result):
+                        await result
                 except Exception:
-                    logger.exception("alert listener failed for alert %s", alert.id)
+                    logger.exception(
+                        "alert listener %r failed for alert %s", listener, event.alert.id
+                    )
