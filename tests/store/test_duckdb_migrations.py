@@ -1,6 +1,6 @@
-"""A store made by the previous release (0.1.0: schema migrations 1–2) upgrades in
-place: its metrics, models, alerts and logged-but-unflushed batches are all there
-afterwards, and the new tables work."""
+"""A store made by an older release (0.1.0: schema migrations 1–2; then 3, rollups
+and markers) upgrades in place: its metrics, models, alerts and logged-but-unflushed
+batches are all there afterwards, and the new tables work."""
 
 from __future__ import annotations
 
@@ -104,6 +104,12 @@ async def test_previous_release_store_upgrades_in_place(tmp_path: Path) -> None:
         assert (
             await store.read_rollups(Resolution.MINUTE, NOW - timedelta(days=1), NOW)
         ).num_rows == 1
+        assert await store.put_document("channel", "ops-hook", '{"type": "webhook"}') is True
+        assert await store.list_documents("channel") == [("ops-hook", '{"type": "webhook"}')]
+        await store.append_delivery_log(["a1"], NOW, '{"ok": true}')
+        assert await store.list_delivery_log("a1") == ['{"ok": true}']
+        window = await store.error_window("old-model", NOW - timedelta(hours=1), NOW, 14.5)
+        assert (window.count, window.slow) == (10, 5)  # latencies 15..19 of 10..19
     finally:
         await store.close()
 
@@ -118,4 +124,32 @@ async def test_previous_release_store_upgrades_in_place(tmp_path: Path) -> None:
     again = DuckDBStorage(path, clock=FakeClock(NOW))
     await again.open()
     assert await again.get_marker("probe") == "1"
+    assert await again.get_document("channel", "ops-hook") == '{"type": "webhook"}'
+    await again.append_delivery_log(["a1"], NOW, '{"ok": false}')
+    assert await again.list_delivery_log("a1") == ['{"ok": true}', '{"ok": false}']
     await again.close()
+
+
+async def test_a_store_of_schema_version_3_gains_the_alerting_tables(tmp_path: Path) -> None:
+    path = tmp_path / "monitorx.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE schema_migrations "
+        "(version INTEGER PRIMARY KEY, applied_at TIMESTAMP DEFAULT current_timestamp)"
+    )
+    for version, ddl in MIGRATIONS[:3]:
+        con.execute(ddl)
+        con.execute("INSERT INTO schema_migrations (version) VALUES (?)", [version])
+    con.execute("INSERT INTO markers VALUES ('default', 'rollup:1m', 'kept')")
+    con.close()
+
+    store = DuckDBStorage(path, clock=FakeClock(NOW))
+    await store.open()
+    try:
+        assert await store.get_marker("rollup:1m") == "kept"
+        assert await store.put_document("route", "default", "{}") is True
+        assert await store.put_document("route", "default", '{"x": 1}') is False
+        await store.append_delivery_log(["a1", "a2"], NOW, "{}")
+        assert await store.list_delivery_log("a2") == ["{}"]
+    finally:
+        await store.close()

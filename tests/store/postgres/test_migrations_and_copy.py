@@ -62,6 +62,30 @@ async def test_a_schema_of_an_older_release_upgrades_in_place(
     rollups = pa.Table.from_pylist([row], schema=ROLLUP_SCHEMA)
     await store.write_rollups(Resolution.MINUTE, rollups)
     assert (await store.read_rollups(Resolution.MINUTE, _day(-2), NOW)).equals(rollups)
+    assert await store.put_document("channel", "ops-hook", '{"type": "webhook"}') is True
+    assert await store.list_documents("channel") == [("ops-hook", '{"type": "webhook"}')]
+    await store.append_delivery_log(["a1"], NOW, '{"ok": true}')
+    assert await store.list_delivery_log("a1") == ['{"ok": true}']
+
+
+async def test_a_schema_of_the_previous_release_gains_the_alerting_tables(
+    opened: list[PostgresStorage], url: str, clock: FakeClock
+) -> None:
+    pool = PostgresPool(url)
+    async with pool.dedicated() as conn:
+        state = await migrate(conn, pool.schema, max_version=2)
+        await conn.execute(
+            "INSERT INTO markers (project_id, name, value) VALUES (%s, 'm', 'v')", [PROJECT]
+        )
+    assert state.version == 2
+
+    store = await _open(opened, url, clock)
+
+    assert await store.get_marker("m") == "v"
+    assert await store.put_document("route", "default", "{}") is True
+    assert await store.put_document("route", "default", '{"x": 1}') is False
+    await store.append_delivery_log(["a1", "a2"], NOW, "{}")
+    assert await store.list_delivery_log("a2") == ["{}"]
 
 
 async def test_replicas_opening_a_fresh_schema_together_migrate_it_once(
