@@ -18,7 +18,7 @@ from monitorx.alerting.delivery import (
 )
 from monitorx.core import FakeClock
 from tests.alerting.channels.samples import STARTED, make_alert, make_notification
-from tests.alerting.conftest import HttpReceiver
+from tests.http_receiver import HttpReceiver
 
 
 class Log:

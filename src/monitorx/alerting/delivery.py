@@ -30,6 +30,7 @@ __all__ = [
 
 import asyncio
 import random
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -108,7 +109,12 @@ class DeliveryJob:
     notification: Notification
     first_try: datetime
     due: datetime
-    attempts: int = 0
+    attempts: int = 0  # -1 once finished (delivered or given up)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def finished(self) -> bool:
+        return self.attempts < 0
 
 
 Record = Callable[[DeliveryAttempt], Awaitable[None]]
@@ -124,16 +130,35 @@ class DeliveryQueue:
     clock: Clock
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     limit: RateLimit = field(default_factory=RateLimit)
+    # Per-channel overrides of ``limit``, looked up at each send (a live mapping).
+    limits: Mapping[str, RateLimit] = field(default_factory=dict)
     record: Record = _no_record
     rng: random.Random = field(default_factory=random.Random)
     _jobs: dict[str, list[DeliveryJob]] = field(default_factory=dict, init=False)
-    _windows: dict[str, SlidingWindow] = field(default_factory=dict, init=False)
+    _windows: dict[str, tuple[RateLimit, SlidingWindow]] = field(default_factory=dict, init=False)
 
     def submit(self, channel: str, notification: Notification) -> DeliveryJob:
         now = self.clock.now()
         job = DeliveryJob(channel, notification, now, now)
         self._jobs.setdefault(channel, []).append(job)
         return job
+
+    def restore(self, job: DeliveryJob) -> None:
+        """Put back a job kept across a restart (its attempts and times as they were)."""
+        self._jobs.setdefault(job.channel, []).append(job)
+
+    def channels_due(self) -> list[str]:
+        """Channels with a job whose time has come (or that waits on the rate limit)."""
+        now = self.clock.now()
+        return [name for name, jobs in self._jobs.items() if any(j.due <= now for j in jobs)]
+
+    def _window(self, name: str) -> SlidingWindow:
+        limit = self.limits.get(name, self.limit)
+        found = self._windows.get(name)
+        if found is None or found[0] != limit:
+            found = (limit, SlidingWindow(limit))
+            self._windows[name] = found
+        return found[1]
 
     def pending(self, channel: str | None = None) -> list[DeliveryJob]:
         if channel is not None:
@@ -142,12 +167,14 @@ class DeliveryQueue:
 
     async def run_due(self) -> int:
         """Send every due job (channels concurrently); return how many were delivered."""
-        counts = await asyncio.gather(*(self._run_channel(name) for name in list(self._jobs)))
+        counts = await asyncio.gather(*(self.run_channel(name) for name in list(self._jobs)))
         return sum(counts)
 
-    async def _run_channel(self, name: str) -> int:
+    async def run_channel(self, name: str) -> int:
+        """Send one channel's due jobs, in order; return how many were delivered.
+        The caller runs at most one of these per channel at a time."""
         delivered = 0
-        window = self._windows.setdefault(name, SlidingWindow(self.limit))
+        window = self._window(name)
         for job in list(self._jobs.get(name, [])):
             now = self.clock.now()
             if job.due > now:
@@ -159,9 +186,11 @@ class DeliveryQueue:
             window.record(now)
             if await self._attempt(job, now):
                 delivered += 1
-        self._jobs[name] = [j for j in self._jobs.get(name, []) if j.attempts >= 0]
-        if not self._jobs[name]:
-            del self._jobs[name]
+        left = [j for j in self._jobs.get(name, []) if not j.finished]
+        if left:
+            self._jobs[name] = left
+        else:
+            self._jobs.pop(name, None)
         return delivered
 
     async def _attempt(self, job: DeliveryJob, now: datetime) -> bool:

@@ -33,6 +33,16 @@ from monitorx.core import Clock
 
 Deliver = Callable[[Notification], Awaitable[bool]]
 Muted = Callable[[NotifiedAlert], bool]
+LogSaved = Callable[[str, str, "NotificationLogEntry"], Awaitable[None]]
+GroupDropped = Callable[[str], Awaitable[None]]
+
+
+async def _ignore_log(_key: str, _receiver: str, _entry: NotificationLogEntry) -> None:
+    return None
+
+
+async def _ignore_drop(_key: str) -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +95,8 @@ class Dispatcher:
         send_resolved: Mapping[str, bool] | None = None,
         muted: Muted | None = None,
         external_url: str = "",
+        on_log: LogSaved = _ignore_log,
+        on_drop: GroupDropped = _ignore_drop,
     ) -> None:
         self._routes = routes
         self._clock = clock
@@ -93,6 +105,18 @@ class Dispatcher:
         self._muted = muted or (lambda _alert: False)
         self._external_url = external_url
         self._groups: dict[str, AggregationGroup] = {}
+        # Notification logs kept across a restart, by group key, until the group returns.
+        self._restored: dict[str, dict[str, NotificationLogEntry]] = {}
+        self._on_log = on_log
+        self._on_drop = on_drop
+
+    def restore_log(self, key: str, receiver: str, entry: NotificationLogEntry) -> None:
+        """What was last sent to ``receiver`` for group ``key`` before a restart, so
+        that re-adding the group's alerts does not notify them again."""
+        self._restored.setdefault(key, {})[receiver] = entry
+
+    def set_send_resolved(self, send_resolved: Mapping[str, bool]) -> None:
+        self._send_resolved = dict(send_resolved)
 
     @property
     def groups(self) -> dict[str, AggregationGroup]:
@@ -116,10 +140,17 @@ class Dispatcher:
                 # An alert already older than group_wait flushes at once (a restart).
                 first = now if alert.starts_at + wait <= now else now + wait
                 group = AggregationGroup(key, match, group_labels(match, alert.labels), first)
+                group.log = self._restored.pop(key, {})
                 self._groups[key] = group
             if alert.firing or alert.fingerprint in group.alerts:
                 group.alerts[alert.fingerprint] = alert
             keys.append(key)
+        # Groups that hold the alert but that its labels no longer lead to (its
+        # severity rose onto another route) keep it, updated, until it resolves.
+        for key, group in self._groups.items():
+            if key not in keys and alert.fingerprint in group.alerts:
+                group.alerts[alert.fingerprint] = alert
+                keys.append(key)
         return keys
 
     def due(self) -> list[AggregationGroup]:
@@ -167,12 +198,14 @@ class Dispatcher:
                     continue
                 sent += 1
             group.log[receiver] = NotificationLogEntry(firing, resolved, now)
+            await self._on_log(group.key, receiver, group.log[receiver])
         if all_delivered:
             # Resolved alerts leave once every receiver has heard of them, unless
             # they changed while the flush ran.
             for fp, alert in snapshot.items():
                 if not alert.firing and group.alerts.get(fp) is alert:
                     del group.alerts[fp]
-            if not group.alerts:
+            if not group.alerts and self._groups.get(group.key) is group:
                 del self._groups[group.key]
+                await self._on_drop(group.key)
         return sent

@@ -25,6 +25,8 @@ __all__ = [
     "default_group_key",
     "fingerprint",
     "identity_labels",
+    "notification_from_json",
+    "notification_to_json",
     "notified_alert",
     "sample_notification",
 ]
@@ -32,6 +34,7 @@ __all__ = [
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from monitorx.core import Alert, AlertStatus, Severity
 
@@ -222,3 +225,59 @@ def sample_notification(receiver: str, now: datetime, external_url: str = "") ->
         generator_url=external_url,
     )
     return Notification(receiver=receiver, alerts=(alert,), external_url=external_url)
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def notification_to_json(notification: Notification) -> dict[str, object]:
+    """A notification as JSON (a pending delivery kept across restarts)."""
+    return {
+        "receiver": notification.receiver,
+        "group_labels": dict(notification.group_labels),
+        "group_key": notification.group_key,
+        "external_url": notification.external_url,
+        "truncated_alerts": notification.truncated_alerts,
+        "alerts": [
+            {
+                "status": a.status.value,
+                "labels": dict(a.labels),
+                "annotations": dict(a.annotations),
+                "starts_at": _time(a.starts_at),
+                "ends_at": _time(a.ends_at),
+                "fingerprint": a.fingerprint,
+                "generator_url": a.generator_url,
+                "alert_id": a.alert_id,
+                "value": a.value,
+                "threshold": a.threshold,
+            }
+            for a in notification.alerts
+        ],
+    }
+
+
+def notification_from_json(data: Mapping[str, Any]) -> Notification:
+    alerts = tuple(
+        NotifiedAlert(
+            status=AlertStatus(a["status"]),
+            labels=a["labels"],
+            annotations=a["annotations"],
+            starts_at=datetime.fromisoformat(a["starts_at"]),
+            ends_at=None if a["ends_at"] is None else datetime.fromisoformat(a["ends_at"]),
+            fingerprint=a["fingerprint"],
+            generator_url=a["generator_url"],
+            alert_id=a["alert_id"],
+            value=a["value"],
+            threshold=a["threshold"],
+        )
+        for a in data["alerts"]
+    )
+    return Notification(
+        receiver=data["receiver"],
+        alerts=alerts,
+        group_labels=data["group_labels"],
+        group_key=data["group_key"],
+        external_url=data["external_url"],
+        truncated_alerts=data["truncated_alerts"],
+    )

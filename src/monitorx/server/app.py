@@ -7,12 +7,18 @@ __all__ = ["create_app"]
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import APIRouter, FastAPI
 
 import monitorx
+from monitorx.alerting.alerting_config import AlertingConfig
+from monitorx.alerting.channels.redaction import install_http_log_redaction
+from monitorx.alerting.delivery import RateLimit, RetryPolicy
 from monitorx.alerting.engine import AlertEngine
+from monitorx.alerting.notifier import Notifier
 from monitorx.core import Clock, SystemClock
 from monitorx.ingest.pool import BatchDecoder
+from monitorx.server.alert_handlers import load_alert_handlers
 from monitorx.server.auth import Authenticator
 from monitorx.server.deps import Services
 from monitorx.server.errors import install_error_handlers
@@ -23,7 +29,18 @@ from monitorx.server.openapi import build_openapi
 from monitorx.server.rate_limits import RateLimits, TokenBuckets
 from monitorx.server.registry import ModelRegistry
 from monitorx.server.responses import JSONResponse
-from monitorx.server.routes import alerts, dashboard, drift, health, metrics, models, summary
+from monitorx.server.routes import (
+    alerts,
+    channels,
+    dashboard,
+    drift,
+    health,
+    metrics,
+    models,
+    notification_routes,
+    silences,
+    summary,
+)
 from monitorx.server.scheduler import Scheduler
 from monitorx.server.settings import Settings
 from monitorx.store import DataLifecycle, Storage, TieredReads, open_storage
@@ -59,11 +76,38 @@ def create_app(
     decoder = BatchDecoder(settings.ingest_workers)
     lifecycle = DataLifecycle(store, settings.retention_policy(), clock, settings.project_id)
     history = TieredReads(store, lifecycle, clock)
+    # One client for every channel: pooled connections, no redirects (a webhook's
+    # 3xx must not carry its secret elsewhere).
+    http = httpx.AsyncClient(timeout=settings.notify_timeout_s, follow_redirects=False)
+    alerting = AlertingConfig(store, clock, http)
+    notifier = Notifier(
+        store,
+        clock,
+        alerting,
+        external_url=settings.external_url,
+        policy=RetryPolicy(budget_s=settings.notify_retry_budget_s),
+        limit=RateLimit(settings.notify_rate_limit, settings.notify_rate_window_s),
+    )
+    engine.add_listener(notifier.handle)
+    for handler in load_alert_handlers(settings.alert_handlers):
+        engine.add_listener(handler)
     services = Services(
-        settings, store, clock, registry, engine, evaluator, auth, decoder, lifecycle, history
+        settings,
+        store,
+        clock,
+        registry,
+        engine,
+        evaluator,
+        auth,
+        decoder,
+        lifecycle,
+        history,
+        alerting,
+        notifier,
     )
     scheduler = Scheduler()
     scheduler.every(settings.alert_tick_s, "resolve-cleared-alerts", engine.resolve_cleared)
+    scheduler.every(settings.alert_tick_s, "notify", notifier.tick)
     scheduler.every(settings.lifecycle_interval_s, "data-lifecycle", lifecycle.run_once)
 
     @asynccontextmanager
@@ -72,6 +116,9 @@ def create_app(
         await store.open()
         await registry.load()
         await engine.load()
+        install_http_log_redaction()
+        await alerting.load()
+        await notifier.load(engine.active())
         evaluator.start()
         scheduler.start()
         try:
@@ -79,6 +126,8 @@ def create_app(
         finally:
             await scheduler.stop()
             await evaluator.stop()
+            await notifier.stop()
+            await http.aclose()
             await store.close()
             decoder.stop()
 
@@ -92,7 +141,17 @@ def create_app(
     app.state.services = services
     install_error_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (models, summary, metrics, drift, alerts, health):
+    for module in (
+        models,
+        summary,
+        metrics,
+        drift,
+        alerts,
+        channels,
+        notification_routes,
+        silences,
+        health,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(dashboard.router)

@@ -9,7 +9,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from monitorx.alerting.alerting_config import AlertingConfig
 from monitorx.alerting.engine import AlertEngine
+from monitorx.alerting.notifier import Notifier
 from monitorx.core import Clock
 from monitorx.ingest.pool import BatchDecoder
 from monitorx.server.auth import Authenticator, Principal, Role
@@ -33,6 +35,8 @@ class Services:
     decoder: BatchDecoder
     lifecycle: DataLifecycle
     history: TieredReads
+    alerting: AlertingConfig
+    notifier: Notifier
 
 
 async def _services(request: Request) -> Services:

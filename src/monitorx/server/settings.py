@@ -106,6 +106,45 @@ class Settings(BaseSettings):
     error_rate_window_s: float = Field(default=60.0, gt=0)
     error_rate_min_count: int = Field(default=10, gt=0)
 
+    external_url: str = Field(
+        default="",
+        description="The URL people reach this server at; notifications link alerts to it.",
+    )
+    notify_timeout_s: float = Field(
+        default=10.0, gt=0, description="How long one request to a receiver may take."
+    )
+    notify_retry_budget_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="How long a notification is retried (exponential backoff, jitter).",
+    )
+    notify_rate_limit: int = Field(
+        default=30, gt=0, description="Notifications a channel may send per rate window."
+    )
+    notify_rate_window_s: float = Field(default=60.0, gt=0)
+    alert_handlers: list[str] = Field(
+        default_factory=list,
+        description="In-process alert handlers, 'module:function', called with every "
+        "alert transition (besides those of the monitorx.alert_handlers entry points).",
+    )
+
+    rules_file: Path | None = Field(
+        default=None,
+        description="A YAML file of window rules (`rules: [...]`), loaded at startup; "
+        "a broken file stops the server.",
+    )
+    rule_eval_interval_s: float = Field(
+        default=15.0, gt=0, description="How often window rules are evaluated."
+    )
+    threshold_learn_min_points: int = Field(
+        default=100,
+        gt=0,
+        description="Points a model needs in the window before a threshold is learned.",
+    )
+    threshold_learn_interval_s: float = Field(
+        default=3600.0, gt=0, description="How often learned thresholds are recomputed."
+    )
+
     def retention_policy(self) -> RetentionPolicy:
         return RetentionPolicy(
             raw_s=self.retention_raw_s,

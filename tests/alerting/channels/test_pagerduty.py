@@ -16,7 +16,7 @@ from monitorx.alerting.channels import (
 from monitorx.alerting.channels.pagerduty import PAGERDUTY_EVENTS_URL, PagerDutyConfig
 from monitorx.core import AlertStatus, AlertType, Severity
 from tests.alerting.channels.samples import make_alert, make_notification
-from tests.alerting.conftest import HttpReceiver
+from tests.http_receiver import HttpReceiver
 
 ROUTING_KEY = "R0123456789abcdefghijklmnopqrstu"
 ACCEPTED = json.dumps({"status": "success", "message": "Event processed", "dedup_key": "k"})

@@ -23,7 +23,7 @@ from monitorx.alerting.channels import (
 )
 from monitorx.alerting.channels.redaction import HttpLogRedaction, Secret, redact_url, scrub
 from tests.alerting.channels.samples import make_notification
-from tests.alerting.conftest import HttpReceiver
+from tests.http_receiver import HttpReceiver
 
 ROUTING_KEY = "Rk0123456789SECRETabcdefghijklmn"
 SLACK_PATH = "/services/T0SECRET1/B0SECRET2/slackTOKENsecret123"

@@ -9,7 +9,7 @@ from monitorx.alerting.channels import ChannelError, build_channel
 from monitorx.alerting.channels.slack import SLACK_MAX_ATTACHMENTS
 from monitorx.core import AlertStatus, Severity
 from tests.alerting.channels.samples import make_alert, make_notification
-from tests.alerting.conftest import HttpReceiver
+from tests.http_receiver import HttpReceiver
 
 # 2026-08-01T10:00:00Z
 STARTED_TS = 1785578400

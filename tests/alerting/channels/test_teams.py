@@ -8,7 +8,7 @@ import pytest
 from monitorx.alerting.channels import ChannelError, build_channel
 from monitorx.core import AlertStatus, AlertType, Severity
 from tests.alerting.channels.samples import make_alert, make_notification
-from tests.alerting.conftest import HttpReceiver
+from tests.http_receiver import HttpReceiver
 
 WORKFLOW_PATH = (
     "/workflows/abc/triggers/manual/paths/invoke?api-version=1&sp=%2Ftriggers&sv=1.0&sig=SIG123456"

@@ -12,7 +12,7 @@ from monitorx.alerting.channels import ChannelError, WebhookChannel, build_chann
 from monitorx.alerting.notification import Notification
 from monitorx.core import AlertStatus, AlertType, Severity
 from tests.alerting.channels.samples import make_alert, make_notification
-from tests.alerting.conftest import HttpReceiver
+from tests.http_receiver import HttpReceiver
 
 
 def _group_of_two() -> Notification:

@@ -58,3 +58,13 @@ async def resolve_alert(alert_id: str, services: ServicesDep, _: WriteAccess) ->
 @router.post("/{alert_id}/acknowledge", response_model=AlertOut, responses=ERROR_RESPONSES)
 async def acknowledge_alert(alert_id: str, services: ServicesDep, _: WriteAccess) -> JSONResponse:
     return JSONResponse(alert_json(await services.engine.acknowledge(alert_id)))
+
+
+@router.get("/{alert_id}/notifications", responses=ERROR_RESPONSES)
+async def alert_notifications(alert_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
+    """The delivery log: every attempt to notify about this alert, oldest first —
+    channel, group, attempt number, time, outcome (delivered, failed: will be retried,
+    gave_up), the receiver's status code and error."""
+    if await services.storage.get_alert(alert_id) is None:
+        raise NotFound(f"no alert with id {alert_id!r}")
+    return JSONResponse(await services.notifier.deliveries(alert_id))

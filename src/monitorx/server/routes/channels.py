@@ -1,0 +1,85 @@
+"""`/api/v1/channels`: where notifications go. Secrets are never shown."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from monitorx.alerting.channels.base import ChannelError
+from monitorx.alerting.config_records import ChannelRecord
+from monitorx.alerting.notification import sample_notification
+from monitorx.core import Conflict
+from monitorx.server.bodies import read_json
+from monitorx.server.deps import AdminAccess, ReadAccess, ServicesDep, WriteAccess
+from monitorx.server.errors import problem
+from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.responses import JSONResponse
+
+router = APIRouter(prefix="/channels", tags=["channels"])
+
+
+@router.post("", status_code=201, responses=ERROR_RESPONSES)
+async def create_channel(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
+    """Add a channel: ``{"id", "type", "config", "send_resolved"?, "enabled"?,
+    "rate_limit"?: {"max": 30, "window": "1m"}}``. 409 if the id exists."""
+    record = ChannelRecord.from_body(await read_json(request))
+    if record.id in services.alerting.channels:
+        raise Conflict(
+            f"channel {record.id!r} already exists; use PUT /api/v1/channels/{record.id}"
+        )
+    await services.alerting.put_channel(record)
+    return JSONResponse(record.public(), status_code=201)
+
+
+@router.get("")
+async def list_channels(services: ServicesDep, _: ReadAccess) -> JSONResponse:
+    channels = services.alerting.channels.values()
+    return JSONResponse([c.public() for c in sorted(channels, key=lambda c: c.id)])
+
+
+@router.get("/{channel_id}", responses=ERROR_RESPONSES)
+async def get_channel(channel_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
+    return JSONResponse(services.alerting.channel(channel_id).public())
+
+
+@router.put("/{channel_id}", responses=ERROR_RESPONSES)
+async def put_channel(
+    channel_id: str, request: Request, services: ServicesDep, _: WriteAccess
+) -> JSONResponse:
+    """Create (201) or replace (200). A secret sent back as ``"<secret>"`` keeps its
+    stored value, so a GET–edit–PUT round trip does not need the secrets."""
+    previous = services.alerting.channels.get(channel_id)
+    record = ChannelRecord.from_body(await read_json(request), channel_id, previous)
+    created = await services.alerting.put_channel(record)
+    return JSONResponse(record.public(), status_code=201 if created else 200)
+
+
+@router.delete("/{channel_id}", status_code=204, responses=ERROR_RESPONSES)
+async def delete_channel(channel_id: str, services: ServicesDep, _: AdminAccess) -> Response:
+    """Delete a channel; 409 while a route names it."""
+    await services.alerting.delete_channel(channel_id)
+    return Response(status_code=204)
+
+
+@router.post("/{channel_id}/test", responses=ERROR_RESPONSES)
+async def send_test_notification(
+    channel_id: str, services: ServicesDep, _: WriteAccess
+) -> JSONResponse:
+    """Send a test notification now (also to a disabled channel): 200 once the
+    receiver took it, 502 with the receiver's answer otherwise."""
+    sender = services.alerting.sender(channel_id)
+    notification = sample_notification(
+        channel_id, services.clock.now(), services.settings.external_url
+    )
+    try:
+        result = await sender.send(notification)
+    except ChannelError as exc:
+        return problem(502, "delivery_failed", str(exc), status_code=exc.status_code)
+    return JSONResponse(
+        {
+            "delivered": True,
+            "channel": channel_id,
+            "status_code": result.status_code,
+            "requests": result.requests,
+            "detail": result.detail,
+        }
+    )
