@@ -173,8 +173,8 @@ class SLO:
         return cls.from_dict(json.loads(text))
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SLO:
-        """Parse and check a JSON object; a ValidationError names every bad field."""
+    def from_dict(cls, data: object) -> SLO:
+        """Parse and check a decoded JSON object; a ValidationError names every bad field."""
         return _SLOParser(data).parse()
 
 
@@ -196,10 +196,10 @@ _KNOWN_FIELDS = frozenset(
 class _SLOParser:
     """Reads one SLO object, collecting a FieldError for each bad field."""
 
-    def __init__(self, data: Mapping[str, Any]) -> None:
+    def __init__(self, data: object) -> None:
         if not isinstance(data, Mapping):
             raise ValidationError("expected a JSON object", "body")
-        self._data = data
+        self._data: Mapping[str, Any] = data
         self._errors: list[FieldError] = []
 
     def parse(self) -> SLO:

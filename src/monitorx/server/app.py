@@ -16,6 +16,8 @@ from monitorx.alerting.channels.redaction import install_http_log_redaction
 from monitorx.alerting.delivery import RateLimit, RetryPolicy
 from monitorx.alerting.engine import AlertEngine
 from monitorx.alerting.notifier import Notifier
+from monitorx.alerting.slo_catalog import SLOCatalog
+from monitorx.alerting.slo_evaluation import SLOEvaluator
 from monitorx.core import Clock, SystemClock
 from monitorx.ingest.pool import BatchDecoder
 from monitorx.server.alert_handlers import load_alert_handlers
@@ -41,6 +43,7 @@ from monitorx.server.routes import (
     silences,
     summary,
 )
+from monitorx.server.routes import slos as slo_routes
 from monitorx.server.scheduler import Scheduler
 from monitorx.server.settings import Settings
 from monitorx.store import DataLifecycle, Storage, TieredReads, open_storage
@@ -76,6 +79,8 @@ def create_app(
     decoder = BatchDecoder(settings.ingest_workers)
     lifecycle = DataLifecycle(store, settings.retention_policy(), clock, settings.project_id)
     history = TieredReads(store, lifecycle, clock)
+    slo_evaluator = SLOEvaluator(store, engine, clock, settings.retention_raw_s)
+    slo_catalog = SLOCatalog(store, slo_evaluator, settings.retention_raw_s)
     # One client for every channel: pooled connections, no redirects (a webhook's
     # 3xx must not carry its secret elsewhere).
     http = httpx.AsyncClient(timeout=settings.notify_timeout_s, follow_redirects=False)
@@ -104,11 +109,13 @@ def create_app(
         history,
         alerting,
         notifier,
+        slos=slo_catalog,
     )
     scheduler = Scheduler()
     scheduler.every(settings.alert_tick_s, "resolve-cleared-alerts", engine.resolve_cleared)
     scheduler.every(settings.alert_tick_s, "notify", notifier.tick)
     scheduler.every(settings.lifecycle_interval_s, "data-lifecycle", lifecycle.run_once)
+    scheduler.every(settings.slo_eval_interval_s, "slo-evaluation", slo_evaluator.evaluate_once)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -116,6 +123,7 @@ def create_app(
         await store.open()
         await registry.load()
         await engine.load()
+        await slo_catalog.load()
         install_http_log_redaction()
         await alerting.load()
         await notifier.load(engine.active())
@@ -153,6 +161,7 @@ def create_app(
         health,
     ):
         api.include_router(module.router)
+    api.include_router(slo_routes.router)
     app.include_router(api)
     app.include_router(dashboard.router)
     # Outermost last: size and content-type checks, then the fast ingest path.

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from monitorx.alerting.alerting_config import AlertingConfig
 from monitorx.alerting.engine import AlertEngine
 from monitorx.alerting.notifier import Notifier
+from monitorx.alerting.slo_catalog import SLOCatalog
 from monitorx.core import Clock
 from monitorx.ingest.pool import BatchDecoder
 from monitorx.server.auth import Authenticator, Principal, Role
@@ -37,6 +38,7 @@ class Services:
     history: TieredReads
     alerting: AlertingConfig
     notifier: Notifier
+    slos: SLOCatalog | None = None
 
 
 async def _services(request: Request) -> Services:

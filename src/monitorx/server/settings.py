@@ -103,6 +103,9 @@ class Settings(BaseSettings):
         description="An alert resolves after its condition stays clear so long.",
     )
     alert_tick_s: float = Field(default=1.0, gt=0, description="How often alerts are re-evaluated.")
+    slo_eval_interval_s: float = Field(
+        default=30.0, gt=0, description="How often SLO burn rates are evaluated."
+    )
     error_rate_window_s: float = Field(default=60.0, gt=0)
     error_rate_min_count: int = Field(default=10, gt=0)
 

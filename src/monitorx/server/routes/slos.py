@@ -1,0 +1,142 @@
+"""`/api/v1/slos`: service level objectives, their error budgets and burn rates.
+
+The SLO object and the status fields are described in docs/alerts.md ("SLOs and
+burn-rate alerts"); the arithmetic lives in `monitorx.alerting.slo`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from monitorx.alerting.slo import SLO, duration_text
+from monitorx.alerting.slo_catalog import SLOCatalog
+from monitorx.alerting.slo_evaluation import SLOStatus
+from monitorx.core import MalformedPayload, NotFound, ValidationError
+from monitorx.server.deps import AdminAccess, ReadAccess, Services, ServicesDep, WriteAccess
+from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.responses import JSONResponse, alert_json
+from monitorx.server.schemas import ErrorOut
+
+router = APIRouter(prefix="/slos", tags=["slos"])
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorOut, "description": "an SLO with this id exists"}
+}
+
+
+def _catalog(services: Services) -> SLOCatalog:
+    catalog = services.slos
+    assert catalog is not None, "create_app wires the SLO catalog"
+    return catalog
+
+
+async def _body(request: Request) -> object:
+    try:
+        return orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise MalformedPayload(f"the body is not valid JSON: {exc}") from None
+
+
+def _get(catalog: SLOCatalog, slo_id: str) -> SLO:
+    slo = catalog.get(slo_id)
+    if slo is None:
+        raise NotFound(f"no SLO with id {slo_id!r}")
+    return slo
+
+
+def status_json(status: SLOStatus) -> dict[str, Any]:
+    """The wire form of an SLO's status (docs/alerts.md)."""
+    slo, budget = status.slo, status.budget
+    return {
+        "slo_id": slo.id,
+        "model_id": slo.model_id,
+        "objective": slo.objective.value,
+        "target": slo.target,
+        "evaluated_at": status.evaluated_at,
+        "window": duration_text(slo.window_s),
+        "measured_window": duration_text(status.measured_s),
+        "window_clipped": status.window_clipped,
+        "total": status.counts.total,
+        "bad": status.counts.bad,
+        "sli": status.counts.sli,
+        "error_budget": {
+            "allowed": budget.allowed,
+            "consumed": budget.consumed,
+            "remaining": budget.remaining,
+        },
+        "burn_rates": [
+            {
+                "window": duration_text(w.window_s),
+                "window_seconds": w.window_s,
+                "total": w.counts.total,
+                "bad": w.counts.bad,
+                "burn_rate": w.burn_rate,
+            }
+            for w in status.windows
+        ],
+        "conditions": [
+            {
+                "alert": c.windows.kind.value,
+                "factor": c.windows.factor,
+                "long_window": duration_text(c.windows.long_s),
+                "short_window": duration_text(c.windows.short_s),
+                "long_burn_rate": c.long_rate,
+                "short_burn_rate": c.short_rate,
+                "firing": c.firing,
+            }
+            for c in status.verdict.conditions
+        ],
+        "firing": None if status.firing is None else status.firing.value,
+        "alert": None if status.alert is None else alert_json(status.alert),
+    }
+
+
+@router.post("", status_code=201, responses=ERROR_RESPONSES | _CONFLICT)
+async def create_slo(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
+    """Add an SLO; 409 if its id exists."""
+    slo = SLO.from_dict(await _body(request))
+    await _catalog(services).create(slo)
+    return JSONResponse(slo.to_dict(), status_code=201)
+
+
+@router.get("", responses=ERROR_RESPONSES)
+async def list_slos(services: ServicesDep, _: ReadAccess) -> JSONResponse:
+    """Every SLO, oldest first, each with its current ``status``."""
+    statuses = await _catalog(services).evaluator.statuses()
+    return JSONResponse([s.slo.to_dict() | {"status": status_json(s)} for s in statuses])
+
+
+@router.get("/{slo_id}", responses=ERROR_RESPONSES)
+async def get_slo(slo_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
+    return JSONResponse(_get(_catalog(services), slo_id).to_dict())
+
+
+@router.put("/{slo_id}", responses=ERROR_RESPONSES)
+async def put_slo(
+    slo_id: str, request: Request, services: ServicesDep, _: WriteAccess
+) -> JSONResponse:
+    """Create (201) or replace (200). A body ``id`` must equal the path's."""
+    body = await _body(request)
+    if isinstance(body, dict) and body.setdefault("id", slo_id) != slo_id:
+        raise ValidationError(f"body id {body['id']!r} differs from the path's", "id")
+    slo = SLO.from_dict(body)
+    created = await _catalog(services).put(slo)
+    return JSONResponse(slo.to_dict(), status_code=201 if created else 200)
+
+
+@router.delete("/{slo_id}", status_code=204, responses=ERROR_RESPONSES)
+async def delete_slo(slo_id: str, services: ServicesDep, _: AdminAccess) -> Response:
+    """Remove an SLO; its open slo_burn alert is resolved."""
+    if not await _catalog(services).delete(slo_id):
+        raise NotFound(f"no SLO with id {slo_id!r}")
+    return Response(status_code=204)
+
+
+@router.get("/{slo_id}/status", responses=ERROR_RESPONSES)
+async def slo_status(slo_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
+    """SLI and error budget over the SLO window, burn rate per window, what fires."""
+    catalog = _catalog(services)
+    _get(catalog, slo_id)
+    return JSONResponse(status_json(await catalog.evaluator.status(slo_id)))
