@@ -88,7 +88,8 @@ class HttpReceiver:
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[Recorded]:
         """The requests once at least ``count`` arrived (fails after ``timeout`` s)."""
-        return wait_until(lambda: len(self.requests) >= count, timeout, lambda: self.requests)
+        wait_until(lambda: len(self.requests) >= count, timeout)
+        return list(self.requests)
 
 
 def wait_until(

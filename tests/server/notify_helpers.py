@@ -51,7 +51,7 @@ def model(api: httpx.Client, model_id: str = "fraud-v3", **thresholds: float) ->
 
 
 def breach(api: httpx.Client, model_id: str = "fraud-v3", latency: float = 130.0) -> None:
-    response = api.post("/metrics", json={"model_id": model_id, "latency": latency})
+    response = api.post("/metrics/inference", json={"model_id": model_id, "latency": latency})
     assert response.status_code == 202, response.text
 
 
