@@ -183,21 +183,22 @@ class RuleEvaluator:
         elif state is RuleState.PENDING:
             was_pending = previous is not None and previous.state is RuleState.PENDING
             active_since = previous.active_since if was_pending and previous else now
+        acted: Transition | None = None
+        if change is not None and change.to is RuleState.FIRING and value is not None:
+            await self._engine.process([self._breach(record, model_id, value, now)])
+            acted = change
+        elif change is not None and change.before is RuleState.FIRING:
+            await self._engine.resolve_identity(
+                model_id, record.alert_type, {RULE_LABEL: record.id}
+            )
+            acted = change
+        # (A pending alert dropped needs nothing: it was never sent.) The state is
+        # shown only once the engine has acted on it.
         if listed or state is not RuleState.INACTIVE:
             known[model_id] = RuleModelState(model_id, state, active_since, value, now)
         else:
             known.pop(model_id, None)  # gone from the list, and nothing left to clear
-        if change is None:
-            return None
-        if change.to is RuleState.FIRING and value is not None:
-            await self._engine.process([self._breach(record, model_id, value, now)])
-            return change
-        if change.before is RuleState.FIRING:
-            await self._engine.resolve_identity(
-                model_id, record.alert_type, {RULE_LABEL: record.id}
-            )
-            return change
-        return None  # a pending alert dropped: nothing was ever sent
+        return acted
 
     @staticmethod
     def _breach(record: RuleRecord, model_id: str, value: float, now: datetime) -> Breach:

@@ -16,6 +16,10 @@ from monitorx.alerting.channels.redaction import install_http_log_redaction
 from monitorx.alerting.delivery import RateLimit, RetryPolicy
 from monitorx.alerting.engine import AlertEngine
 from monitorx.alerting.notifier import Notifier
+from monitorx.alerting.profile_catalog import LEARNING_CHECK_S, ThresholdProfileCatalog
+from monitorx.alerting.rule_catalog import RuleCatalog
+from monitorx.alerting.rule_evaluation import RuleEvaluator
+from monitorx.alerting.rules_file import load_rules_file
 from monitorx.alerting.slo_catalog import SLOCatalog
 from monitorx.alerting.slo_evaluation import SLOEvaluator
 from monitorx.core import Clock, SystemClock
@@ -40,8 +44,10 @@ from monitorx.server.routes import (
     metrics,
     models,
     notification_routes,
+    rules,
     silences,
     summary,
+    threshold_profiles,
 )
 from monitorx.server.routes import slos as slo_routes
 from monitorx.server.scheduler import Scheduler
@@ -66,7 +72,10 @@ def create_app(
         flush_rows=settings.flush_rows,
         flush_interval_s=settings.flush_interval_s,
     )
-    registry = ModelRegistry(store)
+    profiles = ThresholdProfileCatalog(
+        store, clock, settings.threshold_learn_min_points, settings.threshold_learn_interval_s
+    )
+    registry = ModelRegistry(store, profiles)
     engine = AlertEngine(store, clock, settings.alert_clear_period_s)
     evaluator = Evaluator(
         store, registry, engine, settings.error_rate_window_s, settings.error_rate_min_count
@@ -79,6 +88,10 @@ def create_app(
     decoder = BatchDecoder(settings.ingest_workers)
     lifecycle = DataLifecycle(store, settings.retention_policy(), clock, settings.project_id)
     history = TieredReads(store, lifecycle, clock)
+    # A broken rules file stops the server here, before anything is opened.
+    file_rules = load_rules_file(settings.rules_file) if settings.rules_file else []
+    rule_evaluator = RuleEvaluator(store, engine, clock)
+    rule_catalog = RuleCatalog(store, rule_evaluator)
     slo_evaluator = SLOEvaluator(store, engine, clock, settings.retention_raw_s)
     slo_catalog = SLOCatalog(store, slo_evaluator, settings.retention_raw_s)
     # One client for every channel: pooled connections, no redirects (a webhook's
@@ -109,12 +122,22 @@ def create_app(
         history,
         alerting,
         notifier,
+        rules=rule_catalog,
+        threshold_profiles=profiles,
         slos=slo_catalog,
     )
     scheduler = Scheduler()
     scheduler.every(settings.alert_tick_s, "resolve-cleared-alerts", engine.resolve_cleared)
     scheduler.every(settings.alert_tick_s, "notify", notifier.tick)
     scheduler.every(settings.lifecycle_interval_s, "data-lifecycle", lifecycle.run_once)
+    scheduler.every(
+        settings.rule_eval_interval_s,
+        "evaluate-window-rules",
+        lambda: rule_evaluator.evaluate_once(m.id for m in registry.all()),
+    )
+    scheduler.every(
+        LEARNING_CHECK_S, "learn-thresholds", lambda: profiles.learn_once(registry.all())
+    )
     scheduler.every(settings.slo_eval_interval_s, "slo-evaluation", slo_evaluator.evaluate_once)
 
     @asynccontextmanager
@@ -127,6 +150,9 @@ def create_app(
         install_http_log_redaction()
         await alerting.load()
         await notifier.load(engine.active())
+        await profiles.load()
+        await rule_catalog.load(file_rules)
+        await profiles.learn_once(registry.all())
         evaluator.start()
         scheduler.start()
         try:
@@ -158,6 +184,8 @@ def create_app(
         channels,
         notification_routes,
         silences,
+        rules,
+        threshold_profiles,
         health,
     ):
         api.include_router(module.router)

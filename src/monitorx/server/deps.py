@@ -12,6 +12,8 @@ from fastapi import Depends, Request
 from monitorx.alerting.alerting_config import AlertingConfig
 from monitorx.alerting.engine import AlertEngine
 from monitorx.alerting.notifier import Notifier
+from monitorx.alerting.profile_catalog import ThresholdProfileCatalog
+from monitorx.alerting.rule_catalog import RuleCatalog
 from monitorx.alerting.slo_catalog import SLOCatalog
 from monitorx.core import Clock
 from monitorx.ingest.pool import BatchDecoder
@@ -38,6 +40,8 @@ class Services:
     history: TieredReads
     alerting: AlertingConfig
     notifier: Notifier
+    rules: RuleCatalog | None = None
+    threshold_profiles: ThresholdProfileCatalog | None = None
     slos: SLOCatalog | None = None
 
 

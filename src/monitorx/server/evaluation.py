@@ -112,8 +112,9 @@ class Evaluator:
                 self._queue.task_done()
 
     async def _drift(self, metric: DriftMetric) -> list[Breach]:
-        model = self._registry.get(metric.model_id)
-        limit = None if model is None else model.thresholds.drift_confidence
+        # Effective thresholds: the model's own, else its threshold profile's.
+        found = self._registry.thresholds().get(metric.model_id)
+        limit = None if found is None else found.drift_confidence
         breach = drift_breach(metric, limit)
         return [] if breach is None else [breach]
 
