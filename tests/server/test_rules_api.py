@@ -219,7 +219,7 @@ def test_a_bad_rule_is_422_naming_the_field(api: httpx.Client, body: object, fie
     assert api.get("/rules").json() == []
 
 
-@pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity", b"1e400"])
+@pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity", b"1e400", b"9" * 400])
 def test_a_non_finite_threshold_is_422_naming_it(api: httpx.Client, number: bytes) -> None:
     text = b'{"id": "r", "metric": "latency", "aggregation": "max", "window": 60, "op": ">", '
     response = api.post(

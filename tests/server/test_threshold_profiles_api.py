@@ -138,6 +138,7 @@ TP = "/threshold-profiles/tabular/prod"
             {"thresholds": {"latency_ms": 100}, "learn": {"latency_ms": {}}},
             "learn.latency_ms",
         ),
+        (TP, {"learn": {"latency_ms": {"factor": 10**400}}}, "learn.latency_ms.factor"),
         (TP, {"limits": {}}, "limits"),
         ("/threshold-profiles/tabular/prod", [], "body"),
     ],

@@ -24,7 +24,14 @@ Every bad field is refused with a `ValidationError` that names it.
 
 from __future__ import annotations
 
-__all__ = ["MAX_RULE_WINDOW_S", "RuleRecord", "RuleSource", "format_duration"]
+__all__ = [
+    "MAX_RULE_WINDOW_S",
+    "RuleRecord",
+    "RuleSource",
+    "finite_number",
+    "format_duration",
+    "parse_window",
+]
 
 import json
 import math
@@ -170,7 +177,7 @@ class RuleRecord:
         aggregation = fields.take("aggregation", _enum(Aggregation))
         window_s = fields.take("window", _window)
         comparison = fields.take("op", _enum(Comparison))
-        threshold = fields.take("threshold", _finite)
+        threshold = fields.take("threshold", finite_number)
         for_s = fields.take("for", _non_negative_duration, 0.0)
         clear_s = fields.take("clear", _non_negative_duration, 0.0)
         severity = fields.take("severity", _enum(Severity))
@@ -243,13 +250,25 @@ def _enum(kind: type[StrEnum]) -> Any:
     return parse
 
 
-def _finite(value: object, name: str) -> float:
+def finite_number(value: object, name: str) -> float:
+    """``value`` as a float; refuses non-numbers, NaN, infinities and integers past
+    the float range (JSON and YAML read ``1e999`` as inf, a 400-digit integer as int)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationError("expected a number", name)
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValidationError("must be a finite number", name) from None
     if not math.isfinite(number):
         raise ValidationError("must be a finite number", name)
     return number
+
+
+def _duration(value: object, name: str) -> float:
+    """`parse_duration`, with numbers past the float range refused by name."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = finite_number(value, name)
+    return parse_duration(value, name)
 
 
 def _negative(value: object) -> bool:
@@ -258,10 +277,15 @@ def _negative(value: object) -> bool:
     return isinstance(value, str) and value.strip().startswith("-")
 
 
+def parse_window(value: object, name: str) -> float:
+    """A trailing window: a duration above 0 and at most 7 days."""
+    return _window(value, name)
+
+
 def _window(value: object, name: str) -> float:
     if _negative(value):
         raise ValidationError("must not be negative", name)
-    seconds = parse_duration(value, name)
+    seconds = _duration(value, name)
     if seconds > MAX_RULE_WINDOW_S:
         raise ValidationError("must be at most 7 days", name)
     return seconds
@@ -274,7 +298,7 @@ def _non_negative_duration(value: object, name: str) -> float:
         return 0.0
     if isinstance(value, str) and _ZERO_DURATION.match(value):
         return 0.0
-    return parse_duration(value, name)
+    return _duration(value, name)
 
 
 def _model_ids(value: object, name: str) -> tuple[str, ...]:

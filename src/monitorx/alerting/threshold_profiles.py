@@ -35,14 +35,13 @@ __all__ = [
 ]
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from monitorx.alerting.rule_records import MAX_RULE_WINDOW_S, format_duration
+from monitorx.alerting.rule_records import finite_number, format_duration, parse_window
 from monitorx.core import (
     Environment,
     FieldError,
@@ -52,7 +51,6 @@ from monitorx.core import (
     Thresholds,
     ValidationError,
 )
-from monitorx.core.timeparse import parse_duration
 from monitorx.store import Aggregation
 
 THRESHOLD_FIELDS = tuple(f.name for f in fields(Thresholds))
@@ -104,15 +102,11 @@ class LearnSpec:
         allowed = ", ".join(a.value for a in Aggregation if a is not Aggregation.COUNT)
         if aggregation not in {a.value for a in Aggregation} - {"count"}:
             raise ValidationError(f"expected one of {allowed}", f"{where}.aggregation")
-        factor = value.get("factor", DEFAULT_LEARN_FACTOR)
-        if isinstance(factor, bool) or not isinstance(factor, int | float):
-            raise ValidationError("expected a number", f"{where}.factor")
-        if not math.isfinite(factor) or factor <= 0:
-            raise ValidationError("must be a finite number above 0", f"{where}.factor")
-        window_s = parse_duration(value.get("window", DEFAULT_LEARN_WINDOW_S), f"{where}.window")
-        if window_s > MAX_RULE_WINDOW_S:
-            raise ValidationError("must be at most 7 days", f"{where}.window")
-        return cls(Aggregation(aggregation), float(factor), window_s)
+        factor = finite_number(value.get("factor", DEFAULT_LEARN_FACTOR), f"{where}.factor")
+        if factor <= 0:
+            raise ValidationError("must be above 0", f"{where}.factor")
+        window_s = parse_window(value.get("window", DEFAULT_LEARN_WINDOW_S), f"{where}.window")
+        return cls(Aggregation(aggregation), factor, window_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,16 +191,18 @@ def _fixed(value: object, errors: list[FieldError]) -> dict[str, float | None]:
             errors.append(
                 FieldError(where, f"unknown; expected one of {', '.join(THRESHOLD_FIELDS)}")
             )
-        elif number is None:
-            continue
-        elif isinstance(number, bool) or not isinstance(number, int | float):
-            errors.append(FieldError(where, "expected a number"))
-        elif not math.isfinite(number) or number < 0:
-            errors.append(FieldError(where, "must be a finite number, at least 0"))
-        elif name in _FRACTIONS and number > 1:
-            errors.append(FieldError(where, "must be between 0 and 1"))
-        else:
-            found[name] = float(number)
+        elif number is not None:
+            try:
+                checked = finite_number(number, where)
+            except ValidationError as exc:
+                errors.extend(exc.errors)
+                continue
+            if checked < 0:
+                errors.append(FieldError(where, "must be at least 0"))
+            elif name in _FRACTIONS and checked > 1:
+                errors.append(FieldError(where, "must be between 0 and 1"))
+            else:
+                found[name] = checked
     return found
 
 
