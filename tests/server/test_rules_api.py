@@ -325,3 +325,22 @@ def test_a_broken_rules_file_stops_startup_naming_the_rule_and_field(
         pass
     assert [e.field for e in exc.value.errors] == ["rules[1].threshold"]
     assert f"in {path}, rule 'gpu-memory': expected a number" in str(exc.value)
+
+
+def test_reading_writing_and_deleting_rules_take_their_roles(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    keys = ["admin-key", "writer-key:write", "reader-key:read"]
+    with serve(tmp_path / "data", clock, auth_enabled=True, api_keys=keys) as live:
+
+        def as_key(key: str) -> httpx.Client:
+            return httpx.Client(base_url=live.api, headers={"X-API-Key": key}, timeout=10)
+
+        with as_key("reader-key") as reader, as_key("writer-key") as writer:
+            assert httpx.get(f"{live.api}/rules").status_code == 401
+            assert reader.post("/rules", json=P95).status_code == 403
+            assert writer.post("/rules", json=P95).status_code == 201
+            assert reader.get("/rules/p95-latency").status_code == 200
+            assert writer.delete("/rules/p95-latency").status_code == 403
+        with as_key("admin-key") as admin:
+            assert admin.delete("/rules/p95-latency").status_code == 204
