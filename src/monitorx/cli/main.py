@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from monitorx.cli.data_commands import add_data_commands
+from monitorx.core import MonitorXError
 
 
 def _bootstrap_key(data_dir: Path) -> str:
@@ -122,7 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except MonitorXError as exc:
+        # A bad setting or config file: say what is wrong, without a traceback.
+        print(f"monitorx: {exc}", file=sys.stderr)
+        return 2
     return result
 
 

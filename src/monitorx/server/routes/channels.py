@@ -8,7 +8,7 @@ from monitorx.alerting.channels.base import ChannelError
 from monitorx.alerting.config_records import ChannelRecord
 from monitorx.alerting.notification import sample_notification
 from monitorx.core import Conflict
-from monitorx.server.bodies import read_json
+from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import AdminAccess, ReadAccess, ServicesDep, WriteAccess
 from monitorx.server.errors import problem
 from monitorx.server.openapi import ERROR_RESPONSES
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/channels", tags=["channels"])
 async def create_channel(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
     """Add a channel: ``{"id", "type", "config", "send_resolved"?, "enabled"?,
     "rate_limit"?: {"max": 30, "window": "1m"}}``. 409 if the id exists."""
-    record = ChannelRecord.from_body(await read_json(request))
+    record = ChannelRecord.from_body(await read_checked_json(request))
     if record.id in services.alerting.channels:
         raise Conflict(
             f"channel {record.id!r} already exists; use PUT /api/v1/channels/{record.id}"
@@ -48,7 +48,7 @@ async def put_channel(
     """Create (201) or replace (200). A secret sent back as ``"<secret>"`` keeps its
     stored value, so a GET–edit–PUT round trip does not need the secrets."""
     previous = services.alerting.channels.get(channel_id)
-    record = ChannelRecord.from_body(await read_json(request), channel_id, previous)
+    record = ChannelRecord.from_body(await read_checked_json(request), channel_id, previous)
     created = await services.alerting.put_channel(record)
     return JSONResponse(record.public(), status_code=201 if created else 200)
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 
 from monitorx.alerting.config_records import RouteRecord
 from monitorx.core import Conflict
-from monitorx.server.bodies import read_json
+from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import AdminAccess, ReadAccess, ServicesDep, WriteAccess
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.responses import JSONResponse
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/routes", tags=["routes"])
 async def create_route(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
     """``{"id", "matchers"?, "channels", "group_by"?, "group_wait"?, "group_interval"?,
     "repeat_interval"?, "continue"?, "escalate"?: [{"after": "15m", "channels": [...]}]}``."""
-    record = RouteRecord.from_body(await read_json(request))
+    record = RouteRecord.from_body(await read_checked_json(request))
     if record.id in services.alerting.routes:
         raise Conflict(f"route {record.id!r} already exists; use PUT /api/v1/routes/{record.id}")
     await services.alerting.put_route(record)
@@ -45,7 +45,7 @@ async def put_route(
     route_id: str, request: Request, services: ServicesDep, _: WriteAccess
 ) -> JSONResponse:
     """Create (201) or replace (200); a replaced route keeps its place in the order."""
-    record = RouteRecord.from_body(await read_json(request), route_id)
+    record = RouteRecord.from_body(await read_checked_json(request), route_id)
     created = await services.alerting.put_route(record)
     return JSONResponse(record.body, status_code=201 if created else 200)
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from monitorx.alerting.config_records import silence_from_body, silence_json
 from monitorx.alerting.silences import SilenceState
-from monitorx.server.bodies import read_json
+from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import ReadAccess, ServicesDep, WriteAccess
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.responses import JSONResponse
@@ -21,7 +21,7 @@ async def create_silence(request: Request, services: ServicesDep, _: WriteAccess
     """``{"matchers": {"model_id": "fraud-v3"} | ['severity=~"low|medium"', ...],
     "starts_at"?, "ends_at" | "duration", "created_by", "comment"}``."""
     now = services.clock.now()
-    silence = silence_from_body(await read_json(request), now)
+    silence = silence_from_body(await read_checked_json(request), now)
     await services.alerting.add_silence(silence)
     return JSONResponse(silence_json(silence, now), status_code=201)
 
