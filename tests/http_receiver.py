@@ -86,7 +86,7 @@ class HttpReceiver:
         self._server.shutdown()
         self._server.server_close()
 
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[Recorded]:
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Recorded]:
         """The requests once at least ``count`` arrived (fails after ``timeout`` s)."""
         wait_until(lambda: len(self.requests) >= count, timeout)
         return list(self.requests)
@@ -94,7 +94,7 @@ class HttpReceiver:
 
 def wait_until(
     condition: Callable[[], bool],
-    timeout: float = 5.0,
+    timeout: float = 10.0,
     result: Callable[[], Any] = lambda: None,
 ) -> Any:
     """Poll ``condition`` every 10 ms; raise AssertionError after ``timeout`` s."""
