@@ -37,6 +37,7 @@ class AlertType(StrEnum):
     ANOMALY = "anomaly"
     THROUGHPUT = "throughput"
     SLO_BURN = "slo_burn"
+    QUALITY = "quality"
 
 
 @dataclass(frozen=True, slots=True)
