@@ -11,6 +11,7 @@ from monitorx.store.duckdb_writer import DEFAULT_FLUSH_INTERVAL_S, DEFAULT_FLUSH
 from monitorx.store.lifecycle import DataLifecycle, LifecycleReport, RetentionPolicy
 from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA, ROLLUP_SCHEMA, metric_table
 from monitorx.store.protocol import (
+    BLOB_MODEL_SEPARATOR,
     Aggregation,
     AlertQuery,
     Bucket,
@@ -23,6 +24,7 @@ from monitorx.store.protocol import (
 from monitorx.store.tiered_reads import AggregateResult, TieredReads
 
 __all__ = [
+    "BLOB_MODEL_SEPARATOR",
     "METRIC_BATCH_SCHEMA",
     "ROLLUP_SCHEMA",
     "AggregateResult",

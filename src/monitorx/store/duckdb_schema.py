@@ -62,6 +62,19 @@ _DOCUMENTS = """
     );
 """
 
+# Blobs: opaque bytes named by a kind and a key (store.duckdb_blobs), such as the
+# Parquet files of a model's drift reference set and logged records.
+_BLOBS = """
+    CREATE TABLE blobs (
+        project_id VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        key VARCHAR NOT NULL,
+        data BLOB NOT NULL,
+        updated_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (project_id, kind, key)
+    );
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (
         1,
@@ -129,6 +142,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     ),
     (3, _rollup_table("rollups_1m") + _rollup_table("rollups_1h") + _MARKERS),
     (4, _DOCUMENTS),
+    (5, _BLOBS),
 ]
 
 

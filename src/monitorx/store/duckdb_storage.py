@@ -32,6 +32,7 @@ from monitorx.core import (
 )
 from monitorx.core.timeparse import from_epoch_us, to_epoch_us
 from monitorx.store import stored_rows as rows
+from monitorx.store.duckdb_blobs import BlobQueries, purge_model_blobs
 from monitorx.store.duckdb_documents import DocumentQueries
 from monitorx.store.duckdb_lifecycle import LifecycleQueries
 from monitorx.store.duckdb_records import RecordQueries
@@ -78,7 +79,7 @@ def _naive(when: datetime) -> datetime:
     return when.astimezone(UTC).replace(tzinfo=None)
 
 
-class DuckDBStorage(RecordQueries, LifecycleQueries, DocumentQueries):
+class DuckDBStorage(RecordQueries, LifecycleQueries, DocumentQueries, BlobQueries):
     """`Storage` on an embedded DuckDB file (or ``:memory:``)."""
 
     def __init__(
@@ -366,6 +367,7 @@ class DuckDBStorage(RecordQueries, LifecycleQueries, DocumentQueries):
                     f"DELETE FROM {table} WHERE project_id = ? AND model_id = ?",
                     [self._project, model_id],
                 )
+            purge_model_blobs(cur, self._project, model_id)
 
         await self._write(purge)
         if self._hot is not None:

@@ -6,8 +6,9 @@ shared HTTP client (influx_client). The v1 API is what InfluxDB 1.x serves and w
 2.x and 3.x keep for compatibility, so one backend reaches all three.
 
 The model registry, alerts, the lifecycle markers and the alerting engine's
-documents and delivery log are not time series: they are few, keyed, and updated
-in place, which InfluxDB is not built for. They live in a small embedded DuckDB
+documents and delivery log, and blobs (drift reference sets and records as
+Parquet) are not time series: they are few, keyed, and updated in place, which
+InfluxDB is not built for. They live in a small embedded DuckDB
 file (``side_path``) that this store delegates to, the same code the embedded
 backend runs.
 
@@ -271,3 +272,17 @@ class InfluxStorage(SeriesReads):
 
     async def list_delivery_log(self, alert_id: str, limit: int = 1000) -> list[str]:
         return await self._side.list_delivery_log(alert_id, limit)
+
+    # Blobs: the side store ---------------------------------------------------------
+
+    async def put_blob(self, kind: str, key: str, data: bytes) -> None:
+        await self._side.put_blob(kind, key, data)
+
+    async def get_blob(self, kind: str, key: str) -> bytes | None:
+        return await self._side.get_blob(kind, key)
+
+    async def list_blob_keys(self, kind: str, prefix: str = "") -> list[str]:
+        return await self._side.list_blob_keys(kind, prefix)
+
+    async def delete_blobs(self, kind: str, prefix: str) -> int:
+        return await self._side.delete_blobs(kind, prefix)

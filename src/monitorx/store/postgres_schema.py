@@ -199,6 +199,20 @@ CREATE INDEX delivery_log_alert ON delivery_log (project_id, alert_id, seq);
 """
 
 
+# Blobs: opaque bytes such as the Parquet files of drift reference sets and
+# logged records (postgres_blobs). BYTEA holds up to 1 GB a value.
+_BLOB_TABLE = """
+CREATE TABLE blobs (
+    project_id text COLLATE "C" NOT NULL,
+    kind text COLLATE "C" NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    data bytea NOT NULL,
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (project_id, kind, key)
+);
+"""
+
+
 async def _create_metrics_table(conn: Connection, timescale_schema: str | None) -> None:
     if timescale_schema is None:
         await conn.execute(_METRICS_TABLE + " PARTITION BY RANGE (ts)")
@@ -221,11 +235,16 @@ async def _v3_documents(conn: Connection, timescale_schema: str | None) -> None:
     await conn.execute(_DOCUMENT_TABLES)
 
 
+async def _v4_blobs(conn: Connection, timescale_schema: str | None) -> None:
+    await conn.execute(_BLOB_TABLE)
+
+
 # (version, what it does, the step). Append only: a released step never changes.
 MIGRATIONS = [
     (1, "inference and drift metrics, models, alerts", _v1_metrics_and_records),
     (2, "rollups and lifecycle markers", _v2_lifecycle),
     (3, "alerting documents and delivery log", _v3_documents),
+    (4, "blobs", _v4_blobs),
 ]
 
 

@@ -11,8 +11,8 @@ one schema and never see each other's rows.
 The parts: `postgres_connection` (pool, schema pinning, error translation),
 `postgres_schema` (migrations), `postgres_partitions` (day partitions or
 TimescaleDB chunks), `postgres_copy` (Arrow through COPY), and the queries in
-`postgres_series`, `postgres_records`, `postgres_lifecycle` and
-`postgres_documents`.
+`postgres_series`, `postgres_records`, `postgres_lifecycle`,
+`postgres_documents` and `postgres_blobs`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import pyarrow as pa
 from monitorx.core import Clock, DriftMetric, MetricColumns, SystemClock
 from monitorx.store import stored_rows as rows
 from monitorx.store.metric_batch import metric_table
+from monitorx.store.postgres_blobs import BlobQueries, purge_model_blobs
 from monitorx.store.postgres_connection import PostgresPool
 from monitorx.store.postgres_copy import batch_days, copy_metrics_in
 from monitorx.store.postgres_documents import DocumentQueries
@@ -46,7 +47,7 @@ from monitorx.store.postgres_series import SeriesQueries
 _NO_PARTITION = "no partition of relation"
 
 
-class PostgresStorage(SeriesQueries, RecordQueries, LifecycleQueries, DocumentQueries):
+class PostgresStorage(SeriesQueries, RecordQueries, LifecycleQueries, DocumentQueries, BlobQueries):
     """`Storage` on PostgreSQL (``postgresql://user@host:5432/db?schema=name``)."""
 
     def __init__(
@@ -133,6 +134,7 @@ class PostgresStorage(SeriesQueries, RecordQueries, LifecycleQueries, DocumentQu
                     f"DELETE FROM {table} WHERE project_id = %s AND model_id = %s",
                     [self._project, model_id],
                 )
+            await purge_model_blobs(conn, self._project, model_id)
 
     # Drift metrics -----------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "BLOB_MODEL_SEPARATOR",
     "Aggregation",
     "AlertQuery",
     "Bucket",
@@ -32,6 +33,10 @@ from monitorx.core import (
     ModelConfig,
     Severity,
 )
+
+# Blob keys of a model are ``<model_id>/...``; identifiers never hold a slash, so
+# the prefix of one model never matches another's keys.
+BLOB_MODEL_SEPARATOR = "/"
 
 
 class Aggregation(StrEnum):
@@ -180,7 +185,7 @@ class Storage(Protocol):
 
     async def purge_model_data(self, model_id: str) -> None:
         """Delete everything kept of a model but its registry entry: metrics, drift,
-        rollups, its alerts and their delivery log."""
+        rollups, its alerts and their delivery log, and its blobs (`BLOB_MODEL_SEPARATOR`)."""
 
     # Drift metrics reported by clients
     async def write_drift(self, metric: DriftMetric) -> None: ...
@@ -270,3 +275,20 @@ class Storage(Protocol):
     async def list_delivery_log(self, alert_id: str, limit: int = 1000) -> list[str]:
         """The bodies logged for an alert in the order they were appended (oldest
         first): the newest ``limit`` of them when there are more."""
+
+    # Blobs: opaque bytes (Parquet files of drift reference sets and logged
+    # records), each named by a ``kind`` and a ``key`` unique within the kind. A blob
+    # whose key is a model id, or starts with a model id and `BLOB_MODEL_SEPARATOR`,
+    # belongs to that model: `purge_model_data` deletes it.
+
+    async def put_blob(self, kind: str, key: str, data: bytes) -> None:
+        """Insert or replace; return once committed."""
+
+    async def get_blob(self, kind: str, key: str) -> bytes | None:
+        """The bytes of a blob, or None when there is none."""
+
+    async def list_blob_keys(self, kind: str, prefix: str = "") -> list[str]:
+        """The keys of a kind's blobs that start with ``prefix``, in code-point order."""
+
+    async def delete_blobs(self, kind: str, prefix: str) -> int:
+        """Delete a kind's blobs whose key starts with ``prefix``; return how many."""
