@@ -63,13 +63,23 @@ def advance(
     latency: float | None,
     rule_id: str = "p95-latency",
 ) -> dict[str, Any]:
-    """Write a burst of ``latency`` in the 10 s before the new now (None: no traffic),
+    """Write a burst of ``latency`` in the (at most) 10 s before the new now, after the
+    current one (None: no traffic),
     move the clock there (``seconds`` > 0), and wait for the rule's evaluation at
     that instant; return its state for model m."""
-    now = clock.now().timestamp() + seconds
+    before = clock.now().timestamp()
+    now = before + seconds
     if latency is not None:
+        # Strictly after the clock's current now, so an evaluation that runs before
+        # the clock moves cannot see them.
+        first = max(before, now - 10)
         batch = [
-            {"model_id": "m", "latency": latency, "timestamp": now - 10 + i / 2} for i in range(20)
+            {
+                "model_id": "m",
+                "latency": latency,
+                "timestamp": first + (now - first) * (i + 0.5) / 20,
+            }
+            for i in range(20)
         ]
         assert api.post("/metrics/inference/batch", json=batch).status_code == 202
     clock.advance(seconds)
