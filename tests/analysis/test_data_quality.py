@@ -94,6 +94,7 @@ def test_rules_raise_one_labelled_breach_per_feature_and_check() -> None:
         ({"default": {"missing_share": 1.5}}, "default.missing_share"),
         ({"features": {"a": {"missing_share": "x"}}}, "features.a.missing_share"),
         ({"other": {}}, "other"),
+        ({"window": "0s"}, "window"),
         ([], "body"),
     ],
 )

@@ -44,10 +44,13 @@ import numpy.typing as npt
 
 from monitorx.core import AlertType, Breach, ValidationError
 from monitorx.core.severity import severity_for_ratio
+from monitorx.core.timeparse import parse_duration
 
 Columns = Mapping[str, npt.NDArray[Any]]
 Kind = Literal["numerical", "categorical"]
 CHECKS = ("missing_share", "type_mismatch_share", "out_of_range_share", "new_category_share")
+# The records the scheduled check reads when the rules name no window.
+DEFAULT_WINDOW_S = 3600.0
 # How many unseen categories a report lists per feature (the most frequent first).
 MAX_LISTED_CATEGORIES = 10
 
@@ -209,21 +212,23 @@ def analyze_data_quality(model_id: str, reference: Columns, current: Columns) ->
 @dataclass(frozen=True, slots=True)
 class DataQualityRules:
     """Limits on each check's share: ``default`` for every feature, ``features`` per
-    feature (a feature's own limit replaces the default for that check)."""
+    feature (a feature's own limit replaces the default for that check). The
+    scheduled check reads the records of the last ``window_s``."""
 
     default: Mapping[str, float] = field(default_factory=dict)
     features: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    window_s: float = DEFAULT_WINDOW_S
 
     def limits(self, feature: str) -> dict[str, float]:
         return {**self.default, **self.features.get(feature, {})}
 
     @classmethod
     def from_json(cls, body: object) -> DataQualityRules:
-        """``{"default": {"missing_share": 0.05}, "features": {"amount": {...}}}``;
-        keys are the check names of `CHECKS` (each limit in [0, 1])."""
+        """``{"default": {"missing_share": 0.05}, "features": {"amount": {...}},
+        "window": "1h"}``; keys are the check names of `CHECKS` (each limit in [0, 1])."""
         if not isinstance(body, Mapping):
             raise ValidationError("expected a JSON object", "body")
-        unknown = set(body) - {"default", "features"}
+        unknown = set(body) - {"default", "features", "window"}
         if unknown:
             raise ValidationError(f"unknown field {sorted(unknown)[0]!r}", sorted(unknown)[0])
         default = _limits(body.get("default") or {}, "default")
@@ -231,10 +236,13 @@ class DataQualityRules:
         if not isinstance(raw, Mapping):
             raise ValidationError("expected an object of feature -> limits", "features")
         features = {str(k): _limits(v, f"features.{k}") for k, v in raw.items()}
-        return cls(default, features)
+        window = body.get("window")
+        window_s = DEFAULT_WINDOW_S if window is None else parse_duration(window, "window")
+        return cls(default, features, window_s)
 
     def to_json(self) -> dict[str, object]:
         return {
+            "window": self.window_s,
             "default": dict(self.default),
             "features": {k: dict(v) for k, v in self.features.items()},
         }

@@ -31,6 +31,7 @@ __all__ = [
     "classification_metrics",
     "infer_task",
     "quality_by_window",
+    "quality_metrics",
     "regression_metrics",
 ]
 
@@ -198,9 +199,10 @@ def regression_metrics(
     return result
 
 
-def _metrics(
+def quality_metrics(
     task: Task, labels: npt.NDArray[np.generic], predictions: npt.NDArray[np.generic]
 ) -> dict[str, float | None]:
+    """The task's metrics over one set of rows."""
     if task is Task.CLASSIFICATION:
         return classification_metrics(labels, predictions)
     return regression_metrics(labels, predictions)
@@ -228,6 +230,6 @@ def quality_by_window(
     for bucket in np.unique(buckets):
         rows = np.flatnonzero(buckets == bucket)
         start = _EPOCH + timedelta(microseconds=int(bucket) * width_us)
-        metrics = _metrics(task, labels[rows], predictions[rows])
+        metrics = quality_metrics(task, labels[rows], predictions[rows])
         windows.append(QualityWindow(start, int(rows.size), metrics))
     return windows
