@@ -330,3 +330,16 @@ def test_a_handler_that_cannot_be_loaded_stops_startup(tmp_path: Path, clock: Fa
         notifying_server(tmp_path, clock, alert_handlers=["no_such_module:f"]),
     ):
         pass
+
+
+def test_a_replica_with_notifications_off_sends_nothing(
+    tmp_path: Path, clock: FakeClock, receiver: HttpReceiver
+) -> None:
+    with notifying_server(tmp_path, clock, notify_enabled=False) as (_, api):
+        webhook(api, "hook", receiver.url())
+        route(api, "all", ["hook"])
+        model(api)
+        breach(api)
+        (alert,) = alerts(api)
+        assert _quiet(receiver) == 0
+        assert api.get(f"/alerts/{alert['id']}/notifications").json() == []

@@ -106,7 +106,8 @@ def create_app(
         policy=RetryPolicy(budget_s=settings.notify_retry_budget_s),
         limit=RateLimit(settings.notify_rate_limit, settings.notify_rate_window_s),
     )
-    engine.add_listener(notifier.handle)
+    if settings.notify_enabled:
+        engine.add_listener(notifier.handle)
     for handler in load_alert_handlers(settings.alert_handlers):
         engine.add_listener(handler)
     services = Services(
@@ -128,7 +129,8 @@ def create_app(
     )
     scheduler = Scheduler()
     scheduler.every(settings.alert_tick_s, "resolve-cleared-alerts", engine.resolve_cleared)
-    scheduler.every(settings.alert_tick_s, "notify", notifier.tick)
+    if settings.notify_enabled:
+        scheduler.every(settings.alert_tick_s, "notify", notifier.tick)
     scheduler.every(settings.lifecycle_interval_s, "data-lifecycle", lifecycle.run_once)
     scheduler.every(
         settings.rule_eval_interval_s,
@@ -149,7 +151,8 @@ def create_app(
         await slo_catalog.load()
         install_http_log_redaction()
         await alerting.load()
-        await notifier.load(engine.active())
+        if settings.notify_enabled:
+            await notifier.load(engine.active())
         await profiles.load()
         await rule_catalog.load(file_rules)
         await profiles.learn_once(registry.all())

@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     error_rate_window_s: float = Field(default=60.0, gt=0)
     error_rate_min_count: int = Field(default=10, gt=0)
 
+    notify_enabled: bool = Field(
+        default=True,
+        description="Send notifications from this process. With several replicas on one "
+        "PostgreSQL store, enable it on exactly one of them.",
+    )
     external_url: str = Field(
         default="",
         description="The URL people reach this server at; notifications link alerts to it.",
