@@ -22,9 +22,11 @@ from monitorx.alerting.rule_evaluation import RuleEvaluator
 from monitorx.alerting.rules_file import load_rules_file
 from monitorx.alerting.slo_catalog import SLOCatalog
 from monitorx.alerting.slo_evaluation import SLOEvaluator
+from monitorx.analysis.anomaly import SENSITIVITY_Z, build_detectors
 from monitorx.core import Clock, SystemClock
 from monitorx.ingest.pool import BatchDecoder
 from monitorx.server.alert_handlers import load_alert_handlers
+from monitorx.server.anomaly_scan import AnomalyScanner
 from monitorx.server.auth import Authenticator
 from monitorx.server.deps import Services
 from monitorx.server.errors import install_error_handlers
@@ -141,6 +143,21 @@ def create_app(
         LEARNING_CHECK_S, "learn-thresholds", lambda: profiles.learn_once(registry.all())
     )
     scheduler.every(settings.slo_eval_interval_s, "slo-evaluation", slo_evaluator.evaluate_once)
+    if settings.anomaly_detectors:
+        anomalies = AnomalyScanner(
+            store,
+            history,
+            engine,
+            clock,
+            build_detectors(settings.anomaly_detectors),
+            settings.anomaly_z_threshold or SENSITIVITY_Z[settings.anomaly_sensitivity],
+            settings.anomaly_history_s,
+        )
+        scheduler.every(
+            settings.anomaly_scan_interval_s,
+            "anomaly-scan",
+            lambda: anomalies.scan_once(m.id for m in registry.all()),
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

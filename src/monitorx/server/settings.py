@@ -6,6 +6,7 @@ __all__ = ["Settings"]
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -151,6 +152,27 @@ class Settings(BaseSettings):
     )
     threshold_learn_interval_s: float = Field(
         default=3600.0, gt=0, description="How often learned thresholds are recomputed."
+    )
+
+    anomaly_detectors: list[str] = Field(
+        default_factory=lambda: ["robust_z", "ewma", "seasonal"],
+        description="Anomaly detectors run on every series (docs/anomaly.md); [] turns "
+        "anomaly detection off.",
+    )
+    anomaly_sensitivity: Literal["low", "medium", "high"] = Field(
+        default="medium",
+        description="How unusual a point must be: |z| ≥ 10 (low), 8 (medium), 6 (high).",
+    )
+    anomaly_z_threshold: float | None = Field(
+        default=None, gt=0, description="An explicit |z| threshold; overrides the sensitivity."
+    )
+    anomaly_scan_interval_s: float = Field(
+        default=60.0, gt=0, description="How often the anomaly scan runs."
+    )
+    anomaly_history_s: float = Field(
+        default=15 * 86_400,
+        gt=0,
+        description="History the anomaly baselines read (weekly seasonality needs 2 weeks).",
     )
 
     def retention_policy(self) -> RetentionPolicy:
