@@ -18,7 +18,9 @@ from monitorx.alerting.slo_catalog import SLOCatalog
 from monitorx.core import Clock
 from monitorx.ingest.pool import BatchDecoder
 from monitorx.server.auth import Authenticator, Principal, Role
+from monitorx.server.drift_runs import ScheduledDriftRuns
 from monitorx.server.evaluation import Evaluator
+from monitorx.server.quality_checks import QualityChecks
 from monitorx.server.registry import ModelRegistry
 from monitorx.server.settings import Settings
 from monitorx.store import DataLifecycle, Storage, TieredReads
@@ -43,6 +45,8 @@ class Services:
     rules: RuleCatalog | None = None
     threshold_profiles: ThresholdProfileCatalog | None = None
     slos: SLOCatalog | None = None
+    quality: QualityChecks | None = None
+    drift_runs: ScheduledDriftRuns | None = None
 
 
 async def _services(request: Request) -> Services:

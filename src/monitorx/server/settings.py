@@ -109,6 +109,16 @@ class Settings(BaseSettings):
     )
     error_rate_window_s: float = Field(default=60.0, gt=0)
     error_rate_min_count: int = Field(default=10, gt=0)
+    drift_schedule_tick_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often the scheduler looks for drift schedules that are due.",
+    )
+    quality_check_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often quality thresholds and data-quality rules are checked.",
+    )
 
     notify_enabled: bool = Field(
         default=True,

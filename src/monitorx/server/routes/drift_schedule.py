@@ -1,0 +1,101 @@
+"""`/api/v1/models/{id}/drift-schedule` and `/drift/report.html`: scheduled drift
+runs per model, and a downloadable HTML drift report of a window.
+
+docs/quality.md describes both; the runs live in `monitorx.server.drift_runs`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from monitorx.analysis.drift_html import render_drift_report
+from monitorx.core import NotFound
+from monitorx.core.identifiers import check_identifier
+from monitorx.server.checked_json import read_checked_json
+from monitorx.server.deps import AdminAccess, ReadAccess, Services, ServicesDep, WriteAccess
+from monitorx.server.drift_runs import DriftSchedule, ScheduledDriftRuns
+from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.params import parse_range
+from monitorx.server.responses import JSONResponse
+
+router = APIRouter(prefix="/models", tags=["drift"])
+_HTML: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}}, "description": "the report, one HTML page"}
+}
+
+
+def _runs(services: Services) -> ScheduledDriftRuns:
+    runs = services.drift_runs
+    assert runs is not None, "create_app wires the scheduled drift runs"
+    return runs
+
+
+def _schedule_json(runs: ScheduledDriftRuns, model_id: str, schedule: DriftSchedule) -> object:
+    status = runs.status(model_id)
+    return schedule.to_json() | {"last_run": None if status is None else status.to_json()}
+
+
+@router.put("/{model_id}/drift-schedule", responses=ERROR_RESPONSES)
+async def put_drift_schedule(
+    model_id: str, request: Request, services: ServicesDep, _: WriteAccess
+) -> JSONResponse:
+    """Run the model's drift every ``interval`` over the last ``window`` (201 when
+    new). The first run is on the next scheduler tick."""
+    check_identifier(model_id, "model_id")
+    runs = _runs(services)
+    schedule = DriftSchedule.from_json(await read_checked_json(request))
+    runs.check_options(schedule)
+    created = await runs.schedules.put(model_id, schedule)
+    runs.forget(model_id)
+    return JSONResponse(
+        _schedule_json(runs, model_id, schedule), status_code=201 if created else 200
+    )
+
+
+@router.get("/{model_id}/drift-schedule", responses=ERROR_RESPONSES)
+async def get_drift_schedule(model_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
+    """The schedule, and its ``last_run`` since the server started (or null)."""
+    runs = _runs(services)
+    schedule = runs.schedules.get(check_identifier(model_id, "model_id"))
+    if schedule is None:
+        raise NotFound(f"model {model_id!r} has no drift schedule")
+    return JSONResponse(_schedule_json(runs, model_id, schedule))
+
+
+@router.delete("/{model_id}/drift-schedule", status_code=204, responses=ERROR_RESPONSES)
+async def delete_drift_schedule(model_id: str, services: ServicesDep, _: AdminAccess) -> Response:
+    runs = _runs(services)
+    if not await runs.schedules.delete(check_identifier(model_id, "model_id")):
+        raise NotFound(f"model {model_id!r} has no drift schedule")
+    runs.forget(model_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{model_id}/drift/report.html",
+    response_class=Response,
+    responses=ERROR_RESPONSES | _HTML,
+)
+async def drift_report_html(
+    model_id: str,
+    services: ServicesDep,
+    _: ReadAccess,
+    start: str | None = None,
+    end: str | None = None,
+) -> Response:
+    """The drift of the records in ``[start, end)`` against the reference as one
+    self-contained HTML page (404 without a reference or records)."""
+    check_identifier(model_id, "model_id")
+    span = parse_range(start, end, services.clock.now())
+    report, reference, current = await _runs(services).analyze_window(
+        model_id, span.start, span.end
+    )
+    page = render_drift_report(report, reference, current, span.start, span.end)
+    filename = f"drift-{model_id}-{span.start:%Y%m%dT%H%M%SZ}.html"
+    return Response(
+        page,
+        media_type="text/html; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,131 @@
+"""`/api/v1/models/{id}/quality*` and `/data-quality*`: model quality from labels,
+its thresholds, and the data quality of logged records against the reference.
+
+The objects are described in docs/quality.md; the arithmetic lives in
+`monitorx.analysis.quality` and `monitorx.analysis.data_quality`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Query, Request, Response
+
+from monitorx.analysis.data_quality import DataQualityRules
+from monitorx.analysis.quality_thresholds import QualityConfig
+from monitorx.core import NotFound
+from monitorx.core.identifiers import check_identifier
+from monitorx.core.timeparse import parse_duration
+from monitorx.server.checked_json import read_checked_json
+from monitorx.server.deps import AdminAccess, ReadAccess, Services, ServicesDep, WriteAccess
+from monitorx.server.model_documents import ModelDocuments
+from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.params import parse_range
+from monitorx.server.quality_checks import QualityChecks
+from monitorx.server.responses import JSONResponse
+
+router = APIRouter(prefix="/models", tags=["quality"])
+T = TypeVar("T")
+
+
+def _checks(services: Services) -> QualityChecks:
+    checks = services.quality
+    assert checks is not None, "create_app wires the quality checks"
+    return checks
+
+
+def _model(model_id: str) -> str:
+    return check_identifier(model_id, "model_id")
+
+
+@router.get("/{model_id}/quality", responses=ERROR_RESPONSES)
+async def model_quality(
+    model_id: str,
+    services: ServicesDep,
+    _: ReadAccess,
+    start: str | None = None,
+    end: str | None = None,
+    interval: Annotated[str | None, Query()] = None,
+) -> JSONResponse:
+    """Quality metrics per window of ``interval`` (default: the model's configured
+    interval, else 1 h), from the labelled records in ``[start, end)``."""
+    checks = _checks(services)
+    span = parse_range(start, end, services.clock.now())
+    config = checks.configs.get(_model(model_id))
+    interval_s = (
+        parse_duration(interval, "interval")
+        if interval is not None
+        else (config.interval_s if config is not None else QualityConfig().interval_s)
+    )
+    series = await checks.series(model_id, span.start, span.end, interval_s)
+    return JSONResponse(series.to_json(model_id))
+
+
+async def _put(
+    documents: ModelDocuments[T],
+    parse: Callable[[object], T],
+    dump: Callable[[T], dict[str, object]],
+    model_id: str,
+    request: Request,
+) -> JSONResponse:
+    value = parse(await read_checked_json(request))
+    created = await documents.put(_model(model_id), value)
+    return JSONResponse(dump(value), status_code=201 if created else 200)
+
+
+def _get(documents: ModelDocuments[T], dump: Callable[[T], Any], model_id: str, what: str) -> Any:
+    value = documents.get(_model(model_id))
+    if value is None:
+        raise NotFound(f"model {model_id!r} has no {what}")
+    return dump(value)
+
+
+@router.put("/{model_id}/quality-config", responses=ERROR_RESPONSES)
+async def put_quality_config(
+    model_id: str, request: Request, services: ServicesDep, _: WriteAccess
+) -> JSONResponse:
+    """Set the model's task, check interval and quality thresholds (201 when new)."""
+    configs = _checks(services).configs
+    return await _put(configs, QualityConfig.from_json, QualityConfig.to_json, model_id, request)
+
+
+@router.get("/{model_id}/quality-config", responses=ERROR_RESPONSES)
+async def get_quality_config(model_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
+    configs = _checks(services).configs
+    return JSONResponse(_get(configs, QualityConfig.to_json, model_id, "quality configuration"))
+
+
+@router.delete("/{model_id}/quality-config", status_code=204, responses=ERROR_RESPONSES)
+async def delete_quality_config(model_id: str, services: ServicesDep, _: AdminAccess) -> Response:
+    if not await _checks(services).configs.delete(_model(model_id)):
+        raise NotFound(f"model {model_id!r} has no quality configuration")
+    return Response(status_code=204)
+
+
+@router.put("/{model_id}/data-quality/rules", responses=ERROR_RESPONSES)
+async def put_data_quality_rules(
+    model_id: str, request: Request, services: ServicesDep, _: WriteAccess
+) -> JSONResponse:
+    """Set the model's data-quality limits (201 when new)."""
+    rules = _checks(services).rules
+    return await _put(
+        rules, DataQualityRules.from_json, DataQualityRules.to_json, model_id, request
+    )
+
+
+@router.get("/{model_id}/data-quality/rules", responses=ERROR_RESPONSES)
+async def get_data_quality_rules(
+    model_id: str, services: ServicesDep, _: ReadAccess
+) -> JSONResponse:
+    rules = _checks(services).rules
+    return JSONResponse(_get(rules, DataQualityRules.to_json, model_id, "data-quality rules"))
+
+
+@router.delete("/{model_id}/data-quality/rules", status_code=204, responses=ERROR_RESPONSES)
+async def delete_data_quality_rules(
+    model_id: str, services: ServicesDep, _: AdminAccess
+) -> Response:
+    if not await _checks(services).rules.delete(_model(model_id)):
+        raise NotFound(f"model {model_id!r} has no data-quality rules")
+    return Response(status_code=204)
