@@ -23,13 +23,28 @@ import httpx
 from monitorx.sdk.config import DEFAULT_URL
 from monitorx.sdk.payloads import JSONObject
 from monitorx.sdk.results import WriteResult
+from monitorx.sdk.spool import DEFAULT_SPOOL_MAX_BYTES, DiskSpool, SpoolLocked
+from monitorx.sdk.spool_sender import SpoolSender
 from monitorx.sdk.sync_client import MonitorX
 from monitorx.sdk.worker import BatchWorker, WorkerStats
 
 logger = logging.getLogger("monitorx.sdk")
 
+# The longest wait between two tries of the spool.
+_MAX_BACKOFF_S = 30.0
+
 URL_ENV = "MONITORX_URL"
 API_KEY_ENV = "MONITORX_API_KEY"
+
+
+def _open_spool(directory: str | os.PathLike[str] | None, max_bytes: int) -> DiskSpool | None:
+    if directory is None:
+        return None
+    try:
+        return DiskSpool(directory, max_bytes)
+    except (SpoolLocked, OSError) as exc:  # monitoring must not stop the service starting
+        logger.error("MonitorX runs without its spool: %s", exc)
+        return None
 
 
 class Exporter:
@@ -42,6 +57,12 @@ class Exporter:
     is retried (with the client's retries and circuit breaker, then backoff) and new
     metrics queue behind it, the oldest dropped and counted once ``queue_size`` is
     reached. Failures are logged on the ``monitorx.sdk`` logger, never raised.
+
+    With ``spool_dir``, batches that cannot be delivered go to a bounded on-disk
+    spool of at most ``spool_max_bytes`` (spool.py), and so does what is left at
+    shutdown; they are sent once the server answers, by this process or the next
+    one started with the same directory. A directory another process holds is
+    logged and the exporter runs without a spool.
     """
 
     def __init__(
@@ -59,6 +80,8 @@ class Exporter:
         failure_threshold: int = 5,
         recovery_time: float = 30.0,
         shutdown_timeout: float = 2.0,
+        spool_dir: str | os.PathLike[str] | None = None,
+        spool_max_bytes: int = DEFAULT_SPOOL_MAX_BYTES,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.url = url
@@ -73,6 +96,7 @@ class Exporter:
             "transport": transport,
         }
         self._shutdown_timeout = shutdown_timeout
+        self.spool = _open_spool(spool_dir, spool_max_bytes)
         self._worker = BatchWorker(
             self._deliver,
             batch_size=batch_size,
@@ -80,8 +104,18 @@ class Exporter:
             queue_size=queue_size,
             retry_backoff_s=retry_backoff,
             on_fork=self._replace_client,
+            spool=None
+            if self.spool is None
+            else SpoolSender(
+                self.spool,
+                self._deliver,
+                batch_size=batch_size,
+                retry_backoff_s=retry_backoff,
+                max_backoff_s=_MAX_BACKOFF_S,
+            ),
         )
         self._client = self._new_client()
+        self._worker.send_spooled()
 
     def _new_client(self) -> MonitorX:
         # The client sleeps between retries with the worker's wait, which a

@@ -7,6 +7,11 @@ them to ``deliver``. Delivery failures are logged and counted; the batch is kept
 tried again with backoff (or after the circuit breaker's recovery time), while new
 metrics queue behind it and the oldest are dropped, counted, once the queue is full.
 After ``os.fork()`` the child starts a fresh, empty worker on its first record.
+
+With a :class:`~monitorx.sdk.spool.DiskSpool`, a batch that fails with a transient
+error goes to disk at once instead of being retried in memory, and so does whatever
+is left at shutdown; the spool is sent, oldest first, whenever the backoff allows.
+A forked child does not use its parent's spool.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from monitorx.core.errors import MonitorXError
 from monitorx.sdk.errors import CircuitOpenError, is_transient
 from monitorx.sdk.payloads import JSONObject
 from monitorx.sdk.results import WriteResult
+from monitorx.sdk.spool import DiskSpool
+from monitorx.sdk.spool_sender import ChunkOutcome, SpoolSender
 
 logger = logging.getLogger("monitorx.sdk")
 
@@ -47,6 +54,9 @@ class WorkerStats:
     dropped: int
     lost: int
     failed_attempts: int
+    spooled: int = 0
+    spool_pending: int = 0
+    spool_dropped: int = 0
 
 
 class BatchWorker:
@@ -69,6 +79,7 @@ class BatchWorker:
         max_backoff_s: float = 30.0,
         on_fork: Callable[[], None] | None = None,
         name: str = "monitorx-exporter",
+        spool: SpoolSender | None = None,
     ) -> None:
         if batch_size < 1 or queue_size < 1:
             raise ValueError("batch_size and queue_size must be >= 1")
@@ -80,7 +91,14 @@ class BatchWorker:
         self.max_backoff_s = max_backoff_s
         self._on_fork = on_fork
         self._name = name
+        self._sender = spool
         self._reset()
+
+    def send_spooled(self) -> None:
+        """Start the thread now if the spool holds metrics (an earlier process left them)."""
+        with self._lock:
+            if self._spool is not None and self._spool.pending and self._thread is None:
+                self._start()
 
     def _reset(self) -> None:
         # Everything here is per process: a forked child must not share the parent's
@@ -99,10 +117,12 @@ class BatchWorker:
         self._thread: threading.Thread | None = None
         self._drop_logged_at = -_DROP_LOG_INTERVAL_S
         self._failing = False
+        self._spooled = 0
         self._recorded = self._delivered = self._rejected = 0
         self._dropped = self._lost = self._failed_attempts = 0
 
     def _after_fork(self) -> None:
+        self._sender = None  # the parent's files, the parent's lock
         self._reset()
         if self._on_fork is not None:
             self._on_fork()
@@ -123,6 +143,9 @@ class BatchWorker:
                 dropped=self._dropped,
                 lost=self._lost,
                 failed_attempts=self._failed_attempts,
+                spooled=self._spooled,
+                spool_pending=self._spool.pending if self._spool is not None else 0,
+                spool_dropped=self._spool.dropped if self._spool is not None else 0,
             )
 
     def record(self, metric: JSONObject) -> bool:
@@ -184,11 +207,20 @@ class BatchWorker:
             return self._inflight_first
         return self._queue[0][0] if self._queue else float("inf")
 
+    @property
+    def _spool(self) -> DiskSpool | None:
+        return None if self._sender is None else self._sender.spool
+
+    def _spool_pending(self) -> bool:
+        return self._spool is not None and self._spool.pending > 0
+
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every metric recorded so far was delivered; False on timeout.
 
         Also False when some metric recorded since the previous flush was lost:
         dropped from a full queue, refused by the server, or given up on at shutdown.
+        With a spool, also waits until the spool was sent (what earlier processes left
+        there included).
         """
         self._check_fork()
         deadline = time.monotonic() + max(0.0, timeout)
@@ -198,7 +230,7 @@ class BatchWorker:
             self._flush_wanted += 1
             self._changed.notify_all()
             try:
-                while self._oldest_pending() <= target:
+                while self._oldest_pending() <= target or self._spool_pending():
                     remaining = deadline - time.monotonic()
                     if remaining <= 0 or self._thread is None:
                         return False
@@ -220,13 +252,18 @@ class BatchWorker:
         if thread is not None and thread is not threading.current_thread():
             thread.join(_JOIN_TIMEOUT_S)
         with self._lock:
-            left = len(self._queue)
-            if left:
-                self._mark_lost(self._queue[0][0], self._queue[-1][0])
-                self._queue.clear()
-                self._lost += left
-        if left:
-            logger.warning("MonitorX shut down with %d metrics undelivered", left)
+            left = [item for item in self._queue]
+            self._queue.clear()
+        if left and self._spool is not None:
+            self._settle(left, WriteResult(), lost=False, spool=True)
+            logger.warning("MonitorX shut down with %d metrics spooled to disk", len(left))
+        elif left:
+            with self._lock:
+                self._mark_lost(left[0][0], left[-1][0])
+                self._lost += len(left)
+            logger.warning("MonitorX shut down with %d metrics undelivered", len(left))
+        if self._spool is not None:
+            self._spool.close()
         return delivered and not left
 
     def wait(self, seconds: float) -> None:
@@ -240,6 +277,7 @@ class BatchWorker:
                 len(self._queue) < self.batch_size
                 and not (self._flush_wanted and self._queue)
                 and not self._stop.is_set()
+                and not self._replay_due()
             ):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -252,8 +290,18 @@ class BatchWorker:
             self._inflight_first = batch[0][0]
             return batch
 
+    def _replay_due(self) -> bool:
+        return self._sender is not None and self._sender.due
+
     def _run(self) -> None:
         while True:
+            if self._replay_due() and not self._stop.is_set():
+                try:
+                    self._replay()
+                except Exception:  # the thread must outlive any bug
+                    logger.exception("MonitorX exporter failed sending its spool")
+                    if self._sender is not None:
+                        self._sender.defer_for(self.max_backoff_s)
             batch = self._next_batch()
             if batch is None:
                 if self._stop.is_set():
@@ -265,8 +313,26 @@ class BatchWorker:
                 logger.exception("MonitorX exporter failed on a batch of %d metrics", len(batch))
                 self._settle(batch, WriteResult(), lost=True)
 
+    def _replay(self) -> None:
+        """Send the spool, oldest first, until it is empty, fails, or new batches wait."""
+
+        def settled(outcome: ChunkOutcome) -> bool:
+            with self._changed:
+                self._failed_attempts += outcome.failed
+                self._lost += outcome.refused
+                self._delivered += outcome.result.accepted
+                self._rejected += len(outcome.result.rejected)
+                self._changed.notify_all()
+                return len(self._queue) < self.batch_size
+
+        if self._sender is not None:
+            self._sender.send(self._stop.is_set, settled)
+
     def _send(self, batch: list[tuple[int, JSONObject]]) -> None:
         metrics = [metric for _, metric in batch]
+        if self._sender is not None and self._sender.deferring:
+            self._settle(batch, WriteResult(), lost=False, spool=True)
+            return
         attempt = 0
         while True:
             try:
@@ -281,6 +347,10 @@ class BatchWorker:
                 if not self._failing:
                     self._failing = True
                     logger.warning("MonitorX delivery failed, will retry: %s", exc)
+                if self._sender is not None:
+                    self._sender.failed(exc)
+                    self._settle(batch, WriteResult(), lost=False, spool=True)
+                    return
                 if self._stop.is_set():
                     self._settle(batch, WriteResult(), lost=True)
                     return
@@ -294,10 +364,25 @@ class BatchWorker:
             if self._failing:
                 self._failing = False
                 logger.warning("MonitorX delivery recovered after %d failed attempts", attempt)
+            if self._sender is not None:
+                self._sender.succeeded()
             self._settle(batch, result, lost=False)
             return
 
-    def _settle(self, batch: list[tuple[int, JSONObject]], result: WriteResult, lost: bool) -> None:
+    def _settle(
+        self,
+        batch: list[tuple[int, JSONObject]],
+        result: WriteResult,
+        lost: bool,
+        spool: bool = False,
+    ) -> None:
+        if spool and self._spool is not None:  # written before flush() can see it gone
+            written = self._spool.append([metric for _, metric in batch])
+            with self._lock:
+                self._spooled += written
+                if written < len(batch):
+                    self._lost += len(batch) - written
+                    self._mark_lost(batch[0][0], batch[-1][0])
         # Logged before flush() can return, so that what a flush reports was logged.
         if result.rejected:
             first = result.rejected[0]
