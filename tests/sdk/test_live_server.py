@@ -261,3 +261,32 @@ def test_a_forked_child_gets_its_own_worker(live_server: LiveServer, api: httpx.
     assert monitorx.flush(timeout=10)
     assert summary(api, "child")["count"] == 5
     assert summary(api, "parent")["count"] == 2  # the child did not send the parent's queue
+
+
+def test_the_exporter_delivers_every_metric_exactly_once_from_asyncio_tasks(
+    live_server: LiveServer, api: httpx.Client
+) -> None:
+    exporter = monitorx.init(url=live_server.url)
+
+    @monitor_inference(model_id="tasks-inner")
+    async def predict(x: int) -> int:
+        await asyncio.sleep(0)
+        return x
+
+    async def work(task: int) -> None:
+        for i in range(500):
+            async with track(model_id="tasks", request_id=f"t{task}-{i}"):
+                await predict(i)
+
+    async def main() -> None:
+        await asyncio.gather(*(work(n) for n in range(8)))
+
+    asyncio.run(main())
+    assert monitorx.flush(timeout=30)
+    stats = exporter.stats
+    assert (stats.recorded, stats.delivered, stats.dropped) == (8000, 8000, 0)
+    rows = api.get("/metrics/inference", params={"model_id": "tasks", "limit": 10000}).json()
+    ids = [row["request_id"] for row in rows]
+    assert sorted(ids) == sorted(f"t{n}-{i}" for n in range(8) for i in range(500))
+    assert summary(api, "tasks")["count"] == 4000
+    assert summary(api, "tasks-inner")["count"] == 4000
