@@ -33,6 +33,7 @@ from monitorx.server.errors import install_error_handlers
 from monitorx.server.evaluation import Evaluator
 from monitorx.server.fast_ingest import FastIngest
 from monitorx.server.limits import RequestLimits
+from monitorx.server.live import LiveHub
 from monitorx.server.openapi import build_openapi
 from monitorx.server.rate_limits import RateLimits, TokenBuckets
 from monitorx.server.registry import ModelRegistry
@@ -41,6 +42,7 @@ from monitorx.server.routes import (
     alerts,
     channels,
     dashboard,
+    dashboards,
     drift,
     health,
     metrics,
@@ -52,6 +54,7 @@ from monitorx.server.routes import (
     threshold_profiles,
 )
 from monitorx.server.routes import slos as slo_routes
+from monitorx.server.routes import ws as live_routes
 from monitorx.server.scheduler import Scheduler
 from monitorx.server.settings import Settings
 from monitorx.store import DataLifecycle, Storage, TieredReads, open_storage
@@ -110,6 +113,10 @@ def create_app(
     )
     if settings.notify_enabled:
         engine.add_listener(notifier.handle)
+    # The dashboard's WebSocket: every committed batch and alert change, fanned out.
+    live = LiveHub()
+    evaluator.add_committed_listener(live.publish_batch)
+    engine.add_listener(live.publish_alert)
     for handler in load_alert_handlers(settings.alert_handlers):
         engine.add_listener(handler)
     services = Services(
@@ -128,6 +135,7 @@ def create_app(
         rules=rule_catalog,
         threshold_profiles=profiles,
         slos=slo_catalog,
+        live=live,
     )
     scheduler = Scheduler()
     scheduler.every(settings.alert_tick_s, "resolve-cleared-alerts", engine.resolve_cleared)
@@ -210,6 +218,8 @@ def create_app(
     ):
         api.include_router(module.router)
     api.include_router(slo_routes.router)
+    api.include_router(dashboards.router)
+    api.include_router(live_routes.router)
     app.include_router(api)
     app.include_router(dashboard.router)
     # Outermost last: size and content-type checks, then the fast ingest path.

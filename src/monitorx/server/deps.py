@@ -20,6 +20,7 @@ from monitorx.ingest.pool import BatchDecoder
 from monitorx.server.auth import Authenticator, Principal, Role
 from monitorx.server.drift_runs import ScheduledDriftRuns
 from monitorx.server.evaluation import Evaluator
+from monitorx.server.live import LiveHub
 from monitorx.server.quality_checks import QualityChecks
 from monitorx.server.registry import ModelRegistry
 from monitorx.server.settings import Settings
@@ -45,6 +46,7 @@ class Services:
     rules: RuleCatalog | None = None
     threshold_profiles: ThresholdProfileCatalog | None = None
     slos: SLOCatalog | None = None
+    live: LiveHub | None = None
     quality: QualityChecks | None = None
     drift_runs: ScheduledDriftRuns | None = None
 

@@ -11,6 +11,7 @@ __all__ = ["Evaluator"]
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -74,6 +75,12 @@ class Evaluator:
         self._min_count = error_rate_min_count
         self._queue: asyncio.Queue[pa.Table | MetricColumns | DriftMetric] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._committed_listeners: list[Callable[[pa.Table | MetricColumns], None]] = []
+
+    def add_committed_listener(self, listener: Callable[[pa.Table | MetricColumns], None]) -> None:
+        """Call ``listener`` with every committed batch of metrics, on the request's
+        task: it must be quick and must not block (the live hub only queues)."""
+        self._committed_listeners.append(listener)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="monitorx-evaluator")
@@ -87,6 +94,12 @@ class Evaluator:
 
     def submit(self, item: pa.Table | MetricColumns | DriftMetric) -> None:
         """Queue a committed batch or drift metric for evaluation."""
+        if not isinstance(item, DriftMetric):
+            for listener in self._committed_listeners:
+                try:
+                    listener(item)
+                except Exception:
+                    logger.exception("committed-batch listener %r failed", listener)
         if not isinstance(item, DriftMetric) and not self._registry.thresholds():
             return  # nothing to check against; skip the queue on the hot path
         self._queue.put_nowait(item)

@@ -1,0 +1,143 @@
+"""The live hub: fans accepted metrics and alert changes out to WebSocket clients.
+
+The ingest path publishes once per committed batch (`publish_batch`), never per
+metric, and only pays for a summary when someone listens: with no subscriber it
+returns at once. A batch becomes one message per model in it::
+
+    {"type": "metrics", "model_id": "fraud-v3", "count": 120, "errors": 2,
+     "latency_mean": 41.2, "latency_max": 97.0, "latency_last": 40.1,
+     "first": "2026-11-22T12:00:00Z", "last": "2026-11-22T12:00:01Z"}
+
+The alert engine publishes each transition (`publish_alert`, an engine listener)::
+
+    {"type": "alert", "change": "fired" | "updated" | "acknowledged" | "resolved",
+     "alert": {...the Alert as GET /api/v1/alerts/{id} returns it...}}
+
+Each subscriber has a bounded queue. Publishing never waits: when a slow client's
+queue is full the oldest message is dropped (and counted), so one stalled browser
+cannot hold up ingest or grow the server's memory.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DEFAULT_QUEUE_SIZE", "LiveHub", "Subscription", "batch_summaries"]
+
+import asyncio
+from collections import deque
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from monitorx.alerting.engine import AlertEvent
+from monitorx.core import MetricColumns
+from monitorx.server.evaluation import metric_arrays
+from monitorx.server.responses import alert_json
+
+# Messages a client may fall behind by before the oldest are dropped. A browser
+# tab that renders a few messages a second never gets near it.
+DEFAULT_QUEUE_SIZE = 256
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _iso(ts_us: int) -> str:
+    return (_EPOCH + timedelta(microseconds=ts_us)).isoformat().replace("+00:00", "Z")
+
+
+def batch_summaries(batch: pa.Table | MetricColumns) -> list[dict[str, Any]]:
+    """One ``metrics`` message per model of a committed batch, in model id order."""
+    arrays = metric_arrays(batch)
+    latency = arrays.values["latency"]
+    messages: list[dict[str, Any]] = []
+    for code, model_id in enumerate(arrays.model_ids):
+        rows = np.flatnonzero(arrays.model_code == code)
+        if rows.size == 0:
+            continue
+        ts = arrays.ts_us[rows]
+        lat = latency[rows]
+        last = rows[int(np.argmax(ts))]
+        messages.append(
+            {
+                "type": "metrics",
+                "model_id": model_id,
+                "count": int(rows.size),
+                "errors": int(np.count_nonzero(arrays.error[rows])),
+                "latency_mean": float(np.mean(lat)),
+                "latency_max": float(np.max(lat)),
+                "latency_last": float(latency[last]),
+                "first": _iso(int(ts.min())),
+                "last": _iso(int(ts.max())),
+            }
+        )
+    return messages
+
+
+class Subscription:
+    """One client's view of the hub: the models it follows and its pending messages.
+
+    ``models`` of None follows every model. ``dropped`` counts messages lost
+    because the client fell more than ``maxlen`` behind.
+    """
+
+    def __init__(self, models: frozenset[str] | None, maxlen: int) -> None:
+        self.models = models
+        self.dropped = 0
+        self._pending: deque[dict[str, Any]] = deque(maxlen=maxlen)
+        self._ready = asyncio.Event()
+
+    def wants(self, model_id: str) -> bool:
+        return self.models is None or model_id in self.models
+
+    def offer(self, message: dict[str, Any]) -> None:
+        """Queue without waiting; a full queue drops its oldest message."""
+        if len(self._pending) == self._pending.maxlen:
+            self.dropped += 1
+        self._pending.append(message)
+        self._ready.set()
+
+    async def next(self) -> dict[str, Any]:
+        """The oldest pending message, waiting for one when there is none."""
+        while not self._pending:
+            self._ready.clear()
+            await self._ready.wait()
+        return self._pending.popleft()
+
+
+class LiveHub:
+    """The subscribers of one server process and what is published to them."""
+
+    def __init__(self, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+        self._queue_size = queue_size
+        self._subscribers: set[Subscription] = set()
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    def subscribe(self, models: frozenset[str] | None = None) -> Subscription:
+        subscription = Subscription(models, self._queue_size)
+        self._subscribers.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscribers.discard(subscription)
+
+    def publish_batch(self, batch: pa.Table | MetricColumns) -> None:
+        """Announce a committed batch of inference metrics (cheap when nobody listens)."""
+        if not self._subscribers:
+            return
+        for message in batch_summaries(batch):
+            self._fan_out(message["model_id"], message)
+
+    def publish_alert(self, event: AlertEvent) -> None:
+        """An alert engine listener: announce one alert transition."""
+        if not self._subscribers:
+            return
+        message = {"type": "alert", "change": event.change.value, "alert": alert_json(event.alert)}
+        self._fan_out(event.alert.model_id, message)
+
+    def _fan_out(self, model_id: str, message: dict[str, Any]) -> None:
+        for subscription in self._subscribers:
+            if subscription.wants(model_id):
+                subscription.offer(message)

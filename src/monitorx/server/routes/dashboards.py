@@ -1,0 +1,158 @@
+"""`/api/v1/dashboards`: custom dashboards, saved as documents and shared by link.
+
+A dashboard is a title, a default time range and panels; each panel charts one
+metric under one aggregate for one or more models (one line per model)::
+
+    {"id": "checkout", "title": "Checkout models", "range": "6h",
+     "panels": [{"title": "p95 latency", "metric": "latency", "agg": "p95",
+                 "models": ["fraud-v3", "fraud-v4"], "range": "24h"}]}
+
+``range`` is one of the dashboard's time ranges (15m, 1h, 6h, 24h, 7d); a panel
+without one follows the page's range. The page for a saved dashboard is
+``/dashboards/{id}``. Stored with `Storage.put_document("dashboard", id, json)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from monitorx.core import Conflict, MetricName, NotFound, ValidationError
+from monitorx.core.identifiers import check_identifier
+from monitorx.server.checked_json import read_checked_json
+from monitorx.server.deps import ReadAccess, ServicesDep, WriteAccess
+from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.responses import JSONResponse
+from monitorx.store import Aggregation, Storage
+
+router = APIRouter(prefix="/dashboards", tags=["dashboards"])
+
+DOCUMENT_KIND = "dashboard"
+RANGES = ("15m", "1h", "6h", "24h", "7d")
+MAX_PANELS = 50
+MAX_MODELS_PER_PANEL = 20
+MAX_TITLE = 256
+
+
+def _title(value: object, field: str, default: str) -> str:
+    if value is None:
+        return default
+    if not isinstance(value, str) or len(value) > MAX_TITLE:
+        raise ValidationError(f"must be a string of at most {MAX_TITLE} characters", field)
+    return value
+
+
+def _range(value: object, field: str) -> str | None:
+    if value is None:
+        return None
+    if value not in RANGES:
+        raise ValidationError(f"must be one of {', '.join(RANGES)}", field)
+    return str(value)
+
+
+def _choice(value: object, allowed: list[str], field: str, default: str) -> str:
+    if value is None:
+        return default
+    if not isinstance(value, str) or value not in allowed:
+        raise ValidationError(f"must be one of {', '.join(allowed)}", field)
+    return value
+
+
+def _panel(value: object, index: int) -> dict[str, Any]:
+    where = f"panels[{index}]"
+    if not isinstance(value, dict):
+        raise ValidationError("a panel is an object", where)
+    models = value.get("models")
+    if not isinstance(models, list) or not 1 <= len(models) <= MAX_MODELS_PER_PANEL:
+        raise ValidationError(f"a list of 1 to {MAX_MODELS_PER_PANEL} model ids", f"{where}.models")
+    for n, model in enumerate(models):
+        if not isinstance(model, str):
+            raise ValidationError("a model id is a string", f"{where}.models[{n}]")
+        check_identifier(model, f"{where}.models[{n}]")
+    metric = _choice(value.get("metric"), [m.value for m in MetricName], f"{where}.metric", "")
+    if not metric:
+        raise ValidationError("required", f"{where}.metric")
+    agg = _choice(value.get("agg"), [a.value for a in Aggregation], f"{where}.agg", "mean")
+    return {
+        "title": _title(value.get("title"), f"{where}.title", f"{metric} {agg}"),
+        "metric": metric,
+        "agg": agg,
+        "models": models,
+        "range": _range(value.get("range"), f"{where}.range"),
+    }
+
+
+def dashboard_from_body(body: object, dashboard_id: str | None = None) -> dict[str, Any]:
+    """The stored form of a dashboard; ValidationError names the offending field."""
+    if not isinstance(body, dict):
+        raise ValidationError("the body is a JSON object", "body")
+    raw_id = body.get("id", dashboard_id)
+    if dashboard_id is not None and raw_id != dashboard_id:
+        raise ValidationError(f"body id {raw_id!r} differs from the path's", "id")
+    if not isinstance(raw_id, str):
+        raise ValidationError("required: a string id", "id")
+    check_identifier(raw_id, "id")
+    panels = body.get("panels", [])
+    if not isinstance(panels, list) or len(panels) > MAX_PANELS:
+        raise ValidationError(f"a list of at most {MAX_PANELS} panels", "panels")
+    return {
+        "id": raw_id,
+        "title": _title(body.get("title"), "title", raw_id),
+        "range": _range(body.get("range"), "range") or "1h",
+        "panels": [_panel(p, i) for i, p in enumerate(panels)],
+    }
+
+
+async def _load(storage: Storage, dashboard_id: str) -> dict[str, Any]:
+    body = await storage.get_document(DOCUMENT_KIND, dashboard_id)
+    if body is None:
+        raise NotFound(f"no dashboard with id {dashboard_id!r}")
+    found: dict[str, Any] = orjson.loads(body)
+    return found
+
+
+async def _save(storage: Storage, dashboard: dict[str, Any]) -> bool:
+    body = orjson.dumps(dashboard).decode()
+    return await storage.put_document(DOCUMENT_KIND, dashboard["id"], body)
+
+
+@router.post("", status_code=201, responses=ERROR_RESPONSES)
+async def create_dashboard(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
+    """Save a new dashboard; 409 if its id exists."""
+    dashboard = dashboard_from_body(await read_checked_json(request))
+    if await services.storage.get_document(DOCUMENT_KIND, dashboard["id"]) is not None:
+        raise Conflict(f"a dashboard with id {dashboard['id']!r} exists")
+    await _save(services.storage, dashboard)
+    return JSONResponse(dashboard, status_code=201)
+
+
+@router.get("", responses=ERROR_RESPONSES)
+async def list_dashboards(services: ServicesDep, _: ReadAccess) -> JSONResponse:
+    """Every saved dashboard, oldest first."""
+    stored = await services.storage.list_documents(DOCUMENT_KIND)
+    return JSONResponse([orjson.loads(body) for _, body in stored])
+
+
+@router.get("/{dashboard_id}", responses=ERROR_RESPONSES)
+async def get_dashboard(dashboard_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
+    return JSONResponse(await _load(services.storage, dashboard_id))
+
+
+@router.put("/{dashboard_id}", responses=ERROR_RESPONSES)
+async def put_dashboard(
+    dashboard_id: str, request: Request, services: ServicesDep, _: WriteAccess
+) -> JSONResponse:
+    """Create (201) or replace (200). A body ``id`` must equal the path's."""
+    dashboard = dashboard_from_body(await read_checked_json(request), dashboard_id)
+    existed = await services.storage.get_document(DOCUMENT_KIND, dashboard_id) is not None
+    await _save(services.storage, dashboard)
+    return JSONResponse(dashboard, status_code=200 if existed else 201)
+
+
+@router.delete("/{dashboard_id}", status_code=204, responses=ERROR_RESPONSES)
+async def delete_dashboard(dashboard_id: str, services: ServicesDep, _: WriteAccess) -> Response:
+    if not await services.storage.delete_document(DOCUMENT_KIND, dashboard_id):
+        raise NotFound(f"no dashboard with id {dashboard_id!r}")
+    return Response(status_code=204)

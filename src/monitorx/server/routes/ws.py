@@ -1,0 +1,144 @@
+"""`/api/v1/ws`: live accepted metrics and alert changes over a WebSocket.
+
+Messages are those of `monitorx.server.live` (``metrics`` per model per committed
+batch, ``alert`` per alert transition). Which models: ``?model_id=a&model_id=b``
+on the URL, or at any time a message ``{"type": "subscribe", "models": ["a", "b"]}``
+(an empty or absent list follows every model). The server answers a subscribe
+with ``{"type": "subscribed", "models": [...] | null}``.
+
+Auth is the REST API's: with auth on, the handshake carries ``X-API-Key`` or
+``Authorization: Bearer`` (non-browser clients), or the URL carries ``api_key`` or
+``token`` (browsers cannot set handshake headers), or the first message is
+``{"type": "auth", "api_key": "..."}`` / ``{"type": "auth", "token": "..."}``.
+Without valid credentials in time the socket closes with code 1008 (policy
+violation) and the reason; the read role is enough.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.requests import HTTPConnection
+
+from monitorx.core import MonitorXError
+from monitorx.server.auth import Authenticator, Principal, Role
+from monitorx.server.deps import Services
+from monitorx.server.live import LiveHub, Subscription
+
+router = APIRouter(tags=["live"])
+
+# How long a client with auth on may take to send its auth message.
+AUTH_TIMEOUT_S = 10.0
+_POLICY_VIOLATION = 1008
+
+
+def _credentials_connection(api_key: str | None, token: str | None) -> HTTPConnection:
+    """A stand-in connection carrying URL or message credentials as the headers
+    the REST API reads, so both are checked by the same `Authenticator`."""
+    headers: list[tuple[bytes, bytes]] = []
+    if api_key:
+        headers.append((b"x-api-key", api_key.encode()))
+    if token:
+        headers.append((b"authorization", b"Bearer " + token.encode()))
+    return HTTPConnection({"type": "http", "headers": headers})
+
+
+def _check(auth: Authenticator, conn: HTTPConnection) -> Principal:
+    principal = auth.authenticate(conn)
+    auth.require(principal, Role.READ)
+    return principal
+
+
+async def _authenticate(websocket: WebSocket, auth: Authenticator) -> Principal:
+    """Headers, then URL, then a first ``auth`` message; raises MonitorXError."""
+    if not auth.enabled or "x-api-key" in websocket.headers:
+        return _check(auth, websocket)
+    if websocket.headers.get("authorization"):
+        return _check(auth, websocket)
+    params = websocket.query_params
+    if params.get("api_key") or params.get("token"):
+        return _check(auth, _credentials_connection(params.get("api_key"), params.get("token")))
+    try:
+        first = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_S)
+    except TimeoutError:
+        first = "{}"
+    message = _parse(first)
+    if message.get("type") != "auth":
+        return _check(auth, _credentials_connection(None, None))
+    return _check(
+        auth, _credentials_connection(_text(message.get("api_key")), _text(message.get("token")))
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _parse(text: str) -> dict[str, Any]:
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _models(values: object) -> frozenset[str] | None:
+    if not isinstance(values, list):
+        return None
+    models = frozenset(v for v in values if isinstance(v, str))
+    return models or None
+
+
+async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
+    await websocket.send_text(orjson.dumps(message, option=orjson.OPT_UTC_Z).decode())
+
+
+async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
+    while True:
+        await _send(websocket, await subscription.next())
+
+
+async def _listen(websocket: WebSocket, subscription: Subscription) -> None:
+    """Client messages: subscribe changes the models followed; others are ignored."""
+    while True:
+        message = _parse(await websocket.receive_text())
+        if message.get("type") == "subscribe":
+            subscription.models = _models(message.get("models"))
+            await _send(websocket, {"type": "subscribed", "models": _sorted(subscription.models)})
+
+
+@router.websocket("/ws")
+async def live_updates(websocket: WebSocket) -> None:
+    """Stream ``metrics`` and ``alert`` messages until the client goes away."""
+    services: Services = websocket.app.state.services
+    hub: LiveHub | None = services.live
+    assert hub is not None, "create_app wires the live hub"
+    await websocket.accept()
+    try:
+        await _authenticate(websocket, services.auth)
+    except MonitorXError as exc:
+        await websocket.close(_POLICY_VIOLATION, str(exc)[:120])
+        return
+    except WebSocketDisconnect:
+        return
+    subscription = hub.subscribe(_models(websocket.query_params.getlist("model_id")))
+    await _send(websocket, {"type": "subscribed", "models": _sorted(subscription.models)})
+    forward = asyncio.create_task(_forward(websocket, subscription))
+    try:
+        await _listen(websocket, subscription)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.unsubscribe(subscription)
+        forward.cancel()
+        # The forwarder ends by cancellation, or by a send to a socket that closed.
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+            await forward
+
+
+def _sorted(models: frozenset[str] | None) -> list[str] | None:
+    return None if models is None else sorted(models)

@@ -1,0 +1,43 @@
+// Two or more models on the same charts: one line per model.
+"use strict";
+
+const {el} = MX;
+const PANELS = [
+  ["chart-p95", "p95 latency (ms)", "latency", "p95", "ms"],
+  ["chart-throughput", "Throughput (req/s)", "latency", "count", "req/s"],
+  ["chart-error_rate", "Error rate", "error_rate", "mean", ""],
+  ["chart-cpu", "CPU (%)", "cpu_percent", "mean", "%"],
+];
+let chosen = (MX.params.get("models") || "").split(",").filter(Boolean);
+let charts = {};
+
+async function renderPicker() {
+  const known = (await MX.get("/summary?window=" + Math.round(MX.range().seconds))).models.map((m) => m.model_id);
+  const registered = (await MX.get("/models")).map((m) => m.id);
+  const all = [...new Set([...known, ...registered])].sort();
+  if (!chosen.length) chosen = all.slice(0, 2);
+  const pick = document.getElementById("pick");
+  pick.replaceChildren(...all.map((id) => el("label", {}, el("input", {type: "checkbox", value: id, checked: chosen.includes(id) ? "" : null,
+    onchange: (event) => {
+      chosen = event.target.checked ? [...chosen, id] : chosen.filter((m) => m !== id);
+      MX.setParams({models: chosen.join(",") || null});
+      MX.refreshNow();
+    }}), " " + id)));
+  if (!all.length) pick.append(el("span", {class: "empty"}, "No models yet."));
+}
+
+async function refresh() {
+  await renderPicker();
+  const r = MX.range();
+  charts = {};
+  await Promise.all(PANELS.map(async ([div, title, metric, agg, unit]) => {
+    const series = await Promise.all(chosen.map((id) => MX.aggregate(id, metric, agg, r)));
+    charts[title] = series.map((s, i) => ({name: chosen[i], x: s.x, y: agg === "count" ? s.y.map((c) => c / s.interval) : s.y}));
+    MX.chart(div, title, charts[title], {unit});
+  }));
+}
+
+MX.setExport(() => ({name: "compare", rows: MX.seriesRows(charts)}));
+MX.onRefresh(refresh);
+MX.start();
+MX.refreshNow();

@@ -1,0 +1,28 @@
+// One saved dashboard: each panel is one chart, one line per model.
+"use strict";
+
+const {el} = MX;
+const dashboardId = document.body.dataset.subject;
+let charts = {};
+
+async function refresh() {
+  const d = await MX.get("/dashboards/" + encodeURIComponent(dashboardId));
+  document.getElementById("dashboard-title").textContent = d.title;
+  document.getElementById("edit-link").href = "/dashboards?edit=" + encodeURIComponent(d.id);
+  const grid = document.getElementById("panels");
+  if (grid.children.length !== d.panels.length) {
+    grid.replaceChildren(...d.panels.map((_, i) => el("section", {}, el("div", {class: "chart", id: "panel-" + i}))));
+  }
+  charts = {};
+  await Promise.all(d.panels.map(async (p, i) => {
+    const r = p.range ? MX.range.forKey(p.range) : MX.range();
+    const series = await Promise.all(p.models.map((m) => MX.aggregate(m, p.metric, p.agg, r)));
+    charts[p.title] = series.map((s, j) => ({name: p.models[j], x: s.x, y: s.y}));
+    MX.chart("panel-" + i, `${p.title}${p.range ? " · " + p.range : ""}`, charts[p.title]);
+  }));
+}
+
+MX.setExport(() => ({name: "dashboard-" + dashboardId, rows: MX.seriesRows(charts)}));
+MX.onRefresh(refresh);
+MX.start();
+MX.refreshNow();

@@ -1,0 +1,23 @@
+// The login page: check a key or JWT against the API, keep it in sessionStorage,
+// and go back to the page that asked.
+"use strict";
+
+document.getElementById("controls").hidden = true;
+
+async function signIn() {
+  const kind = document.querySelector("input[name=kind]:checked").value;
+  const value = document.getElementById("login-value").value.trim();
+  const headers = kind === "jwt" ? {"Authorization": "Bearer " + value} : {"X-API-Key": value};
+  const response = await fetch(MX.API + "/models", {headers});
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    document.getElementById("login-error").textContent = body.detail || `sign-in failed (${response.status})`;
+    return;
+  }
+  sessionStorage.setItem(MX.CREDENTIAL, JSON.stringify({kind, value}));
+  const next = MX.params.get("next") || "/";
+  location.href = next.startsWith("/") && !next.startsWith("//") ? next : "/";
+}
+
+document.getElementById("login-submit").addEventListener("click", signIn);
+document.getElementById("login-value").addEventListener("keydown", (event) => { if (event.key === "Enter") signIn(); });

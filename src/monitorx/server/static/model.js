@@ -1,0 +1,107 @@
+// One model: latency percentiles, throughput, error rate and resources over time
+// with threshold lines, the latency distribution, its alerts and drift results.
+"use strict";
+
+const {el, fmt, pct} = MX;
+const modelId = document.body.dataset.subject;
+const q = encodeURIComponent(modelId);
+// Raw latencies for the histogram: a bounded recent sample, not the whole range.
+const HISTOGRAM_SAMPLE = 2000;
+const RESOURCES = [
+  ["gpu_memory_mb", "GPU memory", "MB", "gpu_memory_mb"],
+  ["gpu_utilization", "GPU utilization", "%", null],
+  ["cpu_percent", "CPU", "%", "cpu_percent"],
+  ["memory_mb", "Memory", "MB", "memory_mb"],
+];
+let charts = {};
+let alerts = [];
+let config = null;
+
+function tile(label, value, id) {
+  return el("div", {class: "tile", id}, el("b", {}, value), el("span", {}, label));
+}
+
+async function loadConfig() {
+  try { config = await MX.get("/models/" + q); } catch (error) { if (error.status !== 404) throw error; config = null; }
+  const t = (config && config.thresholds) || {};
+  document.getElementById("model-meta").textContent = config
+    ? `${config.model_type} · v${config.version} · ${config.environment}` : "not registered: no thresholds";
+  return t;
+}
+
+async function refresh() {
+  const r = MX.range();
+  const thresholds = await loadConfig();
+  const [summary, latency, counts, errors, resources, sample, modelAlerts, drift] = await Promise.all([
+    MX.get(`/models/${q}/summary?window=${Math.round(r.seconds)}`).catch(() => null),
+    Promise.all(["p50", "p95", "p99"].map((agg) => MX.aggregate(modelId, "latency", agg, r))),
+    MX.aggregate(modelId, "latency", "count", r),
+    MX.aggregate(modelId, "error_rate", "mean", r),
+    Promise.all(RESOURCES.map(([metric]) => MX.aggregate(modelId, metric, "mean", r))),
+    MX.get("/metrics/inference?" + MX.query({model_id: modelId, start: r.start.toISOString(), end: r.end.toISOString(), limit: HISTOGRAM_SAMPLE})),
+    MX.get(`/alerts?model_id=${q}&limit=200`),
+    MX.get(`/metrics/drift?model_id=${q}&limit=100&start=${encodeURIComponent(r.start.toISOString())}`),
+  ]);
+  alerts = modelAlerts;
+  document.getElementById("model-title").textContent = modelId;
+  document.getElementById("model-status").replaceChildren(MX.statusBadge(MX.modelStatus(alerts.filter((a) => !a.resolved))));
+  document.getElementById("compare-link").href = "/compare?models=" + q;
+  const s = summary || {count: 0, latency: {}, error_rate: null, throughput: 0};
+  document.getElementById("tiles").replaceChildren(
+    tile("requests", String(s.count), "tile-count"), tile("p50 ms", fmt(s.latency.p50)), tile("p95 ms", fmt(s.latency.p95)),
+    tile("p99 ms", fmt(s.latency.p99)), tile("error rate", pct(s.error_rate)), tile("req/s", fmt(s.throughput, 2)));
+
+  charts = {
+    latency: ["p50", "p95", "p99"].map((agg, i) => ({name: agg, x: latency[i].x, y: latency[i].y})),
+    throughput: [{name: "req/s", x: counts.x, y: counts.y.map((c) => c / counts.interval)}],
+    error_rate: [{name: "error rate", x: errors.x, y: errors.y}],
+  };
+  MX.chart("chart-latency", "Latency (ms)", charts.latency, {threshold: thresholds.latency_ms, unit: "ms"});
+  MX.chart("chart-throughput", `Throughput (req/s, ${counts.interval} s buckets)`, charts.throughput);
+  MX.chart("chart-error_rate", "Error rate", charts.error_rate, {threshold: thresholds.error_rate});
+  RESOURCES.forEach(([metric, title, unit, limit], i) => {
+    charts[metric] = [{name: title, x: resources[i].x, y: resources[i].y}];
+    MX.chart("chart-" + metric, `${title} (${unit})`, charts[metric], {threshold: limit ? thresholds[limit] : null, unit});
+  });
+  const values = sample.map((m) => m.latency);
+  Plotly.react("chart-histogram", [{type: "histogram", x: values, name: "latency", marker: {color: "#818cf8"}}],
+    {paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", font: {color: "#cbd5e1", size: 11},
+     margin: {l: 48, r: 12, t: 28, b: 36}, title: {text: `Latency distribution (last ${values.length} requests, ms)`, font: {size: 13}, x: 0.01},
+     shapes: thresholds.latency_ms ? [{type: "line", yref: "paper", y0: 0, y1: 1, x0: thresholds.latency_ms, x1: thresholds.latency_ms, line: {color: "#f43f5e", dash: "dash"}}] : []},
+    {responsive: true, displaylogo: false});
+  renderAlerts();
+  renderDrift(drift);
+}
+
+function renderAlerts() {
+  const body = document.querySelector("#alerts tbody");
+  body.replaceChildren();
+  if (!alerts.length) { body.append(el("tr", {}, el("td", {class: "empty", colspan: 7}, "No alerts for this model."))); return; }
+  for (const a of alerts) {
+    body.append(el("tr", {}, el("td", {}, MX.when(a.timestamp)), el("td", {}, a.alert_type), el("td", {}, MX.severityBadge(a.severity)),
+      el("td", {}, a.status + (a.acknowledged ? " (ack)" : "")), el("td", {class: "num"}, fmt(a.value, 3)),
+      el("td", {class: "num"}, fmt(a.threshold, 3)), el("td", {}, a.message)));
+  }
+}
+
+function renderDrift(rows) {
+  const body = document.querySelector("#drift tbody");
+  body.replaceChildren();
+  if (!rows.length) { body.append(el("tr", {}, el("td", {class: "empty", colspan: 6}, "No drift results in this range."))); return; }
+  for (const d of rows) {
+    body.append(el("tr", {}, el("td", {}, MX.when(d.timestamp)), el("td", {}, d.drift_type), el("td", {}, d.feature || "—"),
+      el("td", {class: "num"}, fmt(d.score, 3)), el("td", {class: "num"}, fmt(d.confidence, 3)), el("td", {}, MX.severityBadge(d.severity))));
+  }
+}
+
+MX.setExport(() => ({name: modelId + "-metrics", rows: MX.seriesRows(charts)}));
+MX.onRefresh(refresh);
+MX.start();
+MX.refreshNow();
+// Live: a batch for this model or a change to one of its alerts redraws the page
+// (at most once a second), so the charts move without a reload.
+let pending = null;
+MX.live([modelId], () => {
+  if (pending) return;
+  pending = setTimeout(() => { pending = null; MX.refreshNow(); }, 1000);
+});

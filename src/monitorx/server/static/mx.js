@@ -1,0 +1,317 @@
+// What every dashboard page shares: the API client and its credentials, the time
+// range, auto-refresh with its countdown, the live WebSocket, export, and charts.
+"use strict";
+
+const MX = (() => {
+  const API = "/api/v1";
+  const CREDENTIAL = "monitorx-credential"; // sessionStorage: {"kind": "key" | "jwt", "value": "…"}
+  const RANGES = {"15m": 900, "1h": 3600, "6h": 21600, "24h": 86400, "7d": 604800};
+  // Bucket widths a chart may use; the smallest that keeps a range under MAX_POINTS.
+  const INTERVALS = [10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400];
+  const MAX_POINTS = 200;
+  const params = new URLSearchParams(location.search);
+  const refreshers = [];
+  let exporter = () => ({name: document.body.dataset.page, rows: []});
+
+  // ---- credentials and the REST API ----
+  function credential() {
+    try { return JSON.parse(sessionStorage.getItem(CREDENTIAL) || "null"); } catch { return null; }
+  }
+  function authHeaders() {
+    const c = credential();
+    if (!c) return {};
+    return c.kind === "jwt" ? {"Authorization": "Bearer " + c.value} : {"X-API-Key": c.value};
+  }
+  async function request(method, path, body) {
+    const headers = authHeaders();
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(API + path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
+    if (response.status === 401 && document.body.dataset.page !== "login") {
+      location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+      throw new Error("sign in needed");
+    }
+    if (response.status === 204) return null;
+    const data = await response.json().catch(() => null);
+    if (!response.ok) {
+      const detail = data && (data.detail || data.error) ? (data.detail || data.error) : response.status;
+      const error = new Error(`${method} ${path}: ${typeof detail === "string" ? detail : JSON.stringify(detail)}`);
+      error.status = response.status;
+      throw error;
+    }
+    return data;
+  }
+  const get = (path) => request("GET", path);
+  const post = (path, body) => request("POST", path, body === undefined ? {} : body);
+  const query = (values) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(values)) {
+      if (Array.isArray(v)) v.forEach((x) => q.append(k, x)); else if (v !== null && v !== undefined && v !== "") q.set(k, v);
+    }
+    return q.toString();
+  };
+
+  // ---- time range: ?range=1h or ?start=…&end=… on the URL, so a link shares the view ----
+  function range() {
+    if (params.get("start")) {
+      const start = new Date(params.get("start"));
+      const end = params.get("end") ? new Date(params.get("end")) : new Date();
+      return {key: "custom", start, end, seconds: Math.max(1, (end - start) / 1000)};
+    }
+    const key = RANGES[params.get("range")] ? params.get("range") : (document.body.dataset.defaultRange || "1h");
+    const end = new Date();
+    return {key, start: new Date(end - RANGES[key] * 1000), end, seconds: RANGES[key]};
+  }
+  // A fixed range ending now (a dashboard panel's own range).
+  range.forKey = (key) => {
+    const end = new Date();
+    return {key, start: new Date(end - RANGES[key] * 1000), end, seconds: RANGES[key]};
+  };
+  function intervalFor(seconds) {
+    return INTERVALS.find((s) => seconds / s <= MAX_POINTS) || INTERVALS[INTERVALS.length - 1];
+  }
+  function setParams(values) {
+    for (const [k, v] of Object.entries(values)) { if (v === null) params.delete(k); else params.set(k, v); }
+    history.replaceState(null, "", location.pathname + (params.toString() ? "?" + params : ""));
+  }
+  const localInput = (d) => new Date(d - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  function initRange() {
+    const select = document.getElementById("range");
+    const custom = document.getElementById("custom-range");
+    const r = range();
+    select.value = r.key;
+    custom.hidden = r.key !== "custom";
+    document.getElementById("range-start").value = localInput(r.start);
+    document.getElementById("range-end").value = localInput(r.end);
+    select.addEventListener("change", () => {
+      if (select.value === "custom") { custom.hidden = false; return; }
+      custom.hidden = true;
+      setParams({range: select.value, start: null, end: null});
+      refreshNow();
+    });
+    document.getElementById("range-apply").addEventListener("click", () => {
+      const start = new Date(document.getElementById("range-start").value);
+      const end = new Date(document.getElementById("range-end").value);
+      if (!(start < end)) { toast("The range's start must be before its end."); return; }
+      setParams({range: null, start: start.toISOString(), end: end.toISOString()});
+      refreshNow();
+    });
+  }
+
+  // Aggregates at a bucket width that fits the range: never the raw points.
+  async function aggregate(modelId, metric, agg, r = range()) {
+    const interval = intervalFor(r.seconds);
+    const rows = await get("/metrics/aggregate?" + query({
+      model_id: modelId, metric, agg, interval, start: r.start.toISOString(), end: r.end.toISOString(),
+    }));
+    return {interval, x: rows.map((p) => p.time), y: rows.map((p) => p.value)};
+  }
+
+  // ---- auto-refresh: every 5–120 s, a visible countdown, pause and resume ----
+  const timer = {every: 30, left: 30, paused: false, busy: false};
+  function onRefresh(fn) { refreshers.push(fn); }
+  async function refreshNow() {
+    timer.left = timer.every;
+    if (timer.busy) return;
+    timer.busy = true;
+    try {
+      await Promise.all(refreshers.map((fn) => fn()));
+    } catch (error) {
+      toast(error.message);
+    } finally {
+      timer.busy = false;
+      showCountdown();
+    }
+  }
+  function showCountdown() {
+    document.getElementById("countdown").textContent = timer.paused ? "paused" : `${timer.left} s`;
+    document.getElementById("refresh-pause").textContent = timer.paused ? "Resume" : "Pause";
+  }
+  function initRefresh() {
+    const every = document.getElementById("refresh-every");
+    const saved = Number(params.get("refresh") || localStorage.getItem("monitorx-refresh-s") || 30);
+    if ([5, 10, 30, 60, 120].includes(saved)) every.value = String(saved);
+    timer.every = timer.left = Number(every.value);
+    every.addEventListener("change", () => {
+      timer.every = timer.left = Number(every.value);
+      localStorage.setItem("monitorx-refresh-s", every.value);
+      showCountdown();
+    });
+    document.getElementById("refresh-pause").addEventListener("click", () => {
+      timer.paused = !timer.paused;
+      showCountdown();
+    });
+    setInterval(() => {
+      if (timer.paused || timer.busy) return;
+      timer.left -= 1;
+      if (timer.left <= 0) refreshNow(); else showCountdown();
+    }, 1000);
+    showCountdown();
+  }
+
+  // ---- live updates over /api/v1/ws ----
+  function live(models, onMessage) {
+    const c = credential();
+    const q = {model_id: models || []};
+    if (c) q[c.kind === "jwt" ? "token" : "api_key"] = c.value;
+    const badge = document.getElementById("live");
+    let closedByPage = false;
+    const connect = () => {
+      const scheme = location.protocol === "https:" ? "wss" : "ws";
+      const socket = new WebSocket(`${scheme}://${location.host}${API}/ws?${query(q)}`);
+      socket.onmessage = (event) => {
+        const message = JSON.parse(event.data);
+        if (message.type === "subscribed") { badge.className = "live on"; return; }
+        onMessage(message);
+      };
+      socket.onclose = () => {
+        badge.className = "live off";
+        if (!closedByPage) setTimeout(connect, 3000);
+      };
+      window.addEventListener("beforeunload", () => { closedByPage = true; socket.close(); });
+    };
+    connect();
+  }
+
+  // ---- export: CSV and JSON of what the page shows, timestamped file names ----
+  function setExport(fn) { exporter = fn; }
+  function stamp(d = new Date()) {
+    const p = (n) => String(n).padStart(2, "0");
+    return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
+  }
+  function toCSV(rows) {
+    if (!rows.length) return "";
+    const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+    const escape = (v) => {
+      const s = v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
+      return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+    };
+    return [columns.join(","), ...rows.map((r) => columns.map((c) => escape(r[c])).join(","))].join("\n") + "\n";
+  }
+  function download(kind) {
+    const {name, rows} = exporter();
+    const text = kind === "csv" ? toCSV(rows) : JSON.stringify(rows, null, 2);
+    const blob = new Blob([text], {type: kind === "csv" ? "text/csv" : "application/json"});
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = `monitorx-${name}-${stamp()}.${kind}`;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  }
+  // Chart series as export rows: one row per point and series.
+  function seriesRows(charts) {
+    const rows = [];
+    for (const [chart, traces] of Object.entries(charts)) {
+      for (const t of traces) {
+        if (t.mxExport === false) continue;
+        t.x.forEach((x, i) => rows.push({chart, series: t.name, time: x, value: t.y[i]}));
+      }
+    }
+    return rows;
+  }
+
+  // ---- charts (Plotly) ----
+  const THEME = {
+    paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", font: {color: "#cbd5e1", size: 11},
+    margin: {l: 48, r: 12, t: 28, b: 36}, xaxis: {gridcolor: "#1e293b", type: "date"},
+    yaxis: {gridcolor: "#1e293b", rangemode: "tozero"}, legend: {orientation: "h", y: -0.2},
+    hovermode: "x unified",
+  };
+  function chart(div, title, traces, {threshold = null, unit = "", annotations = []} = {}) {
+    const shapes = threshold === null || threshold === undefined ? [] : [{
+      type: "line", xref: "paper", x0: 0, x1: 1, y0: threshold, y1: threshold,
+      line: {color: "#f43f5e", dash: "dash", width: 1.5},
+    }];
+    const notes = threshold === null || threshold === undefined ? [] : [{
+      xref: "paper", x: 1, y: threshold, xanchor: "right", yanchor: "bottom", showarrow: false,
+      text: `threshold ${threshold}${unit ? " " + unit : ""}`, font: {color: "#f43f5e", size: 10},
+    }];
+    const layout = {...THEME, title: {text: title, font: {size: 13}, x: 0.01}, shapes,
+      annotations: [...notes, ...annotations],
+      yaxis: {...THEME.yaxis, title: unit ? {text: unit} : undefined}};
+    const lines = traces.map((t) => ({type: "scatter", mode: t.x.length < 3 ? "lines+markers" : "lines", ...t}));
+    return Plotly.react(div, lines, layout, {responsive: true, displaylogo: false});
+  }
+  function sparkline(div, x, y, color) {
+    return Plotly.react(div, [{type: "scatter", mode: "lines", x, y, line: {color, width: 1.5}, fill: "tozeroy", hoverinfo: "y"}],
+      {margin: {l: 0, r: 0, t: 0, b: 0}, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
+       xaxis: {visible: false}, yaxis: {visible: false, rangemode: "tozero"}, showlegend: false},
+      {staticPlot: true, responsive: true});
+  }
+
+  // ---- small DOM helpers ----
+  const SEVERITY_ICON = {low: "ℹ", medium: "⚠", high: "▲", critical: "⛔"};
+  const SEVERITY_RANK = {low: 1, medium: 2, high: 3, critical: 4};
+  function el(tag, attrs = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === "class") node.className = v; else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else if (v !== null && v !== undefined) node.setAttribute(k, v);
+    }
+    node.append(...children.filter((c) => c !== null && c !== undefined));
+    return node;
+  }
+  const severityBadge = (s) => el("span", {class: "sev " + s, title: s}, `${SEVERITY_ICON[s] || ""} ${s}`);
+  // healthy / warning / critical from a model's unresolved alerts.
+  function modelStatus(alerts) {
+    const worst = Math.max(0, ...alerts.map((a) => SEVERITY_RANK[a.severity] || 0));
+    return worst >= SEVERITY_RANK.high ? "critical" : worst > 0 ? "warning" : "healthy";
+  }
+  const statusBadge = (s) => el("span", {class: "status " + s}, s);
+  const fmt = (v, digits = 1) => v === null || v === undefined ? "—" : Number(v).toFixed(digits);
+  const pct = (v) => v === null || v === undefined ? "—" : (100 * v).toFixed(2) + "%";
+  const when = (t) => t ? new Date(t).toLocaleString() : "—";
+  function toast(text) {
+    const box = document.getElementById("toast");
+    box.textContent = text;
+    box.className = "show";
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => { box.className = ""; }, 5000);
+  }
+  // Sortable table: click a header with data-key to sort by it; numbers numerically.
+  function sortable(table, rowsOf, render) {
+    const state = {key: null, dir: 1};
+    table.querySelectorAll("th[data-key]").forEach((th) => {
+      th.classList.add("sortable");
+      th.addEventListener("click", () => {
+        state.dir = state.key === th.dataset.key ? -state.dir : 1;
+        state.key = th.dataset.key;
+        table.querySelectorAll("th").forEach((h) => h.classList.remove("sorted-asc", "sorted-desc"));
+        th.classList.add(state.dir > 0 ? "sorted-asc" : "sorted-desc");
+        render();
+      });
+    });
+    return (rows) => {
+      if (!state.key) return rows;
+      return [...rows].sort((a, b) => {
+        const x = a[state.key], y = b[state.key];
+        if (x === y) return 0;
+        if (x === null || x === undefined) return 1;
+        if (y === null || y === undefined) return -1;
+        return (x < y ? -1 : 1) * state.dir;
+      });
+    };
+  }
+
+  function start() {
+    document.querySelectorAll("nav a").forEach((a) => {
+      if (a.dataset.nav === document.body.dataset.page) a.classList.add("active");
+    });
+    const logout = document.getElementById("logout");
+    if (credential()) {
+      logout.hidden = false;
+      logout.addEventListener("click", () => { sessionStorage.removeItem(CREDENTIAL); location.href = "/login"; });
+    }
+    document.getElementById("export-csv").addEventListener("click", () => download("csv"));
+    document.getElementById("export-json").addEventListener("click", () => download("json"));
+    initRange();
+    initRefresh();
+  }
+
+  return {
+    API, CREDENTIAL, params, get, post, request, query, range, intervalFor, aggregate, setParams,
+    onRefresh, refreshNow, live, setExport, seriesRows, toCSV, chart, sparkline, el, severityBadge,
+    statusBadge, modelStatus, fmt, pct, when, toast, sortable, start, timer, SEVERITY_RANK,
+  };
+})();
