@@ -46,7 +46,8 @@ def test_importing_monitorx_loads_no_server_dependency() -> None:
     code = (
         "import sys, monitorx; "
         "heavy = {'fastapi', 'starlette', 'pydantic', 'numpy', 'duckdb', 'pyarrow', 'uvicorn',"
-        " 'msgspec', 'monitorx.server', 'monitorx.store', 'monitorx.ingest'}; "
+        " 'msgspec', 'monitorx.server', 'monitorx.store', 'monitorx.ingest', 'psutil', 'pynvml',"
+        " 'redis', 'prometheus_client'}; "
         "print(sorted(heavy & set(sys.modules)))"
     )
     out = subprocess.run(

@@ -22,6 +22,7 @@ import httpx
 
 from monitorx.sdk.config import DEFAULT_URL
 from monitorx.sdk.payloads import JSONObject
+from monitorx.sdk.resources import ResourceSampler
 from monitorx.sdk.results import WriteResult
 from monitorx.sdk.spool import DEFAULT_SPOOL_MAX_BYTES, DiskSpool, SpoolLocked
 from monitorx.sdk.spool_sender import SpoolSender
@@ -47,6 +48,13 @@ def _open_spool(directory: str | os.PathLike[str] | None, max_bytes: int) -> Dis
         return None
 
 
+def _start_sampler(resources: ResourceSampler | bool) -> ResourceSampler | None:
+    if resources is False:
+        return None
+    sampler = ResourceSampler() if resources is True else resources
+    return sampler.start()
+
+
 class Exporter:
     """Sends recorded inference metrics from a daemon thread, in batches.
 
@@ -63,6 +71,11 @@ class Exporter:
     shutdown; they are sent once the server answers, by this process or the next
     one started with the same directory. A directory another process holds is
     logged and the exporter runs without a spool.
+
+    With ``resources=True`` (or a :class:`ResourceSampler`), every metric recorded
+    without its own ``resource_usage`` gets the sampler's last sample (process CPU %
+    and RSS, GPU memory and utilization: resources.py); the sampler runs on its own
+    thread, so recording only reads an attribute.
     """
 
     def __init__(
@@ -82,6 +95,7 @@ class Exporter:
         shutdown_timeout: float = 2.0,
         spool_dir: str | os.PathLike[str] | None = None,
         spool_max_bytes: int = DEFAULT_SPOOL_MAX_BYTES,
+        resources: ResourceSampler | bool = False,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.url = url
@@ -96,6 +110,8 @@ class Exporter:
             "transport": transport,
         }
         self._shutdown_timeout = shutdown_timeout
+        self._owns_sampler = resources is True
+        self.resources = _start_sampler(resources)
         self.spool = _open_spool(spool_dir, spool_max_bytes)
         self._worker = BatchWorker(
             self._deliver,
@@ -145,6 +161,11 @@ class Exporter:
         The dict is queued as it is, not copied: do not change it afterwards.
         """
         try:
+            resources = self.resources
+            if resources is not None and "resource_usage" not in metric:
+                usage = resources.latest_usage
+                if usage:
+                    metric["resource_usage"] = usage
             return self._worker.record(metric)
         except Exception:  # recording must never break the caller
             logger.exception("MonitorX could not record a metric")
@@ -162,6 +183,8 @@ class Exporter:
         """
         delivered = self._worker.shutdown(self._shutdown_timeout if timeout is None else timeout)
         self._client.close()
+        if self.resources is not None and self._owns_sampler:
+            self.resources.stop()
         return delivered
 
 
