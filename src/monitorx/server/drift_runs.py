@@ -1,9 +1,11 @@
 """Scheduled drift runs: each model's logged records against its reference, every
 ``interval``, over the last ``window``.
 
-A run stores its results as drift metrics (`Storage.write_drift`), so that
+A run is an analysis exactly as ``POST /api/v1/models/{id}/drift/analyze`` with
+``{"start": now − window, "end": now}`` and the schedule's options would make it:
+its results are stored as drift metrics (`drift_metrics`), so that
 ``GET /api/v1/metrics/drift`` lists and charts them like the ones clients report,
-and hands each to the `Evaluator`, which raises a ``drift`` alert when a
+and each is handed to the `Evaluator`, which raises a ``drift`` alert when a
 confidence is above the model's ``drift_confidence`` threshold:
 
 - one ``data`` metric per run: ``score`` and ``confidence`` are the share of
@@ -13,107 +15,76 @@ confidence is above the model's ``drift_confidence`` threshold:
   test, and statistic / threshold capped at 1 for a distance test (so a drifted
   feature of a distance test has confidence 1).
 
-A run with no reference or no records in its window stores nothing and says so in
-the schedule's status.
+A run that cannot analyze (no reference, no records in its window) stores nothing
+and says why in the schedule's status.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "DRIFT_SCHEDULE_KIND",
-    "Analyzer",
     "DriftRunStatus",
     "DriftSchedule",
     "OptionsCheck",
-    "RecordSource",
     "ScheduledDriftRuns",
+    "WindowAnalysis",
     "drift_metrics",
 ]
 
-import asyncio
 import logging
-import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
-
-import numpy.typing as npt
 
 from monitorx.analysis.drift_html import DriftVerdict
-from monitorx.core import Clock, DriftMetric, DriftType, NotFound, ValidationError
+from monitorx.core import Clock, Conflict, DriftMetric, DriftType, ValidationError
 from monitorx.core.severity import severity_for_confidence
 from monitorx.core.timeparse import parse_duration
-from monitorx.server.evaluation import Evaluator
 from monitorx.server.model_documents import ModelDocuments
-from monitorx.store import Storage
 
 logger = logging.getLogger("monitorx.drift")
 
 DRIFT_SCHEDULE_KIND = "drift_schedule"
 PREDICTION_COLUMN = "prediction"
-Columns = Mapping[str, npt.NDArray[Any]]
 
 
 @dataclass(frozen=True, slots=True)
 class DriftSchedule:
     """How often a model's drift is computed, over how much of the recent past, and
-    with which test and threshold (``None``: the automatic choice of API.md)."""
+    with which analysis options (those of ``POST /drift/analyze``: ``stattest``,
+    ``threshold``, ``preset``, per-column choices, binning…; none: the automatic
+    choice of API.md)."""
 
     window_s: float
     interval_s: float
-    stattest: str | None = None
-    threshold: float | None = None
+    options: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, body: object) -> DriftSchedule:
+        """``window`` and ``interval`` are required; every other field is an analysis
+        option, checked by `ScheduledDriftRuns.check_options`."""
         if not isinstance(body, Mapping):
             raise ValidationError("expected a JSON object", "body")
-        unknown = set(body) - {"window", "interval", "stattest", "threshold"}
-        if unknown:
-            raise ValidationError(f"unknown field {sorted(unknown)[0]!r}", sorted(unknown)[0])
         for name in ("window", "interval"):
             if body.get(name) is None:
                 raise ValidationError("is required", name)
-        stattest = body.get("stattest")
-        if stattest is not None and not isinstance(stattest, str):
-            raise ValidationError("must be a test name", "stattest")
-        threshold = body.get("threshold")
-        if threshold is not None:
-            if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-                raise ValidationError("must be a number", "threshold")
-            if not math.isfinite(threshold) or threshold <= 0:
-                raise ValidationError("must be a finite number above 0", "threshold")
+        options = {k: v for k, v in body.items() if k not in ("window", "interval")}
         return cls(
             window_s=parse_duration(body["window"], "window"),
             interval_s=parse_duration(body["interval"], "interval"),
-            stattest=stattest,
-            threshold=None if threshold is None else float(threshold),
+            options=options,
         )
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "window": self.window_s,
-            "interval": self.interval_s,
-            "stattest": self.stattest,
-            "threshold": self.threshold,
-        }
+        return {"window": self.window_s, "interval": self.interval_s} | dict(self.options)
 
 
-class RecordSource(Protocol):
-    """Where a run reads its data (the records service)."""
-
-    async def reference_columns(self, model_id: str) -> Columns | None: ...
-
-    async def window_columns(self, model_id: str, start: datetime, end: datetime) -> Columns: ...
-
-
-# Runs the drift analysis of (model id, reference, current, stattest, threshold);
-# blocking, so it is called in a worker thread. None: the automatic choice.
-Analyzer = Callable[[str, Columns, Columns, str | None, float | None], DriftVerdict]
-# Raises ValidationError (naming "stattest" or "threshold") for options the
-# analysis would refuse, so that a bad schedule is refused when it is set.
-OptionsCheck = Callable[[str | None, float | None], None]
+# Analyzes a model's records as an analyze request body asks and stores the results
+# (the drift analysis service); Conflict when there is no reference or no records.
+WindowAnalysis = Callable[[str, Mapping[str, object]], Awaitable[DriftVerdict]]
+# Raises ValidationError, naming the field, for options the analysis would refuse,
+# so that a bad schedule is refused when it is set.
+OptionsCheck = Callable[[Mapping[str, object]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +94,7 @@ class DriftRunStatus:
     ran_at: datetime
     start: datetime
     end: datetime
-    outcome: str  # "analyzed", "no_reference", "no_records" or "failed"
+    outcome: str  # "analyzed", "skipped" (nothing to analyze) or "failed"
     detail: str
     dataset_drift: bool | None = None
     share_drifted: float | None = None
@@ -185,22 +156,20 @@ class ScheduledDriftRuns:
 
     def __init__(
         self,
-        storage: Storage,
         clock: Clock,
-        evaluator: Evaluator,
         schedules: ModelDocuments[DriftSchedule],
-        source: RecordSource,
-        analyze: Analyzer,
+        analyze: WindowAnalysis,
         check: OptionsCheck,
     ) -> None:
-        self._storage = storage
         self._clock = clock
-        self._evaluator = evaluator
         self._schedules = schedules
-        self._source = source
         self._analyze = analyze
         self._check = check
         self._status: dict[str, DriftRunStatus] = {}
+
+    async def load(self) -> None:
+        """Read the stored schedules (their runs start on the next tick)."""
+        await self._schedules.load()
 
     @property
     def schedules(self) -> ModelDocuments[DriftSchedule]:
@@ -208,7 +177,7 @@ class ScheduledDriftRuns:
 
     def check_options(self, schedule: DriftSchedule) -> None:
         """Raise ValidationError if the analysis would refuse the schedule's options."""
-        self._check(schedule.stattest, schedule.threshold)
+        self._check(schedule.options)
 
     def status(self, model_id: str) -> DriftRunStatus | None:
         """The latest run of a model since the server started, if any."""
@@ -225,64 +194,31 @@ class ScheduledDriftRuns:
             last = self._status.get(model_id)
             if last is not None and now - last.ran_at < timedelta(seconds=schedule.interval_s):
                 continue
-            try:
-                await self.run(model_id, schedule)
-            except Exception as exc:
-                logger.exception("scheduled drift run of model %s failed", model_id)
-                end = self._clock.now()
-                start = end - timedelta(seconds=schedule.window_s)
-                self._status[model_id] = DriftRunStatus(end, start, end, "failed", str(exc))
-
-    async def analyze_window(
-        self, model_id: str, start: datetime, end: datetime
-    ) -> tuple[DriftVerdict, Columns, Columns]:
-        """The drift of the records in ``[start, end)`` with the options of the model's
-        schedule (the automatic choice when it has none), and the data it compared.
-        NotFound when the model has no reference or no records in the range."""
-        reference = await self._source.reference_columns(model_id)
-        if reference is None:
-            raise NotFound(f"model {model_id!r} has no reference; PUT /models/{model_id}/reference")
-        current = await self._source.window_columns(model_id, start, end)
-        if max((len(c) for c in current.values()), default=0) == 0:
-            raise NotFound(f"model {model_id!r} has no records in the range")
-        schedule = self._schedules.get(model_id)
-        stattest = None if schedule is None else schedule.stattest
-        threshold = None if schedule is None else schedule.threshold
-        report = await asyncio.to_thread(
-            self._analyze, model_id, reference, current, stattest, threshold
-        )
-        return report, reference, current
+            await self.run(model_id, schedule)
 
     async def run(self, model_id: str, schedule: DriftSchedule) -> DriftRunStatus:
         """One run now, over ``[now − window, now)``; returns (and keeps) its status."""
         end = self._clock.now()
         start = end - timedelta(seconds=schedule.window_s)
-        reference = await self._source.reference_columns(model_id)
-        if reference is None:
-            status = DriftRunStatus(end, start, end, "no_reference", "the model has no reference")
-            self._status[model_id] = status
-            return status
-        current = await self._source.window_columns(model_id, start, end)
-        rows = max((len(c) for c in current.values()), default=0)
-        if rows == 0:
-            status = DriftRunStatus(end, start, end, "no_records", "no records in the window")
-            self._status[model_id] = status
-            return status
-        report = await asyncio.to_thread(
-            self._analyze, model_id, reference, current, schedule.stattest, schedule.threshold
-        )
-        for metric in drift_metrics(report, end):
-            await self._storage.write_drift(metric)
-            self._evaluator.submit(metric)
-        status = DriftRunStatus(
-            end,
-            start,
-            end,
-            "analyzed",
-            f"{sum(f.drifted for f in report.features)} of {len(report.features)} features drifted",
-            dataset_drift=report.dataset_drift,
-            share_drifted=report.share_drifted,
-            current_rows=report.current_rows,
-        )
+        body = dict(schedule.options) | {"start": start.isoformat(), "end": end.isoformat()}
+        try:
+            report = await self._analyze(model_id, body)
+        except Conflict as exc:
+            status = DriftRunStatus(end, start, end, "skipped", str(exc))
+        except Exception as exc:
+            logger.exception("scheduled drift run of model %s failed", model_id)
+            status = DriftRunStatus(end, start, end, "failed", str(exc))
+        else:
+            drifted = sum(f.drifted for f in report.features)
+            status = DriftRunStatus(
+                end,
+                start,
+                end,
+                "analyzed",
+                f"{drifted} of {len(report.features)} features drifted",
+                dataset_drift=report.dataset_drift,
+                share_drifted=report.share_drifted,
+                current_rows=report.current_rows,
+            )
         self._status[model_id] = status
         return status

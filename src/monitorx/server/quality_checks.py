@@ -12,10 +12,11 @@ tick, and resolves after the clear period once it is not.
 
 from __future__ import annotations
 
-__all__ = ["LabelledRows", "LabelledSource", "QualityChecks"]
+__all__ = ["Columns", "LabelledRows", "LabelledSource", "QualityChecks", "RecordSource"]
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -38,11 +39,22 @@ from monitorx.analysis.quality import (
     quality_metrics,
 )
 from monitorx.analysis.quality_thresholds import QualityConfig, quality_breaches
-from monitorx.core import Breach, Clock, NotFound
-from monitorx.server.drift_runs import Columns, RecordSource
+from monitorx.core import Breach, Clock, Conflict
 from monitorx.server.model_documents import ModelDocuments
 
 logger = logging.getLogger("monitorx.quality")
+
+
+Columns = Mapping[str, npt.NDArray[Any]]
+"""Column name → 1-D array: float64 with NaN for null, or objects (str or None)."""
+
+
+class RecordSource(Protocol):
+    """Where the checks read a model's reference and records (the records service)."""
+
+    async def reference_columns(self, model_id: str) -> Columns | None: ...
+
+    async def window_columns(self, model_id: str, start: datetime, end: datetime) -> Columns: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +111,11 @@ class QualityChecks:
         self._configs = configs
         self._rules = rules
 
+    async def load(self) -> None:
+        """Read the stored quality configurations and data-quality rules."""
+        await self._configs.load()
+        await self._rules.load()
+
     @property
     def configs(self) -> ModelDocuments[QualityConfig]:
         return self._configs
@@ -130,7 +147,10 @@ class QualityChecks:
         stored for the model, their breaches are handed to the alert engine."""
         reference = await self._source.reference_columns(model_id)
         if reference is None:
-            raise NotFound(f"model {model_id!r} has no reference; PUT /models/{model_id}/reference")
+            raise Conflict(
+                f"model {model_id!r} has no reference set; "
+                f"PUT /api/v1/models/{model_id}/reference first"
+            )
         report = await asyncio.to_thread(analyze_data_quality, model_id, reference, current)
         rules = self._rules.get(model_id)
         if raise_alerts and rules is not None:
@@ -138,6 +158,13 @@ class QualityChecks:
             if breaches:
                 await self._engine.process(breaches)
         return report
+
+    async def window_data_quality(
+        self, model_id: str, start: datetime, end: datetime
+    ) -> DataQualityReport:
+        """`data_quality` of the model's records in ``[start, end)``."""
+        current = await self._source.window_columns(model_id, start, end)
+        return await self.data_quality(model_id, current)
 
     async def tick(self) -> None:
         """The scheduled check (see the module docstring)."""
@@ -156,7 +183,7 @@ class QualityChecks:
                 if max((len(c) for c in current.values()), default=0) == 0:
                     continue
                 await self.data_quality(model_id, current)
-            except NotFound:
+            except Conflict:
                 continue  # no reference yet: nothing to compare with
             except Exception:
                 logger.exception("data quality check of model %s failed", model_id)
