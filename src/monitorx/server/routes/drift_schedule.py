@@ -6,24 +6,17 @@ docs/quality.md describes both; the runs live in `monitorx.server.drift_runs`.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 
-from monitorx.analysis.drift_html import render_drift_report
 from monitorx.core import NotFound
 from monitorx.core.identifiers import check_identifier
 from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import AdminAccess, ReadAccess, Services, ServicesDep, WriteAccess
 from monitorx.server.drift_runs import DriftSchedule, ScheduledDriftRuns
 from monitorx.server.openapi import ERROR_RESPONSES
-from monitorx.server.params import parse_range
 from monitorx.server.responses import JSONResponse
 
 router = APIRouter(prefix="/models", tags=["drift"])
-_HTML: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/html": {}}, "description": "the report, one HTML page"}
-}
 
 
 def _runs(services: Services) -> ScheduledDriftRuns:
@@ -71,31 +64,3 @@ async def delete_drift_schedule(model_id: str, services: ServicesDep, _: AdminAc
         raise NotFound(f"model {model_id!r} has no drift schedule")
     runs.forget(model_id)
     return Response(status_code=204)
-
-
-@router.get(
-    "/{model_id}/drift/report.html",
-    response_class=Response,
-    responses=ERROR_RESPONSES | _HTML,
-)
-async def drift_report_html(
-    model_id: str,
-    services: ServicesDep,
-    _: ReadAccess,
-    start: str | None = None,
-    end: str | None = None,
-) -> Response:
-    """The drift of the records in ``[start, end)`` against the reference as one
-    self-contained HTML page (404 without a reference or records)."""
-    check_identifier(model_id, "model_id")
-    span = parse_range(start, end, services.clock.now())
-    report, reference, current = await _runs(services).analyze_window(
-        model_id, span.start, span.end
-    )
-    page = render_drift_report(report, reference, current, span.start, span.end)
-    filename = f"drift-{model_id}-{span.start:%Y%m%dT%H%M%SZ}.html"
-    return Response(
-        page,
-        media_type="text/html; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
