@@ -1,0 +1,160 @@
+"""Hypothesis tests: each returns its test statistic and the p-value that decides.
+
+Each function is Evidently's (``evidently/legacy/calculations/stattests``) on the
+cleaned column (nulls dropped), computed with scipy:
+
+- ``ks``: ``scipy.stats.ks_2samp(ref, cur)``, two-sided, ``method="auto"``.
+- ``chisquare``: expected counts are the reference's counts scaled to the current's
+  size, ``f_exp = ref_count · n_cur / n_ref``, over the union of both sides'
+  values; ``scipy.stats.chisquare(cur_count, f_exp)``. A value the reference never
+  saw has ``f_exp = 0``: the statistic is infinite and the p-value 0.
+- ``z``: values are split on the smallest (first sorted) value of the union;
+  pooled two-proportion z = (p1 − p2) / √(P(1 − P)(1/n1 + 1/n2)), p = 2(1 − Φ(|z|)).
+  Both sides one and the same constant: z = 0, p = 1.
+- ``anderson``: ``scipy.stats.anderson_ksamp([ref, cur])`` (midrank), whose p-value
+  scipy caps to [0.001, 0.25].
+- ``cramer_von_mises``: ``scipy.stats.cramervonmises_2samp`` (exact up to 20 rows a
+  side, asymptotic beyond), the same algorithm Evidently vendors.
+- ``mannw``: ``scipy.stats.mannwhitneyu(ref, cur, alternative="less")`` — one-sided,
+  as Evidently: it flags a current shifted to larger values.
+- ``t_test``: ``scipy.stats.ttest_ind(ref, cur)`` (equal variances).
+- ``empirical_mmd``: maximum mean discrepancy with a Gaussian kernel whose width is
+  the median heuristic on the reference, p-value from 100 permutations.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "MMD_PERMUTATIONS",
+    "anderson",
+    "chisquare",
+    "cramer_von_mises",
+    "empirical_mmd",
+    "ks",
+    "mann_whitney",
+    "t_test",
+    "z_test",
+]
+
+import math
+import warnings
+
+import numpy as np
+import numpy.typing as npt
+from scipy import special, stats
+
+from monitorx.analysis.drift.outcome import TestOutcome, TestParameters
+from monitorx.analysis.drift.samples import ColumnPair
+
+FloatArray = npt.NDArray[np.float64]
+
+# Permutations behind empirical_mmd's p-value (Evidently's count).
+MMD_PERMUTATIONS = 100
+# The kernel width when the median pairwise distance is 0 (Evidently's fallback).
+_MMD_FALLBACK_SIGMA = math.sqrt(0.5)
+
+
+def ks(pair: ColumnPair, _: TestParameters) -> TestOutcome:
+    result = stats.ks_2samp(pair.reference, pair.current)
+    return TestOutcome(float(result.statistic), float(result.pvalue))
+
+
+def chisquare(pair: ColumnPair, _: TestParameters) -> TestOutcome:
+    counts = pair.counts
+    expected = counts.reference * (len(pair.current) / len(pair.reference))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = stats.chisquare(counts.current, expected)
+    return TestOutcome(float(result.statistic), float(result.pvalue))
+
+
+def z_test(pair: ColumnPair, _: TestParameters) -> TestOutcome:
+    counts = pair.counts
+    if len(counts.keys) == 1:
+        return TestOutcome(0.0, 1.0)
+    first = int(np.argmin(counts.keys)) if _all_numbers(counts.keys) else _first_sorted(counts.keys)
+    n1, n2 = len(pair.reference), len(pair.current)
+    p1 = 1.0 - counts.reference[first] / n1
+    p2 = 1.0 - counts.current[first] / n2
+    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
+    z = (p1 - p2) / math.sqrt(pooled * (1 - pooled) * (1.0 / n1 + 1.0 / n2))
+    return TestOutcome(z, float(2 * (1 - special.ndtr(abs(z)))))
+
+
+def anderson(pair: ColumnPair, _: TestParameters) -> TestOutcome:
+    with warnings.catch_warnings():
+        # scipy warns that the p-value is capped and that `midrank` is being
+        # renamed; the capped value is the one Evidently reports.
+        warnings.simplefilter("ignore")
+        result = stats.anderson_ksamp([pair.reference, pair.current])
+    return TestOutcome(float(result.statistic), float(result.pvalue))
+
+
+def cramer_von_mises(pair: ColumnPair, _: TestParameters) -> TestOutcome:
+    result = stats.cramervonmises_2samp(pair.reference, pair.current)
+    return TestOutcome(float(result.statistic), float(result.pvalue))
+
+
+def mann_whitney(pair: ColumnPair, _: TestParameters) -> TestOutcome:
+    result = stats.mannwhitneyu(pair.reference, pair.current, alternative="less")
+    return TestOutcome(float(result.statistic), float(result.pvalue))
+
+
+def t_test(pair: ColumnPair, _: TestParameters) -> TestOutcome:
+    with warnings.catch_warnings():
+        # Two constant samples: scipy warns of catastrophic cancellation and
+        # returns NaN, which the report shows as null.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = stats.ttest_ind(pair.reference, pair.current)
+    return TestOutcome(float(result.statistic), float(result.pvalue))
+
+
+def empirical_mmd(pair: ColumnPair, parameters: TestParameters) -> TestOutcome:
+    """Evidently's ``mmd_pval``: the kernel width comes from the reference's
+    pairwise squared distances (σ = √(median / 2), 'nearest' percentile), the
+    diagonal is zeroed, MMD² = mean Kxx + mean Kyy − 2 mean Kxy (unbiased for
+    Kxx, Kyy), and p = share of permuted MMD² at or above the observed one.
+    Sides longer than ``mmd_max_rows`` are sampled without replacement."""
+    rng = np.random.default_rng(parameters.seed)
+    x = _at_most(pair.reference, parameters.mmd_max_rows, rng)
+    y = _at_most(pair.current, parameters.mmd_max_rows, rng)
+    if len(x) < 2 or len(y) < 2:
+        return TestOutcome(math.nan, None)
+    xx = np.subtract.outer(x, x) ** 2
+    median = float(np.percentile(xx.ravel(), 50, method="nearest"))
+    sigma = math.sqrt(0.5 * median) if median > 0 else _MMD_FALLBACK_SIGMA
+    both = np.concatenate((x, y))
+    kernel = np.exp(-(np.subtract.outer(both, both) ** 2) / (2.0 * sigma**2))
+    np.fill_diagonal(kernel, 0.0)
+    observed = _mmd(kernel, len(y))
+    permuted = np.empty(MMD_PERMUTATIONS)
+    for i in range(MMD_PERMUTATIONS):
+        order = rng.permutation(len(both))
+        permuted[i] = _mmd(kernel[np.ix_(order, order)], len(y))
+    return TestOutcome(observed, float(np.mean(observed <= permuted)))
+
+
+def _mmd(kernel: FloatArray, n_y: int) -> float:
+    n_x = kernel.shape[0] - n_y
+    kxx = kernel[:n_x, :n_x]
+    kyy = kernel[n_x:, n_x:]
+    kxy = kernel[n_x:, :n_x]
+    return float(kxx.sum() / (n_x * (n_x - 1)) + kyy.sum() / (n_y * (n_y - 1)) - 2.0 * kxy.mean())
+
+
+def _at_most(values: FloatArray, limit: int, rng: np.random.Generator) -> FloatArray:
+    if len(values) <= limit:
+        return values
+    return rng.choice(values, size=limit, replace=False)
+
+
+def _all_numbers(keys: tuple[object, ...]) -> bool:
+    return all(isinstance(k, int | float) for k in keys)
+
+
+def _first_sorted(keys: tuple[object, ...]) -> int:
+    """Index of the smallest key, as Python's ``sorted`` orders them (categories
+    are strings; mixed types sort by their text)."""
+    try:
+        return keys.index(min(keys))  # type: ignore[type-var]
+    except TypeError:
+        return keys.index(min(keys, key=str))
