@@ -28,6 +28,7 @@ from monitorx.ingest.pool import BatchDecoder
 from monitorx.server.alert_handlers import load_alert_handlers
 from monitorx.server.anomaly_scan import AnomalyScanner
 from monitorx.server.auth import Authenticator
+from monitorx.server.concept_drift_feed import ConceptDriftFeed
 from monitorx.server.deps import Services
 from monitorx.server.errors import install_error_handlers
 from monitorx.server.evaluation import Evaluator
@@ -41,6 +42,7 @@ from monitorx.server.responses import JSONResponse
 from monitorx.server.routes import (
     alerts,
     channels,
+    concept_drift,
     dashboard,
     dashboards,
     drift,
@@ -119,6 +121,8 @@ def create_app(
     engine.add_listener(live.publish_alert)
     for handler in load_alert_handlers(settings.alert_handlers):
         engine.add_listener(handler)
+    concept_drift_feed = ConceptDriftFeed(store, engine)
+    evaluator.add_committed_listener(concept_drift_feed.offer)
     services = Services(
         settings,
         store,
@@ -135,6 +139,7 @@ def create_app(
         rules=rule_catalog,
         threshold_profiles=profiles,
         slos=slo_catalog,
+        concept_drift=concept_drift_feed,
         live=live,
     )
     scheduler = Scheduler()
@@ -181,6 +186,8 @@ def create_app(
         await profiles.load()
         await rule_catalog.load(file_rules)
         await profiles.learn_once(registry.all())
+        await concept_drift_feed.load()
+        concept_drift_feed.start()
         evaluator.start()
         scheduler.start()
         try:
@@ -188,6 +195,7 @@ def create_app(
         finally:
             await scheduler.stop()
             await evaluator.stop()
+            await concept_drift_feed.stop()
             await notifier.stop()
             await http.aclose()
             await store.close()
@@ -208,6 +216,7 @@ def create_app(
         summary,
         metrics,
         drift,
+        concept_drift,
         alerts,
         channels,
         notification_routes,

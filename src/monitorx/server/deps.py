@@ -18,6 +18,7 @@ from monitorx.alerting.slo_catalog import SLOCatalog
 from monitorx.core import Clock
 from monitorx.ingest.pool import BatchDecoder
 from monitorx.server.auth import Authenticator, Principal, Role
+from monitorx.server.concept_drift_feed import ConceptDriftFeed
 from monitorx.server.drift_runs import ScheduledDriftRuns
 from monitorx.server.evaluation import Evaluator
 from monitorx.server.live import LiveHub
@@ -46,6 +47,7 @@ class Services:
     rules: RuleCatalog | None = None
     threshold_profiles: ThresholdProfileCatalog | None = None
     slos: SLOCatalog | None = None
+    concept_drift: ConceptDriftFeed | None = None
     live: LiveHub | None = None
     quality: QualityChecks | None = None
     drift_runs: ScheduledDriftRuns | None = None
