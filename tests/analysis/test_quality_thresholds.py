@@ -52,6 +52,7 @@ def test_config_round_trips() -> None:
         ({"task": "ranking"}, "task"),
         ({"interval": "0s"}, "interval"),
         ({"extra": 1}, "extra"),
+        ({"thresholds": []}, "thresholds"),
     ],
 )
 def test_bad_config_names_the_field(body: object, field: str) -> None:

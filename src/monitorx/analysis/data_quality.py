@@ -231,8 +231,8 @@ class DataQualityRules:
         unknown = set(body) - {"default", "features", "window"}
         if unknown:
             raise ValidationError(f"unknown field {sorted(unknown)[0]!r}", sorted(unknown)[0])
-        default = _limits(body.get("default") or {}, "default")
-        raw = body.get("features") or {}
+        default = _limits(_or_empty(body.get("default")), "default")
+        raw = _or_empty(body.get("features"))
         if not isinstance(raw, Mapping):
             raise ValidationError("expected an object of feature -> limits", "features")
         features = {str(k): _limits(v, f"features.{k}") for k, v in raw.items()}
@@ -246,6 +246,11 @@ class DataQualityRules:
             "default": dict(self.default),
             "features": {k: dict(v) for k, v in self.features.items()},
         }
+
+
+def _or_empty(value: object) -> object:
+    """An absent or null section is empty; anything else is checked as given."""
+    return {} if value is None else value
 
 
 def _limits(raw: object, where: str) -> dict[str, float]:

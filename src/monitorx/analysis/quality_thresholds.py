@@ -77,7 +77,7 @@ class QualityConfig:
             if body.get("interval") is None
             else parse_duration(body["interval"], "interval")
         )
-        raw = body.get("thresholds") or {}
+        raw = {} if body.get("thresholds") is None else body["thresholds"]
         if not isinstance(raw, Mapping):
             raise ValidationError("expected an object of <metric>_min / <metric>_max", "thresholds")
         thresholds = tuple(_threshold(str(k), v) for k, v in raw.items())
