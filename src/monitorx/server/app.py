@@ -30,6 +30,8 @@ from monitorx.server.anomaly_scan import AnomalyScanner
 from monitorx.server.auth import Authenticator
 from monitorx.server.concept_drift_feed import ConceptDriftFeed
 from monitorx.server.deps import Services
+from monitorx.server.drift_analyzer import DriftAnalyzer
+from monitorx.server.drift_data import DriftData
 from monitorx.server.errors import install_error_handlers
 from monitorx.server.evaluation import Evaluator
 from monitorx.server.fast_ingest import FastIngest
@@ -46,6 +48,7 @@ from monitorx.server.routes import (
     dashboard,
     dashboards,
     drift,
+    drift_analysis,
     health,
     metrics,
     models,
@@ -95,6 +98,9 @@ def create_app(
     decoder = BatchDecoder(settings.ingest_workers)
     lifecycle = DataLifecycle(store, settings.retention_policy(), clock, settings.project_id)
     history = TieredReads(store, lifecycle, clock)
+    drift_data = DriftData(
+        store, clock, settings.drift_bucket_max_rows, settings.drift_window_max_rows
+    )
     # A broken rules file stops the server here, before anything is opened.
     file_rules = load_rules_file(settings.rules_file) if settings.rules_file else []
     rule_evaluator = RuleEvaluator(store, engine, clock)
@@ -139,6 +145,8 @@ def create_app(
         rules=rule_catalog,
         threshold_profiles=profiles,
         slos=slo_catalog,
+        drift_data=drift_data,
+        drift_analyzer=DriftAnalyzer(drift_data, store, evaluator, clock),
         concept_drift=concept_drift_feed,
         live=live,
     )
@@ -216,6 +224,7 @@ def create_app(
         summary,
         metrics,
         drift,
+        drift_analysis,
         concept_drift,
         alerts,
         channels,

@@ -19,6 +19,8 @@ from monitorx.core import Clock
 from monitorx.ingest.pool import BatchDecoder
 from monitorx.server.auth import Authenticator, Principal, Role
 from monitorx.server.concept_drift_feed import ConceptDriftFeed
+from monitorx.server.drift_analyzer import DriftAnalyzer
+from monitorx.server.drift_data import DriftData
 from monitorx.server.drift_runs import ScheduledDriftRuns
 from monitorx.server.evaluation import Evaluator
 from monitorx.server.live import LiveHub
@@ -51,6 +53,8 @@ class Services:
     live: LiveHub | None = None
     quality: QualityChecks | None = None
     drift_runs: ScheduledDriftRuns | None = None
+    drift_data: DriftData | None = None
+    drift_analyzer: DriftAnalyzer | None = None
 
 
 async def _services(request: Request) -> Services:

@@ -11,10 +11,17 @@ from monitorx.server.errors import problem
 
 _BULK_SUFFIXES = ("/reference", "/records", "/drift/analyze")
 _WRITE_METHODS = {"POST", "PUT", "PATCH"}
+# A reference set may also be uploaded as a CSV or Parquet file (API.md).
+_REFERENCE_UPLOADS = {"text/csv", "application/csv", "application/vnd.apache.parquet",
+                      "application/octet-stream"}  # fmt: skip
+
+
+def _media(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
 
 
 def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
+    media = _media(content_type)
     return media == "application/json" or (
         media.startswith("application/") and media.endswith("+json")
     )
@@ -43,7 +50,12 @@ class RequestLimits:
             )
             return
         content_type = headers.get(b"content-type", b"").decode("latin-1")
-        if content_type and not _is_json(content_type) and length != b"0":
+        if (
+            content_type
+            and not _is_json(content_type)
+            and length != b"0"
+            and not (path.endswith("/reference") and _media(content_type) in _REFERENCE_UPLOADS)
+        ):
             await problem(
                 415,
                 "unsupported_media_type",

@@ -109,6 +109,18 @@ class Settings(BaseSettings):
     )
     error_rate_window_s: float = Field(default=60.0, gt=0)
     error_rate_min_count: int = Field(default=10, gt=0)
+    drift_bucket_max_rows: int = Field(
+        default=100_000,
+        gt=0,
+        description="Logged records kept per model and hour: a uniform sample of this "
+        "many once more arrive (the hour's count stays exact).",
+    )
+    drift_window_max_rows: int = Field(
+        default=200_000,
+        gt=0,
+        description="At most this many logged records feed one drift analysis, drawn "
+        "from every hour of the window in proportion to its records.",
+    )
     drift_schedule_tick_s: float = Field(
         default=30.0,
         gt=0,

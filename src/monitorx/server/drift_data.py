@@ -1,0 +1,409 @@
+"""A model's drift data: its reference set, logged records and labels, in the store.
+
+`DriftData` is what the drift analysis, model quality and data quality read:
+
+- ``put_reference`` / ``reference``: one reference set per model, kept as one
+  Parquet blob (kind ``drift-reference``, key ``<model>/reference``);
+- ``log_records`` / ``records``: records kept per hour in bounded space, as
+  `record_reservoir` describes (kind ``drift-records``); ``records`` draws a
+  window's rows uniformly, each hour in proportion to its traffic, at most
+  ``max_window_rows`` of them, and says how many it used of how many were logged;
+- ``log_labels`` / ``records_with_labels``: labels kept as Parquet chunks per hour
+  of arrival (kind ``drift-labels``), joined to records by ``request_id`` (the
+  latest label of a request wins).
+
+Parquet work (encoding, decoding, sampling) runs in a thread, never on the event
+loop. Writes of one model are serialised in this process, so that two batches never
+race on a bucket's sequence numbers or compaction.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DriftData", "WindowRecords"]
+
+import asyncio
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from monitorx.core import Clock
+from monitorx.core.timeparse import to_epoch_us
+from monitorx.server.drift_rows import table_columns
+from monitorx.server.quality_checks import LabelledRows
+from monitorx.server.record_decoding import FEATURE_PREFIX, RecordColumns
+from monitorx.server.record_reservoir import (
+    BucketParts,
+    PartKey,
+    bucket_of,
+    chunk_key,
+    parse_parts,
+    plan_draw,
+    plan_window,
+    sample_key,
+)
+from monitorx.store import Storage
+
+REFERENCE = "drift-reference"
+RECORDS = "drift-records"
+LABELS = "drift-labels"
+# Rows per Parquet row group: a part is read a group at a time, so sampling a
+# bucket never holds more than the rows it keeps plus one group.
+ROW_GROUP_ROWS = 16_384
+# zstd at its fastest level: feature values are mostly noise to a compressor, and
+# compaction rewrites up to a bucket's cap of rows at a time.
+_COMPRESSION = "zstd"
+_COMPRESSION_LEVEL = 1
+
+
+def to_parquet(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(
+        table,
+        sink,
+        compression=_COMPRESSION,
+        compression_level=_COMPRESSION_LEVEL,
+        row_group_size=ROW_GROUP_ROWS,
+    )
+    return sink.getvalue()
+
+
+def read_parquet(data: bytes, columns: Sequence[str] | None = None) -> pa.Table:
+    return pq.read_table(io.BytesIO(data), columns=None if columns is None else list(columns))
+
+
+def take_rows(data: bytes, rows: npt.NDArray[np.int64], columns: Sequence[str] | None) -> pa.Table:
+    """The given rows (sorted) of a Parquet part, read one row group at a time."""
+    parquet = pq.ParquetFile(io.BytesIO(data))
+    present = parquet.schema_arrow.names
+    wanted = present if columns is None else [c for c in columns if c in present]
+    pieces = []
+    start = 0
+    for group in range(parquet.num_row_groups):
+        size = parquet.metadata.row_group(group).num_rows
+        lo, hi = np.searchsorted(rows, [start, start + size])
+        if hi > lo:
+            piece = parquet.read_row_group(group, columns=wanted)
+            pieces.append(piece.take(pa.array(rows[lo:hi] - start)))
+        start += size
+    if not pieces:
+        return parquet.schema_arrow.empty_table().select(wanted)
+    return pa.concat_tables(pieces)
+
+
+def unify(tables: list[pa.Table]) -> pa.Table:
+    """Concatenate parts whose columns may differ: a missing column is null; a column
+    that is numbers in one part and strings in another becomes strings."""
+    kinds: dict[str, pa.DataType] = {}
+    for table in tables:
+        for f in table.schema:
+            known = kinds.get(f.name)
+            if known is None or pa.types.is_null(known):
+                kinds[f.name] = f.type
+            elif known != f.type and not pa.types.is_null(f.type):
+                kinds[f.name] = pa.string()
+    schema = pa.schema([pa.field(name, kind) for name, kind in kinds.items()])
+    aligned = []
+    for table in tables:
+        columns = []
+        for f in schema:
+            if f.name in table.column_names:
+                columns.append(table.column(f.name).cast(f.type))
+            else:
+                columns.append(pa.nulls(table.num_rows, f.type))
+        aligned.append(pa.table(columns, schema=schema))
+    return pa.concat_tables(aligned) if aligned else schema.empty_table()
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRecords:
+    """The records of a window that an analysis uses, and how many were logged."""
+
+    features: dict[str, npt.NDArray[Any]]
+    """Feature columns (`drift_rows.Columns`), as logged, of the rows used."""
+    prediction: npt.NDArray[Any] | None
+    label: npt.NDArray[Any] | None
+    """Each row's label joined by request id (null where none arrived); None when
+    not asked for or no label matched."""
+    request_id: npt.NDArray[Any]
+    ts_us: npt.NDArray[np.int64]
+    rows_seen: int
+    """Records logged in the window."""
+
+    @property
+    def rows_used(self) -> int:
+        return len(self.ts_us)
+
+
+class DriftData:
+    """Reference sets, records and labels of every model, kept in the store's blobs."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        bucket_max_rows: int = 100_000,
+        max_window_rows: int = 200_000,
+        seed: int | None = None,
+    ) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._cap = bucket_max_rows
+        self._max_window_rows = max_window_rows
+        self._rng = np.random.default_rng(seed)
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def _lock(self, model_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(model_id, asyncio.Lock())
+
+    # Reference -----------------------------------------------------------------------
+
+    async def put_reference(self, model_id: str, table: pa.Table) -> None:
+        """Replace the model's reference set."""
+        data = await asyncio.to_thread(to_parquet, table)
+        await self._storage.put_blob(REFERENCE, f"{model_id}/reference", data)
+
+    async def reference_table(self, model_id: str) -> pa.Table | None:
+        data = await self._storage.get_blob(REFERENCE, f"{model_id}/reference")
+        return None if data is None else await asyncio.to_thread(read_parquet, data)
+
+    async def reference(self, model_id: str) -> dict[str, npt.NDArray[Any]] | None:
+        """The reference set as `drift_rows.Columns`, or None when there is none."""
+        table = await self.reference_table(model_id)
+        return None if table is None else await asyncio.to_thread(table_columns, table)
+
+    async def reference_columns(self, model_id: str) -> dict[str, npt.NDArray[Any]] | None:
+        """`reference` (the name `drift_runs.RecordSource` reads)."""
+        return await self.reference(model_id)
+
+    async def window_columns(
+        self, model_id: str, start: datetime, end: datetime
+    ) -> dict[str, npt.NDArray[Any]]:
+        """The feature columns of `records` in ``[start, end)``, and ``prediction``
+        when the records carry one (`drift_runs.RecordSource`)."""
+        window = await self.records(model_id, start, end)
+        columns = dict(window.features)
+        if window.prediction is not None:
+            columns[RecordColumns.PREDICTION] = window.prediction
+        return columns
+
+    async def labelled_rows(self, model_id: str, start: datetime, end: datetime) -> LabelledRows:
+        """The records of `records_with_labels` that have a label: when each was
+        logged, its label and its prediction (`quality_checks.LabelledSource`)."""
+        window = await self.records_with_labels(model_id, start, end, features=[])
+        if window.label is None:
+            empty = np.array([], dtype=object)
+            return LabelledRows(np.array([], dtype=np.int64), empty, empty)
+        has = _present(window.label)
+        prediction = window.prediction
+        if prediction is None:
+            prediction = np.full(len(window.ts_us), np.nan)
+        return LabelledRows(window.ts_us[has], window.label[has], prediction[has])
+
+    async def has_data(self, model_id: str) -> bool:
+        """Whether the model has a reference set, records or labels."""
+        prefix = f"{model_id}/"
+        for kind in (REFERENCE, RECORDS, LABELS):
+            if await self._storage.list_blob_keys(kind, prefix):
+                return True
+        return False
+
+    # Records -------------------------------------------------------------------------
+
+    async def log_records(self, model_id: str, table: pa.Table) -> int:
+        """Keep a decoded records batch (`record_decoding.decode_records`); return
+        how many records it held. Buckets past twice their cap are compacted."""
+        ts = table.column(RecordColumns.TS_US).to_numpy()
+        buckets = (ts // 1_000_000) // 3600 * 3600
+        async with self._lock(model_id):
+            states = await self._buckets(model_id)
+            for bucket in np.unique(buckets).tolist():
+                rows = table.filter(pa.array(buckets == bucket))
+                state = states.get(bucket) or BucketParts(bucket)
+                key = chunk_key(model_id, bucket, state.next_seq, rows.num_rows)
+                await self._storage.put_blob(
+                    RECORDS, key, await asyncio.to_thread(to_parquet, rows)
+                )
+                part = PartKey(key, state.next_seq, rows.num_rows, rows.num_rows, False)
+                state.chunks.append(part)
+                if state.stored_rows > 2 * self._cap:
+                    await self._compact(model_id, state)
+        return int(table.num_rows)
+
+    async def _buckets(
+        self, model_id: str, first: int | None = None, last: int | None = None
+    ) -> dict[int, BucketParts]:
+        keys = await self._storage.list_blob_keys(RECORDS, f"{model_id}/")
+        found = parse_parts(model_id, keys)
+        return {
+            b: s
+            for b, s in found.items()
+            if (first is None or b >= first) and (last is None or b <= last)
+        }
+
+    async def _compact(self, model_id: str, state: BucketParts) -> None:
+        """Replace a bucket's parts by one uniform sample of ``cap`` rows."""
+        draws = plan_draw(state, min(self._cap, state.capacity), self._rng)
+        pieces = []
+        for part, rows in draws:
+            data = await self._storage.get_blob(RECORDS, part.key)
+            if data is not None:
+                pieces.append(await asyncio.to_thread(take_rows, data, rows, None))
+        sample = await asyncio.to_thread(lambda: to_parquet(unify(pieces)))
+        seen = state.seen
+        kept = sum(len(rows) for _, rows in draws)
+        through = max(p.seq for p in state.parts)
+        key = sample_key(model_id, state.bucket_s, through, seen, kept)
+        await self._storage.put_blob(RECORDS, key, sample)
+        for old in [*state.stale, *(p.key for p in state.parts)]:
+            await self._storage.delete_blobs(RECORDS, old)
+        state.sample = PartKey(key, through, kept, seen, True)
+        state.chunks = []
+        state.stale = []
+
+    async def records(
+        self,
+        model_id: str,
+        start: datetime,
+        end: datetime,
+        features: Sequence[str] | None = None,
+    ) -> WindowRecords:
+        """Records with a timestamp in ``[start, end)``: a uniform draw of at most
+        ``max_window_rows``, every hour in proportion to its records. ``features``
+        limits the feature columns read (default: all)."""
+        start_us, end_us = to_epoch_us(start), to_epoch_us(end)
+        states = await self._buckets(model_id, bucket_of(start_us), bucket_of(max(end_us - 1, 0)))
+        buckets = list(states.values())
+        # Hours cut by the window: their records are filtered by time after the draw,
+        # so they count by the share of the drawn rows inside the window.
+        _, counts = plan_window(buckets, self._max_window_rows)
+        wanted = None
+        if features is not None:
+            wanted = [
+                RecordColumns.REQUEST_ID,
+                RecordColumns.TS_US,
+                RecordColumns.PREDICTION,
+                *(FEATURE_PREFIX + f for f in features),
+            ]
+        pieces: list[pa.Table] = []
+        seen = 0
+        for bucket, count in zip(buckets, counts, strict=True):
+            whole = bucket.bucket_s * 1_000_000 >= start_us and (
+                (bucket.bucket_s + 3600) * 1_000_000 <= end_us
+            )
+            drawn = []
+            for part, rows in plan_draw(bucket, count, self._rng):
+                data = await self._storage.get_blob(RECORDS, part.key)
+                if data is not None:
+                    drawn.append(await asyncio.to_thread(take_rows, data, rows, wanted))
+            if not drawn:
+                continue
+            table = unify(drawn)
+            if whole:
+                seen += bucket.seen
+            else:
+                ts = table.column(RecordColumns.TS_US).to_numpy()
+                inside = (ts >= start_us) & (ts < end_us)
+                share = float(inside.mean()) if len(ts) else 0.0
+                seen += round(share * bucket.seen)
+                table = table.filter(pa.array(inside))
+            pieces.append(table)
+        table = unify(pieces)
+        return await asyncio.to_thread(_window, table, seen)
+
+    # Labels --------------------------------------------------------------------------
+
+    async def log_labels(self, model_id: str, table: pa.Table) -> int:
+        """Keep a decoded labels batch (`record_decoding.decode_labels`)."""
+        bucket = bucket_of(to_epoch_us(self._clock.now()))
+        async with self._lock(model_id):
+            keys = await self._storage.list_blob_keys(LABELS, f"{model_id}/{bucket:012d}/")
+            seq = len(keys) + 1
+            data = await asyncio.to_thread(to_parquet, table)
+            key = chunk_key(model_id, bucket, seq, table.num_rows)
+            await self._storage.put_blob(LABELS, key, data)
+        return int(table.num_rows)
+
+    async def labels_for(self, model_id: str, request_ids: pa.Array) -> pa.Array | None:
+        """The latest label of each request id (null where none), or None when the
+        model has no labels at all."""
+        keys = await self._storage.list_blob_keys(LABELS, f"{model_id}/")
+        if not keys:
+            return None
+        parts = []
+        for key in keys:
+            data = await self._storage.get_blob(LABELS, key)
+            if data is not None:
+                parts.append(await asyncio.to_thread(read_parquet, data))
+        return await asyncio.to_thread(_join_labels, unify(parts), request_ids)
+
+    async def records_with_labels(
+        self,
+        model_id: str,
+        start: datetime,
+        end: datetime,
+        features: Sequence[str] | None = None,
+    ) -> WindowRecords:
+        """`records`, each with its label joined by request id."""
+        window = await self.records(model_id, start, end, features)
+        labels = await self.labels_for(model_id, pa.array(window.request_id, pa.string()))
+        if labels is None or labels.null_count == len(labels):
+            return window
+        label = table_columns(pa.table({"label": labels}))["label"]
+        return WindowRecords(
+            window.features,
+            window.prediction,
+            label,
+            window.request_id,
+            window.ts_us,
+            window.rows_seen,
+        )
+
+
+def _present(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    if values.dtype == np.float64:
+        present: npt.NDArray[np.bool_] = ~np.isnan(values)
+        return present
+    return np.array([v is not None for v in values], dtype=bool)
+
+
+def _join_labels(labels: pa.Table, request_ids: pa.Array) -> pa.Array:
+    """For each request id, the last label given for it (keys are read in order)."""
+    newest_first = labels.take(pa.array(np.arange(labels.num_rows - 1, -1, -1)))
+    ids = newest_first.column(RecordColumns.REQUEST_ID).combine_chunks()
+    found = pc.index_in(request_ids, value_set=ids)
+    return newest_first.column(RecordColumns.LABEL).combine_chunks().take(found)
+
+
+def _window(table: pa.Table, seen: int) -> WindowRecords:
+    """The drawn rows as numpy columns."""
+    features = {
+        name.removeprefix(FEATURE_PREFIX): table.column(name)
+        for name in table.column_names
+        if name.startswith(FEATURE_PREFIX)
+    }
+    names = list(features)
+    columns = table_columns(pa.table(list(features.values()), names=names)) if names else {}
+    prediction = None
+    if RecordColumns.PREDICTION in table.column_names:
+        prediction = table_columns(table.select([RecordColumns.PREDICTION]))[
+            RecordColumns.PREDICTION
+        ]
+    request_id = (
+        table.column(RecordColumns.REQUEST_ID).to_numpy(zero_copy_only=False)
+        if RecordColumns.REQUEST_ID in table.column_names
+        else np.array([], dtype=object)
+    )
+    ts = (
+        table.column(RecordColumns.TS_US).to_numpy().astype(np.int64)
+        if RecordColumns.TS_US in table.column_names
+        else np.array([], dtype=np.int64)
+    )
+    return WindowRecords(columns, prediction, None, request_id, ts, seen)

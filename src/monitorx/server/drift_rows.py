@@ -1,0 +1,290 @@
+"""Rows of features, as clients send them, into Arrow tables (one column a feature).
+
+API.md: a string is categorical, a number numerical. Here that becomes the column's
+Arrow type: ``float64`` (numbers and booleans, as pandas and Evidently count them,
+null as null) or ``string``. One column never mixes the two within one body.
+
+Decoding is columnar and in C wherever the input is well formed: orjson parses the
+body, ``pyarrow.array`` turns the list of objects into one struct array. Only when
+that refuses the input (a NaN, a nested value, a string among numbers, a row that is
+not an object) does a Python pass walk the rows to name the first offending item and
+field in a 422. Nothing is stored from a body that is refused.
+
+Reference sets may also arrive as CSV or Parquet; `table_from_upload` reads them to
+the same two column types.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "MAX_FEATURE_NAME",
+    "Columns",
+    "ItemPath",
+    "conform_table",
+    "decode_json",
+    "numeric_or_string",
+    "table_columns",
+    "table_from_rows",
+    "table_from_upload",
+]
+
+import io
+import json
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from monitorx.core import MalformedPayload, ValidationError
+
+# A feature name is at most 256 characters (API.md "String lengths").
+MAX_FEATURE_NAME = 256
+
+ItemPath = Callable[[int], str]
+Columns = Mapping[str, npt.NDArray[Any]]
+"""Column name → 1-D numpy array: float64 with NaN for null (numerical), or an
+object array of str and None (categorical), as `analysis.drift` reads them."""
+
+_CSV_TYPES = ("text/csv", "application/csv")
+_PARQUET_TYPES = ("application/vnd.apache.parquet", "application/octet-stream")
+
+
+def decode_json(body: bytes) -> Any:
+    """Parse a JSON body fast; NaN and Infinity parse (as floats) so that the field
+    holding them can be named in a 422. Not JSON at all: 400."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedPayload(f"the body is not valid JSON: {exc}") from None
+
+
+def numeric_or_string(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray | None:
+    """The column as ``float64`` or ``string``, or None when its type is neither a
+    number, a boolean, a string nor all null."""
+    kind = array.type
+    if pa.types.is_null(kind):
+        return array.cast(pa.float64())
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+        return array.cast(pa.float64())
+    if pa.types.is_decimal(kind):
+        return array.cast(pa.float64())
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return array.cast(pa.string())
+    if pa.types.is_dictionary(kind):
+        return numeric_or_string(array.cast(kind.value_type))
+    return None
+
+
+def _check_names(names: list[str], where: str) -> None:
+    for name in names:
+        if not name or len(name) > MAX_FEATURE_NAME:
+            raise ValidationError(
+                f"a feature name must be 1–{MAX_FEATURE_NAME} characters "
+                f"(got {name[:40]!r}{'…' if len(name) > 40 else ''})",
+                where,
+            )
+
+
+def table_from_rows(rows: object, where: str, item: ItemPath | None = None) -> pa.Table:
+    """A JSON array of ``{feature: value}`` objects as a table; 422 naming the first
+    bad item and field. ``where`` is the array's path (``current.rows``); ``item``
+    gives the path of the i-th object when it is not ``where[i]``."""
+    if not isinstance(rows, list):
+        raise ValidationError("expected a JSON array of objects", where)
+    if not rows:
+        raise ValidationError("must hold at least one row", where)
+    table = _fast_table(rows)
+    if table is None:
+        table = _checked_table(rows, item or (lambda index: f"{where}[{index}]"))
+    _check_names(table.column_names, where)
+    return table
+
+
+def _fast_table(rows: list[Any]) -> pa.Table | None:
+    """Well-formed rows through pyarrow's C conversion; None when anything is off."""
+    try:
+        struct = pa.array(rows)
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):
+        return None
+    if not pa.types.is_struct(struct.type) or struct.null_count:
+        return None
+    names: list[str] = []
+    columns: list[pa.Array] = []
+    for index in range(struct.type.num_fields):
+        field = struct.type.field(index)
+        column = numeric_or_string(struct.field(index))
+        if column is None:
+            return None
+        if pa.types.is_float64(column.type) and _has_non_finite(column):
+            return None
+        names.append(field.name)
+        columns.append(column)
+    return pa.table(columns, names=names)
+
+
+def _has_non_finite(column: pa.Array | pa.ChunkedArray) -> bool:
+    values = column.to_numpy(zero_copy_only=False)
+    return not bool(np.isfinite(values[~np.isnan(values)]).all()) or bool(
+        np.isnan(values).sum() > column.null_count
+    )
+
+
+def _checked_table(rows: list[Any], item: ItemPath) -> pa.Table:
+    """The slow path: walk every value, refuse the first bad one by item and field."""
+    numeric: dict[str, bool] = {}
+    first_row: dict[str, int] = {}
+    values: dict[str, list[object]] = {}
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise ValidationError("expected an object of feature values", item(index))
+        for name, value in row.items():
+            field = f"{item(index)}.{name}"
+            is_number = _number_kind(value, field)
+            if value is None:
+                pass
+            elif name not in numeric:
+                numeric[name] = is_number
+                first_row[name] = index
+            elif numeric[name] != is_number:
+                had = "numbers" if numeric[name] else "strings"
+                raise ValidationError(
+                    f"a {'number' if is_number else 'string'} in a column of {had} "
+                    f"(as {item(first_row[name])}.{name}); a column holds one kind",
+                    field,
+                )
+            values.setdefault(name, [])
+    names = list(values)
+    columns = []
+    for name in names:
+        column = [row.get(name) for row in rows]
+        if numeric.get(name, True):
+            floats = [None if v is None else float(v) for v in column]
+            columns.append(pa.array(floats, pa.float64()))
+        else:
+            columns.append(pa.array(column, pa.string()))
+    return pa.table(columns, names=names)
+
+
+def _number_kind(value: object, field: str) -> bool:
+    """True for a number or boolean, False for a string or null; 422 otherwise."""
+    if value is None or isinstance(value, str):
+        return False
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:
+            raise ValidationError("is past the float range", field) from None
+        return True
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(
+                "must be a finite number (NaN and Infinity are not allowed)", field
+            )
+        return True
+    raise ValidationError("must be a number, a string or null (not an object or array)", field)
+
+
+def table_from_upload(body: bytes, content_type: str) -> pa.Table:
+    """A CSV or Parquet upload as a table of ``float64`` and ``string`` columns."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    try:
+        if media in _CSV_TYPES:
+            options = pa_csv.ConvertOptions(strings_can_be_null=True)
+            table = pa_csv.read_csv(io.BytesIO(body), convert_options=options)
+        elif media in _PARQUET_TYPES:
+            table = pq.read_table(io.BytesIO(body))
+        else:
+            raise ValidationError(f"unsupported upload type {media!r}", "Content-Type")
+    except (pa.ArrowException, OSError) as exc:
+        kind = "CSV" if media in _CSV_TYPES else "Parquet"
+        raise ValidationError(f"cannot read the {kind} body: {exc}", "body") from None
+    if table.num_rows == 0:
+        raise ValidationError("must hold at least one row", "body")
+    names: list[str] = []
+    columns: list[pa.ChunkedArray] = []
+    for name in table.column_names:
+        column = table.column(name)
+        converted = numeric_or_string(column)
+        if converted is None:
+            # Dates, times and the like: their text, a category each.
+            converted = pc.cast(column, pa.string()) if _castable(column) else None
+        if converted is None:
+            raise ValidationError(
+                f"column type {column.type} is neither a number nor a string", name
+            )
+        if pa.types.is_float64(converted.type):
+            converted = _nan_as_null(converted)
+        names.append(str(name))
+        columns.append(converted)
+    _check_names(names, "body")
+    return pa.table(columns, names=names)
+
+
+def _castable(column: pa.ChunkedArray) -> bool:
+    try:
+        pc.cast(column.slice(0, 1), pa.string())
+    except pa.ArrowException:
+        return False
+    return True
+
+
+def _nan_as_null(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Parquet and CSV may hold NaN and ±inf; for drift they are missing values."""
+    values = column.to_numpy(zero_copy_only=False)
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return column
+    return pa.array(values, pa.float64(), mask=bad)
+
+
+def table_columns(table: pa.Table) -> dict[str, npt.NDArray[Any]]:
+    """A table's columns as `Columns`: float64 with NaN for null, or object arrays."""
+    out: dict[str, npt.NDArray[Any]] = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+            out[name] = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+        else:
+            out[name] = column.to_numpy(zero_copy_only=False)
+    return out
+
+
+def conform_table(table: pa.Table, kinds: Mapping[str, pa.DataType]) -> pa.Table:
+    """Cast columns to the kinds a reference gives them (names absent stay as they
+    are): strings in a numerical column become numbers where they parse and null
+    where not; numbers in a categorical column become their text."""
+    columns = []
+    for name in table.column_names:
+        column = table.column(name)
+        wanted = kinds.get(name)
+        if wanted is not None and column.type != wanted:
+            if pa.types.is_float64(wanted):
+                column = _strings_as_numbers(column)
+            else:
+                column = pc.cast(column, pa.string())
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
+def _strings_as_numbers(column: pa.ChunkedArray) -> pa.Array:
+    numbers = []
+    for value in column.to_pylist():
+        try:
+            number = float(value) if value is not None else None
+        except ValueError:
+            number = None
+        numbers.append(number if number is not None and math.isfinite(number) else None)
+    return pa.array(numbers, pa.float64())

@@ -1,0 +1,117 @@
+"""Drift computed by the platform (API.md): a model's reference set, its logged
+records and labels, and the analysis of records against the reference."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pyarrow as pa
+from fastapi import APIRouter, Request
+
+from monitorx.core import NotFound, ValidationError
+from monitorx.core.identifiers import check_identifier
+from monitorx.core.timeparse import to_epoch_us
+from monitorx.server.deps import ReadAccess, Services, ServicesDep, WriteAccess
+from monitorx.server.drift_data import DriftData
+from monitorx.server.drift_rows import decode_json, table_from_rows, table_from_upload
+from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.record_decoding import decode_labels, decode_records
+from monitorx.server.responses import JSONResponse
+
+router = APIRouter(prefix="/models", tags=["drift analysis"])
+
+_JSON_TYPES = ("application/json", "")
+
+
+def drift_data(services: Services) -> DriftData:
+    """The drift data service (`create_app` always wires one)."""
+    assert services.drift_data is not None
+    return services.drift_data
+
+
+def _reference_body(body: bytes, content_type: str) -> pa.Table:
+    """The reference rows of a JSON body ``{"rows": [...]}``, or an upload's table."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media in _JSON_TYPES or media.endswith("+json"):
+        parsed = decode_json(body)
+        if not isinstance(parsed, dict):
+            raise ValidationError('expected a JSON object {"rows": [...]}', "body")
+        return table_from_rows(parsed.get("rows"), "rows")
+    return table_from_upload(body, content_type)
+
+
+@router.put("/{model_id}/reference", responses=ERROR_RESPONSES)
+async def put_reference(
+    model_id: str, request: Request, services: ServicesDep, _: WriteAccess
+) -> JSONResponse:
+    """Replace the model's reference set: JSON ``{"rows": [{feature: value}, ...]}``,
+    or a CSV (``text/csv``) or Parquet (``application/vnd.apache.parquet``) file."""
+    check_identifier(model_id, "model_id")
+    body = await request.body()
+    content_type = request.headers.get("content-type", "")
+    table = await asyncio.to_thread(_reference_body, body, content_type)
+    await drift_data(services).put_reference(model_id, table)
+    return JSONResponse({"rows": table.num_rows, "columns": table.column_names})
+
+
+@router.get("/{model_id}/reference", responses=ERROR_RESPONSES)
+async def get_reference(model_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
+    """How many rows and which columns the model's reference set has; 404 if none."""
+    table = await drift_data(services).reference_table(model_id)
+    if table is None:
+        raise NotFound(f"model {model_id!r} has no reference set")
+    return JSONResponse({"rows": table.num_rows, "columns": table.column_names})
+
+
+@router.post("/{model_id}/records", status_code=202, responses=ERROR_RESPONSES)
+async def post_records(
+    model_id: str, request: Request, services: ServicesDep, _: WriteAccess
+) -> JSONResponse:
+    """Log prediction records: a JSON array of ``{"request_id"?, "features": {...},
+    "prediction"?, "timestamp"?}``. All or nothing: one bad item is a 422."""
+    check_identifier(model_id, "model_id")
+    body = await request.body()
+    now_us = to_epoch_us(services.clock.now())
+    table = await asyncio.to_thread(lambda: decode_records(decode_json(body), now_us))
+    accepted = await drift_data(services).log_records(model_id, table)
+    return JSONResponse({"accepted": accepted}, status_code=202)
+
+
+@router.post("/{model_id}/labels", status_code=202, responses=ERROR_RESPONSES)
+async def post_labels(
+    model_id: str, request: Request, services: ServicesDep, _: WriteAccess
+) -> JSONResponse:
+    """Log labels, joined to records by ``request_id``: ``[{"request_id", "label"}]``."""
+    check_identifier(model_id, "model_id")
+    body = await request.body()
+    table = await asyncio.to_thread(lambda: decode_labels(decode_json(body)))
+    accepted = await drift_data(services).log_labels(model_id, table)
+    return JSONResponse({"accepted": accepted}, status_code=202)
+
+
+@router.post("/{model_id}/drift/analyze", responses=ERROR_RESPONSES)
+async def analyze_drift(
+    model_id: str, request: Request, services: ServicesDep, _: WriteAccess
+) -> JSONResponse:
+    """A DriftReport of the model's records in ``[start, end)`` (default: the last
+    hour), or of ``{"current": {"rows": [...]}}``, against its reference set.
+    ``stattest``, ``threshold`` and the other drift options override the automatic
+    choice. 404 for an unknown model, 409 without a reference set or current rows."""
+    body = await request.body()
+    parsed = await asyncio.to_thread(decode_json, body) if body else {}
+    if not isinstance(parsed, dict):
+        raise ValidationError("expected a JSON object", "body")
+    if not await _known(services, model_id):
+        raise NotFound(f"no model with id {model_id!r}")
+    assert services.drift_analyzer is not None
+    result = await services.drift_analyzer.analyze(model_id, parsed)
+    return JSONResponse(result.to_json())
+
+
+async def _known(services: Services, model_id: str) -> bool:
+    """API.md: a model that is registered or has any stored data is known."""
+    return (
+        services.registry.get(model_id) is not None
+        or await drift_data(services).has_data(model_id)
+        or await services.storage.has_metrics(model_id)
+    )
