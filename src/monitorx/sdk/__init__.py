@@ -6,6 +6,9 @@ stays light inside inference services.
     MonitorXClient / MonitorX   async / sync clients (client.py, sync_client.py)
     monitor_inference, track    timing where inference happens (decorators.py)
     init, flush, shutdown       the default background exporter (exporter.py)
+    DiskSpool                   the bounded on-disk spool behind ``spool_dir`` (spool.py)
+    ResourceSampler             process and GPU figures sampled in the background (resources.py)
+    monitorx.sdk.instrument     in-process counters, gauges, histograms, timers, health checks
 
 Under them: sans-IO operations shared by both clients (effects.py, delivery.py,
 endpoints.py), the retry policy (retry.py), circuit breaker (breaker.py), buffer
@@ -32,8 +35,10 @@ from monitorx.sdk.client import MonitorXClient
 from monitorx.sdk.decorators import Tracking, monitor_inference, track
 from monitorx.sdk.errors import CircuitOpenError
 from monitorx.sdk.exporter import Exporter, default_exporter, flush, init, shutdown
+from monitorx.sdk.resources import GpuSample, ResourceSample, ResourceSampler
 from monitorx.sdk.results import RejectedMetric, WriteResult
 from monitorx.sdk.retry import RetryPolicy
+from monitorx.sdk.spool import DiskSpool, SpoolLocked
 from monitorx.sdk.sync_client import MonitorX
 from monitorx.sdk.worker import WorkerStats
 
@@ -43,9 +48,11 @@ __all__ = [
     "CircuitState",
     "Conflict",
     "DeliveryError",
+    "DiskSpool",
     "Exporter",
     "FieldError",
     "Forbidden",
+    "GpuSample",
     "MalformedPayload",
     "MetricBuffer",
     "MonitorX",
@@ -54,8 +61,11 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "RejectedMetric",
+    "ResourceSample",
+    "ResourceSampler",
     "RetryPolicy",
     "ServerError",
+    "SpoolLocked",
     "Tracking",
     "Unauthorized",
     "UnsupportedMediaType",
