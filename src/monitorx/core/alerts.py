@@ -37,6 +37,7 @@ class AlertType(StrEnum):
     ANOMALY = "anomaly"
     THROUGHPUT = "throughput"
     SLO_BURN = "slo_burn"
+    FORECAST = "forecast"  # a trend forecast crosses a threshold soon (predictive alert)
     QUALITY = "quality"
 
 

@@ -35,6 +35,7 @@ from monitorx.server.drift_data import DriftData
 from monitorx.server.errors import install_error_handlers
 from monitorx.server.evaluation import Evaluator
 from monitorx.server.fast_ingest import FastIngest
+from monitorx.server.forecast_scan import ForecastScanner
 from monitorx.server.limits import RequestLimits
 from monitorx.server.live import LiveHub
 from monitorx.server.openapi import build_openapi
@@ -178,6 +179,15 @@ def create_app(
             settings.anomaly_scan_interval_s,
             "anomaly-scan",
             lambda: anomalies.scan_once(m.id for m in registry.all()),
+        )
+    if settings.forecast_enabled:
+        forecasts = ForecastScanner(
+            history, engine, clock, settings.forecast_window_s, settings.forecast_horizon_s
+        )
+        scheduler.every(
+            settings.forecast_scan_interval_s,
+            "forecast-scan",
+            lambda: forecasts.scan_once(registry.thresholds()),
         )
 
     @asynccontextmanager

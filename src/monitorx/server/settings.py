@@ -196,6 +196,18 @@ class Settings(BaseSettings):
         gt=0,
         description="History the anomaly baselines read (weekly seasonality needs 2 weeks).",
     )
+    forecast_enabled: bool = Field(
+        default=True, description="Warn before a series crosses its threshold (forecast alerts)."
+    )
+    forecast_window_s: float = Field(
+        default=6 * 3600.0, gt=0, description="Recent history the trend forecast is fitted to."
+    )
+    forecast_horizon_s: float = Field(
+        default=6 * 3600.0, gt=0, description="How far ahead a crossing is warned of."
+    )
+    forecast_scan_interval_s: float = Field(
+        default=120.0, gt=0, description="How often the forecasts are refitted."
+    )
 
     def retention_policy(self) -> RetentionPolicy:
         return RetentionPolicy(
