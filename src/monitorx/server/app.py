@@ -39,6 +39,7 @@ from monitorx.server.forecast_scan import ForecastScanner
 from monitorx.server.limits import RequestLimits
 from monitorx.server.live import LiveHub
 from monitorx.server.openapi import build_openapi
+from monitorx.server.quality_services import build_drift_runs, build_quality_checks
 from monitorx.server.rate_limits import RateLimits, TokenBuckets
 from monitorx.server.registry import ModelRegistry
 from monitorx.server.responses import JSONResponse
@@ -59,6 +60,8 @@ from monitorx.server.routes import (
     summary,
     threshold_profiles,
 )
+from monitorx.server.routes import drift_schedule as drift_schedule_routes
+from monitorx.server.routes import quality as quality_routes
 from monitorx.server.routes import slos as slo_routes
 from monitorx.server.routes import ws as live_routes
 from monitorx.server.scheduler import Scheduler
@@ -151,6 +154,9 @@ def create_app(
         concept_drift=concept_drift_feed,
         live=live,
     )
+    quality = build_quality_checks(store, clock, engine, drift_data)
+    drift_runs = build_drift_runs(store, clock, DriftAnalyzer(drift_data, store, evaluator, clock))
+    services.quality, services.drift_runs = quality, drift_runs
     scheduler = Scheduler()
     scheduler.every(settings.alert_tick_s, "resolve-cleared-alerts", engine.resolve_cleared)
     if settings.notify_enabled:
@@ -165,6 +171,8 @@ def create_app(
         LEARNING_CHECK_S, "learn-thresholds", lambda: profiles.learn_once(registry.all())
     )
     scheduler.every(settings.slo_eval_interval_s, "slo-evaluation", slo_evaluator.evaluate_once)
+    scheduler.every(settings.drift_schedule_tick_s, "drift-schedules", drift_runs.tick)
+    scheduler.every(settings.quality_check_interval_s, "quality-checks", quality.tick)
     if settings.anomaly_detectors:
         anomalies = AnomalyScanner(
             store,
@@ -197,6 +205,8 @@ def create_app(
         await registry.load()
         await engine.load()
         await slo_catalog.load()
+        await quality.load()
+        await drift_runs.load()
         install_http_log_redaction()
         await alerting.load()
         if settings.notify_enabled:
@@ -246,6 +256,8 @@ def create_app(
     ):
         api.include_router(module.router)
     api.include_router(slo_routes.router)
+    api.include_router(quality_routes.router)
+    api.include_router(drift_schedule_routes.router)
     api.include_router(dashboards.router)
     api.include_router(live_routes.router)
     app.include_router(api)

@@ -6,17 +6,48 @@ docs/quality.md describes both; the runs live in `monitorx.server.drift_runs`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 
 from monitorx.core import NotFound
 from monitorx.core.identifiers import check_identifier
 from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import AdminAccess, ReadAccess, Services, ServicesDep, WriteAccess
+from monitorx.server.drift_report import render_window_report
 from monitorx.server.drift_runs import DriftSchedule, ScheduledDriftRuns
 from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.params import parse_range
 from monitorx.server.responses import JSONResponse
 
 router = APIRouter(prefix="/models", tags=["drift"])
+_HTML: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}}, "description": "the report, one HTML page"}
+}
+
+
+_DURATION = {"oneOf": [{"type": "number"}, {"type": "string"}], "description": "e.g. 15m"}
+_SCHEDULE = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["window", "interval"],
+                    "properties": {
+                        "window": _DURATION,
+                        "interval": _DURATION,
+                        "stattest": {"type": "string"},
+                        "threshold": {"type": "number", "minimum": 0},
+                    },
+                    "additionalProperties": True,
+                    "description": "plus any option of POST /drift/analyze",
+                }
+            }
+        },
+    }
+}
 
 
 def _runs(services: Services) -> ScheduledDriftRuns:
@@ -30,7 +61,7 @@ def _schedule_json(runs: ScheduledDriftRuns, model_id: str, schedule: DriftSched
     return schedule.to_json() | {"last_run": None if status is None else status.to_json()}
 
 
-@router.put("/{model_id}/drift-schedule", responses=ERROR_RESPONSES)
+@router.put("/{model_id}/drift-schedule", responses=ERROR_RESPONSES, openapi_extra=_SCHEDULE)
 async def put_drift_schedule(
     model_id: str, request: Request, services: ServicesDep, _: WriteAccess
 ) -> JSONResponse:
@@ -64,3 +95,32 @@ async def delete_drift_schedule(model_id: str, services: ServicesDep, _: AdminAc
         raise NotFound(f"model {model_id!r} has no drift schedule")
     runs.forget(model_id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/{model_id}/drift/report.html",
+    response_class=Response,
+    responses=ERROR_RESPONSES | _HTML,
+)
+async def drift_report_html(
+    model_id: str,
+    services: ServicesDep,
+    _: ReadAccess,
+    start: str | None = None,
+    end: str | None = None,
+) -> Response:
+    """The drift of the records in ``[start, end)`` against the reference, with the
+    options of the model's drift schedule, as one self-contained HTML page (409
+    without a reference or records, as the analyze endpoint)."""
+    check_identifier(model_id, "model_id")
+    span = parse_range(start, end, services.clock.now())
+    schedule = _runs(services).schedules.get(model_id)
+    options = {} if schedule is None else schedule.options
+    assert services.drift_data is not None, "create_app wires the drift data"
+    page = await render_window_report(services.drift_data, model_id, span.start, span.end, options)
+    filename = f"drift-{model_id}-{span.start:%Y%m%dT%H%M%SZ}.html"
+    return Response(
+        page,
+        media_type="text/html; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -7,6 +7,7 @@ The objects are described in docs/quality.md; the arithmetic lives in
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -14,19 +15,58 @@ from fastapi import APIRouter, Query, Request, Response
 
 from monitorx.analysis.data_quality import DataQualityRules
 from monitorx.analysis.quality_thresholds import QualityConfig
-from monitorx.core import NotFound
+from monitorx.core import NotFound, ValidationError
 from monitorx.core.identifiers import check_identifier
-from monitorx.core.timeparse import parse_duration
+from monitorx.core.timeparse import parse_duration, parse_timestamp
 from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import AdminAccess, ReadAccess, Services, ServicesDep, WriteAccess
+from monitorx.server.drift_rows import decode_json, table_columns, table_from_rows
 from monitorx.server.model_documents import ModelDocuments
 from monitorx.server.openapi import ERROR_RESPONSES
-from monitorx.server.params import parse_range
+from monitorx.server.params import DEFAULT_RANGE, parse_range
 from monitorx.server.quality_checks import QualityChecks
 from monitorx.server.responses import JSONResponse
 
 router = APIRouter(prefix="/models", tags=["quality"])
 T = TypeVar("T")
+
+
+def _body(properties: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` for a route that reads its JSON object body itself."""
+    schema = {"type": "object", "properties": properties}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+_DURATION = {"oneOf": [{"type": "number"}, {"type": "string"}], "description": "e.g. 15m"}
+_SHARES = {"type": "object", "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1}}
+_QUALITY_CONFIG = _body(
+    {
+        "task": {"enum": ["classification", "regression", None]},
+        "interval": _DURATION,
+        "thresholds": {
+            "type": "object",
+            "additionalProperties": {"type": "number"},
+            "description": "<metric>_min or <metric>_max, e.g. accuracy_min, mae_max",
+        },
+    }
+)
+_RULES = _body(
+    {
+        "window": _DURATION,
+        "default": _SHARES,
+        "features": {"type": "object", "additionalProperties": _SHARES},
+    }
+)
+_ANALYZE = _body(
+    {
+        "start": {"oneOf": [{"type": "number"}, {"type": "string"}]},
+        "end": {"oneOf": [{"type": "number"}, {"type": "string"}]},
+        "current": {
+            "type": "object",
+            "properties": {"rows": {"type": "array", "items": {"type": "object"}}},
+        },
+    }
+)
 
 
 def _checks(services: Services) -> QualityChecks:
@@ -81,7 +121,7 @@ def _get(documents: ModelDocuments[T], dump: Callable[[T], Any], model_id: str, 
     return dump(value)
 
 
-@router.put("/{model_id}/quality-config", responses=ERROR_RESPONSES)
+@router.put("/{model_id}/quality-config", responses=ERROR_RESPONSES, openapi_extra=_QUALITY_CONFIG)
 async def put_quality_config(
     model_id: str, request: Request, services: ServicesDep, _: WriteAccess
 ) -> JSONResponse:
@@ -103,7 +143,7 @@ async def delete_quality_config(model_id: str, services: ServicesDep, _: AdminAc
     return Response(status_code=204)
 
 
-@router.put("/{model_id}/data-quality/rules", responses=ERROR_RESPONSES)
+@router.put("/{model_id}/data-quality/rules", responses=ERROR_RESPONSES, openapi_extra=_RULES)
 async def put_data_quality_rules(
     model_id: str, request: Request, services: ServicesDep, _: WriteAccess
 ) -> JSONResponse:
@@ -129,3 +169,37 @@ async def delete_data_quality_rules(
     if not await _checks(services).rules.delete(_model(model_id)):
         raise NotFound(f"model {model_id!r} has no data-quality rules")
     return Response(status_code=204)
+
+
+@router.post("/{model_id}/data-quality/analyze", responses=ERROR_RESPONSES, openapi_extra=_ANALYZE)
+async def analyze_data_quality(
+    model_id: str, request: Request, services: ServicesDep, _: WriteAccess
+) -> JSONResponse:
+    """Data quality against the reference of the logged records in ``{"start"?,
+    "end"?}`` (default: the last hour), or of ``{"current": {"rows": [...]}}``.
+    Breaches of the model's data-quality rules raise ``quality`` alerts."""
+    checks = _checks(services)
+    _model(model_id)
+    body = decode_json(await request.body())
+    if not isinstance(body, dict):
+        raise ValidationError("expected a JSON object", "body")
+    if body.get("current") is not None:
+        current = body["current"]
+        if not isinstance(current, dict):
+            raise ValidationError('expected an object {"rows": [...]}', "current")
+        table = await asyncio.to_thread(table_from_rows, current.get("rows"), "current.rows")
+        columns = await asyncio.to_thread(table_columns, table)
+        report = await checks.data_quality(model_id, columns)
+    else:
+        end = (
+            services.clock.now() if body.get("end") is None else parse_timestamp(body["end"], "end")
+        )
+        start = (
+            end - DEFAULT_RANGE
+            if body.get("start") is None
+            else parse_timestamp(body["start"], "start")
+        )
+        if start > end:
+            raise ValidationError("start must not be after end", "start")
+        report = await checks.window_data_quality(model_id, start, end)
+    return JSONResponse(report.to_json())
