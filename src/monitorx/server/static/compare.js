@@ -33,7 +33,7 @@ async function refresh() {
   await Promise.all(PANELS.map(async ([div, title, metric, agg, unit]) => {
     const series = await Promise.all(chosen.map((id) => MX.aggregate(id, metric, agg, r)));
     charts[title] = series.map((s, i) => ({name: chosen[i], x: s.x, y: agg === "count" ? s.y.map((c) => c / s.interval) : s.y}));
-    MX.chart(div, title, charts[title], {unit});
+    await MX.chart(div, title, charts[title], {unit, span: r});
   }));
 }
 

@@ -18,7 +18,7 @@ async function refresh() {
     const r = p.range ? MX.range.forKey(p.range) : MX.range();
     const series = await Promise.all(p.models.map((m) => MX.aggregate(m, p.metric, p.agg, r)));
     charts[p.title] = series.map((s, j) => ({name: p.models[j], x: s.x, y: s.y}));
-    MX.chart("panel-" + i, `${p.title}${p.range ? " · " + p.range : ""}`, charts[p.title]);
+    await MX.chart("panel-" + i, `${p.title}${p.range ? " · " + p.range : ""}`, charts[p.title], {span: r});
   }));
 }
 

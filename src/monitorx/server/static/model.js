@@ -22,7 +22,8 @@ function tile(label, value, id) {
 }
 
 async function loadConfig() {
-  try { config = await MX.get("/models/" + q); } catch (error) { if (error.status !== 404) throw error; config = null; }
+  // From the list, not /models/{id}: an unregistered model is normal, not a 404.
+  config = (await MX.get("/models")).find((m) => m.id === modelId) || null;
   const t = (config && config.thresholds) || {};
   document.getElementById("model-meta").textContent = config
     ? `${config.model_type} · v${config.version} · ${config.environment}` : "not registered: no thresholds";
@@ -56,21 +57,23 @@ async function refresh() {
     throughput: [{name: "req/s", x: counts.x, y: counts.y.map((c) => c / counts.interval)}],
     error_rate: [{name: "error rate", x: errors.x, y: errors.y}],
   };
-  MX.chart("chart-latency", "Latency (ms)", charts.latency, {threshold: thresholds.latency_ms, unit: "ms"});
-  MX.chart("chart-throughput", `Throughput (req/s, ${counts.interval} s buckets)`, charts.throughput);
-  MX.chart("chart-error_rate", "Error rate", charts.error_rate, {threshold: thresholds.error_rate});
+  const drawn = [
+    MX.chart("chart-latency", "Latency (ms)", charts.latency, {threshold: thresholds.latency_ms, unit: "ms", span: r}),
+    MX.chart("chart-throughput", `Throughput (req/s, ${counts.interval} s buckets)`, charts.throughput, {span: r}),
+    MX.chart("chart-error_rate", "Error rate", charts.error_rate, {threshold: thresholds.error_rate, span: r}),
+  ];
   RESOURCES.forEach(([metric, title, unit, limit], i) => {
     charts[metric] = [{name: title, x: resources[i].x, y: resources[i].y}];
-    MX.chart("chart-" + metric, `${title} (${unit})`, charts[metric], {threshold: limit ? thresholds[limit] : null, unit});
+    drawn.push(MX.chart("chart-" + metric, `${title} (${unit})`, charts[metric], {threshold: limit ? thresholds[limit] : null, unit, span: r}));
   });
   const values = sample.map((m) => m.latency);
-  Plotly.react("chart-histogram", [{type: "histogram", x: values, name: "latency", marker: {color: "#818cf8"}}],
-    {paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", font: {color: "#cbd5e1", size: 11},
-     margin: {l: 48, r: 12, t: 28, b: 36}, title: {text: `Latency distribution (last ${values.length} requests, ms)`, font: {size: 13}, x: 0.01},
+  drawn.push(MX.plot("chart-histogram", [{type: "histogram", x: values, name: "latency", marker: {color: "#818cf8"}}],
+    {...MX.THEME, xaxis: {gridcolor: "#1e293b"}, hovermode: "closest", title: {text: `Latency distribution (last ${values.length} requests, ms)`, font: {size: 13}, x: 0.01},
      shapes: thresholds.latency_ms ? [{type: "line", yref: "paper", y0: 0, y1: 1, x0: thresholds.latency_ms, x1: thresholds.latency_ms, line: {color: "#f43f5e", dash: "dash"}}] : []},
-    {responsive: true, displaylogo: false});
+  ));
   renderAlerts();
   renderDrift(drift);
+  await Promise.all(drawn);
 }
 
 function renderAlerts() {

@@ -115,6 +115,11 @@ const MX = (() => {
     timer.busy = true;
     try {
       await Promise.all(refreshers.map((fn) => fn()));
+      // How many refreshes completed, and when the first did (ms since navigation):
+      // what the browser tests wait on and time.
+      const count = Number(document.body.dataset.refreshed || 0) + 1;
+      document.body.dataset.refreshed = String(count);
+      if (count === 1) document.body.dataset.firstLoadMs = String(Math.round(performance.now()));
     } catch (error) {
       toast(error.message);
     } finally {
@@ -154,6 +159,7 @@ const MX = (() => {
     const q = {model_id: models || []};
     if (c) q[c.kind === "jwt" ? "token" : "api_key"] = c.value;
     const badge = document.getElementById("live");
+    badge.hidden = false;
     let closedByPage = false;
     const connect = () => {
       const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -212,13 +218,23 @@ const MX = (() => {
   }
 
   // ---- charts (Plotly) ----
+  // Plotly loads async, so a page fetches its data while the 4.5 MB library is parsed.
+  const plotlyReady = new Promise((resolve) => {
+    if (window.Plotly) resolve(); else document.getElementById("plotly-script").addEventListener("load", resolve);
+  });
+  async function plot(div, data, layout, config = {responsive: true, displaylogo: false}) {
+    await plotlyReady;
+    return Plotly.react(div, data, layout, config);
+  }
   const THEME = {
     paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", font: {color: "#cbd5e1", size: 11},
     margin: {l: 48, r: 12, t: 28, b: 36}, xaxis: {gridcolor: "#1e293b", type: "date"},
     yaxis: {gridcolor: "#1e293b", rangemode: "tozero"}, legend: {orientation: "h", y: -0.2},
     hovermode: "x unified",
   };
-  function chart(div, title, traces, {threshold = null, unit = "", annotations = []} = {}) {
+  // A time-series chart over the page's range (or ``span``), with an optional dashed
+  // threshold line and a "no data" note when every series is empty.
+  function chart(div, title, traces, {threshold = null, unit = "", annotations = [], span = range()} = {}) {
     const shapes = threshold === null || threshold === undefined ? [] : [{
       type: "line", xref: "paper", x0: 0, x1: 1, y0: threshold, y1: threshold,
       line: {color: "#f43f5e", dash: "dash", width: 1.5},
@@ -227,21 +243,25 @@ const MX = (() => {
       xref: "paper", x: 1, y: threshold, xanchor: "right", yanchor: "bottom", showarrow: false,
       text: `threshold ${threshold}${unit ? " " + unit : ""}`, font: {color: "#f43f5e", size: 10},
     }];
+    const empty = traces.every((t) => !t.x.length) ? [{xref: "paper", yref: "paper", x: 0.5, y: 0.5,
+      showarrow: false, text: "no data in this range", font: {color: "#64748b", size: 13}}] : [];
     const layout = {...THEME, title: {text: title, font: {size: 13}, x: 0.01}, shapes,
-      annotations: [...notes, ...annotations],
+      annotations: [...notes, ...empty, ...annotations],
+      xaxis: {...THEME.xaxis, range: [span.start.toISOString(), span.end.toISOString()]},
       yaxis: {...THEME.yaxis, title: unit ? {text: unit} : undefined}};
     const lines = traces.map((t) => ({type: "scatter", mode: t.x.length < 3 ? "lines+markers" : "lines", ...t}));
-    return Plotly.react(div, lines, layout, {responsive: true, displaylogo: false});
+    return plot(div, lines, layout);
   }
   function sparkline(div, x, y, color) {
-    return Plotly.react(div, [{type: "scatter", mode: "lines", x, y, line: {color, width: 1.5}, fill: "tozeroy", hoverinfo: "y"}],
+    return plot(div, [{type: "scatter", mode: "lines", x, y, line: {color, width: 1.5}, fill: "tozeroy", hoverinfo: "y"}],
       {margin: {l: 0, r: 0, t: 0, b: 0}, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
        xaxis: {visible: false}, yaxis: {visible: false, rangemode: "tozero"}, showlegend: false},
       {staticPlot: true, responsive: true});
   }
 
   // ---- small DOM helpers ----
-  const SEVERITY_ICON = {low: "ℹ", medium: "⚠", high: "▲", critical: "⛔"};
+  // Shapes every font has (emoji would need a colour font the server may lack).
+  const SEVERITY_ICON = {low: "○", medium: "◆", high: "▲", critical: "■"};
   const SEVERITY_RANK = {low: 1, medium: 2, high: 3, critical: 4};
   function el(tag, attrs = {}, ...children) {
     const node = document.createElement(tag);
@@ -311,7 +331,7 @@ const MX = (() => {
 
   return {
     API, CREDENTIAL, params, get, post, request, query, range, intervalFor, aggregate, setParams,
-    onRefresh, refreshNow, live, setExport, seriesRows, toCSV, chart, sparkline, el, severityBadge,
-    statusBadge, modelStatus, fmt, pct, when, toast, sortable, start, timer, SEVERITY_RANK,
+    onRefresh, refreshNow, live, setExport, seriesRows, toCSV, plot, chart, sparkline, el, severityBadge,
+    statusBadge, modelStatus, THEME, fmt, pct, when, toast, sortable, start, timer, SEVERITY_RANK,
   };
 })();

@@ -16,6 +16,7 @@ function render() {
     body.append(el("tr", {}, el("td", {class: "empty", colspan: 8}, "No models yet: send a metric or run `monitorx demo`.")));
     return;
   }
+  const drawn = [];
   for (const m of sorted(models)) {
     const errorSpark = el("div", {class: "spark", "data-spark": "error_rate"});
     const throughputSpark = el("div", {class: "spark", "data-spark": "throughput"});
@@ -29,9 +30,10 @@ function render() {
       el("td", {class: "hide-narrow"}, throughputSpark),
       el("td", {class: "num"}, String(m.active_alerts)));
     body.append(row);
-    if (m.errorSeries) MX.sparkline(errorSpark, m.errorSeries.x, m.errorSeries.y, "#f43f5e");
-    if (m.throughputSeries) MX.sparkline(throughputSpark, m.throughputSeries.x, m.throughputSeries.y, "#38bdf8");
+    if (m.errorSeries) drawn.push(MX.sparkline(errorSpark, m.errorSeries.x, m.errorSeries.y, "#f43f5e"));
+    if (m.throughputSeries) drawn.push(MX.sparkline(throughputSpark, m.throughputSeries.x, m.throughputSeries.y, "#38bdf8"));
   }
+  return Promise.all(drawn);
 }
 
 function renderAlerts() {
@@ -67,7 +69,7 @@ async function refresh() {
     m.throughputSeries = {x: counts.x, y: counts.y.map((c) => c / counts.interval)};
   }));
   models = next;
-  render();
+  await render();
   renderAlerts();
 }
 

@@ -1,0 +1,75 @@
+"""Browser fixtures: headless Debian chromium driven by Playwright, console errors kept.
+
+Without /usr/bin/chromium the browser tests skip, except under ``CI=true`` where
+they fail: scripts/test installs chromium (scripts/ensure-chromium) first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@dataclass
+class BrowserPage:
+    """A Playwright page and what its console and scripts reported."""
+
+    page: Page
+    errors: list[str] = field(default_factory=list)
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def wait_refreshed(self, times: int = 1) -> None:
+        """Wait until the page finished ``times`` data refreshes."""
+        self.page.wait_for_function(
+            f"Number(document.body.dataset.refreshed || 0) >= {times}", timeout=15_000
+        )
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: run scripts/ensure-chromium"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        yield browser
+        browser.close()
+
+
+def open_page(browser: Browser, width: int = 1400, height: int = 1000) -> BrowserPage:
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, accept_downloads=True
+    )
+    page = context.new_page()
+    opened = BrowserPage(page)
+    page.on(
+        "console",
+        lambda message: opened.errors.append(message.text) if message.type == "error" else None,
+    )
+    page.on("pageerror", lambda error: opened.errors.append(f"page error: {error}"))
+    return opened
+
+
+@pytest.fixture
+def tab(browser: Browser) -> Iterator[BrowserPage]:
+    """A fresh browser tab (its own context: storage and cookies) per test."""
+    opened = open_page(browser)
+    yield opened
+    opened.page.context.close()
