@@ -18,6 +18,7 @@ from time import perf_counter, time
 from types import TracebackType
 from typing import Any, ParamSpec, Self, TypeVar, cast
 
+from monitorx.sdk import exporter as _exporters
 from monitorx.sdk.client import MonitorXClient
 from monitorx.sdk.exporter import default_exporter
 from monitorx.sdk.payloads import JSONObject
@@ -34,7 +35,8 @@ RecordingClient = MonitorX | MonitorXClient
 def _deliver(metric: JSONObject, client: RecordingClient | None) -> None:
     try:
         if client is None:
-            default_exporter().record(metric)
+            # The hot path: the module's current exporter, without a call to find it.
+            (_exporters._default or default_exporter()).record(metric)
         else:
             client.record_inference_metric(metric)
     except Exception:  # a monitoring problem must never become the caller's problem
@@ -164,15 +166,22 @@ def monitor_inference(
     time is until the coroutine finishes, not until it was created.
     """
 
-    # The fields every call shares, built once; each call adds its latency and time.
-    fixed: JSONObject = {"model_id": model_id}
+    # The fields past model_id, latency and timestamp, built once and added per call.
+    extra: JSONObject = {}
     if model_type is not None:
-        fixed["model_type"] = model_type
+        extra["model_type"] = model_type
     if tags:
-        fixed["tags"] = dict(tags)
+        extra["tags"] = dict(tags)
 
     def emit(started_at: float, started: float, error: bool) -> None:
-        metric = {**fixed, "latency": (perf_counter() - started) * 1000.0, "timestamp": started_at}
+        # On the caller's thread for every call: kept to a dict literal and one call.
+        metric = {
+            "model_id": model_id,
+            "latency": (perf_counter() - started) * 1000.0,
+            "timestamp": started_at,
+        }
+        if extra:
+            metric.update(extra)
         if error:
             metric["error"] = True
         _deliver(metric, client)
@@ -187,9 +196,9 @@ def monitor_inference(
                 try:
                     result = await async_func(*args, **kwargs)
                 except BaseException:
-                    emit(started_at, started, error=True)
+                    emit(started_at, started, True)
                     raise
-                emit(started_at, started, error=False)
+                emit(started_at, started, False)
                 return result
 
             return cast(Callable[P, R], timed_async)
@@ -200,9 +209,9 @@ def monitor_inference(
             try:
                 result = func(*args, **kwargs)
             except BaseException:
-                emit(started_at, started, error=True)
+                emit(started_at, started, True)
                 raise
-            emit(started_at, started, error=False)
+            emit(started_at, started, False)
             return result
 
         return timed

@@ -161,9 +161,8 @@ class Exporter:
         The dict is queued as it is, not copied: do not change it afterwards.
         """
         try:
-            resources = self.resources
-            if resources is not None and "resource_usage" not in metric:
-                usage = resources.latest_usage
+            if self.resources is not None and "resource_usage" not in metric:
+                usage = self.resources.latest_usage
                 if usage:
                     metric["resource_usage"] = usage
             return self._worker.record(metric)

@@ -22,6 +22,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,6 +60,24 @@ class WorkerStats:
     spool_dropped: int = 0
 
 
+_forkable: weakref.WeakSet[BatchWorker] = weakref.WeakSet()
+_fork_hook_registered = False
+
+
+def _reset_in_forked_children(worker: BatchWorker) -> None:
+    """Have ``worker`` reset itself in a forked child (registered once, lazily)."""
+    global _fork_hook_registered
+    _forkable.add(worker)
+    if not _fork_hook_registered:
+        _fork_hook_registered = True
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _after_fork_in_child() -> None:
+    for worker in list(_forkable):
+        worker._after_fork()
+
+
 class BatchWorker:
     """A bounded queue drained in batches by one daemon thread.
 
@@ -92,7 +111,9 @@ class BatchWorker:
         self._on_fork = on_fork
         self._name = name
         self._sender = spool
+        self._fork_pending = False
         self._reset()
+        _reset_in_forked_children(self)
 
     def send_spooled(self) -> None:
         """Start the thread now if the spool holds metrics (an earlier process left them)."""
@@ -118,14 +139,15 @@ class BatchWorker:
         self._drop_logged_at = -_DROP_LOG_INTERVAL_S
         self._failing = False
         self._spooled = 0
-        self._recorded = self._delivered = self._rejected = 0
+        self._delivered = self._rejected = 0
         self._dropped = self._lost = self._failed_attempts = 0
 
     def _after_fork(self) -> None:
+        # Cheap work only: this runs in every forked child, also one that never
+        # records. What costs (a new client) waits for the child's first record.
         self._sender = None  # the parent's files, the parent's lock
         self._reset()
-        if self._on_fork is not None:
-            self._on_fork()
+        self._fork_pending = True
 
     def _check_fork(self) -> None:
         if self._pid != os.getpid():
@@ -136,7 +158,7 @@ class BatchWorker:
         """A snapshot of the counters."""
         with self._lock:
             return WorkerStats(
-                recorded=self._recorded,
+                recorded=self._next_seq - 1,
                 queued=len(self._queue),
                 delivered=self._delivered,
                 rejected=self._rejected,
@@ -153,15 +175,12 @@ class BatchWorker:
 
         The dict is queued as it is, not copied: do not change it afterwards.
         """
-        if self._pid != os.getpid():
-            self._after_fork()
         with self._lock:
             if self._closed:
                 self._dropped += 1
                 return False
             seq = self._next_seq
             self._next_seq = seq + 1
-            self._recorded += 1
             queue = self._queue
             displaced = len(queue) >= self.queue_size
             if displaced:
@@ -190,6 +209,11 @@ class BatchWorker:
             )
 
     def _start(self) -> None:
+        # Called with the lock held.
+        if self._fork_pending:
+            self._fork_pending = False
+            if self._on_fork is not None:
+                self._on_fork()
         thread = threading.Thread(target=self._run, name=self._name, daemon=True)
         self._thread = thread
         thread.start()
