@@ -256,3 +256,26 @@ def test_auto_refresh_counts_down_refreshes_and_pauses(
     tab.page.select_option("#refresh-every", "120")
     assert countdown.inner_text() == "120 s"
     assert tab.errors == []
+
+
+def test_model_page_shows_drift_results_and_quality_from_labels(
+    server: LiveServer, api: httpx.Client, tab: BrowserPage
+) -> None:
+    drift = {"model_id": "fraud-v3", "drift_type": "feature", "feature": "amount"}
+    assert api.post("/metrics/drift", json=drift | {"score": 0.31, "confidence": 0.97}).is_success
+    records = [
+        {"request_id": f"r{i}", "features": {"amount": float(i)}, "prediction": i % 2}
+        for i in range(20)
+    ]
+    assert api.post("/models/fraud-v3/records", json=records).status_code == 202
+    labels = [{"request_id": f"r{i}", "label": 0 if i < 15 else i % 2} for i in range(20)]
+    assert api.post("/models/fraud-v3/labels", json=labels).status_code == 202
+    tab.page.goto(server.url + "/models/fraud-v3")
+    tab.wait_refreshed()
+    row = tab.page.locator("#drift tbody tr").first.inner_text()
+    assert "amount" in row and "0.310" in row and "critical" in row
+    quality = {t["name"]: t["y"] for t in chart_traces(tab, "chart-quality")}
+    # 20 predictions against the labels: r0..r14 are right when even, r15..r19 all right.
+    assert quality["accuracy"] == [pytest.approx((8 + 5) / 20)]
+    tab.screenshot("model-drift-quality")
+    assert tab.errors == []

@@ -14,8 +14,12 @@ async function refresh() {
     grid.replaceChildren(...d.panels.map((_, i) => el("section", {}, el("div", {class: "chart", id: "panel-" + i}))));
   }
   charts = {};
+  // The page follows the dashboard's own range unless the URL names one.
+  const linked = MX.params.has("range") || MX.params.has("start");
+  if (!linked) document.getElementById("range").value = d.range;
+  const pageRange = linked ? MX.range() : MX.range.forKey(d.range);
   await Promise.all(d.panels.map(async (p, i) => {
-    const r = p.range ? MX.range.forKey(p.range) : MX.range();
+    const r = p.range ? MX.range.forKey(p.range) : pageRange;
     const series = await Promise.all(p.models.map((m) => MX.aggregate(m, p.metric, p.agg, r)));
     charts[p.title] = series.map((s, j) => ({name: p.models[j], x: s.x, y: s.y}));
     await MX.chart("panel-" + i, `${p.title}${p.range ? " · " + p.range : ""}`, charts[p.title], {span: r});

@@ -33,7 +33,7 @@ async function loadConfig() {
 async function refresh() {
   const r = MX.range();
   const thresholds = await loadConfig();
-  const [summary, latency, counts, errors, resources, sample, modelAlerts, drift] = await Promise.all([
+  const [summary, latency, counts, errors, resources, sample, modelAlerts, drift, quality] = await Promise.all([
     MX.get(`/models/${q}/summary?window=${Math.round(r.seconds)}`).catch(() => null),
     Promise.all(["p50", "p95", "p99"].map((agg) => MX.aggregate(modelId, "latency", agg, r))),
     MX.aggregate(modelId, "latency", "count", r),
@@ -42,6 +42,10 @@ async function refresh() {
     MX.get("/metrics/inference?" + MX.query({model_id: modelId, start: r.start.toISOString(), end: r.end.toISOString(), limit: HISTOGRAM_SAMPLE})),
     MX.get(`/alerts?model_id=${q}&limit=200`),
     MX.get(`/metrics/drift?model_id=${q}&limit=100&start=${encodeURIComponent(r.start.toISOString())}`),
+    // Quality from labels in about 24 windows over the range (each window costs a
+    // scikit-learn pass over its labelled records).
+    MX.get(`/models/${q}/quality?` + MX.query({start: r.start.toISOString(), end: r.end.toISOString(),
+      interval: Math.max(3600, Math.round(r.seconds / 24))})),
   ]);
   alerts = modelAlerts;
   document.getElementById("model-title").textContent = modelId;
@@ -71,6 +75,13 @@ async function refresh() {
     {...MX.THEME, xaxis: {gridcolor: "#1e293b"}, hovermode: "closest", title: {text: `Latency distribution (last ${values.length} requests, ms)`, font: {size: 13}, x: 0.01},
      shapes: thresholds.latency_ms ? [{type: "line", yref: "paper", y0: 0, y1: 1, x0: thresholds.latency_ms, x1: thresholds.latency_ms, line: {color: "#f43f5e", dash: "dash"}}] : []},
   ));
+  const names = [...new Set(quality.windows.flatMap((w) => Object.keys(w.metrics)))].sort();
+  charts.quality = names.map((name) => {
+    const windows = quality.windows.filter((w) => w.metrics[name] !== null && w.metrics[name] !== undefined);
+    return {name, x: windows.map((w) => w.time), y: windows.map((w) => w.metrics[name])};
+  });
+  drawn.push(MX.chart("chart-quality", `Model quality from labels${quality.task ? " (" + quality.task + ")" : ""}`,
+    charts.quality, {span: r}));
   renderAlerts();
   renderDrift(drift);
   await Promise.all(drawn);
@@ -96,6 +107,12 @@ function renderDrift(rows) {
       el("td", {class: "num"}, fmt(d.score, 3)), el("td", {class: "num"}, fmt(d.confidence, 3)), el("td", {}, MX.severityBadge(d.severity))));
   }
 }
+
+document.getElementById("drift-report").addEventListener("click", () => {
+  const r = MX.range();
+  MX.save(`/models/${q}/drift/report.html?` + MX.query({start: r.start.toISOString(), end: r.end.toISOString()}),
+    `drift-${modelId}.html`).catch((error) => MX.toast(error.message));
+});
 
 MX.setExport(() => ({name: modelId + "-metrics", rows: MX.seriesRows(charts)}));
 MX.onRefresh(refresh);

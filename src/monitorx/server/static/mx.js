@@ -41,6 +41,19 @@ const MX = (() => {
     return data;
   }
   const get = (path) => request("GET", path);
+  // A file from the API (sent with the credentials), saved under ``name``.
+  async function save(path, name) {
+    const response = await fetch(API + path, {headers: authHeaders()});
+    if (!response.ok) {
+      const body = await response.json().catch(() => ({}));
+      throw new Error(body.detail || `${path}: ${response.status}`);
+    }
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = name;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  }
   const post = (path, body) => request("POST", path, body === undefined ? {} : body);
   const query = (values) => {
     const q = new URLSearchParams();
@@ -330,7 +343,7 @@ const MX = (() => {
   }
 
   return {
-    API, CREDENTIAL, params, get, post, request, query, range, intervalFor, aggregate, setParams,
+    API, CREDENTIAL, params, get, post, request, save, query, range, intervalFor, aggregate, setParams,
     onRefresh, refreshNow, live, setExport, seriesRows, toCSV, plot, chart, sparkline, el, severityBadge,
     statusBadge, modelStatus, THEME, fmt, pct, when, toast, sortable, start, timer, SEVERITY_RANK,
   };
