@@ -100,8 +100,9 @@ def test_a_latency_spike_raises_an_anomaly_alert_that_says_what_and_where(
         run_server(_settings(tmp_path), clock=clock) as live,
         httpx.Client(base_url=live.api, timeout=30) as api,
     ):
-        _register(api)
+        # Registered once its history is in: the scan watches registered models.
         _history_with_spike(api, 450.0)
+        _register(api)
         alerts = _eventually(
             lambda: _anomalies(api),
             lambda found: (
@@ -131,8 +132,9 @@ def test_a_scanned_minute_never_alerts_again_and_the_alert_clears(tmp_path: Path
         run_server(settings, clock=clock) as live,
         httpx.Client(base_url=live.api, timeout=30) as api,
     ):
-        _register(api)
+        # Registered once its history is in: the scan watches registered models.
         _history_with_spike(api, 450.0)
+        _register(api)
         first = _by_labels(
             _eventually(lambda: _anomalies(api), _labelled("latency_p95", "robust_z")),
             "latency_p95",

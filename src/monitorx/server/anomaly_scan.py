@@ -14,8 +14,9 @@ re-alerts old buckets nor skips new ones. A bucket is scanned once it is
 its last ``INITIAL_LOOKBACK_S`` scanned, not its whole history.
 
 History is kept in memory per (model, series) — at most ``history_s`` of minute
-buckets (16 bytes each: 15 days ≈ 350 KB a series) — and only the new buckets are
-read on each scan.
+buckets (16 bytes each: 15 days ≈ 350 KB a series) — and each scan reads only the
+new buckets and the last ``REREAD_S`` again (late points join the baseline; a
+minute already scored is not scored again).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ SETTLE_S = 60
 # How far back the first scan of a model looks for anomalies (not the history it
 # reads: that is ``history_s``).
 INITIAL_LOOKBACK_S = 600
+# Each read goes this far back over what was read before (late points).
+REREAD_S = 600
 MARKER_PREFIX = "anomaly_scan:"
 # |z| at or past this many times the threshold makes an anomaly high, else medium.
 HIGH_SEVERITY_FACTOR = 1.5
@@ -230,19 +233,17 @@ class AnomalyScanner:
         if kept is None:
             kept = self._kept[key] = _History(read_until_s=end_s - self._history_s)
         if kept.read_until_s < end_s:
+            oldest_s = end_s - self._history_s
+            # The last minutes read are read again: points that arrived late (a
+            # backfill, a write still landing) join the baseline.
+            start_s = max(oldest_s, kept.read_until_s - REREAD_S)
             result = await self._reads.aggregate(
-                model_id,
-                series.metric,
-                series.agg,
-                BUCKET_S,
-                _at(kept.read_until_s),
-                _at(end_s),
+                model_id, series.metric, series.agg, BUCKET_S, _at(start_s), _at(end_s)
             )
             times = np.array([_epoch_s(b.time) for b in result.buckets], dtype=np.int64)
             values = np.array([b.value for b in result.buckets], dtype=np.float64)
             keep = np.isfinite(values)
-            first = end_s - self._history_s
-            old = kept.times_s >= first
+            old = (kept.times_s >= oldest_s) & (kept.times_s < start_s)
             kept.times_s = np.concatenate([kept.times_s[old], times[keep]])
             kept.values = np.concatenate([kept.values[old], values[keep]])
             kept.read_until_s = end_s
