@@ -150,3 +150,20 @@ def test_unknown_detector_names_and_bad_thresholds_are_refused() -> None:
     assert "prophet" in str(info.value)
     with pytest.raises(ValidationError):
         find_anomalies(_minutes(3), np.zeros(3), 0, ALL, 0.0)
+
+
+def test_the_ewma_baseline_is_wests_recursion_point_by_point() -> None:
+    rng = np.random.default_rng(9)
+    values = 100 + rng.normal(0, 5, 400)
+    values[250:] += 40
+    alpha, warmup = 0.05, 30
+    base = EWMADetector(alpha, warmup).baseline(_minutes(400), values, 100)
+    mean, variance = float(np.mean(values[:warmup])), float(np.var(values[:warmup]))
+    for i in range(warmup, 400):
+        if i >= 100:
+            assert base.centre[i - 100] == pytest.approx(mean, rel=1e-9)
+            assert base.scale[i - 100] == pytest.approx(np.sqrt(variance), rel=1e-9)
+        delta = values[i] - mean
+        mean += alpha * delta
+        variance = (1 - alpha) * (variance + alpha * delta * delta)
+    assert base.ready.all()

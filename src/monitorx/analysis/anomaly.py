@@ -47,6 +47,7 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
+from scipy.signal import lfilter
 
 from monitorx.core import ValidationError
 
@@ -168,17 +169,22 @@ class EWMADetector:
     def baseline(self, times_s: I64, values: F64, start: int) -> Baseline:
         count = len(values) - start
         centre, scale, ready, method = _empty(count, "EWMA")
-        if len(values) <= self.warmup:
+        w, a = self.warmup, self.alpha
+        if len(values) <= w:
             return Baseline(centre, scale, ready, method)
-        # The warm-up points seed the mean and variance; the recursion runs after them.
-        mean, variance = float(np.mean(values[: self.warmup])), float(np.var(values[: self.warmup]))
-        for i in range(self.warmup, len(values)):
-            if i >= start:
-                centre[i - start], scale[i - start] = mean, float(np.sqrt(variance))
-                ready[i - start] = True
-            delta = float(values[i]) - mean
-            mean += self.alpha * delta
-            variance = (1 - self.alpha) * (variance + self.alpha * delta * delta)
+        # The warm-up points seed the mean and variance; the recursions run after them
+        # as first-order linear filters (lfilter: y_k = b·u_k + (1 − α)·y_{k−1}).
+        mean0, variance0 = float(np.mean(values[:w])), float(np.var(values[:w]))
+        tail = values[w:]
+        means, _ = lfilter([a], [1.0, a - 1.0], tail, zi=[(1 - a) * mean0])
+        mean_before = np.concatenate([[mean0], means[:-1]])  # μ before each point
+        delta = tail - mean_before
+        variances, _ = lfilter([(1 - a) * a], [1.0, a - 1.0], delta**2, zi=[(1 - a) * variance0])
+        variance_before = np.concatenate([[variance0], variances[:-1]])
+        first = max(start, w)
+        centre[first - start :] = mean_before[first - w :]
+        scale[first - start :] = np.sqrt(variance_before[first - w :])
+        ready[first - start :] = True
         return Baseline(centre, scale, ready, method)
 
 
