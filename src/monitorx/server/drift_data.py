@@ -3,7 +3,8 @@
 `DriftData` is what the drift analysis, model quality and data quality read:
 
 - ``put_reference`` / ``reference``: one reference set per model, kept as one
-  Parquet blob (kind ``drift-reference``, key ``<model>/reference``);
+  Parquet blob (kind ``drift-reference``, key ``<model>/reference/<version>``),
+  decoded once per version and kept for the few models analyzed last;
 - ``log_records`` / ``records``: records kept per hour in bounded space, as
   `record_reservoir` describes (kind ``drift-records``); ``records`` draws a
   window's rows uniformly, each hour in proportion to its traffic, at most
@@ -23,6 +24,7 @@ __all__ = ["DriftData", "WindowRecords"]
 
 import asyncio
 import io
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,6 +61,9 @@ LABELS = "drift-labels"
 ROW_GROUP_ROWS = 16_384
 # zstd at its fastest level: feature values are mostly noise to a compressor, and
 # compaction rewrites up to a bucket's cap of rows at a time.
+# Decoded reference sets kept in memory: the most recently analyzed models'. A
+# reference of 100,000 rows × 60 columns takes about 50 MB.
+REFERENCE_CACHE_MODELS = 4
 _COMPRESSION = "zstd"
 _COMPRESSION_LEVEL = 1
 
@@ -84,6 +89,8 @@ def take_rows(data: bytes, rows: npt.NDArray[np.int64], columns: Sequence[str] |
     parquet = pq.ParquetFile(io.BytesIO(data))
     present = parquet.schema_arrow.names
     wanted = present if columns is None else [c for c in columns if c in present]
+    if len(rows) == parquet.metadata.num_rows:  # every row: one (threaded) read
+        return parquet.read(columns=wanted)
     pieces = []
     start = 0
     for group in range(parquet.num_row_groups):
@@ -159,6 +166,10 @@ class DriftData:
         self._max_window_rows = max_window_rows
         self._rng = np.random.default_rng(seed)
         self._locks: dict[str, asyncio.Lock] = {}
+        # model id → (blob key of the version, table, columns), least recently used first.
+        self._references: OrderedDict[str, tuple[str, pa.Table, dict[str, npt.NDArray[Any]]]] = (
+            OrderedDict()
+        )
 
     def _lock(self, model_id: str) -> asyncio.Lock:
         return self._locks.setdefault(model_id, asyncio.Lock())
@@ -166,18 +177,48 @@ class DriftData:
     # Reference -----------------------------------------------------------------------
 
     async def put_reference(self, model_id: str, table: pa.Table) -> None:
-        """Replace the model's reference set."""
+        """Replace the model's reference set: a new version, then the old ones go."""
         data = await asyncio.to_thread(to_parquet, table)
-        await self._storage.put_blob(REFERENCE, f"{model_id}/reference", data)
+        prefix = f"{model_id}/reference/"
+        async with self._lock(model_id):
+            older = await self._storage.list_blob_keys(REFERENCE, prefix)
+            version = int(older[-1].rsplit("/", 1)[1]) + 1 if older else 1
+            await self._storage.put_blob(REFERENCE, f"{prefix}{version:012d}", data)
+            for key in older:
+                await self._storage.delete_blobs(REFERENCE, key)
 
     async def reference_table(self, model_id: str) -> pa.Table | None:
-        data = await self._storage.get_blob(REFERENCE, f"{model_id}/reference")
-        return None if data is None else await asyncio.to_thread(read_parquet, data)
+        """The model's reference set, or None when there is none."""
+        found = await self._cached_reference(model_id)
+        return None if found is None else found[0]
 
     async def reference(self, model_id: str) -> dict[str, npt.NDArray[Any]] | None:
         """The reference set as `drift_rows.Columns`, or None when there is none."""
-        table = await self.reference_table(model_id)
-        return None if table is None else await asyncio.to_thread(table_columns, table)
+        found = await self._cached_reference(model_id)
+        return None if found is None else found[1]
+
+    async def _cached_reference(
+        self, model_id: str
+    ) -> tuple[pa.Table, dict[str, npt.NDArray[Any]]] | None:
+        """The latest version of the reference, decoded once per version: a listing
+        of its keys says which is latest (another replica may have replaced it)."""
+        keys = await self._storage.list_blob_keys(REFERENCE, f"{model_id}/reference/")
+        if not keys:
+            self._references.pop(model_id, None)
+            return None
+        cached = self._references.get(model_id)
+        if cached is not None and cached[0] == keys[-1]:
+            self._references.move_to_end(model_id)
+            return cached[1], cached[2]
+        data = await self._storage.get_blob(REFERENCE, keys[-1])
+        if data is None:  # replaced between the listing and the read
+            return await self._cached_reference(model_id)
+        table = await asyncio.to_thread(read_parquet, data)
+        columns = await asyncio.to_thread(table_columns, table)
+        self._references[model_id] = (keys[-1], table, columns)
+        while len(self._references) > REFERENCE_CACHE_MODELS:
+            self._references.popitem(last=False)
+        return table, columns
 
     async def reference_columns(self, model_id: str) -> dict[str, npt.NDArray[Any]] | None:
         """`reference` (the name `drift_runs.RecordSource` reads)."""
