@@ -97,7 +97,12 @@ def test_scheduled_run_stores_drift_metrics_and_raises_a_drift_alert(
     (data,) = _eventually(lambda: _data_metrics(api), bool)
     # One of two features drifted: share 0.5, above the 0.4 threshold.
     assert data["score"] == 0.5 and data["confidence"] == 0.5
-    features = {m["feature"]: m for m in _drift_metrics(api) if m["drift_type"] == "feature"}
+    # A run writes its metrics one by one: wait for the last of them.
+    found = _eventually(
+        lambda: [m for m in _drift_metrics(api) if m["drift_type"] == "feature"],
+        lambda metrics: len(metrics) == 2,
+    )
+    features = {m["feature"]: m for m in found}
     assert set(features) == {"amount", "country"}
     assert features["amount"]["confidence"] > 0.99  # ks on 200 rows: 1 − p-value
 
