@@ -205,13 +205,28 @@ def monitor_inference(
 
         @functools.wraps(func)
         def timed(*args: P.args, **kwargs: P.kwargs) -> R:
-            started_at, started = time(), perf_counter()
+            started_at = time()
+            started = perf_counter()
             try:
                 result = func(*args, **kwargs)
             except BaseException:
                 emit(started_at, started, True)
                 raise
-            emit(started_at, started, False)
+            # emit() and _deliver() inlined: this runs on the caller's thread per call.
+            metric = {
+                "model_id": model_id,
+                "latency": (perf_counter() - started) * 1000.0,
+                "timestamp": started_at,
+            }
+            if extra:
+                metric.update(extra)
+            try:
+                if client is None:
+                    (_exporters._default or default_exporter()).record(metric)
+                else:
+                    client.record_inference_metric(metric)
+            except Exception:  # a monitoring problem must never become the caller's problem
+                logger.exception("MonitorX could not record a metric for %r", model_id)
             return result
 
         return timed
