@@ -30,7 +30,7 @@ def test_a_sample_hides_the_chunks_it_covers_and_older_samples() -> None:
         chunk_key("m", HOUR, 2, 10),
         sample_key("m", HOUR, 1, 10, 5),  # left behind by a crash mid-compaction
         sample_key("m", HOUR, 2, 20, 5),
-        chunk_key("m", HOUR, 3, 7),
+        chunk_key("m", HOUR, 3, 7, token="ab12cd34"),
         chunk_key("m", HOUR + 3600, 1, 4),
         chunk_key("m2", HOUR, 1, 4),  # another model's key is ignored
     ]

@@ -24,6 +24,7 @@ __all__ = ["DriftData", "WindowRecords"]
 
 import asyncio
 import io
+import secrets
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -268,7 +269,8 @@ class DriftData:
             for bucket in np.unique(buckets).tolist():
                 rows = table.filter(pa.array(buckets == bucket))
                 state = states.get(bucket) or BucketParts(bucket)
-                key = chunk_key(model_id, bucket, state.next_seq, rows.num_rows)
+                token = secrets.token_hex(4)
+                key = chunk_key(model_id, bucket, state.next_seq, rows.num_rows, token)
                 await self._storage.put_blob(
                     RECORDS, key, await asyncio.to_thread(to_parquet, rows)
                 )

@@ -2,7 +2,7 @@
 
 Records are kept per (model, hour bucket) as Parquet parts in the store's blobs:
 
-- *chunks*, ``<model>/<bucket>/c<seq>-<rows>``: one per accepted batch, every row
+- *chunks*, ``<model>/<bucket>/c<seq>-<rows>-<token>``: one per accepted batch, every row
   kept (each stands for itself);
 - at most one live *sample*, ``<model>/<bucket>/s<through>-<seen>-<rows>``: a
   uniform sample without replacement of ``rows`` of the ``seen`` records that the
@@ -45,7 +45,7 @@ import numpy.typing as npt
 
 BUCKET_S = 3600
 """Records are bucketed by the UTC hour of their timestamp."""
-_PART = re.compile(r"^(?P<bucket>\d{12})/(?:c(?P<seq>\d{8})-(?P<rows>\d+)|"
+_PART = re.compile(r"^(?P<bucket>\d{12})/(?:c(?P<seq>\d{8})-(?P<rows>\d+)(?:-[0-9a-f]+)?|"
                    r"s(?P<through>\d{8})-(?P<seen>\d+)-(?P<srows>\d+))$")  # fmt: skip
 
 
@@ -54,8 +54,10 @@ def bucket_of(ts_us: int) -> int:
     return (ts_us // 1_000_000) // BUCKET_S * BUCKET_S
 
 
-def chunk_key(model_id: str, bucket_s: int, seq: int, rows: int) -> str:
-    return f"{model_id}/{bucket_s:012d}/c{seq:08d}-{rows}"
+def chunk_key(model_id: str, bucket_s: int, seq: int, rows: int, token: str = "") -> str:
+    """A chunk's key; ``token`` (hex) keeps two replicas that pick the same sequence
+    number for a bucket at the same moment from overwriting each other's batch."""
+    return f"{model_id}/{bucket_s:012d}/c{seq:08d}-{rows}" + (f"-{token}" if token else "")
 
 
 def sample_key(model_id: str, bucket_s: int, through: int, seen: int, rows: int) -> str:
