@@ -82,6 +82,21 @@ def test_alert_fired_and_resolved_are_pushed(live_server: LiveServer, api: httpx
     assert resolved["alert"]["status"] == "resolved"
 
 
+def test_odd_client_frames_are_ignored(live_server: LiveServer, api: httpx.Client) -> None:
+    with connect(ws_url(live_server)) as ws:
+        receive(ws, "subscribed")
+        for frame in (
+            b"\xff\xfe binary",
+            "not json",
+            "[1, 2]",
+            '{"type": "subscribe", "models": 7}',
+        ):
+            ws.send(frame)
+        assert receive(ws, "subscribed")["models"] is None  # the last one: every model
+        api.post("/metrics/inference", json={"model_id": "a", "latency": 1.0})
+        assert receive(ws, "metrics")["model_id"] == "a"
+
+
 @pytest.fixture
 def auth_server(tmp_path: Path) -> Any:
     settings = make_settings(tmp_path / "data", auth_enabled=True, api_keys=["sekret:read"])

@@ -63,7 +63,7 @@ async def _authenticate(websocket: WebSocket, auth: Authenticator) -> Principal:
     if params.get("api_key") or params.get("token"):
         return _check(auth, _credentials_connection(params.get("api_key"), params.get("token")))
     try:
-        first = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_S)
+        first = await asyncio.wait_for(_receive(websocket), AUTH_TIMEOUT_S)
     except TimeoutError:
         first = "{}"
     message = _parse(first)
@@ -72,6 +72,18 @@ async def _authenticate(websocket: WebSocket, auth: Authenticator) -> Principal:
     return _check(
         auth, _credentials_connection(_text(message.get("api_key")), _text(message.get("token")))
     )
+
+
+async def _receive(websocket: WebSocket) -> str:
+    """The next client message as text; a binary frame is read as UTF-8 (bad bytes
+    replaced), so no client frame can break the handler."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    if text is not None:
+        return str(text)
+    return bytes(message.get("bytes") or b"").decode("utf-8", "replace")
 
 
 def _text(value: object) -> str | None:
@@ -105,7 +117,7 @@ async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
 async def _listen(websocket: WebSocket, subscription: Subscription) -> None:
     """Client messages: subscribe changes the models followed; others are ignored."""
     while True:
-        message = _parse(await websocket.receive_text())
+        message = _parse(await _receive(websocket))
         if message.get("type") == "subscribe":
             subscription.models = _models(message.get("models"))
             await _send(websocket, {"type": "subscribed", "models": _sorted(subscription.models)})

@@ -40,4 +40,7 @@ async function refresh() {
 MX.setExport(() => ({name: "compare", rows: MX.seriesRows(charts)}));
 MX.onRefresh(refresh);
 MX.start();
+// Live: the chosen models' batches redraw the charts (every model when none is chosen
+// on the URL: the picker's default may change as models appear).
 MX.refreshNow();
+MX.liveRedraw(chosen.length ? chosen : null);

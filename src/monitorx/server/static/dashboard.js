@@ -4,9 +4,11 @@
 const {el} = MX;
 const dashboardId = document.body.dataset.subject;
 let charts = {};
+let liveModels = [];
 
 async function refresh() {
   const d = await MX.get("/dashboards/" + encodeURIComponent(dashboardId));
+  liveModels = [...new Set(d.panels.flatMap((p) => p.models))];
   document.getElementById("dashboard-title").textContent = d.title;
   document.getElementById("edit-link").href = "/dashboards?edit=" + encodeURIComponent(d.id);
   const grid = document.getElementById("panels");
@@ -29,4 +31,4 @@ async function refresh() {
 MX.setExport(() => ({name: "dashboard-" + dashboardId, rows: MX.seriesRows(charts)}));
 MX.onRefresh(refresh);
 MX.start();
-MX.refreshNow();
+MX.refreshNow().then(() => MX.liveRedraw(liveModels.length ? liveModels : null));

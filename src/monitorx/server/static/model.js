@@ -118,10 +118,6 @@ MX.setExport(() => ({name: modelId + "-metrics", rows: MX.seriesRows(charts)}));
 MX.onRefresh(refresh);
 MX.start();
 MX.refreshNow();
-// Live: a batch for this model or a change to one of its alerts redraws the page
-// (at most once a second), so the charts move without a reload.
-let pending = null;
-MX.live([modelId], () => {
-  if (pending) return;
-  pending = setTimeout(() => { pending = null; MX.refreshNow(); }, 1000);
-});
+// Live: a batch for this model or a change to one of its alerts redraws the page,
+// so the charts move without a reload.
+MX.liveRedraw([modelId]);

@@ -191,6 +191,15 @@ const MX = (() => {
     connect();
   }
 
+  // Redraw (at most once a second) when one of ``models`` gets metrics or an alert change.
+  function liveRedraw(models) {
+    let pending = null;
+    live(models, () => {
+      if (pending) return;
+      pending = setTimeout(() => { pending = null; refreshNow(); }, 1000);
+    });
+  }
+
   // ---- export: CSV and JSON of what the page shows, timestamped file names ----
   function setExport(fn) { exporter = fn; }
   function stamp(d = new Date()) {
@@ -344,7 +353,7 @@ const MX = (() => {
 
   return {
     API, CREDENTIAL, params, get, post, request, save, query, range, intervalFor, aggregate, setParams,
-    onRefresh, refreshNow, live, setExport, seriesRows, toCSV, plot, chart, sparkline, el, severityBadge,
+    onRefresh, refreshNow, live, liveRedraw, setExport, seriesRows, toCSV, plot, chart, sparkline, el, severityBadge,
     statusBadge, modelStatus, THEME, fmt, pct, when, toast, sortable, start, timer, SEVERITY_RANK,
   };
 })();
