@@ -36,11 +36,10 @@ from monitorx.sdk.decorators import Tracking, monitor_inference, track
 from monitorx.sdk.errors import CircuitOpenError
 from monitorx.sdk.exporter import Exporter, default_exporter, flush, init, shutdown
 from monitorx.sdk.resources import GpuSample, ResourceSample, ResourceSampler
-from monitorx.sdk.results import RejectedMetric, WriteResult
+from monitorx.sdk.results import RejectedMetric, WorkerStats, WriteResult
 from monitorx.sdk.retry import RetryPolicy
 from monitorx.sdk.spool import DiskSpool, SpoolLocked
 from monitorx.sdk.sync_client import MonitorX
-from monitorx.sdk.worker import WorkerStats
 
 __all__ = [
     "CircuitBreaker",

@@ -23,11 +23,11 @@ import httpx
 from monitorx.sdk.config import DEFAULT_URL
 from monitorx.sdk.payloads import JSONObject
 from monitorx.sdk.resources import ResourceSampler
-from monitorx.sdk.results import WriteResult
+from monitorx.sdk.results import WorkerStats, WriteResult
 from monitorx.sdk.spool import DEFAULT_SPOOL_MAX_BYTES, DiskSpool, SpoolLocked
 from monitorx.sdk.spool_sender import SpoolSender
 from monitorx.sdk.sync_client import MonitorX
-from monitorx.sdk.worker import BatchWorker, WorkerStats
+from monitorx.sdk.worker import BatchWorker
 
 logger = logging.getLogger("monitorx.sdk")
 

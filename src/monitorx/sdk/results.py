@@ -1,8 +1,9 @@
-"""What a write returns: how much the server accepted, what it refused, what waits."""
+"""What a write returns (how much the server accepted, what it refused, what waits),
+and what the background worker counts (:class:`WorkerStats`)."""
 
 from __future__ import annotations
 
-__all__ = ["RejectedMetric", "WriteResult"]
+__all__ = ["RejectedMetric", "WorkerStats", "WriteResult"]
 
 from dataclasses import dataclass, field
 
@@ -34,3 +35,19 @@ class WriteResult:
             self.rejected + other.rejected,
             self.buffered + other.buffered,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerStats:
+    """Counters of the background worker since it started (or since a fork)."""
+
+    recorded: int
+    queued: int
+    delivered: int
+    rejected: int
+    dropped: int
+    lost: int
+    failed_attempts: int
+    spooled: int = 0
+    spool_pending: int = 0
+    spool_dropped: int = 0

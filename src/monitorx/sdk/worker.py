@@ -6,7 +6,8 @@ metrics every ``flush_interval_s`` (or at once when that many are waiting) and h
 them to ``deliver``. Delivery failures are logged and counted; the batch is kept and
 tried again with backoff (or after the circuit breaker's recovery time), while new
 metrics queue behind it and the oldest are dropped, counted, once the queue is full.
-After ``os.fork()`` the child starts a fresh, empty worker on its first record.
+In a forked child the worker starts afresh, empty (fork_reset.py); it connects
+anew on its first record.
 
 With a :class:`~monitorx.sdk.spool.DiskSpool`, a batch that fails with a transient
 error goes to disk at once instead of being retried in memory, and so does whatever
@@ -22,15 +23,14 @@ import logging
 import os
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from monitorx.core.errors import MonitorXError
 from monitorx.sdk.errors import CircuitOpenError, is_transient
+from monitorx.sdk.fork_reset import reset_after_fork
 from monitorx.sdk.payloads import JSONObject
-from monitorx.sdk.results import WriteResult
+from monitorx.sdk.results import WorkerStats, WriteResult
 from monitorx.sdk.spool import DiskSpool
 from monitorx.sdk.spool_sender import ChunkOutcome, SpoolSender
 
@@ -42,40 +42,6 @@ _MAX_LOST_RANGES = 256
 _JOIN_TIMEOUT_S = 2.0
 # A full queue is reported at most this often (it can overflow thousands of times a second).
 _DROP_LOG_INTERVAL_S = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerStats:
-    """Counters of a :class:`BatchWorker` since it started (or since a fork)."""
-
-    recorded: int
-    queued: int
-    delivered: int
-    rejected: int
-    dropped: int
-    lost: int
-    failed_attempts: int
-    spooled: int = 0
-    spool_pending: int = 0
-    spool_dropped: int = 0
-
-
-_forkable: weakref.WeakSet[BatchWorker] = weakref.WeakSet()
-_fork_hook_registered = False
-
-
-def _reset_in_forked_children(worker: BatchWorker) -> None:
-    """Have ``worker`` reset itself in a forked child (registered once, lazily)."""
-    global _fork_hook_registered
-    _forkable.add(worker)
-    if not _fork_hook_registered:
-        _fork_hook_registered = True
-        os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _after_fork_in_child() -> None:
-    for worker in list(_forkable):
-        worker._after_fork()
 
 
 class BatchWorker:
@@ -113,7 +79,7 @@ class BatchWorker:
         self._sender = spool
         self._fork_pending = False
         self._reset()
-        _reset_in_forked_children(self)
+        reset_after_fork(self)
 
     def send_spooled(self) -> None:
         """Start the thread now if the spool holds metrics (an earlier process left them)."""
@@ -142,7 +108,8 @@ class BatchWorker:
         self._delivered = self._rejected = 0
         self._dropped = self._lost = self._failed_attempts = 0
 
-    def _after_fork(self) -> None:
+    def after_fork_in_child(self) -> None:
+        """Start afresh in a forked child (fork_reset.py calls it)."""
         # Cheap work only: this runs in every forked child, also one that never
         # records. What costs (a new client) waits for the child's first record.
         self._sender = None  # the parent's files, the parent's lock
@@ -151,7 +118,7 @@ class BatchWorker:
 
     def _check_fork(self) -> None:
         if self._pid != os.getpid():
-            self._after_fork()
+            self.after_fork_in_child()
 
     @property
     def stats(self) -> WorkerStats:
