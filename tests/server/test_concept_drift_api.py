@@ -105,6 +105,7 @@ def test_the_config_round_trips_with_rivers_defaults_filled_in(api: httpx.Client
         "metric": "latency",
         "params": {"alpha": 0.001, "window_size": 100, "stat_size": 30, "seed": 4},
         "points_seen": 0,
+        "batches_dropped": 0,
         "detections": 0,
         "last_detection": None,
     }

@@ -42,6 +42,9 @@ from monitorx.store import Storage
 
 logger = logging.getLogger("monitorx.concept_drift")
 DOCUMENT_KIND = "concept_drift"
+# Batches waiting to be fed at most; past it new batches are dropped (and counted),
+# so that a slow detector (KSWIN: ~1 ms a point) cannot make memory grow with traffic.
+MAX_QUEUED_BATCHES = 256
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DETECTOR_WORDS = {
     DriftDetectorName.ADWIN: "ADWIN",
@@ -59,6 +62,7 @@ class ConceptDriftStatus:
     points_seen: int
     detections: int
     last_detection: ConceptDriftDetection | None
+    batches_dropped: int = 0
 
 
 def _at(ts_us: int) -> datetime:
@@ -104,8 +108,9 @@ class ConceptDriftFeed:
         self._engine = engine
         self._monitors: dict[str, StreamMonitor] = {}
         self._detections: dict[str, list[ConceptDriftDetection]] = {}
-        self._queue: asyncio.Queue[pa.Table | MetricColumns] = asyncio.Queue()
+        self._queue: asyncio.Queue[pa.Table | MetricColumns] = asyncio.Queue(MAX_QUEUED_BATCHES)
         self._task: asyncio.Task[None] | None = None
+        self.batches_dropped = 0
 
     async def load(self) -> None:
         """Start a monitor for every stored config."""
@@ -132,9 +137,19 @@ class ConceptDriftFeed:
         await self._queue.join()
 
     def offer(self, batch: pa.Table | MetricColumns) -> None:
-        """Queue a committed batch (a cheap no-op while no model is configured)."""
-        if self._monitors:
+        """Queue a committed batch (a cheap no-op while no model is configured); drop
+        it when ``MAX_QUEUED_BATCHES`` are already waiting."""
+        if not self._monitors:
+            return
+        try:
             self._queue.put_nowait(batch)
+        except asyncio.QueueFull:
+            self.batches_dropped += 1
+            if self.batches_dropped % 100 == 1:
+                logger.warning(
+                    "concept-drift monitors fall behind: %d batches dropped so far",
+                    self.batches_dropped,
+                )
 
     async def configure(self, model_id: str, config: ConceptDriftConfig) -> bool:
         """Store a model's config and start its monitor afresh; True when created."""
@@ -156,7 +171,11 @@ class ConceptDriftFeed:
             return None
         found = self._detections.get(model_id, [])
         return ConceptDriftStatus(
-            monitor.config, monitor.seen, len(found), found[-1] if found else None
+            monitor.config,
+            monitor.seen,
+            len(found),
+            found[-1] if found else None,
+            self.batches_dropped,
         )
 
     def _start_monitor(self, model_id: str, config: ConceptDriftConfig) -> None:

@@ -44,6 +44,7 @@ def status_json(model_id: str, status: ConceptDriftStatus) -> dict[str, Any]:
         "model_id": model_id,
         **status.config.to_dict(),
         "points_seen": status.points_seen,
+        "batches_dropped": status.batches_dropped,
         "detections": status.detections,
         "last_detection": None
         if last is None
