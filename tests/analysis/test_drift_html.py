@@ -93,6 +93,8 @@ def test_numerical_bins_cover_both_sets_and_shares_sum_to_one() -> None:
     assert sum(bars.reference) == pytest.approx(1.0)
     assert sum(bars.current) == pytest.approx(1.0)
     assert bars.reference[0] == 1.0  # 0 and 0.4 fall in the first of 20 bins over [0, 10]
+    assert bars.labels[0] == "[0, 0.5)"
+    assert bars.axis == ("0", "10")
     assert bars.current[-1] == 1.0
 
 
@@ -106,3 +108,4 @@ def test_categorical_bars_keep_the_most_frequent_and_sum_the_rest() -> None:
     assert len(bars.labels) == MAX_CATEGORIES + 1
     assert bars.reference[-1] == pytest.approx(5 / len(reference))
     assert bars.current[0] == 1.0  # nulls are not a category
+    assert bars.axis is None  # categories are labelled one by one

@@ -26,6 +26,8 @@ import numpy.typing as npt
 NUMERICAL_BINS = 20
 MAX_CATEGORIES = 15
 _OTHER = "(other)"
+# A category's name under its bars is cut to this many characters (full in the tooltip).
+_LABEL_CHARS = 6
 _WIDTH, _HEIGHT, _PAD = 560, 180, 24
 _REFERENCE_COLOUR, _CURRENT_COLOUR = "#4c78a8", "#f58518"
 
@@ -68,12 +70,15 @@ class DriftVerdict(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Histogram:
-    """Bars of two distributions over the same bins: ``labels[i]`` names bin i,
-    ``reference[i]`` and ``current[i]`` are its shares of each set's non-null rows."""
+    """Bars of two distributions over the same bins: ``labels[i]`` names bin i (a
+    category, or a numerical bin's ``[low, high)``), ``reference[i]`` and
+    ``current[i]`` are its shares of each set's non-null rows. Numerical bins have
+    an ``axis``, the two ends of their range, labelled instead of each bar."""
 
     labels: tuple[str, ...]
     reference: tuple[float, ...]
     current: tuple[float, ...]
+    axis: tuple[str, str] | None = None
 
 
 def _shares(counts: npt.NDArray[np.int64]) -> tuple[float, ...]:
@@ -97,10 +102,11 @@ def histogram(kind: str, reference: npt.NDArray[Any], current: npt.NDArray[Any])
         if low == high:
             high = low + 1.0
         edges = np.linspace(low, high, NUMERICAL_BINS + 1)
-        labels = tuple(f"{edges[i]:.4g}" for i in range(NUMERICAL_BINS))
+        labels = tuple(f"[{edges[i]:.4g}, {edges[i + 1]:.4g})" for i in range(NUMERICAL_BINS))
         ref_counts = np.histogram(ref, bins=edges)[0].astype(np.int64)
         cur_counts = np.histogram(cur, bins=edges)[0].astype(np.int64)
-        return Histogram(labels, _shares(ref_counts), _shares(cur_counts))
+        axis = (f"{low:.4g}", f"{high:.4g}")
+        return Histogram(labels, _shares(ref_counts), _shares(cur_counts), axis)
     ref_count = Counter(str(v) for v in reference.tolist() if v is not None)
     cur_count = Counter(str(v) for v in current.tolist() if v is not None)
     ranked = sorted((ref_count + cur_count).items(), key=lambda kv: (-kv[1], kv[0]))
@@ -143,12 +149,22 @@ def _svg(bars: Histogram, title: str) -> str:
                 f"height='{h:.1f}' fill='{colour}'><title>{escape(label)} {which}: "
                 f"{share:.1%}</title></rect>"
             )
-    first, last = escape(bars.labels[0]), escape(bars.labels[-1])
-    parts.append(f"<text x='{_PAD}' y='{_HEIGHT - 6}' font-size='10'>{first}</text>")
-    parts.append(
-        f"<text x='{_WIDTH - _PAD}' y='{_HEIGHT - 6}' font-size='10' "
-        f"text-anchor='end'>{last}</text>"
-    )
+    if bars.axis is not None:
+        low, high = escape(bars.axis[0]), escape(bars.axis[1])
+        parts.append(f"<text x='{_PAD}' y='{_HEIGHT - 6}' font-size='10'>{low}</text>")
+        parts.append(
+            f"<text x='{_WIDTH - _PAD}' y='{_HEIGHT - 6}' font-size='10' "
+            f"text-anchor='end'>{high}</text>"
+        )
+    else:
+        for i, label in enumerate(bars.labels):
+            short = label if len(label) <= _LABEL_CHARS else label[: _LABEL_CHARS - 1] + "…"
+            x = _PAD + (i + 0.5) * slot
+            parts.append(
+                f"<text x='{x:.1f}' y='{_HEIGHT - 8}' font-size='10' "
+                f"text-anchor='middle'>{escape(short)}</text>"
+            )
+    parts.append(f"<text x='{_PAD}' y='{_PAD - 8}' font-size='10' fill='#666'>max {top:.1%}</text>")
     parts.append("</svg>")
     return "".join(parts)
 
