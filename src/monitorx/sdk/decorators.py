@@ -43,15 +43,6 @@ def _deliver(metric: JSONObject, client: RecordingClient | None) -> None:
         logger.exception("MonitorX could not record a metric for %r", metric.get("model_id"))
 
 
-def _record(tracking: Tracking, client: RecordingClient | None) -> None:
-    try:
-        metric = tracking.metric()
-    except Exception:
-        logger.exception("MonitorX could not record a metric for %r", tracking.model_id)
-        return
-    _deliver(metric, client)
-
-
 class Tracking:
     """One timed inference: what ``track()`` returns and ``with`` yields.
 
@@ -64,6 +55,20 @@ class Tracking:
     ``latency_ms`` is set when the block ends. Works with ``async with`` as well.
     """
 
+    # Slots: one is created per block, on the caller's thread.
+    __slots__ = (
+        "_client",
+        "_started",
+        "_started_at",
+        "error",
+        "latency_ms",
+        "model_id",
+        "model_type",
+        "request_id",
+        "resource_usage",
+        "tags",
+    )
+
     def __init__(
         self,
         model_id: str,
@@ -75,7 +80,7 @@ class Tracking:
     ) -> None:
         self.model_id = model_id
         self.model_type = model_type
-        self.tags: dict[str, str] = dict(tags or {})
+        self.tags: dict[str, str] = dict(tags) if tags else {}
         self.request_id = request_id
         self.resource_usage: dict[str, float] = {}
         self.error = False
@@ -99,7 +104,15 @@ class Tracking:
         self.latency_ms = (perf_counter() - self._started) * 1000.0
         if exc_type is not None:
             self.error = True
-        _record(self, self._client)
+        try:
+            metric = self.metric()
+            client = self._client
+            if client is None:
+                (_exporters._default or default_exporter()).record(metric)
+            else:
+                client.record_inference_metric(metric)
+        except Exception:  # a monitoring problem must never become the caller's problem
+            logger.exception("MonitorX could not record a metric for %r", self.model_id)
 
     async def __aenter__(self) -> Self:
         return self.__enter__()
