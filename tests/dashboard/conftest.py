@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's chromium; MONITORX_TEST_CHROMIUM names another binary (the tests of the
+# missing-browser behaviour point it at nothing).
+CHROMIUM = Path(os.environ.get("MONITORX_TEST_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
