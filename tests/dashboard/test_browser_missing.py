@@ -29,7 +29,9 @@ def run_without_chromium(ci: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("ci", "exit_code", "outcome"), [("true", 1, "1 error"), ("", 0, "1 skipped")]
 )
-def test_missing_chromium(ci: str, exit_code: int, outcome: str) -> None:
+def test_missing_chromium_fails_under_ci_and_skips_elsewhere(
+    ci: str, exit_code: int, outcome: str
+) -> None:
     result = run_without_chromium(ci)
     assert result.returncode == exit_code, result.stdout
     assert outcome in result.stdout
