@@ -223,6 +223,7 @@ def test_data_quality_without_a_reference_is_409_as_drift_analyze(api: httpx.Cli
     [
         ("GET", "/models/m/quality?interval=soon", None, "interval"),
         ("GET", "/models/m/quality?start=2026-11-22T13:00:00Z", None, "start"),
+        ("GET", "/models/m/quality?interval=1s", None, "interval"),  # 3,600 windows
         ("POST", "/models/dq/data-quality/analyze", [], "body"),
         ("POST", "/models/dq/data-quality/analyze", {"current": []}, "current"),
         ("POST", "/models/dq/data-quality/analyze", {"current": {"rows": "x"}}, "current.rows"),

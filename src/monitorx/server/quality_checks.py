@@ -39,7 +39,7 @@ from monitorx.analysis.quality import (
     quality_metrics,
 )
 from monitorx.analysis.quality_thresholds import QualityConfig, quality_breaches
-from monitorx.core import Breach, Clock, Conflict
+from monitorx.core import Breach, Clock, Conflict, ValidationError
 from monitorx.server.model_documents import ModelDocuments
 
 logger = logging.getLogger("monitorx.quality")
@@ -173,6 +173,8 @@ class QualityChecks:
             if config.thresholds:
                 try:
                     breaches += await self._model_quality(model_id, config)
+                except ValidationError as exc:  # labels that do not fit the configured task
+                    logger.warning("quality check of model %s skipped: %s", model_id, exc)
                 except Exception:
                     logger.exception("quality check of model %s failed", model_id)
         for model_id, rules in self._rules.items():

@@ -28,6 +28,8 @@ from monitorx.server.quality_checks import QualityChecks
 from monitorx.server.responses import JSONResponse
 
 router = APIRouter(prefix="/models", tags=["quality"])
+# Each window's metrics are a few scikit-learn calls: a query computes at most so many.
+MAX_QUALITY_WINDOWS = 1_000
 T = TypeVar("T")
 
 
@@ -98,6 +100,13 @@ async def model_quality(
         if interval is not None
         else (config.interval_s if config is not None else QualityConfig().interval_s)
     )
+    windows = (span.end - span.start).total_seconds() / interval_s
+    if windows > MAX_QUALITY_WINDOWS:
+        raise ValidationError(
+            f"the range holds {windows:,.0f} windows of this interval; at most "
+            f"{MAX_QUALITY_WINDOWS:,} (use a longer interval or a shorter range)",
+            "interval",
+        )
     series = await checks.series(model_id, span.start, span.end, interval_s)
     return JSONResponse(series.to_json(model_id))
 
