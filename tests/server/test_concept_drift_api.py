@@ -167,3 +167,10 @@ def test_non_json_is_400_and_unknown_models_are_404(api: httpx.Client) -> None:
     missing = api.put("/models/nobody/concept-drift", json={"detector": "adwin"})
     assert missing.status_code == 404
     assert api.get("/models/nobody/concept-drift").status_code == 404
+
+
+def test_the_config_body_is_documented_in_openapi(api: httpx.Client) -> None:
+    doc = httpx.get(api.base_url.copy_with(path="/openapi.json")).json()
+    put = doc["paths"]["/api/v1/models/{model_id}/concept-drift"]["put"]
+    schema = put["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["properties"]["detector"]["enum"] == ["adwin", "ddm", "page_hinkley", "kswin"]

@@ -14,7 +14,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from monitorx.analysis.concept_drift import parse_concept_drift_config
+from monitorx.analysis.concept_drift import (
+    DriftDetectorName,
+    StreamMetric,
+    parse_concept_drift_config,
+)
 from monitorx.core import NotFound
 from monitorx.core.identifiers import check_identifier
 from monitorx.server.checked_json import read_checked_json
@@ -62,7 +66,28 @@ def _timestamp(ts_us: int) -> str:
     return when.isoformat().replace("+00:00", "Z")
 
 
-@router.put("/{model_id}/concept-drift", responses=ERROR_RESPONSES)
+# The body is read and checked by `parse_concept_drift_config`; this documents it.
+_BODY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["detector"],
+    "properties": {
+        "detector": {"enum": [d.value for d in DriftDetectorName]},
+        "metric": {"enum": [m.value for m in StreamMetric], "default": "error"},
+        "params": {"type": "object", "description": "the detector's parameters (river's)"},
+    },
+}
+
+
+@router.put(
+    "/{model_id}/concept-drift",
+    responses=ERROR_RESPONSES,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _BODY_SCHEMA}},
+        }
+    },
+)
 async def put_concept_drift(
     model_id: str, request: Request, services: ServicesDep, _: WriteAccess
 ) -> JSONResponse:
