@@ -207,6 +207,11 @@ def test_data_quality_rules_raise_one_alert_per_feature_and_check(api: httpx.Cli
     alerts = _eventually(lambda: _alerts(api, "dq"), lambda a: len(a) >= 2)
     labels = sorted((a["labels"]["feature"], a["labels"]["check"]) for a in alerts)
     assert labels == [("amount", "missing_share"), ("country", "new_category_share")]
+    # Logged records carry a prediction; the reference has none: not unexpected.
+    end = (NOW + timedelta(seconds=1)).isoformat()
+    window = api.post("/models/dq/data-quality/analyze", json={"end": end}).json()
+    assert window["current_rows"] == 2
+    assert window["unexpected_features"] == []
     assert api.get("/models/dq/data-quality/rules").json()["window"] == 3600.0
 
 

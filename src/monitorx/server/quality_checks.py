@@ -40,6 +40,7 @@ from monitorx.analysis.quality import (
 )
 from monitorx.analysis.quality_thresholds import QualityConfig, quality_breaches
 from monitorx.core import Breach, Clock, Conflict, ValidationError
+from monitorx.server.drift_runs import PREDICTION_COLUMN
 from monitorx.server.model_documents import ModelDocuments
 
 logger = logging.getLogger("monitorx.quality")
@@ -140,20 +141,22 @@ class QualityChecks:
         )
         return QualitySeries(task, interval_s, windows)
 
-    async def data_quality(
-        self, model_id: str, current: Columns, raise_alerts: bool = True
-    ) -> DataQualityReport:
+    async def data_quality(self, model_id: str, current: Columns) -> DataQualityReport:
         """Data quality of ``current`` against the model's reference; with rules
-        stored for the model, their breaches are handed to the alert engine."""
+        stored for the model, their breaches are handed to the alert engine. The
+        ``prediction`` column is compared only when the reference has one (it is
+        never an unexpected feature)."""
         reference = await self._source.reference_columns(model_id)
         if reference is None:
             raise Conflict(
                 f"model {model_id!r} has no reference set; "
                 f"PUT /api/v1/models/{model_id}/reference first"
             )
+        if PREDICTION_COLUMN not in reference:
+            current = {k: v for k, v in current.items() if k != PREDICTION_COLUMN}
         report = await asyncio.to_thread(analyze_data_quality, model_id, reference, current)
         rules = self._rules.get(model_id)
-        if raise_alerts and rules is not None:
+        if rules is not None:
             breaches = data_quality_breaches(report, rules, self._clock.now())
             if breaches:
                 await self._engine.process(breaches)
