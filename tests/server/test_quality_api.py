@@ -261,3 +261,23 @@ def test_openapi_documents_the_quality_endpoints(server: LiveServer) -> None:
         "/api/v1/models/{model_id}/drift/report.html",
     ):
         assert path in paths
+
+
+def test_quality_settings_survive_a_restart(tmp_path: Path, clock: FakeClock) -> None:
+    settings = make_settings(tmp_path / "kept", quality_check_interval_s=CHECK_INTERVAL_S)
+    config = {"task": "regression", "interval": 600, "thresholds": {"mae_max": 3.0}}
+    rules = {"window": "2h", "default": {"missing_share": 0.1}}
+    schedule = {"window": "1h", "interval": "15m", "stattest": "psi"}
+    with run_server(settings, clock=clock) as live, httpx.Client(base_url=live.api) as api:
+        assert api.put("/models/m/quality-config", json=config).status_code == 201
+        assert api.put("/models/m/data-quality/rules", json=rules).status_code == 201
+        assert api.put("/models/m/drift-schedule", json=schedule).status_code == 201
+    with run_server(settings, clock=clock) as live, httpx.Client(base_url=live.api) as api:
+        assert api.get("/models/m/quality-config").json() == config | {"interval": 600.0}
+        assert api.get("/models/m/data-quality/rules").json() == {
+            "window": 7200.0,
+            "default": {"missing_share": 0.1},
+            "features": {},
+        }
+        kept = api.get("/models/m/drift-schedule").json()
+        assert (kept["window"], kept["interval"], kept["stattest"]) == (3600.0, 900.0, "psi")
