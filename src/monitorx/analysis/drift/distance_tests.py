@@ -9,10 +9,11 @@ chosen base (natural by default):
 - ``psi``: Σ (r − c)·log(r/c) after the empty-bin fill.
 - ``kl_div``: Σ r·log(r/c) after the empty-bin fill (``scipy.stats.entropy``,
   which renormalises each side to sum 1).
-- ``hellinger``: √(1 − Σ √(r·c)) on shares (categorical). Numerical columns with
-  Evidently's binning: Sturges bins over the *distinct* values of both sides,
-  densities times bin width, the Bhattacharyya sum clipped to [0, 1]. With the
-  other binning rules the shared bins are used.
+- ``hellinger``: √(1 − Σ √(r·c)), the Bhattacharyya sum clipped to [0, 1]. With
+  Evidently's binning, categories are their own bins and numerical columns get
+  Sturges bins over the *distinct* values of both sides (Evidently's own rule for
+  this test). The other binning rules use the shared bins and NannyML's form
+  ‖√r − √c‖₂ / √2, the same number when both sides sum to 1.
 - ``wasserstein``: ``scipy.stats.wasserstein_distance(ref, cur)``, divided by
   max(np.std(ref), 0.001) when normed (Evidently).
 - ``energy``: ``scipy.stats.energy_distance(ref, cur)`` (Evidently's ``ed``).
@@ -75,24 +76,26 @@ def kl_div(pair: ColumnPair, parameters: TestParameters) -> TestOutcome:
 
 
 def hellinger(pair: ColumnPair, parameters: TestParameters) -> TestOutcome:
-    if (
-        pair.kind is ColumnKind.NUMERICAL
-        and parameters.binning.rule is BinningRule.STURGES_COMBINED
-    ):
-        keys = np.asarray(pair.counts.keys, dtype=np.float64)
-        edges = np.histogram_bin_edges(keys, bins="sturges")
-        ref_density = np.histogram(pair.reference, edges, density=True)[0]
-        cur_density = np.histogram(pair.current, edges, density=True)[0]
-        width = (edges[-1] - edges[0]) / (len(edges) - 1)
-        overlap = float(np.sum(np.sqrt(ref_density * cur_density)) * width)
-    elif parameters.binning.rule is BinningRule.STURGES_COMBINED:
-        counts = pair.counts
-        ref = counts.reference / len(pair.reference)
-        cur = counts.current / len(pair.current)
-        overlap = float(np.sum(np.sqrt(ref * cur)))
+    if parameters.binning.rule is BinningRule.STURGES_COMBINED:
+        if pair.kind is ColumnKind.NUMERICAL:
+            # Evidently sums √(density_r · density_c) · width over equal-width
+            # bins, which is Σ √(r · c) on the bins' shares (without dividing
+            # by widths that can underflow).
+            keys = np.asarray(pair.counts.keys, dtype=np.float64)
+            edges = np.histogram_bin_edges(keys, bins="sturges")
+            ref = np.histogram(pair.reference, edges)[0] / len(pair.reference)
+            cur = np.histogram(pair.current, edges)[0] / len(pair.current)
+        else:
+            counts = pair.counts
+            ref = counts.reference / len(pair.reference)
+            cur = counts.current / len(pair.current)
     else:
+        # NannyML's form, ‖√r − √c‖₂ / √2: equal to the other when both sides
+        # sum to 1, and exact to the last digit near 0.
         ref, cur = binned_shares(pair, parameters.binning)
-        overlap = float(np.sum(np.sqrt(ref * cur)))
+        gap = float(np.sqrt(np.sum((np.sqrt(ref) - np.sqrt(cur)) ** 2)) / math.sqrt(2))
+        return TestOutcome(gap)
+    overlap = float(np.sum(np.sqrt(ref * cur)))
     return TestOutcome(math.sqrt(1.0 - min(max(overlap, 0.0), 1.0)))
 
 

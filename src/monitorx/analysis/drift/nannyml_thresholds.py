@@ -5,9 +5,9 @@ NannyML does not use a fixed threshold. It cuts the reference into chunks
 an extra, shorter chunk), computes the method on every reference chunk against
 the whole reference, and alerts when a value is above
 ``mean + 3 · std`` (population std, NaN chunks ignored) of those values, clipped to
-the method's range (``ks`` and ``l_infinity`` at most 1; ``jensenshannon`` at
-most 1 in base 2). It monitors the KS *statistic*, not its p-value; its chi-square
-alerts on p < 0.05 and ignores thresholds (``nannyml/drift/univariate/methods.py``).
+the method's range (``ks``: at most 1). It monitors the KS *statistic*, not its
+p-value; its chi-square (``chi2``) alerts on p < 0.05 and ignores thresholds
+(``nannyml/drift/univariate/methods.py``, ``nannyml/thresholds.py``).
 Tests NannyML does not have keep Evidently's thresholds and rules.
 """
 
@@ -39,8 +39,8 @@ STD_MULTIPLIER = 3.0
 NANNYML_METHODS = frozenset({"jensenshannon", "hellinger", "wasserstein", "ks", "l_infinity"})
 # NannyML's chi-square decides on its p-value at this level, whatever the threshold.
 CHI2_P_VALUE = 0.05
-# The largest value each bounded method can take.
-_UPPER_LIMITS = {"ks": 1.0, "l_infinity": 1.0}
+# NannyML's upper limit on a learned threshold, per method.
+_UPPER_LIMITS = {"ks": 1.0}
 
 
 def nannyml_rule(test: StatTest) -> DriftRule:
@@ -60,7 +60,7 @@ def nannyml_threshold(
     (`pair.reference` is its cleaned copy, `raw_reference` the rows with nulls, in
     order, as NannyML chunks them). Too few rows for 10 chunks, or no finite value:
     the test's default threshold."""
-    if test.name == "chisquare":
+    if test.name == "chi2":
         return CHI2_P_VALUE
     if test.name not in NANNYML_METHODS:
         return test.default_threshold
@@ -78,6 +78,4 @@ def nannyml_threshold(
     if len(finite) == 0:
         return test.default_threshold
     upper = float(finite.mean() + STD_MULTIPLIER * finite.std())
-    if test.name == "jensenshannon" and parameters.log_base == 2.0:
-        upper = min(upper, 1.0)
     return min(upper, _UPPER_LIMITS.get(test.name, math.inf))

@@ -7,7 +7,14 @@ cleaned column (nulls dropped), computed with scipy:
 - ``chisquare``: expected counts are the reference's counts scaled to the current's
   size, ``f_exp = ref_count · n_cur / n_ref``, over the union of both sides'
   values; ``scipy.stats.chisquare(cur_count, f_exp)``. A value the reference never
-  saw has ``f_exp = 0``: the statistic is infinite and the p-value 0.
+  saw has ``f_exp = 0``: the statistic is infinite and the p-value 0. This is a
+  goodness-of-fit test that takes the reference's shares as exact: when the
+  reference is not much larger than the current it flags drift more often than
+  its threshold under no drift (docs/drift.md; ``chi2`` does not).
+- ``chi2`` (NannyML's, not Evidently's): the two-sample test of homogeneity on the
+  2 × k table of both sides' counts, ``scipy.stats.chi2_contingency`` (Yates's
+  correction when k = 2). Unlike ``chisquare`` it treats the reference as a sample
+  too, so its false-alarm rate is the nominal one at any reference size.
 - ``z``: values are split on the smallest (first sorted) value of the union;
   pooled two-proportion z = (p1 − p2) / √(P(1 − P)(1/n1 + 1/n2)), p = 2(1 − Φ(|z|)).
   Both sides one and the same constant: z = 0, p = 1.
@@ -27,6 +34,7 @@ from __future__ import annotations
 __all__ = [
     "MMD_PERMUTATIONS",
     "anderson",
+    "chi2_contingency",
     "chisquare",
     "cramer_von_mises",
     "empirical_mmd",
@@ -37,7 +45,10 @@ __all__ = [
 ]
 
 import math
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import numpy.typing as npt
@@ -54,8 +65,25 @@ MMD_PERMUTATIONS = 100
 _MMD_FALLBACK_SIGMA = math.sqrt(0.5)
 
 
+# `warnings.catch_warnings` swaps process-wide state; columns are tested on
+# several threads, so the swaps take turns.
+_WARNINGS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _scipy_notices_silenced(category: type[Warning] = Warning) -> Iterator[None]:
+    """Silence scipy's notices about a result it still returns (a capped p-value,
+    a switch from the exact to the asymptotic method): the value is the one
+    Evidently reports, and the notice would only fill the server's log."""
+    with _WARNINGS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", category)
+        yield
+
+
 def ks(pair: ColumnPair, _: TestParameters) -> TestOutcome:
-    result = stats.ks_2samp(pair.reference, pair.current)
+    with _scipy_notices_silenced(RuntimeWarning):
+        # "Exact calculation unsuccessful. Switching to method=asymp."
+        result = stats.ks_2samp(pair.reference, pair.current)
     return TestOutcome(float(result.statistic), float(result.pvalue))
 
 
@@ -64,6 +92,12 @@ def chisquare(pair: ColumnPair, _: TestParameters) -> TestOutcome:
     expected = counts.reference * (len(pair.current) / len(pair.reference))
     with np.errstate(divide="ignore", invalid="ignore"):
         result = stats.chisquare(counts.current, expected)
+    return TestOutcome(float(result.statistic), float(result.pvalue))
+
+
+def chi2_contingency(pair: ColumnPair, _: TestParameters) -> TestOutcome:
+    counts = pair.counts
+    result = stats.chi2_contingency(np.vstack((counts.reference, counts.current)))
     return TestOutcome(float(result.statistic), float(result.pvalue))
 
 
@@ -81,10 +115,8 @@ def z_test(pair: ColumnPair, _: TestParameters) -> TestOutcome:
 
 
 def anderson(pair: ColumnPair, _: TestParameters) -> TestOutcome:
-    with warnings.catch_warnings():
-        # scipy warns that the p-value is capped and that `midrank` is being
-        # renamed; the capped value is the one Evidently reports.
-        warnings.simplefilter("ignore")
+    with _scipy_notices_silenced():
+        # The p-value is capped to [0.001, 0.25]; `midrank` is being renamed.
         result = stats.anderson_ksamp([pair.reference, pair.current])
     return TestOutcome(float(result.statistic), float(result.pvalue))
 
@@ -100,10 +132,9 @@ def mann_whitney(pair: ColumnPair, _: TestParameters) -> TestOutcome:
 
 
 def t_test(pair: ColumnPair, _: TestParameters) -> TestOutcome:
-    with warnings.catch_warnings():
-        # Two constant samples: scipy warns of catastrophic cancellation and
-        # returns NaN, which the report shows as null.
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with _scipy_notices_silenced(RuntimeWarning):
+        # Two constant samples: catastrophic cancellation, a NaN the report
+        # shows as null.
         result = stats.ttest_ind(pair.reference, pair.current)
     return TestOutcome(float(result.statistic), float(result.pvalue))
 
@@ -113,11 +144,16 @@ def empirical_mmd(pair: ColumnPair, parameters: TestParameters) -> TestOutcome:
     pairwise squared distances (σ = √(median / 2), 'nearest' percentile), the
     diagonal is zeroed, MMD² = mean Kxx + mean Kyy − 2 mean Kxy (unbiased for
     Kxx, Kyy), and p = share of permuted MMD² at or above the observed one.
-    Sides longer than ``mmd_max_rows`` are sampled without replacement."""
+    Sides longer than ``mmd_max_rows`` are sampled without replacement.
+
+    Every permutation's block sums come from one matrix product: with a the
+    0/1 vector of the rows drawn as reference, Σ Kxx = aᵀKa, Σ Kxy = aᵀK1 − aᵀKa
+    and Σ Kyy = 1ᵀK1 − 2aᵀK1 + aᵀKa."""
     rng = np.random.default_rng(parameters.seed)
     x = _at_most(pair.reference, parameters.mmd_max_rows, rng)
     y = _at_most(pair.current, parameters.mmd_max_rows, rng)
-    if len(x) < 2 or len(y) < 2:
+    n_x, n_y = len(x), len(y)
+    if n_x < 2 or n_y < 2:
         return TestOutcome(math.nan, None)
     xx = np.subtract.outer(x, x) ** 2
     median = float(np.percentile(xx.ravel(), 50, method="nearest"))
@@ -125,20 +161,19 @@ def empirical_mmd(pair: ColumnPair, parameters: TestParameters) -> TestOutcome:
     both = np.concatenate((x, y))
     kernel = np.exp(-(np.subtract.outer(both, both) ** 2) / (2.0 * sigma**2))
     np.fill_diagonal(kernel, 0.0)
-    observed = _mmd(kernel, len(y))
-    permuted = np.empty(MMD_PERMUTATIONS)
-    for i in range(MMD_PERMUTATIONS):
-        order = rng.permutation(len(both))
-        permuted[i] = _mmd(kernel[np.ix_(order, order)], len(y))
-    return TestOutcome(observed, float(np.mean(observed <= permuted)))
-
-
-def _mmd(kernel: FloatArray, n_y: int) -> float:
-    n_x = kernel.shape[0] - n_y
-    kxx = kernel[:n_x, :n_x]
-    kyy = kernel[n_x:, n_x:]
-    kxy = kernel[n_x:, :n_x]
-    return float(kxx.sum() / (n_x * (n_x - 1)) + kyy.sum() / (n_y * (n_y - 1)) - 2.0 * kxy.mean())
+    n = n_x + n_y
+    drawn = np.zeros((n, MMD_PERMUTATIONS + 1))
+    drawn[:n_x, 0] = 1.0  # column 0: the observed split
+    for i in range(1, MMD_PERMUTATIONS + 1):
+        drawn[rng.permutation(n)[:n_x], i] = 1.0
+    row_sums = kernel.sum(axis=1)
+    within_x = np.einsum("ij,ij->j", drawn, kernel @ drawn)
+    x_to_all = drawn.T @ row_sums
+    across = x_to_all - within_x
+    within_y = row_sums.sum() - 2.0 * x_to_all + within_x
+    mmd = within_x / (n_x * (n_x - 1)) + within_y / (n_y * (n_y - 1)) - 2.0 * across / (n_x * n_y)
+    observed = float(mmd[0])
+    return TestOutcome(observed, float(np.mean(observed <= mmd[1:])))
 
 
 def _at_most(values: FloatArray, limit: int, rng: np.random.Generator) -> FloatArray:

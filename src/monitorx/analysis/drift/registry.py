@@ -5,8 +5,9 @@ Names, thresholds and comparison directions are Evidently's
 (``evidently/legacy/calculations/stattests/*.py``): p-value tests flag drift when
 the p-value is below the threshold (``ks`` and ``cramer_von_mises``: at or below),
 distances when the statistic is at or above it (``energy``: above). ``energy`` is
-Evidently's ``ed``; both names are accepted. ``l_infinity`` is NannyML's
-categorical distance, with no Evidently counterpart.
+Evidently's ``ed``; both names are accepted. ``l_infinity`` (a distance) and
+``chi2`` (a two-sample chi-square on the contingency table) are NannyML's, with no
+Evidently counterpart.
 
 Tests on counts (``chisquare``, ``z``, the binned distances) take both kinds of
 column, since a number can be a category; tests on the order of values take
@@ -86,6 +87,9 @@ STATTESTS: Mapping[str, StatTest] = {
     for t in (
         StatTest("ks", _NUMERICAL, P_VALUE_THRESHOLD, DriftRule.P_AT_OR_BELOW, pvalue_tests.ks),
         StatTest("chisquare", _BOTH, P_VALUE_THRESHOLD, DriftRule.P_BELOW, pvalue_tests.chisquare),
+        StatTest(
+            "chi2", _BOTH, P_VALUE_THRESHOLD, DriftRule.P_BELOW, pvalue_tests.chi2_contingency
+        ),
         StatTest("z", _BOTH, P_VALUE_THRESHOLD, DriftRule.P_BELOW, pvalue_tests.z_test),
         StatTest(
             "anderson", _NUMERICAL, DISTANCE_THRESHOLD, DriftRule.P_BELOW, pvalue_tests.anderson

@@ -53,8 +53,7 @@ def non_null(values: npt.NDArray[Any], kind: ColumnKind) -> npt.NDArray[Any]:
 @dataclass(frozen=True, slots=True)
 class ValueCounts:
     """How often each distinct value occurs on each side; ``keys`` is the union of
-    both sides' values, in a stable order (sorted for numbers, first seen for
-    categories)."""
+    both sides' values, sorted (categories by their text)."""
 
     keys: tuple[Any, ...]
     reference: FloatArray
@@ -136,9 +135,15 @@ class ColumnPair:
             return ValueCounts(tuple(keys.tolist()), ref, cur)
         ref_counts = Counter(self.reference.tolist())
         cur_counts = Counter(self.current.tolist())
-        ordered = list(ref_counts) + [k for k in cur_counts if k not in ref_counts]
+        # Sorted, so that sums over categories, and so every statistic, do not
+        # depend on the order of rows.
+        ordered = sorted(ref_counts.keys() | cur_counts.keys(), key=_category_order)
         return ValueCounts(
             tuple(ordered),
             np.array([ref_counts.get(k, 0) for k in ordered], dtype=np.float64),
             np.array([cur_counts.get(k, 0) for k in ordered], dtype=np.float64),
         )
+
+
+def _category_order(value: Any) -> tuple[str, str]:
+    return (str(value), type(value).__name__)
