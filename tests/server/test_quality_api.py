@@ -127,6 +127,10 @@ def test_regression_quality_uses_only_labelled_records(api: httpx.Client) -> Non
     assert window["metrics"]["mae"] == pytest.approx(1.0)
     assert window["metrics"]["rmse"] == pytest.approx(np.sqrt(5 / 3))
     assert window["metrics"]["r2"] == pytest.approx(skm.r2_score([11, 12, 7], [10, 12, 9]))
+    series = api.get("/models/reg/quality", params={"interval": "1h", "metric": "mae"}).json()
+    assert series == [{"time": "2026-11-22T11:00:00Z", "value": pytest.approx(1.0)}]
+    # A metric of the other task is undefined in every window: an empty series.
+    assert api.get("/models/reg/quality", params={"metric": "accuracy"}).json() == []
 
 
 def test_accuracy_below_its_minimum_raises_a_quality_alert(api: httpx.Client) -> None:
@@ -229,6 +233,7 @@ def test_data_quality_without_a_reference_is_409_as_drift_analyze(api: httpx.Cli
         ("GET", "/models/m/quality?interval=soon", None, "interval"),
         ("GET", "/models/m/quality?start=2026-11-22T13:00:00Z", None, "start"),
         ("GET", "/models/m/quality?interval=1s", None, "interval"),  # 3,600 windows
+        ("GET", "/models/m/quality?metric=speed", None, "metric"),
         ("POST", "/models/dq/data-quality/analyze", [], "body"),
         ("POST", "/models/dq/data-quality/analyze", {"current": []}, "current"),
         ("POST", "/models/dq/data-quality/analyze", {"current": {"rows": "x"}}, "current.rows"),

@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Query, Request, Response
 
 from monitorx.analysis.data_quality import DataQualityRules
+from monitorx.analysis.quality import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from monitorx.analysis.quality_thresholds import QualityConfig
 from monitorx.core import NotFound, ValidationError
 from monitorx.core.identifiers import check_identifier
@@ -89,9 +90,18 @@ async def model_quality(
     start: str | None = None,
     end: str | None = None,
     interval: Annotated[str | None, Query()] = None,
+    metric: Annotated[str | None, Query()] = None,
 ) -> JSONResponse:
     """Quality metrics per window of ``interval`` (default: the model's configured
-    interval, else 1 h), from the labelled records in ``[start, end)``."""
+    interval, else 1 h), from the labelled records in ``[start, end)``. With
+    ``metric``, one series as ``/metrics/aggregate`` returns it: ``[{"time",
+    "value"}]`` in time order, windows where it is undefined left out."""
+    if metric is not None and metric not in CLASSIFICATION_METRICS + REGRESSION_METRICS:
+        raise ValidationError(
+            f"unknown metric {metric[:40]!r}; use one of "
+            f"{', '.join(CLASSIFICATION_METRICS + REGRESSION_METRICS)}",
+            "metric",
+        )
     checks = _checks(services)
     span = parse_range(start, end, services.clock.now())
     config = checks.configs.get(_model(model_id))
@@ -108,7 +118,15 @@ async def model_quality(
             "interval",
         )
     series = await checks.series(model_id, span.start, span.end, interval_s)
-    return JSONResponse(series.to_json(model_id))
+    if metric is None:
+        return JSONResponse(series.to_json(model_id))
+    return JSONResponse(
+        [
+            {"time": w.start, "value": w.metrics[metric]}
+            for w in series.windows
+            if w.metrics.get(metric) is not None
+        ]
+    )
 
 
 async def _put(
