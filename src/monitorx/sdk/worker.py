@@ -153,7 +153,9 @@ class BatchWorker:
             if displaced:
                 self._drop_oldest()
             queue.append((seq, metric))
-            if len(queue) >= self.batch_size:
+            # Wake the worker when a full batch is first there; past that it is not
+            # waiting, and notify_all() per record would cost ~0.3 µs for nothing.
+            if len(queue) == self.batch_size:
                 self._changed.notify_all()
             if self._thread is None:
                 self._start()
