@@ -5,16 +5,12 @@ subprocess for every case (`evidently_peer.py`). For each case and column the
 test, threshold and verdict must be the same, and Evidently's drift score must
 equal MonitorX's p-value (p-value tests) or statistic (distances) to 1e-9
 relative. Without .venv-peers the comparison fails under CI and is skipped
-elsewhere.
+elsewhere (`peers.run_peer`).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,12 +18,10 @@ import pytest
 
 from monitorx.analysis.drift import STATTESTS, DriftOptions, FeatureDrift, analyze_columns
 from tests.analysis.drift.evidently_cases import CASES, Case
+from tests.analysis.drift.peers import run_peer
 
 pytestmark = pytest.mark.timeout(900)
 
-ROOT = Path(__file__).resolve().parents[3]
-PEERS_PYTHON = ROOT / ".venv-peers" / "bin" / "python"
-PEER_SCRIPT = Path(__file__).with_name("evidently_peer.py")
 RELATIVE_TOLERANCE = 1e-9
 ABSOLUTE_TOLERANCE = 1e-12
 # Evidently's name for MonitorX's `energy`.
@@ -40,43 +34,26 @@ def _json_values(values: np.ndarray) -> list[object]:
     return values.tolist()
 
 
-def _peer_input(cases: list[Case]) -> str:
-    return json.dumps(
-        {
-            "cases": [
-                {
-                    "id": case.id,
-                    "reference": {c: _json_values(case.dataset.reference[c]) for c in case.columns},
-                    "current": {c: _json_values(case.dataset.current[c]) for c in case.columns},
-                    "numerical": [c for c in case.dataset.numerical if c in case.columns],
-                    "categorical": [c for c in case.dataset.categorical if c in case.columns],
-                    "stattest": case.stattest,
-                    "threshold": case.threshold,
-                }
-                for case in cases
-            ]
-        }
-    )
+def _peer_input(cases: list[Case]) -> dict[str, Any]:
+    return {
+        "cases": [
+            {
+                "id": case.id,
+                "reference": {c: _json_values(case.dataset.reference[c]) for c in case.columns},
+                "current": {c: _json_values(case.dataset.current[c]) for c in case.columns},
+                "numerical": [c for c in case.dataset.numerical if c in case.columns],
+                "categorical": [c for c in case.dataset.categorical if c in case.columns],
+                "stattest": case.stattest,
+                "threshold": case.threshold,
+            }
+            for case in cases
+        ]
+    }
 
 
 @pytest.fixture(scope="module")
 def evidently() -> dict[str, Any]:
-    if not PEERS_PYTHON.exists():
-        message = "Evidently's environment .venv-peers is missing: run scripts/bootstrap dev"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    completed = subprocess.run(
-        [str(PEERS_PYTHON), str(PEER_SCRIPT)],
-        input=_peer_input(CASES),
-        capture_output=True,
-        text=True,
-        timeout=800,
-        check=False,
-    )
-    if completed.returncode != 0:
-        pytest.fail(f"Evidently failed:\n{completed.stderr[-4000:]}")
-    results: dict[str, Any] = json.loads(completed.stdout)["cases"]
+    results: dict[str, Any] = run_peer("evidently_peer.py", _peer_input(CASES))["cases"]
     return results
 
 
