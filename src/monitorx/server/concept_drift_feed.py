@@ -126,7 +126,8 @@ class ConceptDriftFeed:
         self._task = asyncio.create_task(self._run(), name="monitorx-concept-drift")
 
     async def stop(self) -> None:
-        await self._queue.join()
+        """Stop feeding; batches still queued are not fed (monitors are not kept
+        across restarts, and a slow detector must not hold up shutdown)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
