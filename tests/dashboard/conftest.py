@@ -40,7 +40,9 @@ class BrowserPage:
         )
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API is started it holds an
+# event loop on this thread, which pytest-asyncio's tests elsewhere need.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: run scripts/ensure-chromium"

@@ -82,6 +82,8 @@ def test_overview_lists_models_with_summary_figures_and_opens_a_model(
     p95 = api.get("/models/fraud-v3/summary").json()["latency"]["p95"]
     assert fraud.nth(3).inner_text() == f"{p95:.1f}"
     assert fraud.nth(1).inner_text() == "healthy"
+    spark = tab.page.locator('tr[data-model="fraud-v3"] [data-spark="throughput"]')
+    assert spark.get_attribute("data-points") == "30"  # one 30 s bucket per posted minute
     # Sortable: requests descending puts fraud-v3 (30) above ranker (20).
     header = tab.page.locator('#models th[data-key="count"]')
     header.click()

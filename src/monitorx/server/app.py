@@ -48,6 +48,7 @@ from monitorx.server.routes import (
     channels,
     concept_drift,
     dashboard,
+    dashboard_series,
     dashboards,
     drift,
     drift_analysis,
@@ -259,6 +260,7 @@ def create_app(
     api.include_router(quality_routes.router)
     api.include_router(drift_schedule_routes.router)
     api.include_router(dashboards.router)
+    api.include_router(dashboard_series.router)
     api.include_router(live_routes.router)
     app.include_router(api)
     app.include_router(dashboard.router)

@@ -31,8 +31,8 @@ async function refresh() {
   const r = MX.range();
   charts = {};
   await Promise.all(PANELS.map(async ([div, title, metric, agg, unit]) => {
-    const series = await Promise.all(chosen.map((id) => MX.aggregate(id, metric, agg, r)));
-    charts[title] = series.map((s, i) => ({name: chosen[i], x: s.x, y: agg === "count" ? s.y.map((c) => c / s.interval) : s.y}));
+    const {interval, series} = await MX.aggregates(chosen, metric, agg, r);
+    charts[title] = chosen.map((id) => ({name: id, x: series[id].x, y: agg === "count" ? series[id].y.map((c) => c / interval) : series[id].y}));
     await MX.chart(div, title, charts[title], {unit, span: r});
   }));
 }

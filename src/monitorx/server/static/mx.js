@@ -119,6 +119,20 @@ const MX = (() => {
     return {interval, x: rows.map((p) => p.time), y: rows.map((p) => p.value)};
   }
 
+  // The same for many models in one request: {interval, series: {model_id: {x, y}}}.
+  async function aggregates(modelIds, metric, agg, r = range()) {
+    if (!modelIds.length) return {interval: intervalFor(r.seconds), series: {}};
+    const answer = await get("/metrics/aggregates?" + query({
+      model_id: modelIds, metric, agg, interval: intervalFor(r.seconds),
+      start: r.start.toISOString(), end: r.end.toISOString(),
+    }));
+    const series = {};
+    for (const [id, rows] of Object.entries(answer.series)) {
+      series[id] = {x: rows.map((p) => p.time), y: rows.map((p) => p.value)};
+    }
+    return {interval: answer.interval, series};
+  }
+
   // ---- auto-refresh: every 5–120 s, a visible countdown, pause and resume ----
   const timer = {every: 30, left: 30, paused: false, busy: false};
   function onRefresh(fn) { refreshers.push(fn); }
@@ -274,11 +288,19 @@ const MX = (() => {
     const lines = traces.map((t) => ({type: "scatter", mode: t.x.length < 3 ? "lines+markers" : "lines", ...t}));
     return plot(div, lines, layout);
   }
+  // A sparkline as a plain SVG polyline: a table of 20 models draws 40 of them, and a
+  // Plotly chart each would cost more than the rest of the page.
   function sparkline(div, x, y, color) {
-    return plot(div, [{type: "scatter", mode: "lines", x, y, line: {color, width: 1.5}, fill: "tozeroy", hoverinfo: "y"}],
-      {margin: {l: 0, r: 0, t: 0, b: 0}, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
-       xaxis: {visible: false}, yaxis: {visible: false, rangemode: "tozero"}, showlegend: false},
-      {staticPlot: true, responsive: true});
+    const width = 140, height = 34, times = x.map((t) => Date.parse(t));
+    const t0 = Math.min(...times), t1 = Math.max(...times), top = Math.max(...y, 0) || 1;
+    const px = (t) => t1 === t0 ? width / 2 : ((t - t0) / (t1 - t0)) * (width - 2) + 1;
+    const py = (v) => height - 2 - (v / top) * (height - 4);
+    const points = times.map((t, i) => `${px(t).toFixed(1)},${py(y[i]).toFixed(1)}`).join(" ");
+    const last = y.length ? y[y.length - 1] : null;
+    div.innerHTML = `<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img">` +
+      `<title>${y.length ? "last " + Number(last).toPrecision(3) + ", max " + Number(top).toPrecision(3) : "no data"}</title>` +
+      `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${points}"/></svg>`;
+    div.dataset.points = String(y.length);
   }
 
   // ---- small DOM helpers ----
@@ -352,7 +374,7 @@ const MX = (() => {
   }
 
   return {
-    API, CREDENTIAL, params, get, post, request, save, query, range, intervalFor, aggregate, setParams,
+    API, CREDENTIAL, params, get, post, request, save, query, range, intervalFor, aggregate, aggregates, setParams,
     onRefresh, refreshNow, live, liveRedraw, setExport, seriesRows, toCSV, plot, chart, sparkline, el, severityBadge,
     statusBadge, modelStatus, THEME, fmt, pct, when, toast, sortable, start, timer, SEVERITY_RANK,
   };

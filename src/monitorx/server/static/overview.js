@@ -16,7 +16,6 @@ function render() {
     body.append(el("tr", {}, el("td", {class: "empty", colspan: 8}, "No models yet: send a metric or run `monitorx demo`.")));
     return;
   }
-  const drawn = [];
   for (const m of sorted(models)) {
     const errorSpark = el("div", {class: "spark", "data-spark": "error_rate"});
     const throughputSpark = el("div", {class: "spark", "data-spark": "throughput"});
@@ -30,10 +29,9 @@ function render() {
       el("td", {class: "hide-narrow"}, throughputSpark),
       el("td", {class: "num"}, String(m.active_alerts)));
     body.append(row);
-    if (m.errorSeries) drawn.push(MX.sparkline(errorSpark, m.errorSeries.x, m.errorSeries.y, "#f43f5e"));
-    if (m.throughputSeries) drawn.push(MX.sparkline(throughputSpark, m.throughputSeries.x, m.throughputSeries.y, "#38bdf8"));
+    if (m.errorSeries) MX.sparkline(errorSpark, m.errorSeries.x, m.errorSeries.y, "#f43f5e");
+    if (m.throughputSeries) MX.sparkline(throughputSpark, m.throughputSeries.x, m.throughputSeries.y, "#38bdf8");
   }
-  return Promise.all(drawn);
 }
 
 function renderAlerts() {
@@ -61,15 +59,17 @@ async function refresh() {
     return {model_id: m.model_id, count: m.count, p95: m.latency.p95, error_rate: m.error_rate,
       active_alerts: m.active_alerts, status, status_rank: STATUS_RANK[status]};
   });
-  // Trends: two aggregates per model at the range's bucket width.
-  await Promise.all(next.map(async (m) => {
-    const [errors, counts] = await Promise.all([
-      MX.aggregate(m.model_id, "error_rate", "mean", r), MX.aggregate(m.model_id, "latency", "count", r)]);
-    m.errorSeries = errors;
-    m.throughputSeries = {x: counts.x, y: counts.y.map((c) => c / counts.interval)};
-  }));
+  // Trends: two requests for every model's series, at the range's bucket width.
+  const ids = next.map((m) => m.model_id);
+  const [errors, counts] = await Promise.all([
+    MX.aggregates(ids, "error_rate", "mean", r), MX.aggregates(ids, "latency", "count", r)]);
+  for (const m of next) {
+    const count = counts.series[m.model_id];
+    m.errorSeries = errors.series[m.model_id];
+    m.throughputSeries = count && {x: count.x, y: count.y.map((c) => c / counts.interval)};
+  }
   models = next;
-  await render();
+  render();
   renderAlerts();
 }
 
