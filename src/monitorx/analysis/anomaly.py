@@ -189,11 +189,17 @@ class EWMADetector:
 
 
 class SeasonalDetector:
-    """Median and MAD of the same time of day (or of week) over previous cycles.
+    """The seasonal profile, corrected by the recent level: robust z of the residuals.
 
-    Weekly once the history before a point spans ``SEASONAL_MIN_WEEKS`` weeks, else
-    daily once it spans ``SEASONAL_MIN_DAYS`` days; at most ``SEASONAL_MAX_CYCLES``
-    cycles back, each contributing the points within ``neighbourhood_s`` of the time.
+    A point's profile is the median of the points at the same time of day (or of
+    week) over previous cycles: weekly once the history before it spans
+    ``SEASONAL_MIN_WEEKS`` weeks, else daily once it spans ``SEASONAL_MIN_DAYS``
+    days; at most ``SEASONAL_MAX_CYCLES`` cycles back, each contributing the points
+    within ``neighbourhood_s`` of the time. The residual is value − profile; the
+    baseline is profile + the median of the previous ``ROBUST_WINDOW`` residuals, the
+    scale 1.4826 · their MAD. So a day that runs at another level than the profile
+    (a weekend, before weekly history exists) moves the baseline with it, while a
+    point that breaks the day's shape (a spike, a missing nightly batch) stands out.
     """
 
     name = DetectorName.SEASONAL
@@ -201,32 +207,48 @@ class SeasonalDetector:
     def __init__(self, neighbourhood_s: int = SEASONAL_NEIGHBOURHOOD_S) -> None:
         self.neighbourhood_s = neighbourhood_s
 
+    def _profile(self, times_s: I64, values: F64, i: int) -> tuple[float, str] | None:
+        """The seasonal expectation of point ``i`` and what it used, or None."""
+        span = int(times_s[i]) - int(times_s[0])
+        if span >= SEASONAL_MIN_WEEKS * WEEK_S:
+            period, label = WEEK_S, "seasonal weekly"
+        elif span >= SEASONAL_MIN_DAYS * DAY_S:
+            period, label = DAY_S, "seasonal daily"
+        else:
+            return None
+        cycles = min(SEASONAL_MAX_CYCLES, span // period)
+        targets = int(times_s[i]) - period * np.arange(1, cycles + 1, dtype=np.int64)
+        lows = np.searchsorted(times_s, targets - self.neighbourhood_s, "left")
+        highs = np.searchsorted(times_s, targets + self.neighbourhood_s, "right")
+        parts = [values[lo:hi] for lo, hi in zip(lows, highs, strict=True) if hi > lo]
+        if sum(len(p) for p in parts) < SEASONAL_MIN_POINTS:
+            return None
+        return float(np.median(np.concatenate(parts))), label
+
     def baseline(self, times_s: I64, values: F64, start: int) -> Baseline:
         count = len(values) - start
         centre, scale, ready, method = _empty(count, "seasonal")
-        if len(values) == 0:
-            return Baseline(centre, scale, ready, method)
-        first = int(times_s[0])
+        first = max(0, start - ROBUST_WINDOW)
+        profile = np.zeros(len(values) - first)
+        known = np.zeros(len(values) - first, bool)
+        labels = [""] * len(profile)
+        for j in range(first, len(values)):
+            found = self._profile(times_s, values, j)
+            if found is not None:
+                profile[j - first], labels[j - first] = found
+                known[j - first] = True
+        residual = values[first:] - profile
         for k in range(count):
-            i = start + k
-            span = int(times_s[i]) - first
-            if span >= SEASONAL_MIN_WEEKS * WEEK_S:
-                period, label = WEEK_S, "seasonal weekly"
-            elif span >= SEASONAL_MIN_DAYS * DAY_S:
-                period, label = DAY_S, "seasonal daily"
-            else:
+            at = start + k - first
+            if not known[at]:
                 continue
-            cycles = min(SEASONAL_MAX_CYCLES, span // period)
-            targets = int(times_s[i]) - period * np.arange(1, cycles + 1, dtype=np.int64)
-            lows = np.searchsorted(times_s, targets - self.neighbourhood_s, "left")
-            highs = np.searchsorted(times_s, targets + self.neighbourhood_s, "right")
-            sample = np.concatenate(
-                [values[lo:hi] for lo, hi in zip(lows, highs, strict=True) if hi > lo]
-                or [np.zeros(0)]
-            )
-            if len(sample) >= SEASONAL_MIN_POINTS:
-                centre[k], scale[k] = _median_mad(sample)
-                ready[k], method[k] = True, label
+            window = slice(max(0, at - ROBUST_WINDOW), at)
+            past = residual[window][known[window]]
+            if len(past) < ROBUST_MIN_POINTS:
+                continue
+            offset, spread = _median_mad(past)
+            centre[k], scale[k] = profile[at] + offset, spread
+            ready[k], method[k] = True, labels[at]
         return Baseline(centre, scale, ready, method)
 
 
