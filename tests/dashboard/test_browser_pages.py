@@ -170,6 +170,12 @@ def test_resolving_an_alert_in_the_page_resolves_it_in_the_api(
     tab.wait_refreshed()
     row = tab.page.locator(f'tr[data-alert="{alert["id"]}"]')
     assert "critical" in row.inner_text()
+    # Filters: another severity hides it, its own shows it again (and sits on the URL).
+    tab.page.select_option("#f-severity", "low")
+    tab.page.wait_for_selector("#alerts td.empty")
+    tab.page.select_option("#f-severity", "critical")
+    row.wait_for()
+    assert "severity=critical" in tab.page.url
     row.locator('button[data-action="acknowledge"]').click()
     tab.page.wait_for_function(
         f"""() => document.querySelector('tr[data-alert="{alert["id"]}"] td[data-field="status"]')
