@@ -13,8 +13,10 @@ from typing import Any, TypeVar
 
 import httpx
 import numpy as np
+import pytest
 
-from monitorx.core import FakeClock
+from monitorx.core import FakeClock, ValidationError
+from monitorx.server.app import create_app
 from tests.conftest import make_settings, run_server
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -165,3 +167,10 @@ def test_a_scanned_minute_never_alerts_again_and_the_alert_clears(tmp_path: Path
             lambda a: a["status"] == "resolved",
         )
         assert resolved["resolved"] is True
+
+
+def test_an_unknown_detector_in_the_settings_stops_the_server_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError) as info:
+        create_app(_settings(tmp_path, anomaly_detectors=["robust_z", "prophet"]))
+    assert info.value.errors[0].field == "anomaly_detectors"
+    assert "'prophet'" in str(info.value)
