@@ -15,6 +15,8 @@ from __future__ import annotations
 
 __all__ = [
     "DETECTOR_DEFAULTS",
+    "DETECTOR_PARAMS",
+    "RECENT_POINTS",
     "ConceptDriftConfig",
     "ConceptDriftDetection",
     "DriftDetectorName",
