@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import jwt
@@ -69,3 +70,13 @@ def test_login_with_a_jwt(server: LiveServer, tab: BrowserPage) -> None:
     tab.wait_refreshed()
     tab.page.wait_for_selector("#live.on")
     assert tab.errors == []
+
+
+@pytest.mark.parametrize("next_page", ["//example.com/x", "/\\example.com", "https://example.com"])
+def test_login_never_leaves_the_server(
+    server: LiveServer, tab: BrowserPage, next_page: str
+) -> None:
+    tab.page.goto(f"{server.url}/login?next={quote(next_page, safe='')}")
+    tab.page.fill("#login-value", KEY)
+    tab.page.click("#login-submit")
+    tab.page.wait_for_url(f"{server.url}/")

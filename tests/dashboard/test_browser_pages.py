@@ -287,3 +287,29 @@ def test_model_page_shows_drift_results_and_quality_from_labels(
     assert quality["accuracy"] == [pytest.approx((8 + 5) / 20)]
     tab.screenshot("model-drift-quality")
     assert tab.errors == []
+
+
+def test_custom_range_is_applied_and_kept_on_the_url(
+    server: LiveServer, api: httpx.Client, tab: BrowserPage
+) -> None:
+    tab.page.goto(server.url + "/models/fraud-v3")
+    tab.wait_refreshed()
+    tab.page.select_option("#range", "custom")
+    # The last ten posted minutes only, in the browser's local time.
+    last = tab.page.evaluate("document.getElementById('chart-latency').data[0].x.at(-1)")
+    start, end = tab.page.evaluate(
+        """(last) => {
+             const local = (d) =>
+               new Date(d - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+             const t = new Date(last);
+             return [local(new Date(t - 9 * 60000)), local(new Date(t.getTime() + 60000))];
+           }""",
+        last,
+    )
+    tab.page.fill("#range-start", start)
+    tab.page.fill("#range-end", end)
+    tab.page.click("#range-apply")
+    tab.wait_refreshed(2)
+    assert "start=" in tab.page.url and "end=" in tab.page.url
+    assert chart_traces(tab, "chart-latency")[0]["y"] == FRAUD[-10:]
+    assert tab.errors == []

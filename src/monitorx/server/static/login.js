@@ -16,7 +16,8 @@ async function signIn() {
   }
   sessionStorage.setItem(MX.CREDENTIAL, JSON.stringify({kind, value}));
   const next = MX.params.get("next") || "/";
-  location.href = next.startsWith("/") && !next.startsWith("//") ? next : "/";
+  // Only a path on this server: "//host" and "/\\host" would leave it.
+  location.href = /^\/(?![\/\\])/.test(next) ? next : "/";
 }
 
 document.getElementById("login-submit").addEventListener("click", signIn);
