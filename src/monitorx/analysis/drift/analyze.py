@@ -17,6 +17,7 @@ from __future__ import annotations
 
 __all__ = ["Columns", "analyze_columns"]
 
+import logging
 import math
 import os
 from collections.abc import Mapping
@@ -36,6 +37,8 @@ from monitorx.analysis.drift.samples import ColumnKind, ColumnPair, column_kind,
 from monitorx.core import ValidationError
 
 Columns = Mapping[str, npt.NDArray[Any]]
+
+logger = logging.getLogger("monitorx.drift")
 
 
 def analyze_columns(
@@ -100,7 +103,16 @@ def _feature_drift(
     untested = _why_untestable(pair, test)
     if untested is not None:
         return FeatureDrift(name, kind.value, test.name, None, None, threshold, False, untested)
-    outcome = test.compute(pair, parameters)
+    try:
+        # Extreme magnitudes overflow to inf/NaN, which the report shows as null.
+        with np.errstate(all="ignore"):
+            outcome = test.compute(pair, parameters)
+    except (ValueError, ArithmeticError, IndexError) as error:
+        # scipy refusing a degenerate sample the checks above did not foresee:
+        # the column is reported untested rather than failing the whole report.
+        logger.warning("drift test %s failed on column %r: %r", test.name, name, error)
+        note = f"{test.name} could not be computed on these values ({error})"
+        return FeatureDrift(name, kind.value, test.name, None, None, threshold, False, note)
     return FeatureDrift(
         feature=name,
         kind=kind.value,
@@ -137,7 +149,7 @@ def _test_for(
 
 
 # The fewest non-null values per side each test needs.
-_MIN_VALUES = {"cramer_von_mises": 2, "empirical_mmd": 2, "t_test": 2, "anderson": 1}
+_MIN_VALUES = {"cramer_von_mises": 2, "empirical_mmd": 2, "t_test": 2, "anderson": 2}
 
 
 def _why_untestable(pair: ColumnPair, test: StatTest) -> str | None:
