@@ -62,6 +62,8 @@ LABELS = "drift-labels"
 ROW_GROUP_ROWS = 16_384
 # zstd at its fastest level: feature values are mostly noise to a compressor, and
 # compaction rewrites up to a bucket's cap of rows at a time.
+# Parquet parts of a window read at once: one per core of a small server.
+PARALLEL_PART_READS = 2
 # Decoded reference sets kept in memory: the most recently analyzed models'. A
 # reference of 100,000 rows × 60 columns takes about 50 MB.
 REFERENCE_CACHE_MODELS = 4
@@ -109,6 +111,8 @@ def take_rows(data: bytes, rows: npt.NDArray[np.int64], columns: Sequence[str] |
 def unify(tables: list[pa.Table]) -> pa.Table:
     """Concatenate parts whose columns may differ: a missing column is null; a column
     that is numbers in one part and strings in another becomes strings."""
+    if tables and all(t.schema.equals(tables[0].schema) for t in tables[1:]):
+        return pa.concat_tables(tables)  # the usual case: no copy
     kinds: dict[str, pa.DataType] = {}
     for table in tables:
         for f in table.schema:
@@ -167,6 +171,7 @@ class DriftData:
         self._max_window_rows = max_window_rows
         self._rng = np.random.default_rng(seed)
         self._locks: dict[str, asyncio.Lock] = {}
+        self._readers = asyncio.Semaphore(PARALLEL_PART_READS)
         # model id → (blob key of the version, table, columns), least recently used first.
         self._references: OrderedDict[str, tuple[str, pa.Table, dict[str, npt.NDArray[Any]]]] = (
             OrderedDict()
@@ -335,31 +340,47 @@ class DriftData:
                 RecordColumns.PREDICTION,
                 *(FEATURE_PREFIX + f for f in features),
             ]
-        pieces: list[pa.Table] = []
-        seen = 0
-        for bucket, count in zip(buckets, counts, strict=True):
-            whole = bucket.bucket_s * 1_000_000 >= start_us and (
-                (bucket.bucket_s + 3600) * 1_000_000 <= end_us
-            )
-            drawn = []
-            for part, rows in plan_draw(bucket, count, self._rng):
-                data = await self._storage.get_blob(RECORDS, part.key)
-                if data is not None:
-                    drawn.append(await asyncio.to_thread(take_rows, data, rows, wanted))
-            if not drawn:
-                continue
-            table = unify(drawn)
-            if whole:
-                seen += bucket.seen
-            else:
-                ts = table.column(RecordColumns.TS_US).to_numpy()
-                inside = (ts >= start_us) & (ts < end_us)
-                share = float(inside.mean()) if len(ts) else 0.0
-                seen += round(share * bucket.seen)
-                table = table.filter(pa.array(inside))
-            pieces.append(table)
-        table = unify(pieces)
-        return await asyncio.to_thread(_window, table, seen)
+        # Every part of the window read at once: blobs come from the store's pool,
+        # Parquet decodes in threads (pyarrow releases the GIL).
+        draws = [plan_draw(b, count, self._rng) for b, count in zip(buckets, counts, strict=True)]
+        read = await asyncio.gather(
+            *(self._read_part(part, rows, wanted) for drawn in draws for part, rows in drawn)
+        )
+        tables = iter(read)
+        parts = [[next(tables) for _ in drawn] for drawn in draws]
+
+        def combine() -> WindowRecords:
+            pieces: list[pa.Table] = []
+            seen = 0
+            for bucket, drawn in zip(buckets, parts, strict=True):
+                found = [t for t in drawn if t is not None]
+                if not found:
+                    continue
+                table = unify(found)
+                whole = bucket.bucket_s * 1_000_000 >= start_us and (
+                    (bucket.bucket_s + 3600) * 1_000_000 <= end_us
+                )
+                if whole:
+                    seen += bucket.seen
+                else:
+                    ts = table.column(RecordColumns.TS_US).to_numpy()
+                    inside = (ts >= start_us) & (ts < end_us)
+                    share = float(inside.mean()) if len(ts) else 0.0
+                    seen += round(share * bucket.seen)
+                    table = table.filter(pa.array(inside))
+                pieces.append(table)
+            return _window(unify(pieces), seen)
+
+        return await asyncio.to_thread(combine)
+
+    async def _read_part(
+        self, part: PartKey, rows: npt.NDArray[np.int64], columns: Sequence[str] | None
+    ) -> pa.Table | None:
+        async with self._readers:
+            data = await self._storage.get_blob(RECORDS, part.key)
+            if data is None:  # compacted away since the listing
+                return None
+            return await asyncio.to_thread(take_rows, data, rows, columns)
 
     # Labels --------------------------------------------------------------------------
 
