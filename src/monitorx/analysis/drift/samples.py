@@ -41,7 +41,8 @@ def non_null(values: npt.NDArray[Any], kind: ColumnKind) -> npt.NDArray[Any]:
     categories without None and NaN."""
     if kind is ColumnKind.NUMERICAL:
         numbers = np.asarray(values, dtype=np.float64)
-        return numbers[np.isfinite(numbers)]
+        finite = np.isfinite(numbers)
+        return numbers if finite.all() else numbers[finite]
     if values.dtype.kind != "O":
         values = values.astype(object)
     # Element-wise comparisons run in numpy's loop; v == v is False for NaN only.
