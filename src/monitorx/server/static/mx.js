@@ -292,13 +292,14 @@ const MX = (() => {
   // Plotly chart each would cost more than the rest of the page.
   function sparkline(div, x, y, color) {
     const width = 140, height = 34, times = x.map((t) => Date.parse(t));
-    const t0 = Math.min(...times), t1 = Math.max(...times), top = Math.max(...y, 0) || 1;
+    const t0 = Math.min(...times), t1 = Math.max(...times), peak = Math.max(...y, 0);
+    const top = peak * 1.15 || 1; // headroom, so a steady series does not hug the border
     const px = (t) => t1 === t0 ? width / 2 : ((t - t0) / (t1 - t0)) * (width - 2) + 1;
     const py = (v) => height - 2 - (v / top) * (height - 4);
     const points = times.map((t, i) => `${px(t).toFixed(1)},${py(y[i]).toFixed(1)}`).join(" ");
     const last = y.length ? y[y.length - 1] : null;
     div.innerHTML = `<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img">` +
-      `<title>${y.length ? "last " + Number(last).toPrecision(3) + ", max " + Number(top).toPrecision(3) : "no data"}</title>` +
+      `<title>${y.length ? "last " + Number(last).toPrecision(3) + ", max " + Number(peak).toPrecision(3) : "no data"}</title>` +
       `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${points}"/></svg>`;
     div.dataset.points = String(y.length);
   }
