@@ -113,6 +113,14 @@ def test_model_charts_hold_the_posted_values_and_the_threshold(
     assert cpu["y"] == [20.0 + i for i in range(len(FRAUD))]
     shapes = tab.page.evaluate("document.getElementById('chart-latency').layout.shapes")
     assert [s["y0"] for s in shapes] == [250]
+    # A threshold from the model's profile is drawn too, and says where it comes from.
+    profile = {"thresholds": {"cpu_percent": 45}}
+    assert api.put("/threshold-profiles/tabular/prod", json=profile).status_code == 201
+    tab.page.reload()
+    tab.wait_refreshed()
+    layout = tab.page.evaluate("document.getElementById('chart-cpu_percent').layout")
+    assert [s["y0"] for s in layout["shapes"]] == [45]
+    assert layout["annotations"][0]["text"] == "threshold 45 % (profile)"
     histogram = tab.page.evaluate("document.getElementById('chart-histogram').data[0].x")
     assert sorted(histogram) == sorted(FRAUD)
     assert tab.errors == []

@@ -21,12 +21,18 @@ function tile(label, value, id) {
   return el("div", {class: "tile", id}, el("b", {}, value), el("span", {}, label));
 }
 
+// The thresholds the model is checked against: its own, its profile's or learned
+// (GET /models/{id}/thresholds), as {field: {value, source}} with a value.
 async function loadConfig() {
   // From the list, not /models/{id}: an unregistered model is normal, not a 404.
   config = (await MX.get("/models")).find((m) => m.id === modelId) || null;
-  const t = (config && config.thresholds) || {};
+  const effective = await MX.get(`/models/${q}/thresholds`);
   document.getElementById("model-meta").textContent = config
     ? `${config.model_type} · v${config.version} · ${config.environment}` : "not registered: no thresholds";
+  const t = {};
+  for (const [field, e] of Object.entries(effective)) {
+    if (e && e.value !== null && e.value !== undefined) t[field] = {value: e.value, source: e.source};
+  }
   return t;
 }
 
@@ -73,7 +79,7 @@ async function refresh() {
   const values = sample.map((m) => m.latency);
   drawn.push(MX.plot("chart-histogram", [{type: "histogram", x: values, name: "latency", marker: {color: "#818cf8"}}],
     {...MX.THEME, xaxis: {gridcolor: "#1e293b"}, hovermode: "closest", title: {text: `Latency distribution (last ${values.length} requests, ms)`, font: {size: 13}, x: 0.01},
-     shapes: thresholds.latency_ms ? [{type: "line", yref: "paper", y0: 0, y1: 1, x0: thresholds.latency_ms, x1: thresholds.latency_ms, line: {color: "#f43f5e", dash: "dash"}}] : []},
+     shapes: thresholds.latency_ms ? [{type: "line", yref: "paper", y0: 0, y1: 1, x0: thresholds.latency_ms.value, x1: thresholds.latency_ms.value, line: {color: "#f43f5e", dash: "dash"}}] : []},
   ));
   const names = [...new Set(quality.windows.flatMap((w) => Object.keys(w.metrics)))].sort();
   charts.quality = names.map((name) => {

@@ -269,15 +269,18 @@ const MX = (() => {
     hovermode: "x unified",
   };
   // A time-series chart over the page's range (or ``span``), with an optional dashed
-  // threshold line and a "no data" note when every series is empty.
+  // threshold line (a number, or {value, source} from /models/{id}/thresholds) and a
+  // "no data" note when every series is empty.
   function chart(div, title, traces, {threshold = null, unit = "", annotations = [], span = range()} = {}) {
+    const source = threshold && typeof threshold === "object" ? threshold.source : null;
+    if (threshold && typeof threshold === "object") threshold = threshold.value;
     const shapes = threshold === null || threshold === undefined ? [] : [{
       type: "line", xref: "paper", x0: 0, x1: 1, y0: threshold, y1: threshold,
       line: {color: "#f43f5e", dash: "dash", width: 1.5},
     }];
     const notes = threshold === null || threshold === undefined ? [] : [{
       xref: "paper", x: 1, y: threshold, xanchor: "right", yanchor: "bottom", showarrow: false,
-      text: `threshold ${threshold}${unit ? " " + unit : ""}`, font: {color: "#f43f5e", size: 10},
+      text: `threshold ${threshold}${unit ? " " + unit : ""}${source && source !== "model" ? " (" + source + ")" : ""}`, font: {color: "#f43f5e", size: 10},
     }];
     const empty = traces.every((t) => !t.x.length) ? [{xref: "paper", yref: "paper", x: 0.5, y: 0.5,
       showarrow: false, text: "no data in this range", font: {color: "#64748b", size: 13}}] : [];
