@@ -68,7 +68,7 @@ def _with_nulls(values: Column, rng: np.random.Generator, share: float) -> Colum
     return out
 
 
-def _mixed(name: str, n_ref: int, n_cur: int, seed: int, null_share: float = 0.0) -> Dataset:
+def mixed_dataset(name: str, n_ref: int, n_cur: int, seed: int, null_share: float = 0.0) -> Dataset:
     rng = np.random.default_rng(seed)
     reference: dict[str, Column] = {}
     current: dict[str, Column] = {}
@@ -154,11 +154,11 @@ def _mmd(seed: int) -> Dataset:
 MMD_DATASET = _mmd(seed=7)
 
 DATASETS = (
-    _mixed("small", n_ref=800, n_cur=600, seed=1),
-    _mixed("tiny", n_ref=60, n_cur=15, seed=2),
-    _mixed("large", n_ref=5000, n_cur=3000, seed=3),
-    _mixed("nulls_small", n_ref=700, n_cur=500, seed=4, null_share=0.1),
-    _mixed("nulls_large", n_ref=3000, n_cur=2000, seed=5, null_share=0.15),
+    mixed_dataset("small", n_ref=800, n_cur=600, seed=1),
+    mixed_dataset("tiny", n_ref=60, n_cur=15, seed=2),
+    mixed_dataset("large", n_ref=5000, n_cur=3000, seed=3),
+    mixed_dataset("nulls_small", n_ref=700, n_cur=500, seed=4, null_share=0.1),
+    mixed_dataset("nulls_large", n_ref=3000, n_cur=2000, seed=5, null_share=0.15),
     _constant(seed=6),
 )
 

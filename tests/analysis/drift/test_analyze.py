@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monitorx.analysis.drift import DriftOptions, analyze_columns
+from monitorx.analysis.drift import DriftOptions, Preset, analyze_columns
 from monitorx.core import ValidationError
 
 RNG_SEED = 7
@@ -188,3 +188,15 @@ def test_options_from_json_ignores_the_callers_keys() -> None:
         {"start": "2026-01-01T00:00:00Z", "stattest": "ed", "threshold": 0.2, "log_base": 2}
     )
     assert (options.stattest, options.threshold, options.log_base) == ("ed", 0.2, 2.0)
+
+
+def test_options_given_as_plain_strings_mean_their_enums() -> None:
+    rng = np.random.default_rng(RNG_SEED)
+    reference, current = {"x": rng.normal(size=3000)}, {"x": rng.normal(size=500)}
+    by_name = analyze_columns("m", reference, current, DriftOptions(preset="nannyml"))  # type: ignore[arg-type]
+    by_enum = analyze_columns("m", reference, current, DriftOptions(preset=Preset.NANNYML))
+    assert by_name == by_enum
+    assert by_name.features[0].stattest == "jensenshannon"
+    with pytest.raises(ValidationError) as error:
+        DriftOptions(binning="fancy")  # type: ignore[arg-type]
+    assert error.value.errors[0].field == "binning"

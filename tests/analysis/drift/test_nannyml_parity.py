@@ -1,8 +1,8 @@
 """The ``nannyml`` preset reproduces NannyML 0.13's univariate drift: the method's
 value, the threshold it learns from ten reference chunks (mean + 3σ), and the
 alert, for every method NannyML has, on the seeded datasets of the Evidently
-comparison whose references are below 10,000 rows (where NannyML computes KS and
-Wasserstein exactly; docs/drift.md)."""
+comparison and one with a 12,000-row reference (where NannyML estimates KS and
+Wasserstein from bins; docs/drift.md)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from monitorx.analysis.drift import DriftOptions, Preset, analyze_columns
-from tests.analysis.drift.evidently_cases import DATASETS, Dataset
+from tests.analysis.drift.evidently_cases import DATASETS, Dataset, mixed_dataset
 from tests.analysis.drift.peers import run_peer
 
 pytestmark = pytest.mark.timeout(900)
@@ -52,9 +52,10 @@ def _values(values: np.ndarray) -> list[object]:
     return values.tolist()
 
 
+LARGE = mixed_dataset("nannyml_estimated", n_ref=12_000, n_cur=3000, seed=8)
 CASES = [
     (data, method)
-    for data in DATASETS
+    for data in (*DATASETS, LARGE)
     if data.name != "constants"
     for method in sorted(CONTINUOUS_METHODS.keys() | CATEGORICAL_METHODS.keys())
 ]

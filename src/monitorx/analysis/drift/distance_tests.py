@@ -15,7 +15,8 @@ chosen base (natural by default):
   this test). The other binning rules use the shared bins and NannyML's form
   ‖√r − √c‖₂ / √2, the same number when both sides sum to 1.
 - ``wasserstein``: ``scipy.stats.wasserstein_distance(ref, cur)``, divided by
-  max(np.std(ref), 0.001) when normed (Evidently).
+  max(np.std(ref), 0.001) when normed (Evidently); NannyML's binned estimate for
+  references of 10,000 rows and more under the ``nannyml`` preset.
 - ``energy``: ``scipy.stats.energy_distance(ref, cur)`` (Evidently's ``ed``).
 - ``l_infinity`` (NannyML, categorical): max over categories of |r − c|.
 """
@@ -40,6 +41,7 @@ import numpy.typing as npt
 from scipy import special, stats
 
 from monitorx.analysis.drift.binning import BinningRule, binned_shares
+from monitorx.analysis.drift.nannyml_estimates import estimated_wasserstein
 from monitorx.analysis.drift.outcome import JsOutput, TestOutcome, TestParameters, WassersteinNorm
 from monitorx.analysis.drift.samples import ColumnKind, ColumnPair
 
@@ -100,8 +102,13 @@ def hellinger(pair: ColumnPair, parameters: TestParameters) -> TestOutcome:
 
 
 def wasserstein(pair: ColumnPair, parameters: TestParameters) -> TestOutcome:
-    ref_sorted, cur_sorted = pair.sorted
-    distance = _wasserstein_sorted(ref_sorted, cur_sorted)
+    limit = parameters.estimate_from_rows
+    if limit is not None and len(pair.reference) >= limit:
+        bins = parameters.estimate_bins
+        distance = estimated_wasserstein(pair.reference, pair.current, bins)
+    else:
+        ref_sorted, cur_sorted = pair.sorted
+        distance = _wasserstein_sorted(ref_sorted, cur_sorted)
     if parameters.wasserstein_norm is WassersteinNorm.REFERENCE_STD:
         distance /= max(float(np.std(pair.reference)), WASSERSTEIN_MIN_NORM)
     return TestOutcome(distance)

@@ -41,6 +41,9 @@ class Preset(StrEnum):
     NANNYML = "nannyml"
 
 
+# NannyML computes KS and Wasserstein exactly below this many reference rows and
+# estimates them from bins above.
+NANNYML_EXACT_BELOW_ROWS = 10_000
 # Each preset's values for the choices a request leaves out.
 _PRESET_PARAMETERS = {
     Preset.EVIDENTLY: TestParameters(),
@@ -48,6 +51,7 @@ _PRESET_PARAMETERS = {
         binning=Binning(rule=BinningRule.DOANE_REFERENCE, per_value_max_unique=0),
         log_base=2.0,
         wasserstein_norm=WassersteinNorm.NONE,
+        estimate_from_rows=NANNYML_EXACT_BELOW_ROWS,
     ),
 }
 # The largest equal-width bin count and MMD sample a request may ask for.
@@ -98,6 +102,16 @@ class DriftOptions:
     mmd_max_rows: int | None = None
 
     def __post_init__(self) -> None:
+        # Plain strings ("nannyml", "equal_width") become the enums they name.
+        for name, kind in (
+            ("preset", Preset),
+            ("binning", BinningRule),
+            ("js_output", JsOutput),
+            ("wasserstein_norm", WassersteinNorm),
+        ):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, kind):
+                object.__setattr__(self, name, _enum(kind, value, name))
         if self.stattest is not None:
             stattest_by_name(self.stattest, "stattest")
         for column, name in self.per_column_stattest.items():
@@ -145,6 +159,8 @@ class DriftOptions:
             wasserstein_norm=self.wasserstein_norm or base.wasserstein_norm,
             mmd_max_rows=self.mmd_max_rows or base.mmd_max_rows,
             seed=base.seed,
+            estimate_from_rows=base.estimate_from_rows,
+            estimate_bins=base.estimate_bins,
         )
 
     @classmethod

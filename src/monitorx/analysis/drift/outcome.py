@@ -34,7 +34,9 @@ class TestParameters:
     ``psi``; ``None`` is the natural logarithm (Evidently). ``mmd_max_rows`` caps
     each side of ``empirical_mmd``, whose kernel matrix grows with the square of
     the rows, by a seeded sample; ``seed`` drives that sample and the test's
-    permutations."""
+    permutations. From ``estimate_from_rows`` non-null reference rows up, ``ks``
+    and ``wasserstein`` are NannyML's estimates from ``estimate_bins`` bins
+    (`nannyml_estimates`); ``None`` computes them exactly."""
 
     __test__ = False  # a parameter object, not a pytest class
 
@@ -44,6 +46,8 @@ class TestParameters:
     wasserstein_norm: WassersteinNorm = WassersteinNorm.REFERENCE_STD
     mmd_max_rows: int = 1000
     seed: int = 0
+    estimate_from_rows: int | None = None
+    estimate_bins: int = 10_000
 
 
 @dataclass(frozen=True, slots=True)

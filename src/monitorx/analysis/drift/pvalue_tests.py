@@ -3,7 +3,9 @@
 Each function is Evidently's (``evidently/legacy/calculations/stattests``) on the
 cleaned column (nulls dropped), computed with scipy:
 
-- ``ks``: ``scipy.stats.ks_2samp(ref, cur)``, two-sided, ``method="auto"``.
+- ``ks``: ``scipy.stats.ks_2samp(ref, cur)``, two-sided, ``method="auto"`` (the
+  ``nannyml`` preset estimates D, without a p-value, for references of 10,000
+  rows and more, as NannyML: `nannyml_estimates`).
 - ``chisquare``: expected counts are the reference's counts scaled to the current's
   size, ``f_exp = ref_count · n_cur / n_ref``, over the union of both sides'
   values; ``scipy.stats.chisquare(cur_count, f_exp)``. A value the reference never
@@ -54,6 +56,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special, stats
 
+from monitorx.analysis.drift.nannyml_estimates import estimated_ks
 from monitorx.analysis.drift.outcome import TestOutcome, TestParameters
 from monitorx.analysis.drift.samples import ColumnPair
 
@@ -80,7 +83,10 @@ def _scipy_notices_silenced(category: type[Warning] = Warning) -> Iterator[None]
         yield
 
 
-def ks(pair: ColumnPair, _: TestParameters) -> TestOutcome:
+def ks(pair: ColumnPair, parameters: TestParameters) -> TestOutcome:
+    if _estimated(pair, parameters):
+        statistic = estimated_ks(pair.reference, pair.current, parameters.estimate_bins)
+        return TestOutcome(statistic, None)
     with _scipy_notices_silenced(RuntimeWarning):
         # "Exact calculation unsuccessful. Switching to method=asymp."
         result = stats.ks_2samp(pair.reference, pair.current)
@@ -174,6 +180,11 @@ def empirical_mmd(pair: ColumnPair, parameters: TestParameters) -> TestOutcome:
     mmd = within_x / (n_x * (n_x - 1)) + within_y / (n_y * (n_y - 1)) - 2.0 * across / (n_x * n_y)
     observed = float(mmd[0])
     return TestOutcome(observed, float(np.mean(observed <= mmd[1:])))
+
+
+def _estimated(pair: ColumnPair, parameters: TestParameters) -> bool:
+    limit = parameters.estimate_from_rows
+    return limit is not None and len(pair.reference) >= limit
 
 
 def _at_most(values: FloatArray, limit: int, rng: np.random.Generator) -> FloatArray:
