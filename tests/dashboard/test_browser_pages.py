@@ -290,6 +290,8 @@ def test_model_page_shows_drift_results_and_quality_from_labels(
     tab.wait_refreshed()
     row = tab.page.locator("#drift tbody tr").first.inner_text()
     assert "amount" in row and "0.310" in row and "critical" in row
+    drift_chart = chart_traces(tab, "chart-drift")
+    assert [(t["name"], t["y"]) for t in drift_chart] == [("amount", [0.97])]
     quality = {t["name"]: t["y"] for t in chart_traces(tab, "chart-quality")}
     # 20 predictions against the labels: r0..r14 are right when even, r15..r19 all right.
     assert quality["accuracy"] == [pytest.approx((8 + 5) / 20)]

@@ -88,6 +88,16 @@ async function refresh() {
   });
   drawn.push(MX.chart("chart-quality", `Model quality from labels${quality.task ? " (" + quality.task + ")" : ""}`,
     charts.quality, {span: r}));
+  // Drift confidence per feature (or per drift type when a result names no feature).
+  const byFeature = {};
+  for (const d of [...drift].reverse()) {
+    const name = d.feature || d.drift_type;
+    (byFeature[name] ||= {name, x: [], y: []}).x.push(d.timestamp);
+    byFeature[name].y.push(d.confidence);
+  }
+  charts.drift = Object.values(byFeature).sort((a, b) => a.name.localeCompare(b.name));
+  drawn.push(MX.chart("chart-drift", "Drift confidence per feature", charts.drift,
+    {threshold: thresholds.drift_confidence, span: r}));
   renderAlerts();
   renderDrift(drift);
   await Promise.all(drawn);
