@@ -133,6 +133,16 @@ def test_per_column_options_win_and_must_fit_the_column() -> None:
     assert error.value.errors[0].field == "per_column_stattest.c"
 
 
+def test_per_column_options_for_columns_not_analyzed_are_ignored() -> None:
+    # The server analyzes features, prediction and target separately with one
+    # DriftOptions: per-column entries for the other analyses must not refuse.
+    options = DriftOptions(per_column_stattest={"amount": "ks"}, per_column_threshold={"x": 0.3})
+    reference = {"prediction": _numbers([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])}
+    current = {"prediction": _numbers([0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])}
+    feature = analyze_columns("m", reference, current, options).features[0]
+    assert (feature.stattest, feature.threshold) == ("ks", 0.05)
+
+
 def test_column_without_values_is_reported_untested() -> None:
     reference = {"x": _numbers([1.0, 2.0, 3.0]), "c": _categories([None, None, None])}
     current = {"x": _numbers([np.nan, np.nan]), "c": _categories(["a", "b"])}
