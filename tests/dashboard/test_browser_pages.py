@@ -204,6 +204,12 @@ def test_resolving_an_alert_in_the_page_resolves_it_in_the_api(
     )
     resolved = api.get(f"/alerts/{alert['id']}").json()
     assert (resolved["status"], resolved["resolved"]) == ("resolved", True)
+    with tab.page.expect_download() as download_info:
+        tab.page.click("#export-csv")
+    exported = list(csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text())))
+    assert [(r["kind"], r["id"], r["status"]) for r in exported] == [
+        ("alert", alert["id"], "resolved")
+    ]
     assert tab.errors == []
 
 
@@ -227,7 +233,9 @@ def test_export_downloads_the_rows_in_view(
     download = download_info.value
     assert re.fullmatch(r"monitorx-overview-\d{8}-\d{6}Z\.csv", download.suggested_filename)
     rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text())))
-    assert {r["model_id"]: int(r["count"]) for r in rows} == {"fraud-v3": 30, "ranker": 20}
+    models = {r["model_id"]: int(r["count"]) for r in rows if r["kind"] == "model"}
+    assert models == {"fraud-v3": 30, "ranker": 20}
+    assert [r["kind"] for r in rows if r["kind"] != "model"] == []  # no active alerts
 
     tab.page.goto(server.url + "/models/fraud-v3")
     tab.wait_refreshed()
@@ -238,7 +246,11 @@ def test_export_downloads_the_rows_in_view(
         r"monitorx-fraud-v3-metrics-\d{8}-\d{6}Z\.json", download.suggested_filename
     )
     points = json.loads(Path(download.path()).read_text())
-    p50 = [p["value"] for p in points if p["chart"] == "latency" and p["series"] == "p50"]
+    p50 = [
+        p["value"]
+        for p in points
+        if p["kind"] == "point" and p["chart"] == "latency" and p["series"] == "p50"
+    ]
     assert p50 == FRAUD
 
 

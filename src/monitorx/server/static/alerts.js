@@ -55,7 +55,7 @@ async function refresh() {
   render();
 }
 
-MX.setExport(() => ({name: "alerts", rows: alerts}));
+MX.setExport(() => ({name: "alerts", rows: MX.alertRows(alerts)}));
 MX.onRefresh(refresh);
 MX.start();
 MX.refreshNow();

@@ -130,7 +130,7 @@ document.getElementById("drift-report").addEventListener("click", () => {
     `drift-${modelId}.html`).catch((error) => MX.toast(error.message));
 });
 
-MX.setExport(() => ({name: modelId + "-metrics", rows: MX.seriesRows(charts)}));
+MX.setExport(() => ({name: modelId + "-metrics", rows: [...MX.seriesRows(charts), ...MX.alertRows(alerts)]}));
 MX.onRefresh(refresh);
 MX.start();
 MX.refreshNow();

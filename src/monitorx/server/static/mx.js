@@ -241,13 +241,15 @@ const MX = (() => {
     link.remove();
     setTimeout(() => URL.revokeObjectURL(link.href), 1000);
   }
+  // Alerts as export rows, next to metric rows (``kind`` tells them apart).
+  const alertRows = (alerts) => alerts.map((a) => ({kind: "alert", ...a}));
   // Chart series as export rows: one row per point and series.
   function seriesRows(charts) {
     const rows = [];
     for (const [chart, traces] of Object.entries(charts)) {
       for (const t of traces) {
         if (t.mxExport === false) continue;
-        t.x.forEach((x, i) => rows.push({chart, series: t.name, time: x, value: t.y[i]}));
+        t.x.forEach((x, i) => rows.push({kind: "point", chart, series: t.name, time: x, value: t.y[i]}));
       }
     }
     return rows;
@@ -379,7 +381,7 @@ const MX = (() => {
 
   return {
     API, CREDENTIAL, params, get, post, request, save, query, range, intervalFor, aggregate, aggregates, setParams,
-    onRefresh, refreshNow, live, liveRedraw, setExport, seriesRows, toCSV, plot, chart, sparkline, el, severityBadge,
+    onRefresh, refreshNow, live, liveRedraw, setExport, seriesRows, alertRows, toCSV, plot, chart, sparkline, el, severityBadge,
     statusBadge, modelStatus, THEME, fmt, pct, when, toast, sortable, start, timer, SEVERITY_RANK,
   };
 })();

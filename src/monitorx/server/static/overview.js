@@ -73,7 +73,8 @@ async function refresh() {
   renderAlerts();
 }
 
-MX.setExport(() => ({name: "overview", rows: models.map(({errorSeries, throughputSeries, ...m}) => m)}));
+MX.setExport(() => ({name: "overview",
+  rows: [...models.map(({errorSeries, throughputSeries, ...m}) => ({kind: "model", ...m})), ...MX.alertRows(active)]}));
 MX.onRefresh(refresh);
 MX.start();
 MX.refreshNow();
