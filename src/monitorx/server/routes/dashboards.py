@@ -29,6 +29,55 @@ from monitorx.store import Aggregation, Storage
 
 router = APIRouter(prefix="/dashboards", tags=["dashboards"])
 
+_RANGE_SCHEMA: dict[str, Any] = {
+    "type": ["string", "null"],
+    "enum": ["15m", "1h", "6h", "24h", "7d", None],
+}
+_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["id"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "title": {"type": "string", "maxLength": 256},
+                        "range": _RANGE_SCHEMA,
+                        "panels": {
+                            "type": "array",
+                            "maxItems": 50,
+                            "items": {
+                                "type": "object",
+                                "required": ["metric", "models"],
+                                "properties": {
+                                    "title": {"type": "string", "maxLength": 256},
+                                    "metric": {
+                                        "type": "string",
+                                        "enum": [m.value for m in MetricName],
+                                    },
+                                    "agg": {
+                                        "type": "string",
+                                        "enum": [a.value for a in Aggregation],
+                                    },
+                                    "models": {
+                                        "type": "array",
+                                        "minItems": 1,
+                                        "maxItems": 20,
+                                        "items": {"type": "string"},
+                                    },
+                                    "range": _RANGE_SCHEMA,
+                                },
+                            },
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
 DOCUMENT_KIND = "dashboard"
 RANGES = ("15m", "1h", "6h", "24h", "7d")
 MAX_PANELS = 50
@@ -118,7 +167,7 @@ async def _save(storage: Storage, dashboard: dict[str, Any]) -> bool:
     return await storage.put_document(DOCUMENT_KIND, dashboard["id"], body)
 
 
-@router.post("", status_code=201, responses=ERROR_RESPONSES)
+@router.post("", status_code=201, responses=ERROR_RESPONSES, openapi_extra=_BODY)
 async def create_dashboard(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
     """Save a new dashboard; 409 if its id exists."""
     dashboard = dashboard_from_body(await read_checked_json(request))
@@ -140,7 +189,7 @@ async def get_dashboard(dashboard_id: str, services: ServicesDep, _: ReadAccess)
     return JSONResponse(await _load(services.storage, dashboard_id))
 
 
-@router.put("/{dashboard_id}", responses=ERROR_RESPONSES)
+@router.put("/{dashboard_id}", responses=ERROR_RESPONSES, openapi_extra=_BODY)
 async def put_dashboard(
     dashboard_id: str, request: Request, services: ServicesDep, _: WriteAccess
 ) -> JSONResponse:
