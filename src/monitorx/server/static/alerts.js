@@ -34,7 +34,7 @@ function render() {
   body.replaceChildren();
   if (!alerts.length) { body.append(el("tr", {}, el("td", {class: "empty", colspan: 9}, "No alerts match."))); return; }
   for (const a of alerts) {
-    const actions = el("span", {class: "row"},
+    const actions = el("span", {class: "actions"},
       el("button", {type: "button", "data-action": "resolve", disabled: a.resolved ? "" : null, onclick: () => act(a, "resolve")}, "Resolve"),
       el("button", {type: "button", class: "secondary", "data-action": "acknowledge", disabled: a.acknowledged || a.resolved ? "" : null, onclick: () => act(a, "acknowledge")}, "Ack"),
       el("button", {type: "button", class: "secondary", "data-action": "silence", disabled: a.resolved ? "" : null, onclick: () => act(a, "silence")}, "Silence"));
@@ -42,7 +42,7 @@ function render() {
       el("td", {}, MX.when(a.timestamp)), el("td", {}, el("a", {href: "/models/" + encodeURIComponent(a.model_id)}, a.model_id)),
       el("td", {}, a.alert_type), el("td", {}, MX.severityBadge(a.severity)),
       el("td", {"data-field": "status"}, a.status + (a.acknowledged ? " · acknowledged" : "")),
-      el("td", {class: "num"}, fmt(a.value, 3)), el("td", {class: "num"}, fmt(a.threshold, 3)), el("td", {}, a.message), el("td", {}, actions)));
+      el("td", {class: "num"}, fmt(a.value, 3)), el("td", {class: "num"}, fmt(a.threshold, 3)), el("td", {class: "message"}, a.message), el("td", {}, actions)));
   }
 }
 

@@ -110,7 +110,7 @@ function renderAlerts() {
   for (const a of alerts) {
     body.append(el("tr", {}, el("td", {}, MX.when(a.timestamp)), el("td", {}, a.alert_type), el("td", {}, MX.severityBadge(a.severity)),
       el("td", {}, a.status + (a.acknowledged ? " (ack)" : "")), el("td", {class: "num"}, fmt(a.value, 3)),
-      el("td", {class: "num"}, fmt(a.threshold, 3)), el("td", {}, a.message)));
+      el("td", {class: "num"}, fmt(a.threshold, 3)), el("td", {class: "message"}, a.message)));
   }
 }
 

@@ -41,7 +41,7 @@ function renderAlerts() {
   for (const a of active) {
     body.append(el("tr", {class: "sev-row " + a.severity},
       el("td", {}, MX.when(a.timestamp)), el("td", {}, el("a", {href: "/models/" + encodeURIComponent(a.model_id)}, a.model_id)),
-      el("td", {}, a.alert_type), el("td", {}, MX.severityBadge(a.severity)), el("td", {}, a.status), el("td", {}, a.message)));
+      el("td", {}, a.alert_type), el("td", {}, MX.severityBadge(a.severity)), el("td", {}, a.status), el("td", {class: "message"}, a.message)));
   }
 }
 
