@@ -273,6 +273,7 @@ def large_phase(rows: int, columns: int, batch: int) -> dict[str, Any]:
         out["stream_s"] = time.perf_counter() - started
         out["stream_rows_per_s"] = rows / out["stream_s"]
         out["stream_peak_rss_mib_by_rows"] = peaks
+        out["rss_before_analyze_mib"] = server.memory_info().rss / 2**20
         reset_peak(server)
         took, response = timed_post(
             api, "/models/big/drift/analyze", orjson.dumps({"start": now - 3600, "end": now + 60})
@@ -308,20 +309,8 @@ def _records_body(
 # Main --------------------------------------------------------------------------------
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--numerical", type=int, default=50)
-    parser.add_argument("--categorical", type=int, default=10)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=5_000)
-    parser.add_argument("--large-rows", type=int, default=1_000_000)
-    parser.add_argument("--large-columns", type=int, default=200)
-    parser.add_argument("--skip-large", action="store_true")
-    parser.add_argument("--skip-evidently", action="store_true")
-    args = parser.parse_args()
-    print(f"load average before: {psutil.getloadavg()}")
-    figures: dict[str, Any] = {}
+def main_phases(args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    """MonitorX and Evidently on the --rows frames, and their verdicts compared."""
     reference, current, planted = make_frames(args.rows, args.numerical, args.categorical)
     print(
         f"frames: {args.rows:,} rows × {args.numerical} numerical + {args.categorical} "
@@ -360,6 +349,25 @@ def main() -> None:
             + f"\nspeed-up (Report.run / MonitorX inline analyze): "
             f"{ev['run_s'] / mx['analyze_inline_s']:.1f}×"
         )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--numerical", type=int, default=50)
+    parser.add_argument("--categorical", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=5_000)
+    parser.add_argument("--large-rows", type=int, default=1_000_000)
+    parser.add_argument("--large-columns", type=int, default=200)
+    parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument("--skip-evidently", action="store_true")
+    parser.add_argument("--skip-main", action="store_true", help="only the scale phase")
+    args = parser.parse_args()
+    print(f"load average before: {psutil.getloadavg()}")
+    figures: dict[str, Any] = {}
+    if not args.skip_main:
+        main_phases(args, figures)
     if not args.skip_large:
         big = large_phase(args.large_rows, args.large_columns, args.batch)
         figures["large"] = big
@@ -368,7 +376,8 @@ def main() -> None:
             f"{big['stream_s']:.0f} s ({big['stream_rows_per_s']:,.0f} records/s); server peak "
             f"RSS by records streamed {big['stream_peak_rss_mib_by_rows']} MiB; analyze "
             f"{big['analyze_s']:.2f} s on {big['current_rows']:,} of "
-            f"{big['current_rows_seen']:,} rows, peak RSS {big['analyze_peak_rss_mib']:.0f} MiB"
+            f"{big['current_rows_seen']:,} rows, peak RSS {big['analyze_peak_rss_mib']:.0f} MiB "
+            f"(resident before: {big['rss_before_analyze_mib']:.0f} MiB)"
         )
     print(f"load average after: {psutil.getloadavg()}")
     print(json.dumps(figures))

@@ -164,6 +164,11 @@ def create_app(
         scheduler.every(settings.alert_tick_s, "notify", notifier.tick)
     scheduler.every(settings.lifecycle_interval_s, "data-lifecycle", lifecycle.run_once)
     scheduler.every(
+        settings.lifecycle_interval_s,
+        "drift-data-retention",
+        lambda: drift_data.drop_expired(settings.retention_raw_s),
+    )
+    scheduler.every(
         settings.rule_eval_interval_s,
         "evaluate-window-rules",
         lambda: rule_evaluator.evaluate_once(m.id for m in registry.all()),

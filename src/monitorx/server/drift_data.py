@@ -28,7 +28,7 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -381,6 +381,25 @@ class DriftData:
             if data is None:  # compacted away since the listing
                 return None
             return await asyncio.to_thread(take_rows, data, rows, columns)
+
+    async def drop_before(self, cutoff: datetime) -> int:
+        """Delete every model's records and labels of the hours that end at or before
+        ``cutoff`` (the raw retention); return how many parts went. Reference sets
+        stay. The scheduler calls this with the data lifecycle."""
+        last_dropped = bucket_of(to_epoch_us(cutoff)) - 3600
+        dropped = 0
+        for kind in (RECORDS, LABELS):
+            for key in await self._storage.list_blob_keys(kind):
+                model_id, _, rest = key.partition("/")
+                bucket = rest.split("/", 1)[0]
+                if bucket.isdigit() and int(bucket) <= last_dropped:
+                    async with self._lock(model_id):
+                        dropped += await self._storage.delete_blobs(kind, key)
+        return dropped
+
+    async def drop_expired(self, retention_s: float) -> int:
+        """`drop_before` the clock's now less ``retention_s``."""
+        return await self.drop_before(self._clock.now() - timedelta(seconds=retention_s))
 
     # Labels --------------------------------------------------------------------------
 
