@@ -26,14 +26,12 @@ import asyncio
 import secrets
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from monitorx.core import Clock
 from monitorx.core.timeparse import to_epoch_us
@@ -51,6 +49,12 @@ from monitorx.server.record_reservoir import (
     plan_window,
     sample_key,
 )
+from monitorx.server.window_records import (
+    WindowRecords,
+    join_labels,
+    present_mask,
+    window_records,
+)
 from monitorx.store import Storage
 
 REFERENCE = "drift-reference"
@@ -61,26 +65,6 @@ PARALLEL_PART_READS = 2
 # Decoded reference sets kept in memory: the most recently analyzed models'. A
 # reference of 100,000 rows × 60 columns takes about 50 MB.
 REFERENCE_CACHE_MODELS = 4
-
-
-@dataclass(frozen=True, slots=True)
-class WindowRecords:
-    """The records of a window that an analysis uses, and how many were logged."""
-
-    features: dict[str, npt.NDArray[Any]]
-    """Feature columns (`drift_rows.Columns`), as logged, of the rows used."""
-    prediction: npt.NDArray[Any] | None
-    label: npt.NDArray[Any] | None
-    """Each row's label joined by request id (null where none arrived); None when
-    not asked for or no label matched."""
-    request_id: npt.NDArray[Any]
-    ts_us: npt.NDArray[np.int64]
-    rows_seen: int
-    """Records logged in the window."""
-
-    @property
-    def rows_used(self) -> int:
-        return len(self.ts_us)
 
 
 class DriftData:
@@ -177,7 +161,7 @@ class DriftData:
         if window.label is None:
             empty = np.array([], dtype=object)
             return LabelledRows(np.array([], dtype=np.int64), empty, empty)
-        has = _present(window.label)
+        has = present_mask(window.label)
         prediction = window.prediction
         if prediction is None:
             prediction = np.full(len(window.ts_us), np.nan)
@@ -298,7 +282,7 @@ class DriftData:
                     seen += round(share * bucket.seen)
                     table = table.filter(pa.array(inside))
                 pieces.append(table)
-            return _window(unify(pieces), seen)
+            return window_records(unify(pieces), seen)
 
         return await asyncio.to_thread(combine)
 
@@ -354,7 +338,7 @@ class DriftData:
             data = await self._storage.get_blob(LABELS, key)
             if data is not None:
                 parts.append(await asyncio.to_thread(read_parquet, data))
-        return await asyncio.to_thread(_join_labels, unify(parts), request_ids)
+        return await asyncio.to_thread(join_labels, unify(parts), request_ids)
 
     async def records_with_labels(
         self,
@@ -377,45 +361,3 @@ class DriftData:
             window.ts_us,
             window.rows_seen,
         )
-
-
-def _present(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
-    if values.dtype == np.float64:
-        present: npt.NDArray[np.bool_] = ~np.isnan(values)
-        return present
-    return np.array([v is not None for v in values], dtype=bool)
-
-
-def _join_labels(labels: pa.Table, request_ids: pa.Array) -> pa.Array:
-    """For each request id, the last label given for it (keys are read in order)."""
-    newest_first = labels.take(pa.array(np.arange(labels.num_rows - 1, -1, -1)))
-    ids = newest_first.column(RecordColumns.REQUEST_ID).combine_chunks()
-    found = pc.index_in(request_ids, value_set=ids)
-    return newest_first.column(RecordColumns.LABEL).combine_chunks().take(found)
-
-
-def _window(table: pa.Table, seen: int) -> WindowRecords:
-    """The drawn rows as numpy columns."""
-    features = {
-        name.removeprefix(FEATURE_PREFIX): table.column(name)
-        for name in table.column_names
-        if name.startswith(FEATURE_PREFIX)
-    }
-    names = list(features)
-    columns = table_columns(pa.table(list(features.values()), names=names)) if names else {}
-    prediction = None
-    if RecordColumns.PREDICTION in table.column_names:
-        prediction = table_columns(table.select([RecordColumns.PREDICTION]))[
-            RecordColumns.PREDICTION
-        ]
-    request_id = (
-        table.column(RecordColumns.REQUEST_ID).to_numpy(zero_copy_only=False)
-        if RecordColumns.REQUEST_ID in table.column_names
-        else np.array([], dtype=object)
-    )
-    ts = (
-        table.column(RecordColumns.TS_US).to_numpy().astype(np.int64)
-        if RecordColumns.TS_US in table.column_names
-        else np.array([], dtype=np.int64)
-    )
-    return WindowRecords(columns, prediction, None, request_id, ts, seen)
