@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
-__all__ = ["TimeRange", "parse_limit", "parse_range", "parse_time_param"]
+__all__ = [
+    "AggregationParam",
+    "MetricParam",
+    "TimeRange",
+    "parse_limit",
+    "parse_range",
+    "parse_time_param",
+]
 
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from monitorx.core import ValidationError
 from monitorx.core.timeparse import parse_timestamp, to_epoch_us
+
+# The `metric` and `agg` query parameters of the aggregate routes (API.md).
+MetricParam = Literal[
+    "latency",
+    "throughput",
+    "error_rate",
+    "gpu_memory_mb",
+    "gpu_utilization",
+    "cpu_percent",
+    "memory_mb",
+]
+AggregationParam = Literal["count", "mean", "min", "max", "p50", "p90", "p95", "p99"]
 
 _SPACED_OFFSET = re.compile(r"(?<=\d) (\d\d:?\d\d)$")
 MAX_LIMIT = 10_000

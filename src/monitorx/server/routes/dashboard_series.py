@@ -15,7 +15,7 @@ its sparklines, not 40, which a browser's six connections per host would queue.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
@@ -24,7 +24,7 @@ from monitorx.core.identifiers import check_identifier
 from monitorx.core.timeparse import parse_duration
 from monitorx.server.deps import ReadAccess, ServicesDep
 from monitorx.server.openapi import ERROR_RESPONSES
-from monitorx.server.params import parse_range
+from monitorx.server.params import AggregationParam, MetricParam, parse_range
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes.metrics import number_or_text
 from monitorx.store import Aggregation
@@ -39,16 +39,8 @@ async def aggregates(
     services: ServicesDep,
     _: ReadAccess,
     model_id: Annotated[list[str], Query()],
-    metric: Literal[
-        "latency",
-        "throughput",
-        "error_rate",
-        "gpu_memory_mb",
-        "gpu_utilization",
-        "cpu_percent",
-        "memory_mb",
-    ] = "latency",
-    agg: Literal["count", "mean", "min", "max", "p50", "p90", "p95", "p99"] = "mean",
+    metric: MetricParam = "latency",
+    agg: AggregationParam = "mean",
     interval: Annotated[str, Query(description="seconds or e.g. '5m'; default 60")] = "60",
     start: str | None = None,
     end: str | None = None,

@@ -6,7 +6,7 @@ pydantic schemas named in ``openapi_extra`` describe the same shapes for the doc
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
@@ -15,7 +15,7 @@ from monitorx.core.timeparse import parse_duration
 from monitorx.server.deps import ReadAccess, ServicesDep, WriteAccess
 from monitorx.server.ingest_handlers import accept_batch, accept_metric
 from monitorx.server.openapi import ERROR_RESPONSES, json_body
-from monitorx.server.params import parse_limit, parse_range
+from monitorx.server.params import AggregationParam, MetricParam, parse_limit, parse_range
 from monitorx.server.responses import JSONResponse, metric_json
 from monitorx.server.schemas import (
     Accepted,
@@ -78,16 +78,8 @@ async def aggregate(
     services: ServicesDep,
     _: ReadAccess,
     model_id: str,
-    metric: Literal[
-        "latency",
-        "throughput",
-        "error_rate",
-        "gpu_memory_mb",
-        "gpu_utilization",
-        "cpu_percent",
-        "memory_mb",
-    ] = "latency",
-    agg: Literal["count", "mean", "min", "max", "p50", "p90", "p95", "p99"] = "mean",
+    metric: MetricParam = "latency",
+    agg: AggregationParam = "mean",
     interval: Annotated[str, Query(description="seconds or e.g. '5m'; default 60")] = "60",
     start: str | None = None,
     end: str | None = None,
