@@ -5,11 +5,10 @@ resolves by the clear period."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import numpy as np
@@ -18,12 +17,12 @@ import pytest
 from monitorx.core import FakeClock, ValidationError
 from monitorx.server.app import create_app
 from tests.conftest import make_settings, run_server
+from tests.polling import eventually
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 MINUTE = 60.0
 SCAN_INTERVAL_S = 0.05  # real seconds between scans in these tests
 CLEAR_PERIOD_S = 300.0
-T = TypeVar("T")
 
 
 def _settings(tmp_path: Path, **overrides: object) -> Any:
@@ -34,15 +33,6 @@ def _settings(tmp_path: Path, **overrides: object) -> Any:
         **overrides,
     }
     return make_settings(tmp_path / "data", **values)
-
-
-def _eventually(read: Callable[[], T], holds: Callable[[T], bool], timeout_s: float = 10) -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = read()
-        if holds(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(SCAN_INTERVAL_S / 2)
 
 
 def _minute_points(start_s: float, latencies: list[float]) -> list[dict[str, Any]]:
@@ -105,7 +95,7 @@ def test_a_latency_spike_raises_an_anomaly_alert_that_says_what_and_where(
         # Registered once its history is in: the scan watches registered models.
         _history_with_spike(api, 450.0)
         _register(api)
-        alerts = _eventually(
+        alerts = eventually(
             lambda: _anomalies(api),
             lambda found: (
                 _labelled("latency_p95", "robust_z")(found)
@@ -138,7 +128,7 @@ def test_a_scanned_minute_never_alerts_again_and_the_alert_clears(tmp_path: Path
         _history_with_spike(api, 450.0)
         _register(api)
         first = _by_labels(
-            _eventually(lambda: _anomalies(api), _labelled("latency_p95", "robust_z")),
+            eventually(lambda: _anomalies(api), _labelled("latency_p95", "robust_z")),
             "latency_p95",
             "robust_z",
         )
@@ -152,7 +142,7 @@ def test_a_scanned_minute_never_alerts_again_and_the_alert_clears(tmp_path: Path
         # The next minute brings ten times the usual traffic at the usual latency.
         _ingest(api, _minute_points(NOW.timestamp() - MINUTE, [100.0] * 40))
         clock.advance(MINUTE)
-        alerts = _eventually(lambda: _anomalies(api), _labelled("throughput", "robust_z"))
+        alerts = eventually(lambda: _anomalies(api), _labelled("throughput", "robust_z"))
         surge = _by_labels(alerts, "throughput", "robust_z")
         assert surge["message"].startswith("throughput 40 requests/min outside the expected ")
         # The 11:57 spike was scanned before the restart: no new latency alert.
@@ -162,7 +152,7 @@ def test_a_scanned_minute_never_alerts_again_and_the_alert_clears(tmp_path: Path
 
         # No further anomaly: the throughput alert resolves after the clear period.
         clock.advance(CLEAR_PERIOD_S)
-        resolved = _eventually(
+        resolved = eventually(
             lambda: api.get(f"/alerts/{surge['id']}").json(),
             lambda a: a["status"] == "resolved",
         )

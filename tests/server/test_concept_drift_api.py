@@ -5,11 +5,10 @@ says where it happened."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import numpy as np
@@ -17,10 +16,10 @@ import pytest
 
 from monitorx.core import FakeClock
 from tests.conftest import make_settings, run_server
+from tests.polling import eventually
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 POINTS = 2000  # before and after the change
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -31,15 +30,6 @@ def api(tmp_path: Path) -> Iterator[httpx.Client]:
     ):
         assert client.put("/models/scorer", json={"model_type": "tabular"}).status_code == 201
         yield client
-
-
-def _eventually(read: Callable[[], T], holds: Callable[[T], bool], timeout_s: float = 10) -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = read()
-        if holds(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.02)
 
 
 def _stream(api: httpx.Client, error_rates: list[float], seed: int = 3) -> None:
@@ -56,7 +46,7 @@ def _stream(api: httpx.Client, error_rates: list[float], seed: int = 3) -> None:
 
 
 def _fed(api: httpx.Client, count: int) -> dict[str, Any]:
-    status: dict[str, Any] = _eventually(
+    status: dict[str, Any] = eventually(
         lambda: api.get("/models/scorer/concept-drift").json(),
         lambda s: s["points_seen"] >= count,
     )
@@ -77,7 +67,7 @@ def test_a_change_in_the_error_rate_raises_a_concept_drift_alert(api: httpx.Clie
     last = status["last_detection"]
     assert POINTS <= last["index"] < POINTS + 300
 
-    (alert,) = _eventually(lambda: _concept_alerts(api), bool)
+    (alert,) = eventually(lambda: _concept_alerts(api), bool)
     assert alert["model_id"] == "scorer" and alert["status"] == "firing"
     assert alert["severity"] == "high"
     assert alert["value"] > alert["threshold"]  # the error rate now vs before

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import numpy as np
@@ -17,10 +17,10 @@ import pytest
 
 from monitorx.core import FakeClock
 from tests.conftest import LiveServer, make_settings, run_server
+from tests.polling import eventually
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 TICK_S = 0.1  # the scheduler looks for due schedules this often (real seconds)
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -39,15 +39,6 @@ def server(tmp_path: Path, clock: FakeClock) -> Iterator[LiveServer]:
 def api(server: LiveServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.api, timeout=30) as client:
         yield client
-
-
-def _eventually(read: Callable[[], T], holds: Callable[[T], bool], timeout_s: float = 10) -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = read()
-        if holds(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(TICK_S / 2)
 
 
 def _setup(api: httpx.Client, model: str = "fraud-v3", shift: float = 3.0) -> None:
@@ -94,11 +85,11 @@ def test_scheduled_run_stores_drift_metrics_and_raises_a_drift_alert(
     assert response.status_code == 201, response.text
     assert response.json()["last_run"] is None
 
-    (data,) = _eventually(lambda: _data_metrics(api), bool)
+    (data,) = eventually(lambda: _data_metrics(api), bool)
     # One of two features drifted: share 0.5, above the 0.4 threshold.
     assert data["score"] == 0.5 and data["confidence"] == 0.5
     # A run writes its metrics one by one: wait for the last of them.
-    found = _eventually(
+    found = eventually(
         lambda: [m for m in _drift_metrics(api) if m["drift_type"] == "feature"],
         lambda metrics: len(metrics) == 2,
     )
@@ -106,7 +97,7 @@ def test_scheduled_run_stores_drift_metrics_and_raises_a_drift_alert(
     assert set(features) == {"amount", "country"}
     assert features["amount"]["confidence"] > 0.99  # ks on 200 rows: 1 − p-value
 
-    alerts = _eventually(lambda: api.get("/alerts", params={"alert_type": "drift"}).json(), bool)
+    alerts = eventually(lambda: api.get("/alerts", params={"alert_type": "drift"}).json(), bool)
     assert alerts[0]["model_id"] == "fraud-v3"
     assert alerts[0]["status"] == "firing"
 
@@ -119,18 +110,18 @@ def test_scheduled_run_stores_drift_metrics_and_raises_a_drift_alert(
 def test_runs_follow_the_interval_on_the_clock(api: httpx.Client, clock: FakeClock) -> None:
     _setup(api)
     api.put("/models/fraud-v3/drift-schedule", json={"window": "1h", "interval": "15m"})
-    _eventually(lambda: _data_metrics(api), bool)
+    eventually(lambda: _data_metrics(api), bool)
     clock.advance(5 * 60)
     time.sleep(5 * TICK_S)  # several ticks: none may run before the interval has passed
     assert len(_data_metrics(api)) == 1
     clock.advance(10 * 60)
-    runs = _eventually(lambda: _data_metrics(api), lambda found: len(found) == 2)
+    runs = eventually(lambda: _data_metrics(api), lambda found: len(found) == 2)
     assert len(runs) == 2
 
 
 def test_run_without_reference_says_so_and_stores_nothing(api: httpx.Client) -> None:
     api.put("/models/bare/drift-schedule", json={"window": "1h", "interval": "1m"})
-    body = _eventually(
+    body = eventually(
         lambda: api.get("/models/bare/drift-schedule").json(), lambda b: b["last_run"]
     )
     assert body["last_run"]["outcome"] == "skipped"

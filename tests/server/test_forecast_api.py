@@ -3,11 +3,9 @@ raises a ``forecast`` alert hours before the crossing, saying when."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import numpy as np
@@ -16,20 +14,11 @@ import pytest
 from monitorx.core import FakeClock
 from monitorx.server.forecast_scan import eta_text
 from tests.conftest import make_settings, run_server
+from tests.polling import eventually
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 HOUR = 3600.0
 SCAN_INTERVAL_S = 0.05
-T = TypeVar("T")
-
-
-def _eventually(read: Callable[[], T], holds: Callable[[T], bool], timeout_s: float = 15) -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = read()
-        if holds(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(SCAN_INTERVAL_S)
 
 
 def _forecasts(api: httpx.Client) -> list[dict[str, Any]]:
@@ -67,7 +56,7 @@ def test_gpu_memory_ramping_to_its_threshold_is_forecast_hours_ahead(tmp_path: P
         assert api.put("/models/llm", json=body).status_code == 201
         # 12,000 MB six hours ago, +1,000 MB an hour: 18,000 MB now, 20,000 in 2 h.
         _ramp(api, 12_000, 1_000)
-        (alert,) = _eventually(lambda: _forecasts(api), bool)
+        (alert,) = eventually(lambda: _forecasts(api), bool)
         assert alert["model_id"] == "llm"
         assert alert["labels"] == {"series": "gpu_memory_mb"}
         assert alert["threshold"] == 20_000
@@ -102,7 +91,7 @@ def test_a_flat_series_below_its_threshold_is_not_forecast(tmp_path: Path) -> No
             for i in range(360)
         ]
         assert api.post("/metrics/inference/batch", json=ramp).status_code == 202
-        alerts = _eventually(lambda: _forecasts(api), bool)
+        alerts = eventually(lambda: _forecasts(api), bool)
         assert [a["model_id"] for a in alerts] == ["llm-2"]
 
 

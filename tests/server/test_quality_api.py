@@ -4,11 +4,10 @@ compared with scikit-learn; alerts raised by the scheduled checks."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import numpy as np
@@ -17,11 +16,11 @@ from sklearn import metrics as skm
 
 from monitorx.core import FakeClock
 from tests.conftest import LiveServer, make_settings, run_server
+from tests.polling import eventually
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 # The scheduler checks quality this often (real seconds) in these tests.
 CHECK_INTERVAL_S = 0.1
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -40,15 +39,6 @@ def server(tmp_path: Path, clock: FakeClock) -> Iterator[LiveServer]:
 def api(server: LiveServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.api, timeout=30) as client:
         yield client
-
-
-def _eventually(read: Callable[[], T], holds: Callable[[T], bool], timeout_s: float = 10) -> T:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = read()
-        if holds(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(CHECK_INTERVAL_S / 2)
 
 
 def _log(
@@ -138,7 +128,7 @@ def test_accuracy_below_its_minimum_raises_a_quality_alert(api: httpx.Client) ->
     assert api.put("/models/clf/quality-config", json=config).status_code == 201
     at = NOW - timedelta(minutes=10)
     _log(api, "clf", ["a", "b", "a", "b"] * 10, ["a", "a", "a", "b"] * 10, at)  # 75 %
-    (alert,) = _eventually(lambda: _alerts(api, "clf"), bool)
+    (alert,) = eventually(lambda: _alerts(api, "clf"), bool)
     assert alert["labels"] == {"quality": "model", "metric": "accuracy"}
     assert alert["value"] == pytest.approx(0.75)
     assert alert["threshold"] == 0.9
@@ -208,7 +198,7 @@ def test_data_quality_rules_raise_one_alert_per_feature_and_check(api: httpx.Cli
     at = NOW - timedelta(minutes=5)
     features = [{"amount": None, "country": "us"}, {"amount": 20.0, "country": "fr"}]
     _log(api, "dq", [0, 1], [0, 1], at, features=features)
-    alerts = _eventually(lambda: _alerts(api, "dq"), lambda a: len(a) >= 2)
+    alerts = eventually(lambda: _alerts(api, "dq"), lambda a: len(a) >= 2)
     labels = sorted((a["labels"]["feature"], a["labels"]["check"]) for a in alerts)
     assert labels == [("amount", "missing_share"), ("country", "new_category_share")]
     # Logged records carry a prediction; the reference has none: not unexpected.

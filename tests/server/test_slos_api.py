@@ -3,24 +3,22 @@ ratios and timestamps, burn-rate alerts raised and resolved, budgets read back."
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 
 from monitorx.core import FakeClock
 from tests.conftest import LiveServer, make_settings, run_server
+from tests.polling import eventually
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 HOUR, DAY = 3600.0, 86400.0
 # The scheduler evaluates SLOs this often (real seconds) in these tests.
 EVAL_INTERVAL_S = 0.1
-
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -81,16 +79,6 @@ def _ingest(
     assert response.json()["accepted"] == n
 
 
-def _eventually(read: Callable[[], T], holds: Callable[[T], bool], timeout_s: float = 10) -> T:
-    """Poll ``read`` until ``holds`` (the scheduler evaluates every EVAL_INTERVAL_S)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = read()
-        if holds(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(EVAL_INTERVAL_S / 2)
-
-
 def _slo_alerts(api: httpx.Client, status: str | None = None) -> list[dict[str, Any]]:
     params = {"alert_type": "slo_burn"} | ({} if status is None else {"status": status})
     alerts: list[dict[str, Any]] = api.get("/alerts", params=params).json()
@@ -98,7 +86,7 @@ def _slo_alerts(api: httpx.Client, status: str | None = None) -> list[dict[str, 
 
 
 def _firing(api: httpx.Client) -> list[dict[str, Any]]:
-    return _eventually(lambda: _slo_alerts(api, "firing"), bool)
+    return eventually(lambda: _slo_alerts(api, "firing"), bool)
 
 
 # Burn-rate alerts --------------------------------------------------------------------------
@@ -144,7 +132,7 @@ def test_recovery_resolves_the_alert(api: httpx.Client, clock: FakeClock) -> Non
     # Seven clean hours later every short window (5m, 30m, 2h, 6h) is clean.
     clock.advance(7 * HOUR)
     _ingest(api, clock.now(), 7 * HOUR, 8400)
-    resolved = _eventually(
+    resolved = eventually(
         lambda: api.get(f"/alerts/{alert['id']}").json(), lambda a: a["status"] == "resolved"
     )
     assert resolved["status"] == "resolved" and resolved["resolved"] is True
@@ -315,7 +303,7 @@ def test_slos_and_their_alerts_survive_a_restart(tmp_path: Path, clock: FakeCloc
         # The restarted evaluator owns the alert it finds: recovery resolves it.
         clock.advance(7 * HOUR)
         _ingest(api, clock.now(), 7 * HOUR, 8400)
-        resolved = _eventually(
+        resolved = eventually(
             lambda: api.get(f"/alerts/{alert['id']}").json(),
             lambda a: a["status"] == "resolved",
         )
