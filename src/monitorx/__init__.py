@@ -8,6 +8,7 @@ server comes with the ``server`` extra. The names below are the SDK's public fac
 from monitorx.sdk import (
     CircuitOpenError,
     DeliveryError,
+    LLMPricing,
     MonitorX,
     MonitorXClient,
     MonitorXError,
@@ -27,6 +28,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CircuitOpenError",
     "DeliveryError",
+    "LLMPricing",
     "MonitorX",
     "MonitorXClient",
     "MonitorXError",

@@ -1,13 +1,15 @@
-"""SDK fixtures: an isolated default exporter, fake sleeps, a server on a chosen port."""
+"""SDK fixtures: an isolated default exporter, fake sleeps and clocks, a server on a chosen port."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -127,3 +129,42 @@ def serve_at(port: int, data_dir: Path) -> Iterator[LiveServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+class BatchReceiver:
+    """A batch endpoint in memory: the metrics the default exporter delivered."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        batch = json.loads(request.content)
+        with self.lock:
+            self.items.extend(batch)
+        return httpx.Response(202, json={"accepted": len(batch), "rejected": []})
+
+    def delivered(self) -> list[dict[str, Any]]:
+        """Everything recorded so far, once the default exporter has flushed it."""
+        assert monitorx.flush(timeout=10)
+        with self.lock:
+            return list(self.items)
+
+
+@pytest.fixture
+def batch_receiver() -> BatchReceiver:
+    """The default exporter, delivering to a :class:`BatchReceiver`."""
+    peer = BatchReceiver()
+    monitorx.init(url="http://monitorx.test", transport=httpx.MockTransport(peer))
+    return peer
+
+
+class FakePerfCounter(ManualClock):
+    """``perf_counter`` for the decorators: time moves when a test says so."""
+
+
+@pytest.fixture
+def perf_clock(monkeypatch: pytest.MonkeyPatch) -> FakePerfCounter:
+    fake = FakePerfCounter()
+    monkeypatch.setattr("monitorx.sdk.decorators.perf_counter", fake)
+    return fake

@@ -5,6 +5,7 @@ stays light inside inference services.
 
     MonitorXClient / MonitorX   async / sync clients (client.py, sync_client.py)
     monitor_inference, track    timing where inference happens (decorators.py)
+    LLMPricing                  token prices that give an LLM call its cost (llm.py)
     init, flush, shutdown       the default background exporter (exporter.py)
     DiskSpool                   the bounded on-disk spool behind ``spool_dir`` (spool.py)
     ResourceSampler             process and GPU figures sampled in the background (resources.py)
@@ -35,6 +36,7 @@ from monitorx.sdk.client import MonitorXClient
 from monitorx.sdk.decorators import Tracking, monitor_inference, track
 from monitorx.sdk.errors import CircuitOpenError
 from monitorx.sdk.exporter import Exporter, default_exporter, flush, init, shutdown
+from monitorx.sdk.llm import LLMPricing
 from monitorx.sdk.resources import GpuSample, ResourceSample, ResourceSampler
 from monitorx.sdk.results import RejectedMetric, WorkerStats, WriteResult
 from monitorx.sdk.retry import RetryPolicy
@@ -52,6 +54,7 @@ __all__ = [
     "FieldError",
     "Forbidden",
     "GpuSample",
+    "LLMPricing",
     "MalformedPayload",
     "MetricBuffer",
     "MonitorX",

@@ -186,8 +186,14 @@ class MonitorXClient:
         tags: Mapping[str, str] | None = None,
         request_id: str | None = None,
         timestamp: Timestamp | None = None,
+        llm: Mapping[str, float | None] | None = None,
     ) -> WriteResult:
-        """Send one inference metric (``latency`` in milliseconds is required)."""
+        """Send one inference metric (``latency`` in milliseconds is required).
+
+        ``llm`` carries an LLM call's ``prompt_tokens``, ``completion_tokens``,
+        ``time_to_first_token_ms`` and ``cost_usd`` (each optional); a bad value
+        raises :class:`ValidationError` naming it before anything is sent.
+        """
         if latency is None:
             raise ValidationError("required", "latency")
         metric = inference_metric(
@@ -201,6 +207,7 @@ class MonitorXClient:
             tags=tags,
             request_id=request_id,
             timestamp=timestamp,
+            llm=llm,
         )
         return await self._run(delivery.write_one(self._policy, "inference", metric))
 

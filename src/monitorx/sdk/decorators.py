@@ -4,6 +4,8 @@ Both measure wall time with ``time.perf_counter``, flag the call as an error whe
 it raises (the exception goes on to the caller unchanged), and hand the metric to
 the default exporter, or to the client given as ``client=``. Recording never waits
 for the network and never raises into the caller's code.
+
+For LLMs, a ``Tracking`` records tokens, time to first token and cost (llm.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, ParamSpec, Self, TypeVar, cast
 from monitorx.sdk import exporter as _exporters
 from monitorx.sdk.client import MonitorXClient
 from monitorx.sdk.exporter import default_exporter
+from monitorx.sdk.llm import LLMPricing, llm_record, usage_tokens
 from monitorx.sdk.payloads import JSONObject
 from monitorx.sdk.sync_client import MonitorX
 
@@ -53,6 +56,18 @@ class Tracking:
             t.tags["route"] = "fast"
 
     ``latency_ms`` is set when the block ends. Works with ``async with`` as well.
+
+    For an LLM call, record what it used; the metric then carries an ``llm`` object:
+
+        with track(model_id="chat", pricing=LLMPricing(0.00015, 0.0006)) as t:
+            for chunk in stream:
+                t.first_token()             # only the first call counts
+                ...
+            t.record_usage(response.usage)  # OpenAI- or Anthropic-style
+            # or: t.record_tokens(prompt=812, completion=143); t.cost_usd = 0.0021
+
+    A bad value (a negative count, say) is logged and left out of the metric; it
+    is never raised.
     """
 
     # Slots: one is created per block, on the caller's thread.
@@ -60,13 +75,18 @@ class Tracking:
         "_client",
         "_started",
         "_started_at",
+        "completion_tokens",
+        "cost_usd",
         "error",
         "latency_ms",
         "model_id",
         "model_type",
+        "pricing",
+        "prompt_tokens",
         "request_id",
         "resource_usage",
         "tags",
+        "time_to_first_token_ms",
     )
 
     def __init__(
@@ -77,6 +97,7 @@ class Tracking:
         tags: Mapping[str, str] | None = None,
         request_id: str | None = None,
         client: RecordingClient | None = None,
+        pricing: LLMPricing | None = None,
     ) -> None:
         self.model_id = model_id
         self.model_type = model_type
@@ -85,12 +106,18 @@ class Tracking:
         self.resource_usage: dict[str, float] = {}
         self.error = False
         self.latency_ms: float | None = None
+        self.prompt_tokens: int | None = None
+        self.completion_tokens: int | None = None
+        self.time_to_first_token_ms: float | None = None
+        self.cost_usd: float | None = None
+        self.pricing = pricing
         self._client = client
         self._started = 0.0
         self._started_at = 0.0
 
     def __enter__(self) -> Self:
         self.latency_ms = None
+        self.time_to_first_token_ms = None
         self._started_at = time()
         self._started = perf_counter()
         return self
@@ -102,7 +129,8 @@ class Tracking:
         tb: TracebackType | None,
     ) -> None:
         self.latency_ms = (perf_counter() - self._started) * 1000.0
-        if exc_type is not None:
+        # A generator closed early by its consumer exits with GeneratorExit: not an error.
+        if exc_type is not None and not issubclass(exc_type, GeneratorExit):
             self.error = True
         try:
             metric = self.metric()
@@ -125,6 +153,36 @@ class Tracking:
     ) -> None:
         self.__exit__(exc_type, exc, tb)
 
+    def record_tokens(self, prompt: int | None = None, completion: int | None = None) -> None:
+        """Set the prompt and/or completion token counts (a None leaves that count as it is)."""
+        if prompt is not None:
+            self.prompt_tokens = prompt
+        if completion is not None:
+            self.completion_tokens = completion
+
+    def record_usage(self, usage: object) -> None:
+        """Set the token counts from a provider's usage report; never raises.
+
+        Takes an object or a dict with ``prompt_tokens``/``completion_tokens``
+        (OpenAI) or ``input_tokens``/``output_tokens`` (Anthropic, OpenAI Responses).
+        Counts the report lacks are left as they are, so Anthropic's stream can be
+        fed its ``message_start`` usage and then each ``message_delta``'s.
+        """
+        counts = usage_tokens(usage)
+        self.record_tokens(counts.prompt_tokens, counts.completion_tokens)
+
+    def first_token(self) -> None:
+        """Mark the first token: ``time_to_first_token_ms`` is now minus the block's start.
+
+        Only the first call in a block counts, so it can be called for every chunk.
+        """
+        if self.time_to_first_token_ms is None and self._started and self.latency_ms is None:
+            self.time_to_first_token_ms = (perf_counter() - self._started) * 1000.0
+
+    def record_cost(self, usd: float) -> None:
+        """Set the cost in US dollars (as ``t.cost_usd = usd`` does); it wins over pricing."""
+        self.cost_usd = usd
+
     def metric(self) -> JSONObject:
         """The InferenceMetric this tracking records (API.md's shape)."""
         metric: JSONObject = {
@@ -142,6 +200,22 @@ class Tracking:
             metric["tags"] = dict(self.tags)
         if self.resource_usage:
             metric["resource_usage"] = dict(self.resource_usage)
+        if (
+            self.prompt_tokens is not None
+            or self.completion_tokens is not None
+            or self.time_to_first_token_ms is not None
+            or self.cost_usd is not None
+        ):
+            llm = llm_record(
+                prompt_tokens=self.prompt_tokens,
+                completion_tokens=self.completion_tokens,
+                time_to_first_token_ms=self.time_to_first_token_ms,
+                cost_usd=self.cost_usd,
+                pricing=self.pricing,
+                model_id=self.model_id,
+            )
+            if llm is not None:
+                metric["llm"] = llm
         return metric
 
 
@@ -152,10 +226,20 @@ def track(
     tags: Mapping[str, str] | None = None,
     request_id: str | None = None,
     client: RecordingClient | None = None,
+    pricing: LLMPricing | None = None,
 ) -> Tracking:
-    """Time the block as one inference of ``model_id`` (``with`` or ``async with``)."""
+    """Time the block as one inference of ``model_id`` (``with`` or ``async with``).
+
+    ``pricing`` fills the metric's ``cost_usd`` from the tokens the block records,
+    unless it sets a cost itself.
+    """
     return Tracking(
-        model_id, model_type=model_type, tags=tags, request_id=request_id, client=client
+        model_id,
+        model_type=model_type,
+        tags=tags,
+        request_id=request_id,
+        client=client,
+        pricing=pricing,
     )
 
 

@@ -2,6 +2,7 @@
 
 Values that are None are left out, so the server applies its defaults. Timestamps
 may be datetimes (naive means UTC) or epoch seconds; datetimes go out as RFC 3339.
+The ``llm`` object's fields are checked in llm.py.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 from monitorx.core.errors import ValidationError
+from monitorx.sdk.llm import llm_body
 
 JSONObject: TypeAlias = dict[str, Any]
 Timestamp: TypeAlias = datetime | float | int | str
@@ -72,8 +74,13 @@ def inference_metric(
     tags: Mapping[str, str] | None = None,
     request_id: str | None = None,
     timestamp: Timestamp | None = None,
+    llm: Mapping[str, float | None] | None = None,
 ) -> JSONObject:
-    """An ``InferenceMetric`` body (API.md)."""
+    """An ``InferenceMetric`` body (API.md).
+
+    ``llm`` holds ``prompt_tokens``, ``completion_tokens``, ``time_to_first_token_ms``
+    and ``cost_usd``, each optional; a bad one is a :class:`ValidationError` naming it.
+    """
     return normalize_metric(
         {
             "model_id": model_id,
@@ -85,6 +92,7 @@ def inference_metric(
             "error": error or None,
             "resource_usage": dict(resource_usage) if resource_usage is not None else None,
             "tags": dict(tags) if tags is not None else None,
+            "llm": llm_body(llm),
             "timestamp": timestamp,
         }
     )
