@@ -160,11 +160,12 @@ def batch_receiver() -> BatchReceiver:
 
 
 class FakePerfCounter(ManualClock):
-    """``perf_counter`` for the decorators: time moves when a test says so."""
+    """``perf_counter`` for the decorators and streams: time moves when a test says so."""
 
 
 @pytest.fixture
 def perf_clock(monkeypatch: pytest.MonkeyPatch) -> FakePerfCounter:
     fake = FakePerfCounter()
     monkeypatch.setattr("monitorx.sdk.decorators.perf_counter", fake)
+    monkeypatch.setattr("monitorx.sdk.streaming.perf_counter", fake)
     return fake

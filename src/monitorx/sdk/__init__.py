@@ -4,7 +4,8 @@ It depends on ``monitorx.core`` and httpx only, so that ``pip install monitorx``
 stays light inside inference services.
 
     MonitorXClient / MonitorX   async / sync clients (client.py, sync_client.py)
-    monitor_inference, track    timing where inference happens (decorators.py)
+    monitor_inference, track    timing where inference happens (decorators.py),
+                                streams included (streaming.py)
     LLMPricing                  token prices that give an LLM call its cost (llm.py)
     init, flush, shutdown       the default background exporter (exporter.py)
     DiskSpool                   the bounded on-disk spool behind ``spool_dir`` (spool.py)

@@ -5,7 +5,9 @@ it raises (the exception goes on to the caller unchanged), and hand the metric t
 the default exporter, or to the client given as ``client=``. Recording never waits
 for the network and never raises into the caller's code.
 
-For LLMs, a ``Tracking`` records tokens, time to first token and cost (llm.py).
+For LLMs, a ``Tracking`` records tokens, time to first token and cost (llm.py), and
+a decorated generator or async generator function is timed over its whole stream
+(streaming.py).
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from time import perf_counter, time
 from types import TracebackType
 from typing import Any, ParamSpec, Self, TypeVar, cast
 
+from monitorx.core.errors import ValidationError
 from monitorx.sdk import exporter as _exporters
 from monitorx.sdk.client import MonitorXClient
 from monitorx.sdk.exporter import default_exporter
 from monitorx.sdk.llm import LLMPricing, llm_record, usage_tokens
 from monitorx.sdk.payloads import JSONObject
+from monitorx.sdk.streaming import StreamRun, timed_async_generator, timed_generator
 from monitorx.sdk.sync_client import MonitorX
 
 logger = logging.getLogger("monitorx.sdk")
@@ -249,6 +253,8 @@ def monitor_inference(
     model_type: str | None = None,
     tags: Mapping[str, str] | None = None,
     client: RecordingClient | None = None,
+    count_tokens: bool = False,
+    pricing: LLMPricing | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorate a function (sync or ``async def``) so that every call is recorded.
 
@@ -258,10 +264,26 @@ def monitor_inference(
         @monitor_inference(model_id="chat-llm", model_type="llm")
         async def generate(prompt): ...
 
+        @monitor_inference(model_id="chat-llm", count_tokens=True, pricing=PRICING)
+        def stream(prompt):
+            yield from tokens              # a generator: timed over the whole stream
+
     Each call becomes one metric: its latency, and ``error: true`` when it raised.
     The exception itself reaches the caller unchanged. For an ``async def`` the
     time is until the coroutine finishes, not until it was created.
+
+    A generator or async generator function is timed from its first ``next()``
+    until the stream is exhausted, closed (not an error) or raises (an error), and
+    records ``llm.time_to_first_token_ms``: the time until its first item. With
+    ``count_tokens=True`` each item yielded counts as one completion token, and
+    ``pricing`` prices them. Which wrapper a function gets is decided here, once.
+    For the usage an LLM API reports, use ``track()`` inside the function instead.
     """
+    if pricing is not None and not count_tokens:
+        raise ValidationError(
+            "prices counted tokens: pass count_tokens=True, or use track() and record_usage()",
+            "pricing",
+        )
 
     # The fields past model_id, latency and timestamp, built once and added per call.
     extra: JSONObject = {}
@@ -283,7 +305,44 @@ def monitor_inference(
             metric["error"] = True
         _deliver(metric, client)
 
+    def end_stream(run: StreamRun) -> None:
+        # Once per stream, when it ends: on the consumer's thread, never raising.
+        try:
+            metric: JSONObject = {
+                "model_id": model_id,
+                "latency": (perf_counter() - run.started) * 1000.0,
+                "timestamp": run.started_at,
+            }
+            if extra:
+                metric.update(extra)
+            if run.error:
+                metric["error"] = True
+            llm = llm_record(
+                completion_tokens=run.items if count_tokens else None,
+                time_to_first_token_ms=None
+                if run.first_item is None
+                else (run.first_item - run.started) * 1000.0,
+                pricing=pricing,
+                model_id=model_id,
+            )
+            if llm is not None:
+                metric["llm"] = llm
+        except Exception:  # a monitoring problem must never become the caller's problem
+            logger.exception("MonitorX could not record a stream of %r", model_id)
+            return
+        _deliver(metric, client)
+
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        if inspect.isasyncgenfunction(func):
+            return cast(Callable[P, R], timed_async_generator(func, end_stream))
+        if inspect.isgeneratorfunction(func):
+            return cast(Callable[P, R], timed_generator(func, end_stream))
+        if count_tokens:
+            raise ValidationError(
+                f"counts the items a generator yields; {func.__qualname__} is not a generator"
+                " function",
+                "count_tokens",
+            )
         if inspect.iscoroutinefunction(func):
             async_func = cast(Callable[P, Awaitable[Any]], func)
 
