@@ -39,6 +39,10 @@ def raw_points(n: int, seed: int = 7) -> pa.Table:
         "cpu_percent": None,
         "memory_mb": None,
         "tags": tags,
+        "prompt_tokens": None,
+        "completion_tokens": None,
+        "time_to_first_token_ms": None,
+        "cost_usd": None,
     }
     columns = {
         name: (pa.nulls(n, field.type) if rows[name] is None else pa.array(rows[name], field.type))
@@ -89,7 +93,8 @@ def test_minute_rows_sum_to_the_raw_points(metric: MetricName) -> None:
 
 
 @pytest.mark.parametrize(
-    "agg", [Aggregation.COUNT, Aggregation.MEAN, Aggregation.MIN, Aggregation.MAX]
+    "agg",
+    [Aggregation.COUNT, Aggregation.SUM, Aggregation.MEAN, Aggregation.MIN, Aggregation.MAX],
 )
 @pytest.mark.parametrize("interval_s", [60, 300, 3600])
 def test_exact_aggregates_from_rollups_equal_numpy(agg: Aggregation, interval_s: int) -> None:
@@ -104,6 +109,7 @@ def test_exact_aggregates_from_rollups_equal_numpy(agg: Aggregation, interval_s:
         chosen = values[buckets == bucket]
         expected[int(bucket)] = {
             Aggregation.COUNT: float(len(chosen)),
+            Aggregation.SUM: chosen.sum(),
             Aggregation.MEAN: chosen.mean(),
             Aggregation.MIN: chosen.min(),
             Aggregation.MAX: chosen.max(),

@@ -68,6 +68,10 @@ _METRIC_ALERT_TYPES = {
     MetricName.GPU_UTILIZATION: AlertType.RESOURCE_USAGE,
     MetricName.CPU_PERCENT: AlertType.RESOURCE_USAGE,
     MetricName.MEMORY_MB: AlertType.RESOURCE_USAGE,
+    MetricName.TIME_TO_FIRST_TOKEN_MS: AlertType.LATENCY,
+    MetricName.PROMPT_TOKENS: AlertType.RESOURCE_USAGE,
+    MetricName.COMPLETION_TOKENS: AlertType.RESOURCE_USAGE,
+    MetricName.COST_USD: AlertType.RESOURCE_USAGE,
 }
 _ZERO_DURATION = re.compile(r"^\s*0+(?:\.0+)?\s*(?:ms|s|m|h|d|w)?\s*$")
 _UNITS = (("d", 86400), ("h", 3600), ("m", 60))

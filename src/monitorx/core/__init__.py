@@ -18,6 +18,7 @@ from monitorx.core.errors import (
     ValidationError,
 )
 from monitorx.core.metrics import (
+    LLM_FIELDS,
     RESOURCE_FIELDS,
     DriftMetric,
     DriftType,
@@ -28,6 +29,7 @@ from monitorx.core.metrics import (
 from monitorx.core.models import Environment, ModelConfig, ModelType, Thresholds
 
 __all__ = [
+    "LLM_FIELDS",
     "RESOURCE_FIELDS",
     "Alert",
     "AlertStatus",

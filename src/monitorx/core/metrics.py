@@ -7,6 +7,7 @@ store appends it in one columnar operation and the evaluators work on whole colu
 from __future__ import annotations
 
 __all__ = [
+    "LLM_FIELDS",
     "RESOURCE_FIELDS",
     "DriftMetric",
     "DriftType",
@@ -22,6 +23,8 @@ from enum import StrEnum
 from monitorx.core.alerts import Severity
 
 RESOURCE_FIELDS = ("gpu_memory_mb", "gpu_utilization", "cpu_percent", "memory_mb")
+# The fields of an inference's ``llm`` object (API.md): token counts are integers.
+LLM_FIELDS = ("prompt_tokens", "completion_tokens", "time_to_first_token_ms", "cost_usd")
 
 
 class MetricName(StrEnum):
@@ -34,6 +37,15 @@ class MetricName(StrEnum):
     GPU_UTILIZATION = "gpu_utilization"
     CPU_PERCENT = "cpu_percent"
     MEMORY_MB = "memory_mb"
+    PROMPT_TOKENS = "prompt_tokens"
+    COMPLETION_TOKENS = "completion_tokens"
+    TIME_TO_FIRST_TOKEN_MS = "time_to_first_token_ms"
+    COST_USD = "cost_usd"
+
+    @property
+    def is_llm(self) -> bool:
+        """Whether this series comes from the ``llm`` object of a metric."""
+        return self.value in LLM_FIELDS
 
 
 class DriftType(StrEnum):
@@ -48,7 +60,8 @@ class MetricColumns:
     """A validated batch of inference metrics, one list per field, all the same length.
 
     ``ts_us`` is microseconds since the Unix epoch (UTC); ``tags_json`` holds each
-    metric's tags encoded as a JSON object, or ``None`` when it has none.
+    metric's tags encoded as a JSON object, or ``None`` when it has none. The LLM
+    columns may be left empty: they then hold ``None`` for every metric.
     """
 
     model_id: list[str] = field(default_factory=list)
@@ -64,6 +77,16 @@ class MetricColumns:
     cpu_percent: list[float | None] = field(default_factory=list)
     memory_mb: list[float | None] = field(default_factory=list)
     tags_json: list[str | None] = field(default_factory=list)
+    prompt_tokens: list[int | None] = field(default_factory=list)
+    completion_tokens: list[int | None] = field(default_factory=list)
+    time_to_first_token_ms: list[float | None] = field(default_factory=list)
+    cost_usd: list[float | None] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        count = len(self.latency)
+        for name in LLM_FIELDS:
+            if count and not getattr(self, name):
+                setattr(self, name, [None] * count)
 
     def __len__(self) -> int:
         return len(self.latency)
@@ -93,6 +116,8 @@ class InferenceMetric:
     error: bool = False
     resource_usage: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    llm: dict[str, float] = field(default_factory=dict)
+    """The LLM fields it carried (`LLM_FIELDS`); token counts are ints."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ import numpy as np
 import orjson
 
 from monitorx.core import (
+    LLM_FIELDS,
     DriftMetric,
     DriftType,
     FieldError,
@@ -143,12 +144,20 @@ def _resource(usages: list[ResourceUsageWire | None], name: str) -> list[float |
     return [None if u is None else getattr(u, name) for u in usages]
 
 
+def _llm(items: list[MetricWire], name: str) -> list[Any]:
+    return [None if m.llm is None else getattr(m.llm, name) for m in items]
+
+
 def _columns(items: list[MetricWire], ts_us: list[int]) -> MetricColumns:
     """Columns from validated items, each with its timestamp already resolved."""
     dumps = orjson.dumps
     usages = [m.resource_usage for m in items]
     no_usage = all(u is None for u in usages)
     nones: list[float | None] = [None] * len(items)
+    no_llm = all(m.llm is None for m in items)
+    llm: dict[str, list[Any]] = {
+        name: [None] * len(items) if no_llm else _llm(items, name) for name in LLM_FIELDS
+    }
     return MetricColumns(
         model_id=[m.model_id for m in items],
         model_type=[m.model_type for m in items],
@@ -163,6 +172,7 @@ def _columns(items: list[MetricWire], ts_us: list[int]) -> MetricColumns:
         cpu_percent=nones if no_usage else _resource(usages, "cpu_percent"),
         memory_mb=nones if no_usage else _resource(usages, "memory_mb"),
         tags_json=[dumps(t).decode() if t else None for t in (m.tags for m in items)],
+        **llm,
     )
 
 

@@ -8,7 +8,7 @@ two in step.
 
 from __future__ import annotations
 
-__all__ = ["DriftWire", "MetricWire", "ResourceUsageWire", "Tags"]
+__all__ = ["DriftWire", "LLMWire", "MetricWire", "ResourceUsageWire", "Tags"]
 
 from typing import Annotated, Literal
 
@@ -26,6 +26,8 @@ MAX_NAME = 256
 Identifier = Annotated[str, Meta(pattern=IDENTIFIER_PATTERN)]
 NonNegative = Annotated[float, Meta(ge=0)]
 Fraction = Annotated[float, Meta(ge=0, le=1)]
+# Token counts: integers that a BIGINT column (and JavaScript) holds exactly.
+TokenCount = Annotated[int, Meta(ge=0, le=2**53)]
 Tags = Annotated[
     dict[
         Annotated[str, Meta(min_length=1, max_length=MAX_TAG_KEY)],
@@ -41,6 +43,16 @@ class ResourceUsageWire(msgspec.Struct, gc=False, omit_defaults=True):
     gpu_utilization: NonNegative | None = None
     cpu_percent: NonNegative | None = None
     memory_mb: NonNegative | None = None
+
+
+class LLMWire(msgspec.Struct, gc=False, omit_defaults=True, forbid_unknown_fields=True):
+    """API.md `InferenceMetric.llm`. Unknown fields are refused here: a misspelt
+    ``prompt_token`` would otherwise be dropped without a word."""
+
+    prompt_tokens: TokenCount | None = None
+    completion_tokens: TokenCount | None = None
+    time_to_first_token_ms: NonNegative | None = None
+    cost_usd: NonNegative | None = None
 
 
 class MetricWire(msgspec.Struct, gc=False):
@@ -60,6 +72,7 @@ class MetricWire(msgspec.Struct, gc=False):
     resource_usage: ResourceUsageWire | None = None
     tags: Tags | None = None
     timestamp: Timestamp | None = None
+    llm: LLMWire | None = None
 
 
 class DriftWire(msgspec.Struct, gc=False):

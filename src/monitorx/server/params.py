@@ -28,8 +28,12 @@ MetricParam = Literal[
     "gpu_utilization",
     "cpu_percent",
     "memory_mb",
+    "prompt_tokens",
+    "completion_tokens",
+    "time_to_first_token_ms",
+    "cost_usd",
 ]
-AggregationParam = Literal["count", "mean", "min", "max", "p50", "p90", "p95", "p99"]
+AggregationParam = Literal["count", "sum", "mean", "min", "max", "p50", "p90", "p95", "p99"]
 
 _SPACED_OFFSET = re.compile(r"(?<=\d) (\d\d:?\d\d)$")
 MAX_LIMIT = 10_000

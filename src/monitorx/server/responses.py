@@ -31,6 +31,7 @@ def metric_json(m: InferenceMetric) -> dict[str, Any]:
         "error": m.error,
         "resource_usage": m.resource_usage,
         "tags": m.tags,
+        "llm": m.llm,
         "timestamp": m.timestamp,
     }
 

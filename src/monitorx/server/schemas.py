@@ -72,6 +72,23 @@ class ResourceUsage(BaseModel):
     memory_mb: NonNegative | None = None
 
 
+class LLMUsage(BaseModel):
+    """What one LLM call used; every field optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt_tokens: Annotated[int, Field(ge=0, le=2**53)] | None = Field(
+        default=None, description="tokens in the prompt (input)"
+    )
+    completion_tokens: Annotated[int, Field(ge=0, le=2**53)] | None = Field(
+        default=None, description="tokens generated (output)"
+    )
+    time_to_first_token_ms: NonNegative | None = Field(
+        default=None, description="milliseconds from the request to the first streamed token"
+    )
+    cost_usd: NonNegative | None = Field(default=None, description="what the call cost, in USD")
+
+
 class InferenceMetricIn(BaseModel):
     """One inference (API.md `InferenceMetric`)."""
 
@@ -85,6 +102,7 @@ class InferenceMetricIn(BaseModel):
     resource_usage: ResourceUsage | None = None
     tags: Tags | None = None
     timestamp: Timestamp | None = None
+    llm: LLMUsage | None = None
 
 
 class InferenceMetricOut(BaseModel):
@@ -97,6 +115,7 @@ class InferenceMetricOut(BaseModel):
     error: bool
     resource_usage: dict[str, float]
     tags: dict[str, str]
+    llm: dict[str, float] = Field(description="the LLM fields the metric carried ({} if none)")
     timestamp: datetime
 
 

@@ -75,6 +75,14 @@ _BLOBS = """
     );
 """
 
+# The LLM fields of an inference (API.md's ``llm`` object), after ``tags``.
+_LLM_COLUMNS = """
+    ALTER TABLE inference_metrics ADD COLUMN prompt_tokens BIGINT;
+    ALTER TABLE inference_metrics ADD COLUMN completion_tokens BIGINT;
+    ALTER TABLE inference_metrics ADD COLUMN time_to_first_token_ms DOUBLE;
+    ALTER TABLE inference_metrics ADD COLUMN cost_usd DOUBLE;
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (
         1,
@@ -143,6 +151,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (3, _rollup_table("rollups_1m") + _rollup_table("rollups_1h") + _MARKERS),
     (4, _DOCUMENTS),
     (5, _BLOBS),
+    (6, _LLM_COLUMNS),
 ]
 
 

@@ -66,6 +66,7 @@ _METRIC_SQL = {
     MetricName.GPU_UTILIZATION: "gpu_utilization",
     MetricName.CPU_PERCENT: "cpu_percent",
     MetricName.MEMORY_MB: "memory_mb",
+    **{m: m.value for m in MetricName if m.is_llm},
 }
 _READ_THREADS = 4
 # What the hot tier needs of a row, in the order `HotTier.append` reads by name.
@@ -251,7 +252,7 @@ class DuckDBStorage(RecordQueries, LifecycleQueries, DocumentQueries, BlobQuerie
         end: datetime,
     ) -> list[Bucket]:
         interval_us = max(1, round(interval_s * 1_000_000))
-        hot = self._hot_for(start)
+        hot = None if metric.is_llm else self._hot_for(start)
         if hot is not None:
             found = await self._in_thread(
                 lambda: hot.aggregate(

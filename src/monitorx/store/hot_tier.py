@@ -32,8 +32,9 @@ I64 = npt.NDArray[np.int64]
 # The columns the tier keeps: timestamps (µs) and each aggregatable series, with
 # NaN for "this point does not carry the metric". ``error_rate`` holds each point's
 # contribution to the error rate (API.md): 1.0 if it flags an error, else its own
-# error_rate, else 0.0.
-HOT_COLUMNS = tuple(m.value for m in MetricName)
+# error_rate, else 0.0. The LLM series are left to the database: four more columns
+# per point would cost every model half again the memory, for series only LLMs have.
+HOT_COLUMNS = tuple(m.value for m in MetricName if not m.is_llm)
 # A model's pieces are merged into one once it has this many, so that queries look
 # at few arrays however small the writes were.
 _MERGE_AT = 16

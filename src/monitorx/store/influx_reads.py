@@ -46,9 +46,16 @@ T = TypeVar("T")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SERVER_SIDE = {
     Aggregation.COUNT: "count",
+    Aggregation.SUM: "sum",
     Aggregation.MEAN: "mean",
     Aggregation.MIN: "min",
     Aggregation.MAX: "max",
+}
+# Error-rate aggregates made from a bucket's (count, sum of contributions).
+_ERROR_SIDE: dict[Aggregation, Callable[[int, float], float]] = {
+    Aggregation.COUNT: lambda count, total: float(count),
+    Aggregation.SUM: lambda count, total: total,
+    Aggregation.MEAN: lambda count, total: total / count,
 }
 _INFERENCE = iql.ident(INFERENCE)
 _MODEL = iql.ident("model_id")
@@ -164,12 +171,10 @@ class SeriesReads:
         clause = iql.where(self._project, start=start, end=end, tags={"model_id": model_id})
         # fill(none): empty buckets are left out, as API.md says.
         group_by = f"GROUP BY time({interval_us}u) fill(none)"
-        if metric is MetricName.ERROR_RATE and agg in (Aggregation.COUNT, Aggregation.MEAN):
+        if metric is MetricName.ERROR_RATE and agg in _ERROR_SIDE:
             sums = await _error_sums(self, clause, group_by)
             return [
-                Bucket(
-                    _at(int(bucket)), float(count) if agg is Aggregation.COUNT else total / count
-                )
+                Bucket(_at(int(bucket)), _ERROR_SIDE[agg](count, total))
                 for bucket, (count, total) in sorted(sums.items(), key=lambda item: item[0] or 0)
                 if bucket is not None
             ]

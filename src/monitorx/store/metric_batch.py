@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["METRIC_BATCH_SCHEMA", "ROLLUP_SCHEMA", "metric_table"]
+__all__ = ["METRIC_BATCH_SCHEMA", "ROLLUP_SCHEMA", "conform_metric_table", "metric_table"]
 
 import pyarrow as pa
 
@@ -24,6 +24,10 @@ METRIC_BATCH_SCHEMA = pa.schema(
         ("cpu_percent", pa.float64()),
         ("memory_mb", pa.float64()),
         ("tags", pa.string()),
+        ("prompt_tokens", pa.int64()),
+        ("completion_tokens", pa.int64()),
+        ("time_to_first_token_ms", pa.float64()),
+        ("cost_usd", pa.float64()),
     ]
 )
 
@@ -63,5 +67,23 @@ def metric_table(batch: MetricColumns) -> pa.Table:
         pa.array(batch.cpu_percent, pa.float64()),
         pa.array(batch.memory_mb, pa.float64()),
         pa.array(batch.tags_json, pa.string()),
+        pa.array(batch.prompt_tokens, pa.int64()),
+        pa.array(batch.completion_tokens, pa.int64()),
+        pa.array(batch.time_to_first_token_ms, pa.float64()),
+        pa.array(batch.cost_usd, pa.float64()),
+    ]
+    return pa.Table.from_arrays(arrays, schema=METRIC_BATCH_SCHEMA)
+
+
+def conform_metric_table(table: pa.Table) -> pa.Table:
+    """``table`` in ``METRIC_BATCH_SCHEMA``, written by this or an older release: the
+    columns a release added since (the LLM fields) are filled with nulls."""
+    if table.schema.equals(METRIC_BATCH_SCHEMA):
+        return table
+    arrays = [
+        table.column(field.name).cast(field.type)
+        if field.name in table.column_names
+        else pa.nulls(table.num_rows, field.type)
+        for field in METRIC_BATCH_SCHEMA
     ]
     return pa.Table.from_arrays(arrays, schema=METRIC_BATCH_SCHEMA)

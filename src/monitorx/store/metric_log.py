@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA
+from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA, conform_metric_table
 
 logger = logging.getLogger("monitorx.store")
 _SUFFIX = ".arrows"
@@ -50,10 +50,12 @@ class MetricLog:
         """Everything a segment holds; a torn last record (a crash mid-append, never
         acknowledged) is left out."""
         batches: list[pa.RecordBatch] = []
+        schema = METRIC_BATCH_SCHEMA
         path = self._path(seq)
         try:
             with pa.OSFile(str(path), "rb") as source:
                 reader = pa.ipc.open_stream(source)
+                schema = reader.schema  # an older release's segment has fewer columns
                 while True:
                     try:
                         batches.append(reader.read_next_batch())
@@ -61,7 +63,7 @@ class MetricLog:
                         break
         except (pa.ArrowInvalid, OSError) as exc:
             logger.warning("metric log segment %s ends in a torn record (%s)", path.name, exc)
-        return pa.Table.from_batches(batches, schema=METRIC_BATCH_SCHEMA)
+        return conform_metric_table(pa.Table.from_batches(batches, schema=schema))
 
     def open_next(self, after: int = 0) -> None:
         """Start appending to a new segment numbered after every existing one and

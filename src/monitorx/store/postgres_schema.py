@@ -51,6 +51,10 @@ METRIC_COLUMNS = (
     "cpu_percent",
     "memory_mb",
     "tags",
+    "prompt_tokens",
+    "completion_tokens",
+    "time_to_first_token_ms",
+    "cost_usd",
 )
 
 
@@ -213,6 +217,18 @@ CREATE TABLE blobs (
 """
 
 
+# The LLM fields of an inference (API.md's ``llm`` object), after ``tags``. Added
+# on the parent, they reach every partition (or hypertable chunk); without a
+# default, adding a nullable column rewrites nothing.
+_LLM_COLUMNS = """
+ALTER TABLE inference_metrics
+    ADD COLUMN prompt_tokens bigint,
+    ADD COLUMN completion_tokens bigint,
+    ADD COLUMN time_to_first_token_ms double precision,
+    ADD COLUMN cost_usd double precision;
+"""
+
+
 async def _create_metrics_table(conn: Connection, timescale_schema: str | None) -> None:
     if timescale_schema is None:
         await conn.execute(_METRICS_TABLE + " PARTITION BY RANGE (ts)")
@@ -239,12 +255,17 @@ async def _v4_blobs(conn: Connection, timescale_schema: str | None) -> None:
     await conn.execute(_BLOB_TABLE)
 
 
+async def _v5_llm_fields(conn: Connection, timescale_schema: str | None) -> None:
+    await conn.execute(_LLM_COLUMNS)
+
+
 # (version, what it does, the step). Append only: a released step never changes.
 MIGRATIONS = [
     (1, "inference and drift metrics, models, alerts", _v1_metrics_and_records),
     (2, "rollups and lifecycle markers", _v2_lifecycle),
     (3, "alerting documents and delivery log", _v3_documents),
     (4, "blobs", _v4_blobs),
+    (5, "LLM fields of inference metrics", _v5_llm_fields),
 ]
 
 

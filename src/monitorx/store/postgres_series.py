@@ -41,6 +41,7 @@ _METRIC_SQL = {
     MetricName.GPU_UTILIZATION: "gpu_utilization",
     MetricName.CPU_PERCENT: "cpu_percent",
     MetricName.MEMORY_MB: "memory_mb",
+    **{m: m.value for m in MetricName if m.is_llm},
 }
 # A timestamp as whole microseconds since the epoch. ``extract`` returns an exact
 # numeric (PostgreSQL 14+), so this is exact where a float of seconds is not.

@@ -41,6 +41,7 @@ BLOB_MODEL_SEPARATOR = "/"
 
 class Aggregation(StrEnum):
     COUNT = "count"
+    SUM = "sum"
     MEAN = "mean"
     MIN = "min"
     MAX = "max"

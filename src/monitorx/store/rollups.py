@@ -43,6 +43,7 @@ ROLLUP_METRICS: dict[MetricName, str] = {
     MetricName.GPU_UTILIZATION: "gpu_utilization",
     MetricName.CPU_PERCENT: "cpu_percent",
     MetricName.MEMORY_MB: "memory_mb",
+    **{m: m.value for m in MetricName if m.is_llm},
 }
 _EMPTY_TAGS = "{}"
 
@@ -201,6 +202,8 @@ def aggregate_rollups(
     quantile = agg.quantile
     if agg is Aggregation.COUNT:
         values: F64 = counts.astype(np.float64)
+    elif agg is Aggregation.SUM:
+        values = np.add.reduceat(rows.column("sum").to_numpy()[order], starts)
     elif agg is Aggregation.MEAN:
         values = np.add.reduceat(rows.column("sum").to_numpy()[order], starts) / counts
     elif agg is Aggregation.MIN:

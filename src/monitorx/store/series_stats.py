@@ -85,6 +85,8 @@ def bucket_aggregate(
     quantile = agg.quantile
     if agg is Aggregation.COUNT:
         result = counts.astype(np.float64)
+    elif agg is Aggregation.SUM:
+        result = np.add.reduceat(values, starts)
     elif agg is Aggregation.MEAN:
         result = np.add.reduceat(values, starts) / counts
     elif agg is Aggregation.MIN:

@@ -8,6 +8,8 @@ from typing import Any
 import orjson
 
 from monitorx.core import (
+    LLM_FIELDS,
+    RESOURCE_FIELDS,
     Alert,
     AlertStatus,
     AlertType,
@@ -23,14 +25,14 @@ from monitorx.core import (
 
 METRIC_COLUMNS = (
     "model_id, model_type, request_id, ts, latency, throughput, error_rate, error, "
-    "gpu_memory_mb, gpu_utilization, cpu_percent, memory_mb, tags"
+    "gpu_memory_mb, gpu_utilization, cpu_percent, memory_mb, tags, "
+    "prompt_tokens, completion_tokens, time_to_first_token_ms, cost_usd"
 )
 DRIFT_COLUMNS = "model_id, drift_type, feature, score, confidence, severity, ts"
 ALERT_COLUMNS = (
     "id, model_id, alert_type, severity, status, message, value, threshold, started_at, "
     "last_breach_at, updated_at, resolved_at, acknowledged, acknowledged_at, labels"
 )
-_RESOURCE_NAMES = ("gpu_memory_mb", "gpu_utilization", "cpu_percent", "memory_mb")
 
 
 def utc(when: datetime) -> datetime:
@@ -48,7 +50,9 @@ def _naive_or_none(when: datetime | None) -> datetime | None:
 
 
 def metric_from_row(row: tuple[Any, ...]) -> InferenceMetric:
-    (mid, mtype, rid, ts, lat, thr, err_rate, err, *resources, tags) = row
+    """An ``InferenceMetric`` from a row in ``METRIC_COLUMNS`` order."""
+    (mid, mtype, rid, ts, lat, thr, err_rate, err, *resources, tags) = row[:13]
+    llm = row[13:]
     return InferenceMetric(
         model_id=mid,
         model_type=mtype,
@@ -60,11 +64,22 @@ def metric_from_row(row: tuple[Any, ...]) -> InferenceMetric:
         error=bool(err),
         resource_usage={
             name: value
-            for name, value in zip(_RESOURCE_NAMES, resources, strict=True)
+            for name, value in zip(RESOURCE_FIELDS, resources, strict=True)
             if value is not None
         },
         tags=orjson.loads(tags) if tags else {},
+        llm={
+            name: _llm_value(name, value)
+            for name, value in zip(LLM_FIELDS, llm, strict=True)
+            if value is not None
+        },
     )
+
+
+def _llm_value(name: str, value: Any) -> float:
+    """Token counts come back as ints whatever the backend kept (InfluxDB's JSON may
+    hand back 812.0)."""
+    return int(value) if name.endswith("_tokens") else float(value)
 
 
 def drift_to_row(metric: DriftMetric) -> list[object]:

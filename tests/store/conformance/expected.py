@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pytest
 
-from monitorx.core import RESOURCE_FIELDS, InferenceMetric, MetricColumns, MetricName
+from monitorx.core import LLM_FIELDS, RESOURCE_FIELDS, InferenceMetric, MetricColumns, MetricName
 from monitorx.store import Aggregation, Bucket, ModelWindowStats
 from tests.store.conformance.samples import F64, I64, at, us
 
@@ -67,6 +67,11 @@ def as_inference_metrics(columns: MetricColumns) -> list[InferenceMetric]:
                 if (value := getattr(columns, name)[i]) is not None
             },
             tags=json.loads(tags) if (tags := columns.tags_json[i]) else {},
+            llm={
+                name: value
+                for name in LLM_FIELDS
+                if (value := getattr(columns, name)[i]) is not None
+            },
         )
         for i in range(len(columns))
     ]
@@ -101,6 +106,7 @@ def numpy_aggregate(values: F64, agg: Aggregation) -> float:
         return float(values[0]) if values.size == 1 else float(np.quantile(values, quantile))
     reduce = {
         Aggregation.COUNT: lambda v: float(v.size),
+        Aggregation.SUM: np.sum,
         Aggregation.MEAN: np.mean,
         Aggregation.MIN: np.min,
         Aggregation.MAX: np.max,

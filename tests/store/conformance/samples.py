@@ -55,6 +55,10 @@ _PRESENT = {
     "cpu_percent": 0.8,
     "memory_mb": 0.15,
     "tags": 0.7,
+    "prompt_tokens": 0.3,
+    "completion_tokens": 0.25,
+    "time_to_first_token_ms": 0.2,
+    "cost_usd": 0.3,
 }
 _ERROR_SHARE = 0.1
 
@@ -102,6 +106,10 @@ def random_metrics(
         present = rng.random(n) < _PRESENT[field]
         return [float(v) if p else None for v, p in zip(values, present, strict=True)]
 
+    def maybe_count(values: I64, field: str) -> list[int | None]:
+        present = rng.random(n) < _PRESENT[field]
+        return [int(v) if p else None for v, p in zip(values, present, strict=True)]
+
     tag_choice = rng.integers(0, len(TAG_SETS), n)
     has_tags = rng.random(n) < _PRESENT["tags"]
     return MetricColumns(
@@ -121,6 +129,10 @@ def random_metrics(
             json.dumps(TAG_SETS[c], ensure_ascii=False) if h else None
             for c, h in zip(tag_choice, has_tags, strict=True)
         ],
+        prompt_tokens=maybe_count(rng.integers(0, 200_000, n), "prompt_tokens"),
+        completion_tokens=maybe_count(rng.integers(0, 8_000, n), "completion_tokens"),
+        time_to_first_token_ms=maybe(rng.lognormal(5.0, 0.7, n), "time_to_first_token_ms"),
+        cost_usd=maybe(rng.random(n) * 0.05, "cost_usd"),
     )
 
 
@@ -134,7 +146,8 @@ def one_metric(
     error_rate: float | None = None,
     resources: float | None = 1.0,
 ) -> MetricColumns:
-    """A single metric carrying every series (resources set to ``resources``)."""
+    """A single metric carrying every series (resources and LLM fields set to
+    ``resources``)."""
     return MetricColumns(
         model_id=[model_id],
         model_type=["tabular"],
@@ -149,6 +162,10 @@ def one_metric(
         cpu_percent=[resources],
         memory_mb=[resources],
         tags_json=[None],
+        prompt_tokens=[None if resources is None else round(resources)],
+        completion_tokens=[None if resources is None else round(resources)],
+        time_to_first_token_ms=[resources],
+        cost_usd=[resources],
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -55,6 +56,10 @@ def history() -> pa.Table:
         "cpu_percent": None,
         "memory_mb": None,
         "tags": ['{"zone":"a"}'] * (2 * n),
+        "prompt_tokens": rng.integers(10, 2000, 2 * n),
+        "completion_tokens": None,
+        "time_to_first_token_ms": None,
+        "cost_usd": rng.uniform(0.0, 0.01, 2 * n),
     }
     arrays = [
         pa.nulls(2 * n, f.type) if columns[f.name] is None else pa.array(columns[f.name], f.type)
@@ -151,6 +156,17 @@ async def test_aggregates_past_raw_retention_come_from_rollups(
     assert result.resolution is Resolution.HOUR
     total = len(latency_of(data, "beta", us(NOW) - 3 * DAY_S * 1_000_000, us(NOW)))
     assert sum(b.value for b in result.buckets) == total
+
+    # What an LLM cost over three days, per day, is exact from the rollups' sums.
+    cost = await reads.aggregate(
+        "beta", MetricName.COST_USD, Aggregation.SUM, DAY_S, NOW - timedelta(days=3), NOW
+    )
+    assert cost.resolution is Resolution.HOUR
+    beta = data.filter(pc.equal(data.column("model_id"), "beta"))
+    ts = beta.column("ts").cast(pa.int64()).to_numpy()
+    costs = beta.column("cost_usd").to_numpy()
+    expected_cost = costs[ts >= us(NOW) - 3 * DAY_S * 1_000_000].sum()
+    assert sum(b.value for b in cost.buckets) == pytest.approx(expected_cost, rel=1e-9)
 
     p95 = await reads.aggregate(
         "beta", MetricName.LATENCY, Aggregation.P95, DAY_S, NOW - timedelta(days=3), NOW

@@ -13,12 +13,15 @@ import pytest
 from monitorx.core import (
     FakeClock,
     MetricColumns,
+    MetricName,
     ModelConfig,
     ModelType,
 )
 from monitorx.core.timeparse import to_epoch_us
 from monitorx.store import (
     ROLLUP_SCHEMA,
+    Aggregation,
+    MetricQuery,
     Resolution,
     metric_table,
     postgres_copy,
@@ -199,3 +202,47 @@ async def test_an_empty_batch_is_a_no_op(store: PostgresStorage) -> None:
     await store.write_metrics(MetricColumns())
 
     assert await store.metric_time_bounds() is None
+
+
+async def test_a_schema_before_the_llm_fields_keeps_its_rows_and_takes_them(
+    opened: list[PostgresStorage], url: str, clock: FakeClock
+) -> None:
+    pool = PostgresPool(url)
+    day = NOW.date()
+    async with pool.dedicated() as conn:
+        state = await migrate(conn, pool.schema, max_version=4)
+        await conn.execute(
+            f"CREATE TABLE inference_metrics_p{day:%Y%m%d} PARTITION OF inference_metrics "
+            f"FOR VALUES FROM ('{_day(0, 0).isoformat()}') TO ('{_day(1, 0).isoformat()}')"
+        )
+        await conn.execute(
+            "INSERT INTO inference_metrics VALUES "
+            "(%s, 'chat', 'llm', 'old-1', %s, 120.0, NULL, NULL, false, "
+            "NULL, NULL, NULL, NULL, NULL)",
+            [PROJECT, NOW - timedelta(minutes=30)],
+        )
+    assert state.version == 4
+
+    store = await _open(opened, url, clock)
+    new = _metrics([NOW - timedelta(minutes=10)], model_id="chat", prefix="new")
+    new.prompt_tokens, new.completion_tokens = [2**40], [7]
+    new.time_to_first_token_ms, new.cost_usd = [81.5], [0.0125]
+    await store.write_metrics(metric_table(new))
+
+    found = await store.query_metrics(MetricQuery(NOW - timedelta(hours=1), NOW, 10))
+    assert [(m.request_id, m.llm) for m in found] == [
+        (
+            "new-0",
+            {
+                "prompt_tokens": 2**40,
+                "completion_tokens": 7,
+                "time_to_first_token_ms": 81.5,
+                "cost_usd": 0.0125,
+            },
+        ),
+        ("old-1", {}),
+    ]
+    (tokens,) = await store.aggregate(
+        "chat", MetricName.PROMPT_TOKENS, Aggregation.SUM, 3600, NOW - timedelta(hours=1), NOW
+    )
+    assert tokens.value == 2**40
