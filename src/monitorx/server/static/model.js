@@ -1,5 +1,6 @@
 // One model: latency percentiles, throughput, error rate and resources over time
-// with threshold lines, the latency distribution, its alerts and drift results.
+// with threshold lines, the latency distribution, its alerts and drift results;
+// for an LLM, time to first token, tokens and cost per bucket.
 "use strict";
 
 const {el, fmt, pct} = MX;
@@ -12,6 +13,11 @@ const RESOURCES = [
   ["gpu_utilization", "GPU utilization", "%", null],
   ["cpu_percent", "CPU", "%", "cpu_percent"],
   ["memory_mb", "Memory", "MB", "memory_mb"],
+];
+// The LLM series (API.md's `llm` object): [metric, aggregation] per trace.
+const LLM_SERIES = [
+  ["time_to_first_token_ms", "p50"], ["time_to_first_token_ms", "p95"],
+  ["prompt_tokens", "sum"], ["completion_tokens", "sum"], ["cost_usd", "sum"],
 ];
 let charts = {};
 let alerts = [];
@@ -39,7 +45,7 @@ async function loadConfig() {
 async function refresh() {
   const r = MX.range();
   const thresholds = await loadConfig();
-  const [summary, latency, counts, errors, resources, sample, modelAlerts, drift, quality] = await Promise.all([
+  const [summary, latency, counts, errors, resources, sample, modelAlerts, drift, quality, llm] = await Promise.all([
     MX.get(`/models/${q}/summary?window=${Math.round(r.seconds)}`).catch(() => null),
     Promise.all(["p50", "p95", "p99"].map((agg) => MX.aggregate(modelId, "latency", agg, r))),
     MX.aggregate(modelId, "latency", "count", r),
@@ -52,6 +58,7 @@ async function refresh() {
     // scikit-learn pass over its labelled records).
     MX.get(`/models/${q}/quality?` + MX.query({start: r.start.toISOString(), end: r.end.toISOString(),
       interval: Math.max(3600, Math.round(r.seconds / 24))})),
+    Promise.all(LLM_SERIES.map(([metric, agg]) => MX.aggregate(modelId, metric, agg, r))),
   ]);
   alerts = modelAlerts;
   document.getElementById("model-title").textContent = modelId;
@@ -98,9 +105,27 @@ async function refresh() {
   charts.drift = Object.values(byFeature).sort((a, b) => a.name.localeCompare(b.name));
   drawn.push(MX.chart("chart-drift", "Drift confidence per feature", charts.drift,
     {threshold: thresholds.drift_confidence, span: r}));
+  drawn.push(...drawLlm(llm, r));
   renderAlerts();
   renderDrift(drift);
   await Promise.all(drawn);
+}
+
+// Shown for an LLM, or for any model whose metrics carry LLM fields in the range.
+function drawLlm(llm, r) {
+  const [ttft50, ttft95, prompt, completion, cost] = llm;
+  const shown = (config && config.model_type === "llm") || llm.some((s) => s.x.length > 0);
+  document.getElementById("llm-charts").hidden = !shown;
+  if (!shown) { delete charts.ttft; delete charts.tokens; delete charts.cost; return []; }
+  charts.ttft = [{name: "p50", x: ttft50.x, y: ttft50.y}, {name: "p95", x: ttft95.x, y: ttft95.y}];
+  charts.tokens = [{name: "prompt", x: prompt.x, y: prompt.y}, {name: "completion", x: completion.x, y: completion.y}];
+  charts.cost = [{name: "cost", x: cost.x, y: cost.y}];
+  const total = cost.y.reduce((sum, v) => sum + v, 0);
+  return [
+    MX.chart("chart-ttft", "Time to first token (ms)", charts.ttft, {unit: "ms", span: r}),
+    MX.chart("chart-tokens", `Tokens per ${prompt.interval} s`, charts.tokens, {span: r}),
+    MX.chart("chart-cost", `Cost (USD per ${cost.interval} s; ${fmt(total, 4)} in range)`, charts.cost, {span: r}),
+  ];
 }
 
 function renderAlerts() {
