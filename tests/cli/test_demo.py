@@ -49,6 +49,12 @@ def test_demo_registers_models_sends_traffic_and_fires_alerts_within_a_minute(
             ).json()
             assert len(stored) == report.sent[model.id] > 0
             assert {m["tags"]["version"] for m in stored} == {model.version}
+            # The chat model's requests carry tokens, time to first token and cost.
+            with_llm = [m["llm"] for m in stored if m["llm"]]
+            assert len(with_llm) == (len(stored) if model.model_type == "llm" else 0)
+            for usage in with_llm:
+                assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+                assert 0 < usage["time_to_first_token_ms"] < 1e5 and usage["cost_usd"] > 0
         firing = {(a["alert_type"], a["model_id"]) for a in api.get("/alerts?status=firing").json()}
     # The two incidents of the first minute: a latency spike, then an error burst.
     assert ("latency", "vision-resnet") in firing

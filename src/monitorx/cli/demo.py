@@ -30,6 +30,9 @@ BASELINE_FAILURE_SHARE = 0.005
 # error among a model's first requests would read as 10%. Background errors start later.
 BASELINE_ERRORS_AFTER_S = 60.0
 LLM_SPIKE_GPU_FACTOR = 1.35  # long prompts fill the KV cache: GPU memory past its threshold
+LLM_MS_PER_TOKEN = 25.0  # streaming speed of the simulated chat model
+LLM_PROMPT_USD_PER_1K = 0.0005  # list prices of a small hosted model, per 1,000 tokens
+LLM_COMPLETION_USD_PER_1K = 0.0015
 DRIFT_REPORT_CHANCE = 0.15  # per round, i.e. about one drift report every 7 s
 ROUND_S = 1.0
 PROGRESS_EVERY_S = 10.0
@@ -162,19 +165,34 @@ def _metrics(
             gpu = model.gpu_memory_mb * gpu_scale * float(rng.uniform(0.95, 1.05))
             usage["gpu_memory_mb"] = round(gpu, 1)
             usage["gpu_utilization"] = round(float(rng.uniform(55.0, 95.0)), 1)
-        out.append(
-            {
-                "model_id": model.id,
-                "model_type": model.model_type,
-                "latency": round(float(latency[i]), 3),
-                "throughput": float(n),
-                "error": bool(failed[i]),
-                "resource_usage": usage,
-                "tags": {"region": model.regions[regions[i]], "version": model.version},
-                "timestamp": round(now - float(ages[i]), 6),
-            }
-        )
+        metric = {
+            "model_id": model.id,
+            "model_type": model.model_type,
+            "latency": round(float(latency[i]), 3),
+            "throughput": float(n),
+            "error": bool(failed[i]),
+            "resource_usage": usage,
+            "tags": {"region": model.regions[regions[i]], "version": model.version},
+            "timestamp": round(now - float(ages[i]), 6),
+        }
+        if model.model_type == "llm":
+            metric["llm"] = _llm_usage(rng, float(latency[i]))
+        out.append(metric)
     return out
+
+
+def _llm_usage(rng: np.random.Generator, latency_ms: float) -> dict[str, float]:
+    """Tokens, time to first token and cost of one chat completion that took
+    ``latency_ms``: most of the time is spent streaming the completion."""
+    prompt = int(rng.integers(200, 2400))
+    completion = max(1, int(latency_ms / LLM_MS_PER_TOKEN * float(rng.uniform(0.8, 1.2))))
+    cost = (prompt * LLM_PROMPT_USD_PER_1K + completion * LLM_COMPLETION_USD_PER_1K) / 1000
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "time_to_first_token_ms": round(latency_ms * float(rng.uniform(0.08, 0.2)), 3),
+        "cost_usd": round(cost, 6),
+    }
 
 
 def _ok(response: httpx.Response) -> httpx.Response:
