@@ -121,6 +121,35 @@ def test_import_parquet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert sorted(m.request_id for m in metrics) == sorted(str(r["request_id"]) for r in data)  # type: ignore[attr-defined]
 
 
+def test_import_parquet_with_llm_columns(tmp_path: Path) -> None:
+    # As pandas writes it: a token column with gaps is float64 with NaN.
+    table = pa.table(
+        {
+            "model_id": ["chat"] * 3,
+            "timestamp": [START + timedelta(seconds=i) for i in range(3)],
+            "latency": [900.0, 950.0, 1000.0],
+            "prompt_tokens": pa.array([812.0, None, 40.0], pa.float64()),
+            "completion_tokens": pa.array([143, 7, None], pa.int64()),
+            "time_to_first_token_ms": [180.5, None, 95.0],
+            "cost_usd": [0.0021, 0.0004, None],
+            "request_id": ["a", "b", "c"],
+        }
+    )
+    pq.write_table(table, tmp_path / "llm.parquet")
+    assert main(["import", str(tmp_path / "llm.parquet"), "--data-dir", str(tmp_path / "d")]) == 0
+    by_id = {m.request_id: m.llm for m in stored(tmp_path / "d", "chat")}  # type: ignore[attr-defined]
+    assert by_id == {
+        "a": {
+            "prompt_tokens": 812,
+            "completion_tokens": 143,
+            "time_to_first_token_ms": 180.5,
+            "cost_usd": 0.0021,
+        },
+        "b": {"completion_tokens": 7, "cost_usd": 0.0004},
+        "c": {"prompt_tokens": 40, "time_to_first_token_ms": 95.0},
+    }
+
+
 def test_import_refuses_a_file_without_the_required_columns(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

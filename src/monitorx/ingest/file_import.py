@@ -4,7 +4,9 @@ A file has one row per inference metric and API.md's `InferenceMetric` fields as
 flat columns: ``model_id``, ``latency`` and ``timestamp`` (RFC 3339 text, epoch
 seconds, or a timestamp column), and optionally ``model_type``, ``request_id``,
 ``throughput``, ``error_rate``, ``error``, ``gpu_memory_mb``, ``gpu_utilization``,
-``cpu_percent``, ``memory_mb`` and ``tags`` (a JSON object as text). Other columns
+``cpu_percent``, ``memory_mb``, ``tags`` (a JSON object as text) and the LLM fields
+``prompt_tokens``, ``completion_tokens``, ``time_to_first_token_ms`` and
+``cost_usd`` (so the cold tier's Parquet files import as they are). Other columns
 are ignored. Rows are read in chunks and go through the same decoder as
 ``POST /metrics/inference/batch``, so a row the API would refuse is refused here,
 with its row number and the reason, and the others are kept.
@@ -25,7 +27,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from monitorx.core import MetricColumns, ValidationError
+from monitorx.core import LLM_FIELDS, MetricColumns, ValidationError
 from monitorx.ingest.decode import Rejection, decode_metric_batch
 
 CHUNK_ROWS = 10_000
@@ -74,6 +76,11 @@ def _timestamp(value: Any) -> Any:
     return value
 
 
+def _count(value: Any) -> Any:
+    """A whole float as an int: a token column with gaps reads as floats (pandas)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _wire_item(row: dict[str, Any]) -> dict[str, Any]:
     """A flat file row as the JSON object API.md's batch endpoint takes."""
     item = {name: row[name] for name in _PLAIN if row.get(name) is not None}
@@ -81,6 +88,9 @@ def _wire_item(row: dict[str, Any]) -> dict[str, Any]:
     resources = {name: row[name] for name in _RESOURCES if row.get(name) is not None}
     if resources:
         item["resource_usage"] = resources
+    llm = {name: _count(row[name]) for name in LLM_FIELDS if row.get(name) is not None}
+    if llm:
+        item["llm"] = llm
     tags = row.get("tags")
     if isinstance(tags, str) and tags:
         try:
