@@ -45,7 +45,9 @@ from _server import monitorx_server
 MODELS = 20
 
 
-def batch_bodies(points: int, batch_size: int, layout: str, seed: int = 7) -> list[bytes]:
+def batch_bodies(
+    points: int, batch_size: int, layout: str, llm: bool = False, seed: int = 7
+) -> list[bytes]:
     rng = np.random.default_rng(seed)
     now = time.time()
     bodies = []
@@ -70,6 +72,15 @@ def batch_bodies(points: int, batch_size: int, layout: str, seed: int = 7) -> li
             }
             for k, i in enumerate(index)
         ]
+        if llm:  # what a chat model reports: tokens, time to first token, cost
+            tokens = rng.integers(50, 4000, n)
+            for k, item in enumerate(items):
+                item["llm"] = {
+                    "prompt_tokens": int(tokens[k]),
+                    "completion_tokens": int(tokens[k]) // 4,
+                    "time_to_first_token_ms": float(latency[k]) / 5,
+                    "cost_usd": int(tokens[k]) * 2e-6,
+                }
         bodies.append(orjson.dumps(items))
     return bodies
 
@@ -115,7 +126,7 @@ def check_counts(url: str, points: int) -> None:
         raise SystemExit(f"the server counts {counted:,} points, {points:,} were acknowledged")
 
 
-def time_queries(url: str) -> dict[str, dict[str, float]]:
+def time_queries(url: str, llm: bool) -> dict[str, dict[str, float]]:
     now = time.time()
     queries = {
         "summary (window 1h)": "/api/v1/summary",
@@ -128,6 +139,15 @@ def time_queries(url: str) -> dict[str, dict[str, float]]:
             f"&interval=60&start={now - 3600:.0f}&end={now + 60:.0f}"
         ),
     }
+    if llm:  # LLM series are not in the hot tier: these are answered by DuckDB
+        queries["cost_usd sum, 1 model, last hour, interval 1m"] = (
+            f"/api/v1/metrics/aggregate?model_id=model-3&metric=cost_usd&agg=sum"
+            f"&interval=60&start={now - 3600:.0f}&end={now + 60:.0f}"
+        )
+        queries["time_to_first_token_ms p95, 1 model, last hour, interval 1h"] = (
+            f"/api/v1/metrics/aggregate?model_id=model-3&metric=time_to_first_token_ms&agg=p95"
+            f"&interval=3600&start={now - 3600:.0f}&end={now + 60:.0f}"
+        )
     out = {}
     with httpx.Client(base_url=url, timeout=30) as client:
         for name, path in queries.items():
@@ -156,11 +176,12 @@ def main() -> None:
     parser.add_argument("--single-connections", type=int, default=32)
     parser.add_argument("--layout", choices=["hour", "spread"], default="hour")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--llm", action="store_true", help="every metric carries the llm object")
     args = parser.parse_args()
 
-    layout = f"{args.layout} layout"
+    layout = f"{args.layout} layout" + (", with LLM fields" if args.llm else "")
     print(f"Encoding {args.points:,} metrics in batches of {args.batch_size:,} ({layout})…")
-    bodies = batch_bodies(args.points, args.batch_size, args.layout)
+    bodies = batch_bodies(args.points, args.batch_size, args.layout, args.llm)
     batch_requests = [encode_post("/api/v1/metrics/inference/batch", b) for b in bodies]
     single_body = orjson.dumps({"model_id": "single", "latency": 12.5, "tags": {"r": "eu"}})
     single_requests = [encode_post("/api/v1/metrics/inference", single_body)] * args.single_count
@@ -172,7 +193,7 @@ def main() -> None:
             batch = load(url, batch_requests, args.connections)
             check_counts(url, args.points)
             single = load(url, single_requests, args.single_connections)
-            queries = time_queries(url) if run == args.runs - 1 else {}
+            queries = time_queries(url, args.llm) if run == args.runs - 1 else {}
         figures = {
             "batch_metrics_per_s": args.points / batch.seconds,
             "batch_failures": batch.failures,
@@ -204,7 +225,8 @@ def main() -> None:
     print(f"queries with {args.points:,} points stored ({layout}):")
     for name, q in queries.items():
         print(f"  {name}: median {q['median_ms']:.2f} ms, p95 {q['p95_ms']:.2f} ms")
-    summary = {"bench": "ingest", "layout": args.layout, "runs": args.runs, "median": m}
+    summary = {"bench": "ingest", "layout": args.layout, "llm": args.llm, "runs": args.runs}
+    summary["median"] = m
     print(json.dumps({**summary, "queries": queries}))
 
 
