@@ -139,7 +139,7 @@ def time_queries(url: str, llm: bool) -> dict[str, dict[str, float]]:
             f"&interval=60&start={now - 3600:.0f}&end={now + 60:.0f}"
         ),
     }
-    if llm:  # LLM series are not in the hot tier: these are answered by DuckDB
+    if llm:  # the LLM series, kept sparse in the hot tier
         queries["cost_usd sum, 1 model, last hour, interval 1m"] = (
             f"/api/v1/metrics/aggregate?model_id=model-3&metric=cost_usd&agg=sum"
             f"&interval=60&start={now - 3600:.0f}&end={now + 60:.0f}"

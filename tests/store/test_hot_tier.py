@@ -27,8 +27,11 @@ def _random_batch(rng: np.random.Generator, n: int, span_s: float) -> pa.Table:
 def _random_columns(rng: np.random.Generator, n: int, span_s: float) -> MetricColumns:
     ts = to_epoch_us(NOW) - (rng.random(n) * span_s * 1_000_000).astype(np.int64)
     has = rng.random(n) < 0.7
+    models = [f"m{i}" for i in rng.integers(0, 4, n)]
+    # Only m2 is an LLM, and only some of its points carry each LLM field.
+    llm = np.array([m == "m2" for m in models]) & (rng.random(n) < 0.6)
     return MetricColumns(
-        model_id=[f"m{i}" for i in rng.integers(0, 4, n)],
+        model_id=models,
         model_type=[None] * n,
         request_id=[f"r{i}" for i in range(n)],
         ts_us=[int(t) for t in ts],
@@ -43,6 +46,14 @@ def _random_columns(rng: np.random.Generator, n: int, span_s: float) -> MetricCo
         cpu_percent=[float(x) for x in rng.random(n) * 100],
         memory_mb=[None] * n,
         tags_json=[None] * n,
+        prompt_tokens=[
+            int(x) if h else None for x, h in zip(rng.integers(1, 4000, n), llm, strict=True)
+        ],
+        completion_tokens=[None] * n,
+        time_to_first_token_ms=[None] * n,
+        cost_usd=[
+            float(x) if h else None for x, h in zip(rng.random(n) / 100, has & llm, strict=True)
+        ],
     )
 
 
@@ -90,7 +101,15 @@ async def test_window_stats_match_the_database(stores: tuple[DuckDBStorage, Duck
 @pytest.mark.parametrize("agg", list(Aggregation))
 @pytest.mark.parametrize(
     "metric",
-    [MetricName.LATENCY, MetricName.ERROR_RATE, MetricName.GPU_MEMORY_MB, MetricName.MEMORY_MB],
+    [
+        MetricName.LATENCY,
+        MetricName.ERROR_RATE,
+        MetricName.GPU_MEMORY_MB,
+        MetricName.MEMORY_MB,
+        MetricName.PROMPT_TOKENS,
+        MetricName.COST_USD,
+        MetricName.TIME_TO_FIRST_TOKEN_MS,
+    ],
 )
 async def test_aggregates_match_the_database(
     stores: tuple[DuckDBStorage, DuckDBStorage], agg: Aggregation, metric: MetricName
@@ -102,8 +121,28 @@ async def test_aggregates_match_the_database(
     from_sql = await cold.aggregate(*args)
     assert [b.time for b in from_memory] == [b.time for b in from_sql]
     assert [b.value for b in from_memory] == pytest.approx([b.value for b in from_sql], rel=1e-12)
-    if metric is MetricName.MEMORY_MB:
+    if metric in (MetricName.MEMORY_MB, MetricName.TIME_TO_FIRST_TOKEN_MS):
         assert from_memory == []  # no point carries it: no buckets
+    else:
+        assert from_memory
+
+
+async def test_llm_series_take_memory_only_where_points_carry_them(
+    stores: tuple[DuckDBStorage, DuckDBStorage],
+) -> None:
+    hot, _ = stores
+    assert hot._hot is not None
+    kept = {
+        model_id: set().union(*(c.values for c in series.chunks))
+        for model_id, series in hot._hot._series.items()
+    }
+    assert kept["m2"] >= {"prompt_tokens", "cost_usd"}
+    assert not kept["m2"] & {"completion_tokens", "time_to_first_token_ms"}
+    for other in ("m0", "m1", "m3"):
+        assert not kept[other] & {"prompt_tokens", "completion_tokens", "cost_usd"}
+    # Other models' aggregates of an LLM series are empty, as from SQL.
+    span = (NOW - timedelta(hours=2), NOW)
+    assert await hot.aggregate("m1", MetricName.COST_USD, Aggregation.SUM, 600.0, *span) == []
 
 
 async def test_the_hot_tier_refills_from_the_database_on_open(tmp_path: object) -> None:

@@ -72,7 +72,7 @@ _READ_THREADS = 4
 # What the hot tier needs of a row, in the order `HotTier.append` reads by name.
 HOT_SELECT = (
     "model_id, ts, latency, throughput, error_rate, error, gpu_memory_mb, gpu_utilization, "
-    "cpu_percent, memory_mb"
+    "cpu_percent, memory_mb, prompt_tokens, completion_tokens, time_to_first_token_ms, cost_usd"
 )
 
 
@@ -252,7 +252,7 @@ class DuckDBStorage(RecordQueries, LifecycleQueries, DocumentQueries, BlobQuerie
         end: datetime,
     ) -> list[Bucket]:
         interval_us = max(1, round(interval_s * 1_000_000))
-        hot = None if metric.is_llm else self._hot_for(start)
+        hot = self._hot_for(start)
         if hot is not None:
             found = await self._in_thread(
                 lambda: hot.aggregate(

@@ -32,9 +32,10 @@ I64 = npt.NDArray[np.int64]
 # The columns the tier keeps: timestamps (µs) and each aggregatable series, with
 # NaN for "this point does not carry the metric". ``error_rate`` holds each point's
 # contribution to the error rate (API.md): 1.0 if it flags an error, else its own
-# error_rate, else 0.0. The LLM series are left to the database: four more columns
-# per point would cost every model half again the memory, for series only LLMs have.
-HOT_COLUMNS = tuple(m.value for m in MetricName if not m.is_llm)
+# error_rate, else 0.0. The LLM series are sparse: a chunk keeps one only when some
+# of its points carry it, so models that are not LLMs pay no memory for them.
+HOT_COLUMNS = tuple(m.value for m in MetricName)
+_SPARSE = frozenset(m.value for m in MetricName if m.is_llm)
 # A model's pieces are merged into one once it has this many, so that queries look
 # at few arrays however small the writes were.
 _MERGE_AT = 16
@@ -44,7 +45,8 @@ _BIG_CHUNK = 65_536
 
 @dataclass(frozen=True, slots=True)
 class _Chunk:
-    """Points of one model, sorted by ``ts`` (µs); ``values`` maps a column to its array."""
+    """Points of one model, sorted by ``ts`` (µs); ``values`` maps a column to its
+    array (a sparse column none of the points carries is left out)."""
 
     ts: I64
     values: dict[str, F64]
@@ -102,11 +104,19 @@ class _Series:
         self.version += 1
 
 
+def _nans(size: int) -> F64:
+    return np.full(size, np.nan)
+
+
 def _merge(chunks: list[_Chunk]) -> _Chunk:
     """One chunk of several, still in time order (a stable sort of sorted runs)."""
     ts = np.concatenate([c.ts for c in chunks])
     order = np.argsort(ts, kind="stable")
-    values = {k: np.concatenate([c.values[k] for c in chunks])[order] for k in HOT_COLUMNS}
+    values = {
+        k: np.concatenate([c.values.get(k, _nans(len(c))) for c in chunks])[order]
+        for k in HOT_COLUMNS
+        if k not in _SPARSE or any(k in c.values for c in chunks)
+    }
     return _Chunk(ts[order], values, min(c.min_ts for c in chunks), max(c.max_ts for c in chunks))
 
 
@@ -146,6 +156,7 @@ class HotTier:
             name: table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
             for name in HOT_COLUMNS
             if name != "error_rate"
+            and (name not in _SPARSE or table.column(name).null_count < table.num_rows)
         }
         error = table.column("error").to_numpy(zero_copy_only=False).astype(bool)
         own_rate = np.nan_to_num(
@@ -168,6 +179,9 @@ class HotTier:
             rows = rows[np.argsort(ts[rows], kind="stable")]  # chunks are in time order
             chunk_ts = ts[rows]
             values = {k: v[rows] for k, v in columns.items()}
+            for name in _SPARSE.intersection(values):
+                if np.isnan(values[name]).all():
+                    del values[name]
             pieces.append(
                 (names[code], _Chunk(chunk_ts, values, int(chunk_ts.min()), int(chunk_ts.max())))
             )
@@ -225,8 +239,8 @@ class HotTier:
         ts_parts: list[I64] = []
         value_parts: list[F64] = []
         for c in chunks:
-            if c.max_ts < start_us or c.min_ts >= end_us:
-                continue
+            if c.max_ts < start_us or c.min_ts >= end_us or column not in c.values:
+                continue  # (a sparse column it lacks: none of its points carries it)
             if c.min_ts >= start_us and c.max_ts < end_us:
                 ts_parts.append(c.ts)
                 value_parts.append(c.values[column])
