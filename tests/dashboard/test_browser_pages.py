@@ -193,7 +193,11 @@ def test_resolving_an_alert_in_the_page_resolves_it_in_the_api(
     assert api.get(f"/alerts/{alert['id']}").json()["acknowledged"] is True
     tab.screenshot("alerts-firing")
     row.locator('button[data-action="silence"]').click()
-    tab.page.wait_for_selector("#toast.show")
+    # The acknowledgement's toast may still show: wait for the silence's own.
+    tab.page.wait_for_function(
+        "() => document.querySelector('#toast.show')?.textContent.startsWith('Silenced')",
+        timeout=10_000,
+    )
     silences = api.get("/silences").json()
     assert [s["created_by"] for s in silences] == ["dashboard"]
     row.locator('button[data-action="resolve"]').click()

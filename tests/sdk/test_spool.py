@@ -14,6 +14,7 @@ import pytest
 import monitorx
 from monitorx.sdk.spool import DiskSpool, SpoolLocked
 from tests.conftest import free_port
+from tests.polling import eventually
 from tests.sdk.conftest import serve_at
 
 
@@ -109,8 +110,11 @@ def test_an_outage_goes_to_disk_and_is_sent_exactly_once_when_the_server_is_back
     )
     for i in range(1000):
         monitorx.monitor_inference(model_id="outage")(lambda: None)()
-        if i % 100 == 0:
-            exporter.flush(timeout=0.05)  # lets the worker move batches to disk
+        if i % 50 == 49:
+            # Let the worker move what is queued to disk before the queue overflows
+            # (on a loaded machine it may lag the loop by more than a queue's worth).
+            drained = eventually(lambda: exporter.stats.queued, lambda q: q == 0, timeout_s=10)
+            assert drained == 0
     assert not monitorx.flush(timeout=1.0)
     stats = exporter.stats
     assert stats.dropped == 0
