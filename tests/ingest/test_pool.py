@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import orjson
+import psutil
 import pytest
 
 from monitorx.core import PayloadTooLarge, ValidationError
 from monitorx.ingest.pool import POOL_MIN_BYTES, BatchDecoder, decode_batch_to_table
+from tests.polling import eventually
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 
@@ -52,3 +56,36 @@ async def test_errors_cross_the_process_boundary_with_their_field(decoder: Batch
     assert caught.value.errors[0].field == "body"
     with pytest.raises(ValidationError, match="array"):
         await decoder.decode(b'{"model_id": "' + b"x" * POOL_MIN_BYTES + b'"}', NOW, 10)
+
+
+_SERVER_STAND_IN = """
+import sys, time
+from monitorx.ingest.pool import BatchDecoder
+pool = BatchDecoder(workers=2)
+pool.start()
+pool._pool.submit(int).result()  # the workers are up
+print(*pool._pool._processes, flush=True)
+time.sleep(60)
+"""
+
+
+def test_workers_leave_when_the_server_is_killed_outright() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-c", _SERVER_STAND_IN], stdout=subprocess.PIPE, text=True
+    ) as server:
+        assert server.stdout is not None
+        workers = [int(pid) for pid in server.stdout.readline().split()]
+        assert len(workers) == 2 and all(psutil.pid_exists(pid) for pid in workers)
+        server.kill()  # SIGKILL: no shutdown code runs
+        server.wait()
+        alive = eventually(
+            lambda: [p for p in workers if _running(p)], lambda left: not left, timeout_s=10
+        )
+        assert alive == []
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

@@ -16,6 +16,9 @@ import asyncio
 import gc
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
@@ -48,10 +51,29 @@ def _decode_in_worker(body: bytes, now: datetime, max_items: int) -> tuple[bytes
     return sink.getvalue().to_pybytes(), rejected
 
 
-def _init_worker() -> None:
+# How often a worker checks that the server that started it is still there.
+PARENT_CHECK_S = 1.0
+
+
+def _init_worker(parent: int) -> None:
     """A decoding worker allocates thousands of short-lived objects per batch: let the
-    garbage collector run less often (as ``monitorx serve`` does in the server)."""
+    garbage collector run less often (as ``monitorx serve`` does in the server).
+
+    A server killed outright (SIGKILL, the OOM killer) cannot stop its pool, and an
+    idle worker would wait for work forever: each worker leaves when its parent is
+    gone (it is then re-parented, so ``getppid`` is no longer ``parent``, the pid
+    the server passed: read here, it could already be the new parent's)."""
     gc.set_threshold(50_000, 20, 20)
+    threading.Thread(
+        target=_exit_with_parent, args=(parent,), name="monitorx-parent-watch", daemon=True
+    ).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while True:
+        time.sleep(PARENT_CHECK_S)
+        if os.getppid() != parent:
+            os._exit(0)
 
 
 def _warm_up() -> None:
@@ -72,7 +94,7 @@ class BatchDecoder:
         # spawn, not fork: the server process already runs threads (DuckDB, uvicorn).
         context = multiprocessing.get_context("spawn")
         self._pool = ProcessPoolExecutor(
-            self._workers, mp_context=context, initializer=_init_worker
+            self._workers, mp_context=context, initializer=_init_worker, initargs=(os.getpid(),)
         )
         for _ in range(self._workers):
             self._pool.submit(_warm_up)
