@@ -13,7 +13,6 @@ which logs and leaves out a bad value instead of raising into the caller's code.
 from __future__ import annotations
 
 __all__ = [
-    "LLM_FIELDS",
     "LLMPricing",
     "TokenUsage",
     "llm_body",
@@ -30,12 +29,12 @@ from dataclasses import dataclass
 from typing import Any, SupportsIndex
 
 from monitorx.core.errors import ValidationError
+from monitorx.core.metrics import LLM_FIELDS
 
 logger = logging.getLogger("monitorx.sdk")
 
-TOKEN_FIELDS = ("prompt_tokens", "completion_tokens")
-AMOUNT_FIELDS = ("time_to_first_token_ms", "cost_usd")
-LLM_FIELDS = TOKEN_FIELDS + AMOUNT_FIELDS
+# The server's fields (API.md ``llm``): token counts are integers, the rest amounts.
+TOKEN_FIELDS = tuple(name for name in LLM_FIELDS if name.endswith("_tokens"))
 
 # Providers quote prices per 1,000 or per 1,000,000 tokens.
 _TOKENS_PER_1K = 1000.0
