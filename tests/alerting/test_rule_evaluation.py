@@ -47,18 +47,9 @@ def columns(model: str, times: Sequence[datetime], latencies: Sequence[float]) -
     n = len(times)
     return MetricColumns(
         model_id=[model] * n,
-        model_type=[None] * n,
         request_id=[f"{model}-{to_epoch_us(t)}-{i}" for i, t in enumerate(times)],
         ts_us=[to_epoch_us(t) for t in times],
         latency=list(latencies),
-        throughput=[None] * n,
-        error_rate=[None] * n,
-        error=[False] * n,
-        gpu_memory_mb=[None] * n,
-        gpu_utilization=[None] * n,
-        cpu_percent=[None] * n,
-        memory_mb=[None] * n,
-        tags_json=[None] * n,
     )
 
 

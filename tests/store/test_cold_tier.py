@@ -23,17 +23,9 @@ def raw() -> pa.Table:
     return metric_table(
         MetricColumns(
             model_id=models,
-            model_type=[None] * n,
             request_id=[f"r{i}" for i in range(n)],
             ts_us=[int(t.timestamp() * 1_000_000) for t in stamps],
             latency=[1.0, 2.0, 3.0, 4.0],
-            throughput=[None] * n,
-            error_rate=[None] * n,
-            error=[False] * n,
-            gpu_memory_mb=[None] * n,
-            gpu_utilization=[None] * n,
-            cpu_percent=[None] * n,
-            memory_mb=[None] * n,
             tags_json=['{"zone": "eu"}'] * n,
         )
     )

@@ -50,14 +50,6 @@ def _metrics(ts_us: list[int], model_id: str = "fraud-v3", prefix: str = "r") ->
         request_id=[f"{prefix}-{i}" for i in range(n)],
         ts_us=ts_us,
         latency=[float(10 + i) for i in range(n)],
-        throughput=[None] * n,
-        error_rate=[None] * n,
-        error=[False] * n,
-        gpu_memory_mb=[None] * n,
-        gpu_utilization=[None] * n,
-        cpu_percent=[None] * n,
-        memory_mb=[None] * n,
-        tags_json=[None] * n,
     )
 
 

@@ -26,18 +26,9 @@ def _table(start: int, n: int) -> pa.Table:
     return metric_table(
         MetricColumns(
             model_id=["m"] * n,
-            model_type=[None] * n,
             request_id=ids,
             ts_us=[T0 - (start + i) for i in range(n)],
             latency=[float(i) for i in range(n)],
-            throughput=[None] * n,
-            error_rate=[None] * n,
-            error=[False] * n,
-            gpu_memory_mb=[None] * n,
-            gpu_utilization=[None] * n,
-            cpu_percent=[None] * n,
-            memory_mb=[None] * n,
-            tags_json=[None] * n,
         )
     )
 

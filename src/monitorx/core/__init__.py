@@ -19,6 +19,7 @@ from monitorx.core.errors import (
 )
 from monitorx.core.metrics import (
     LLM_FIELDS,
+    LLM_TOKEN_FIELDS,
     RESOURCE_FIELDS,
     DriftMetric,
     DriftType,
@@ -30,6 +31,7 @@ from monitorx.core.models import Environment, ModelConfig, ModelType, Thresholds
 
 __all__ = [
     "LLM_FIELDS",
+    "LLM_TOKEN_FIELDS",
     "RESOURCE_FIELDS",
     "Alert",
     "AlertStatus",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "LLM_FIELDS",
+    "LLM_TOKEN_FIELDS",
     "RESOURCE_FIELDS",
     "DriftMetric",
     "DriftType",
@@ -24,7 +25,17 @@ from monitorx.core.alerts import Severity
 
 RESOURCE_FIELDS = ("gpu_memory_mb", "gpu_utilization", "cpu_percent", "memory_mb")
 # The fields of an inference's ``llm`` object (API.md): token counts are integers.
-LLM_FIELDS = ("prompt_tokens", "completion_tokens", "time_to_first_token_ms", "cost_usd")
+LLM_TOKEN_FIELDS = ("prompt_tokens", "completion_tokens")
+LLM_FIELDS = (*LLM_TOKEN_FIELDS, "time_to_first_token_ms", "cost_usd")
+# The columns of `MetricColumns` that may hold None for a metric without the field.
+_OPTIONAL_COLUMNS = (
+    "model_type",
+    "throughput",
+    "error_rate",
+    *RESOURCE_FIELDS,
+    "tags_json",
+    *LLM_FIELDS,
+)
 
 
 class MetricName(StrEnum):
@@ -60,8 +71,9 @@ class MetricColumns:
     """A validated batch of inference metrics, one list per field, all the same length.
 
     ``ts_us`` is microseconds since the Unix epoch (UTC); ``tags_json`` holds each
-    metric's tags encoded as a JSON object, or ``None`` when it has none. The LLM
-    columns may be left empty: they then hold ``None`` for every metric.
+    metric's tags encoded as a JSON object, or ``None`` when it has none. A column
+    whose field is optional may be left empty, and ``error`` too: they then hold
+    ``None`` (``error``: ``False``) for every metric.
     """
 
     model_id: list[str] = field(default_factory=list)
@@ -84,9 +96,13 @@ class MetricColumns:
 
     def __post_init__(self) -> None:
         count = len(self.latency)
-        for name in LLM_FIELDS:
-            if count and not getattr(self, name):
+        if not count:
+            return
+        for name in _OPTIONAL_COLUMNS:
+            if not getattr(self, name):
                 setattr(self, name, [None] * count)
+        if not self.error:
+            self.error = [False] * count
 
     def __len__(self) -> int:
         return len(self.latency)

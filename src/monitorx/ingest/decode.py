@@ -155,9 +155,8 @@ def _columns(items: list[MetricWire], ts_us: list[int]) -> MetricColumns:
     no_usage = all(u is None for u in usages)
     nones: list[float | None] = [None] * len(items)
     no_llm = all(m.llm is None for m in items)
-    llm: dict[str, list[Any]] = {
-        name: [None] * len(items) if no_llm else _llm(items, name) for name in LLM_FIELDS
-    }
+    # Left out when no item has one: MetricColumns fills them with None.
+    llm = {} if no_llm else {name: _llm(items, name) for name in LLM_FIELDS}
     return MetricColumns(
         model_id=[m.model_id for m in items],
         model_type=[m.model_type for m in items],

@@ -29,12 +29,10 @@ from dataclasses import dataclass
 from typing import Any, SupportsIndex
 
 from monitorx.core.errors import ValidationError
-from monitorx.core.metrics import LLM_FIELDS
+from monitorx.core.metrics import LLM_FIELDS, LLM_TOKEN_FIELDS
 
 logger = logging.getLogger("monitorx.sdk")
 
-# The server's fields (API.md ``llm``): token counts are integers, the rest amounts.
-TOKEN_FIELDS = tuple(name for name in LLM_FIELDS if name.endswith("_tokens"))
 
 # Providers quote prices per 1,000 or per 1,000,000 tokens.
 _TOKENS_PER_1K = 1000.0
@@ -73,7 +71,7 @@ def _amount(value: object, field: str) -> float:
 
 def _checked(name: str, value: object) -> int | float:
     field = f"llm.{name}"
-    return _token_count(value, field) if name in TOKEN_FIELDS else _amount(value, field)
+    return _token_count(value, field) if name in LLM_TOKEN_FIELDS else _amount(value, field)
 
 
 def llm_body(llm: Mapping[str, object] | None) -> dict[str, Any] | None:

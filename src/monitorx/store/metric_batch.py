@@ -51,26 +51,15 @@ ROLLUP_SCHEMA = pa.schema(
 )
 
 
+# The `MetricColumns` attribute behind each column whose name differs.
+_ATTRIBUTES = {"ts": "ts_us", "tags": "tags_json"}
+
+
 def metric_table(batch: MetricColumns) -> pa.Table:
     """The Arrow table (``METRIC_BATCH_SCHEMA``) of a decoded batch."""
     arrays = [
-        pa.array(batch.model_id, pa.string()),
-        pa.array(batch.model_type, pa.string()),
-        pa.array(batch.request_id, pa.string()),
-        pa.array(batch.ts_us, pa.timestamp("us")),
-        pa.array(batch.latency, pa.float64()),
-        pa.array(batch.throughput, pa.float64()),
-        pa.array(batch.error_rate, pa.float64()),
-        pa.array(batch.error, pa.bool_()),
-        pa.array(batch.gpu_memory_mb, pa.float64()),
-        pa.array(batch.gpu_utilization, pa.float64()),
-        pa.array(batch.cpu_percent, pa.float64()),
-        pa.array(batch.memory_mb, pa.float64()),
-        pa.array(batch.tags_json, pa.string()),
-        pa.array(batch.prompt_tokens, pa.int64()),
-        pa.array(batch.completion_tokens, pa.int64()),
-        pa.array(batch.time_to_first_token_ms, pa.float64()),
-        pa.array(batch.cost_usd, pa.float64()),
+        pa.array(getattr(batch, _ATTRIBUTES.get(field.name, field.name)), field.type)
+        for field in METRIC_BATCH_SCHEMA
     ]
     return pa.Table.from_arrays(arrays, schema=METRIC_BATCH_SCHEMA)
 

@@ -9,6 +9,7 @@ import orjson
 
 from monitorx.core import (
     LLM_FIELDS,
+    LLM_TOKEN_FIELDS,
     RESOURCE_FIELDS,
     Alert,
     AlertStatus,
@@ -79,7 +80,7 @@ def metric_from_row(row: tuple[Any, ...]) -> InferenceMetric:
 def _llm_value(name: str, value: Any) -> float:
     """Token counts come back as ints whatever the backend kept (InfluxDB's JSON may
     hand back 812.0)."""
-    return int(value) if name.endswith("_tokens") else float(value)
+    return int(value) if name in LLM_TOKEN_FIELDS else float(value)
 
 
 def drift_to_row(metric: DriftMetric) -> list[object]:
