@@ -6,6 +6,7 @@ they fail: scripts/test installs chromium (scripts/ensure-chromium) first.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.conftest import LiveServer, make_settings, run_server
 
 # Debian's chromium; MONITORX_TEST_CHROMIUM names another binary (the tests of the
 # missing-browser behaviour point it at nothing).
@@ -77,3 +80,19 @@ def tab(browser: Browser) -> Iterator[BrowserPage]:
     opened = open_page(browser)
     yield opened
     opened.page.context.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A live server with auth off (modules that need other settings define their own)."""
+    with run_server(make_settings(tmp_path / "data")) as live:
+        yield live
+
+
+def chart_traces(tab: BrowserPage, div: str) -> list[dict[str, object]]:
+    """The traces a Plotly chart on the page holds: name, x and y."""
+    traces: list[dict[str, object]] = tab.page.evaluate(
+        f"""() => document.getElementById({json.dumps(div)}).data.map(
+              (t) => ({{name: t.name, x: t.x, y: t.y}}))"""
+    )
+    return traces

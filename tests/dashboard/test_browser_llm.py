@@ -4,27 +4,19 @@ cost per bucket hold the posted values; a model without LLM fields shows none of
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import LiveServer, make_settings, run_server
-from tests.dashboard.conftest import BrowserPage
+from tests.conftest import LiveServer
+from tests.dashboard.conftest import BrowserPage, chart_traces
 from tests.dashboard.seed import minute_series, post_batch
-from tests.dashboard.test_browser_pages import chart_traces
 
 MINUTES = 12
 TTFT = [150.0 + 10 * i for i in range(MINUTES)]
 PROMPT = [500 + i for i in range(MINUTES)]
 COMPLETION = [100 + 2 * i for i in range(MINUTES)]
 COST = [0.001 * (i + 1) for i in range(MINUTES)]
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    with run_server(make_settings(tmp_path / "data")) as live:
-        yield live
 
 
 @pytest.fixture

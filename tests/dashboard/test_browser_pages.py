@@ -15,18 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import LiveServer, make_settings, run_server
-from tests.dashboard.conftest import BrowserPage
+from tests.conftest import LiveServer
+from tests.dashboard.conftest import BrowserPage, chart_traces
 from tests.dashboard.seed import minute_series, post_batch
 
 FRAUD = [40.0 + (i % 7) * 5 for i in range(30)]  # 30 minutes of latencies, 40–70 ms
 RANKER = [120.0 + i for i in range(20)]
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    with run_server(make_settings(tmp_path / "data")) as live:
-        yield live
 
 
 @pytest.fixture
@@ -39,15 +33,6 @@ def api(server: LiveServer) -> Iterator[httpx.Client]:
         post_batch(client, minute_series("fraud-v3", FRAUD))
         post_batch(client, minute_series("ranker", RANKER, error=False))
         yield client
-
-
-def chart_traces(tab: BrowserPage, div: str) -> list[dict[str, object]]:
-    """The traces a Plotly chart on the page holds: name, x and y."""
-    traces: list[dict[str, object]] = tab.page.evaluate(
-        f"""() => document.getElementById({json.dumps(div)}).data.map(
-              (t) => ({{name: t.name, x: t.x, y: t.y}}))"""
-    )
-    return traces
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 import time
 
 import httpx
@@ -12,33 +10,20 @@ import pytest
 
 import monitorx
 from monitorx import MonitorX, MonitorXClient, monitor_inference, track
-
-
-class Receiver:
-    def __init__(self) -> None:
-        self.items: list[dict[str, object]] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        batch = json.loads(request.content)
-        with self.lock:
-            self.items.extend(batch)
-        return httpx.Response(202, json={"accepted": len(batch), "rejected": []})
+from tests.sdk.conftest import BatchReceiver
 
 
 @pytest.fixture
-def receiver() -> Receiver:
+def receiver(batch_receiver: BatchReceiver) -> BatchReceiver:
     """The default exporter, delivering to an in-memory batch endpoint."""
-    peer = Receiver()
-    monitorx.init(url="http://monitorx.test", transport=httpx.MockTransport(peer))
-    return peer
+    return batch_receiver
 
 
 class ModelFailure(Exception):
     pass
 
 
-def test_a_decorated_function_is_timed_and_recorded(receiver: Receiver) -> None:
+def test_a_decorated_function_is_timed_and_recorded(receiver: BatchReceiver) -> None:
     @monitor_inference(model_id="fraud-v3", model_type="tabular", tags={"route": "a"})
     def predict(x: int) -> int:
         time.sleep(0.02)  # the work being timed
@@ -56,7 +41,7 @@ def test_a_decorated_function_is_timed_and_recorded(receiver: Receiver) -> None:
 
 
 def test_the_callers_exception_is_re_raised_unchanged_and_recorded_as_error(
-    receiver: Receiver,
+    receiver: BatchReceiver,
 ) -> None:
     failure = ModelFailure("bad input")
 
@@ -82,7 +67,7 @@ def test_the_decorator_keeps_the_functions_identity() -> None:
     assert predict.__doc__ == "Predict things."
 
 
-async def test_an_async_function_is_timed_until_it_finishes(receiver: Receiver) -> None:
+async def test_an_async_function_is_timed_until_it_finishes(receiver: BatchReceiver) -> None:
     @monitor_inference(model_id="llm")
     async def generate(prompt: str) -> str:
         await asyncio.sleep(0.02)
@@ -94,7 +79,7 @@ async def test_an_async_function_is_timed_until_it_finishes(receiver: Receiver) 
     assert float(receiver.items[0]["latency"]) >= 20.0  # type: ignore[arg-type]
 
 
-async def test_an_async_failure_is_re_raised_and_recorded(receiver: Receiver) -> None:
+async def test_an_async_failure_is_re_raised_and_recorded(receiver: BatchReceiver) -> None:
     @monitor_inference(model_id="llm")
     async def generate() -> None:
         raise ModelFailure("timeout upstream")
@@ -105,7 +90,7 @@ async def test_an_async_failure_is_re_raised_and_recorded(receiver: Receiver) ->
     assert receiver.items[0]["error"] is True
 
 
-def test_track_records_the_block_and_its_error_flag(receiver: Receiver) -> None:
+def test_track_records_the_block_and_its_error_flag(receiver: BatchReceiver) -> None:
     with track(model_id="cv", request_id="req-1", tags={"camera": "4"}) as t:
         t.error = True
         t.resource_usage["gpu_memory_mb"] = 1024.0
@@ -118,14 +103,14 @@ def test_track_records_the_block_and_its_error_flag(receiver: Receiver) -> None:
     assert item["resource_usage"] == {"gpu_memory_mb": 1024.0}
 
 
-def test_track_lets_exceptions_through_and_flags_them(receiver: Receiver) -> None:
+def test_track_lets_exceptions_through_and_flags_them(receiver: BatchReceiver) -> None:
     with pytest.raises(KeyError), track(model_id="cv"):
         raise KeyError("missing")
     assert monitorx.flush(timeout=10)
     assert receiver.items[0]["error"] is True
 
 
-async def test_track_works_with_async_with(receiver: Receiver) -> None:
+async def test_track_works_with_async_with(receiver: BatchReceiver) -> None:
     async with track(model_id="llm") as t:
         await asyncio.sleep(0.01)
     assert t.latency_ms is not None and t.latency_ms >= 10.0
@@ -164,7 +149,7 @@ def test_a_broken_recording_path_is_logged_not_raised(
 
 
 def test_client_argument_records_through_that_sync_client() -> None:
-    peer = Receiver()
+    peer = BatchReceiver()
     client = MonitorX("http://monitorx.test", transport=httpx.MockTransport(peer))
 
     @monitor_inference(model_id="via-client", client=client)
@@ -180,7 +165,7 @@ def test_client_argument_records_through_that_sync_client() -> None:
 
 
 async def test_client_argument_records_through_an_async_client_in_the_background() -> None:
-    peer = Receiver()
+    peer = BatchReceiver()
     async with MonitorXClient("http://monitorx.test", transport=httpx.MockTransport(peer)) as c:
 
         @monitor_inference(model_id="async-client", client=c)

@@ -25,16 +25,22 @@ NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 PREVIOUS_RELEASE_VERSION = 2  # the last migration 0.1.0 shipped
 
 
-def make_previous_release_store(path: Path) -> None:
-    """The file 0.1.0 leaves behind: its DDL, and rows in its column layout."""
+def store_at_version(path: Path, version: int) -> duckdb.DuckDBPyConnection:
+    """A new store file as a release whose last migration was ``version`` made it."""
     con = duckdb.connect(str(path))
     con.execute(
         "CREATE TABLE schema_migrations "
         "(version INTEGER PRIMARY KEY, applied_at TIMESTAMP DEFAULT current_timestamp)"
     )
-    for version, ddl in MIGRATIONS[:PREVIOUS_RELEASE_VERSION]:
+    for number, ddl in MIGRATIONS[:version]:
         con.execute(ddl)
-        con.execute("INSERT INTO schema_migrations (version) VALUES (?)", [version])
+        con.execute("INSERT INTO schema_migrations (version) VALUES (?)", [number])
+    return con
+
+
+def make_previous_release_store(path: Path) -> None:
+    """The file 0.1.0 leaves behind: its DDL, and rows in its column layout."""
+    con = store_at_version(path, PREVIOUS_RELEASE_VERSION)
     ts = NOW.replace(tzinfo=None) - timedelta(minutes=5)
     for i in range(10):
         con.execute(
@@ -132,14 +138,7 @@ async def test_previous_release_store_upgrades_in_place(tmp_path: Path) -> None:
 
 async def test_a_store_of_schema_version_3_gains_the_alerting_tables(tmp_path: Path) -> None:
     path = tmp_path / "monitorx.duckdb"
-    con = duckdb.connect(str(path))
-    con.execute(
-        "CREATE TABLE schema_migrations "
-        "(version INTEGER PRIMARY KEY, applied_at TIMESTAMP DEFAULT current_timestamp)"
-    )
-    for version, ddl in MIGRATIONS[:3]:
-        con.execute(ddl)
-        con.execute("INSERT INTO schema_migrations (version) VALUES (?)", [version])
+    con = store_at_version(path, 3)
     con.execute("INSERT INTO markers VALUES ('default', 'rollup:1m', 'kept')")
     con.close()
 

@@ -18,6 +18,7 @@ from monitorx.store import Aggregation, DuckDBStorage, MetricQuery, metric_table
 from monitorx.store.duckdb_schema import MIGRATIONS
 from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA
 from monitorx.store.metric_log import MetricLog
+from tests.store.test_duckdb_migrations import store_at_version
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 BEFORE_LLM = 5  # the last embedded-store migration before the LLM columns
@@ -46,14 +47,7 @@ def _old_layout(columns: MetricColumns) -> pa.Table:
 
 
 def _make_previous_release_store(path: Path) -> None:
-    con = duckdb.connect(str(path))
-    con.execute(
-        "CREATE TABLE schema_migrations "
-        "(version INTEGER PRIMARY KEY, applied_at TIMESTAMP DEFAULT current_timestamp)"
-    )
-    for version, ddl in MIGRATIONS[:BEFORE_LLM]:
-        con.execute(ddl)
-        con.execute("INSERT INTO schema_migrations (version) VALUES (?)", [version])
+    con = store_at_version(path, BEFORE_LLM)
     flushed = _old_layout(_metrics("flushed-", 3, llm=False, minutes_ago=30))
     con.register("old_rows", flushed)
     con.execute("INSERT INTO inference_metrics SELECT 'default', * FROM old_rows")
