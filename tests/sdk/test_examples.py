@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import httpx
 import pytest
@@ -27,6 +28,18 @@ def load_example(name: str) -> ModuleType:
     return module
 
 
+def serving(handler: Any) -> Iterator[str]:
+    """Serve an example's HTTP handler on a free port until the generator is closed."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def example() -> ModuleType:
     return load_example("sklearn_service")
@@ -35,13 +48,7 @@ def example() -> ModuleType:
 @pytest.fixture
 def service_url(example: ModuleType, live_server: LiveServer) -> Iterator[str]:
     monitorx.init(url=live_server.url, resources=True)
-    service = example.IrisService(live_server.url)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), example.handler_for(service))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    yield from serving(example.handler_for(example.IrisService(live_server.url)))
 
 
 def test_predictions_are_served_counted_and_reach_monitorx(
@@ -89,12 +96,7 @@ def llm_example() -> ModuleType:
 def chat_url(llm_example: ModuleType, live_server: LiveServer) -> Iterator[str]:
     monitorx.init(url=live_server.url)
     service = llm_example.ChatService(prefill_s=0.02, decode_s=0.001)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), llm_example.handler_for(service))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    yield from serving(llm_example.handler_for(service))
 
 
 def test_streamed_completions_reach_monitorx_with_tokens_first_token_and_cost(
