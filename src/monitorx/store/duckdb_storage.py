@@ -43,6 +43,7 @@ from monitorx.store.duckdb_writer import (
     MetricWriter,
 )
 from monitorx.store.hot_tier import HotTier
+from monitorx.store.metric_batch import ERROR_CONTRIBUTION_SQL, metric_sql
 from monitorx.store.metric_log import MetricLog
 from monitorx.store.protocol import (
     Aggregation,
@@ -55,19 +56,6 @@ from monitorx.store.protocol import (
 T = TypeVar("T")
 logger = logging.getLogger("monitorx.store")
 
-# The contribution of one metric to an error rate (API.md): 1.0 if it flags an
-# error, else its own error_rate if given, else 0.0.
-_ERROR_CONTRIBUTION = "CASE WHEN error THEN 1.0 ELSE coalesce(error_rate, 0.0) END"
-_METRIC_SQL = {
-    MetricName.LATENCY: "latency",
-    MetricName.THROUGHPUT: "throughput",
-    MetricName.ERROR_RATE: _ERROR_CONTRIBUTION,
-    MetricName.GPU_MEMORY_MB: "gpu_memory_mb",
-    MetricName.GPU_UTILIZATION: "gpu_utilization",
-    MetricName.CPU_PERCENT: "cpu_percent",
-    MetricName.MEMORY_MB: "memory_mb",
-    **{m: m.value for m in MetricName if m.is_llm},
-}
 _READ_THREADS = 4
 # What the hot tier needs of a row, in the order `HotTier.append` reads by name.
 HOT_SELECT = (
@@ -261,7 +249,7 @@ class DuckDBStorage(RecordQueries, LifecycleQueries, DocumentQueries, BlobQuerie
             )
             return [Bucket(from_epoch_us(b), v) for b, v in found]
         await self._settled()
-        column = _METRIC_SQL[metric]
+        column = metric_sql(metric)
         quantile = agg.quantile
         if agg is Aggregation.COUNT:
             expr = f"count({column})"
@@ -293,7 +281,7 @@ class DuckDBStorage(RecordQueries, LifecycleQueries, DocumentQueries, BlobQuerie
         sql = (
             "SELECT model_id, count(*), avg(latency), "
             "quantile_cont(latency, [0.5, 0.95, 0.99]), max(latency), "
-            f"avg({_ERROR_CONTRIBUTION}) "
+            f"avg({ERROR_CONTRIBUTION_SQL}) "
             "FROM inference_metrics WHERE project_id = ? AND ts >= ? AND ts < ? "
         )
         params: list[object] = [self._project, _naive(start), _naive(end)]
@@ -332,7 +320,7 @@ class DuckDBStorage(RecordQueries, LifecycleQueries, DocumentQueries, BlobQuerie
             )
         await self._settled()
         sql = (
-            f"SELECT count(*), avg({_ERROR_CONTRIBUTION}), "
+            f"SELECT count(*), avg({ERROR_CONTRIBUTION_SQL}), "
             "count(*) FILTER (WHERE latency > ?) FROM inference_metrics "
             "WHERE project_id = ? AND model_id = ? AND ts >= ? AND ts < ?"
         )

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
-__all__ = ["METRIC_BATCH_SCHEMA", "ROLLUP_SCHEMA", "conform_metric_table", "metric_table"]
+__all__ = [
+    "ERROR_CONTRIBUTION_SQL",
+    "METRIC_BATCH_SCHEMA",
+    "ROLLUP_SCHEMA",
+    "conform_metric_table",
+    "metric_sql",
+    "metric_table",
+]
 
 import pyarrow as pa
 
-from monitorx.core import MetricColumns
+from monitorx.core import MetricColumns, MetricName
+
+# The contribution of one metric to an error rate (API.md): 1.0 if it flags an
+# error, else its own error_rate if given, else 0.0 (SQL that DuckDB and
+# PostgreSQL both read).
+ERROR_CONTRIBUTION_SQL = "CASE WHEN error THEN 1.0 ELSE coalesce(error_rate, 0.0) END"
+
+
+def metric_sql(metric: MetricName) -> str:
+    """The SQL expression of a series over ``inference_metrics`` rows: its column
+    (named as the series), or the error contribution for ``error_rate``."""
+    return ERROR_CONTRIBUTION_SQL if metric is MetricName.ERROR_RATE else metric.value
+
 
 # Column order of ``inference_metrics`` after ``project_id``, which the store adds.
 METRIC_BATCH_SCHEMA = pa.schema(

@@ -7,7 +7,7 @@ backend's, with PostgreSQL's spelling (``percentile_cont`` for ``quantile_cont``
 
 from __future__ import annotations
 
-__all__ = ["ERROR_CONTRIBUTION", "SeriesQueries"]
+__all__ = ["SeriesQueries"]
 
 import asyncio
 from datetime import datetime
@@ -19,7 +19,7 @@ from psycopg import sql
 from monitorx.core import DriftMetric, InferenceMetric, MetricName
 from monitorx.core.timeparse import from_epoch_us
 from monitorx.store import stored_rows as rows
-from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA
+from monitorx.store.metric_batch import ERROR_CONTRIBUTION_SQL, METRIC_BATCH_SCHEMA, metric_sql
 from monitorx.store.postgres_connection import PostgresPool
 from monitorx.store.postgres_copy import copy_out, read_csv_table
 from monitorx.store.protocol import (
@@ -30,19 +30,6 @@ from monitorx.store.protocol import (
     ModelWindowStats,
 )
 
-# The contribution of one metric to an error rate (API.md): 1.0 if it flags an
-# error, else its own error_rate if given, else 0.0.
-ERROR_CONTRIBUTION = "CASE WHEN error THEN 1.0 ELSE coalesce(error_rate, 0.0) END"
-_METRIC_SQL = {
-    MetricName.LATENCY: "latency",
-    MetricName.THROUGHPUT: "throughput",
-    MetricName.ERROR_RATE: ERROR_CONTRIBUTION,
-    MetricName.GPU_MEMORY_MB: "gpu_memory_mb",
-    MetricName.GPU_UTILIZATION: "gpu_utilization",
-    MetricName.CPU_PERCENT: "cpu_percent",
-    MetricName.MEMORY_MB: "memory_mb",
-    **{m: m.value for m in MetricName if m.is_llm},
-}
 # A timestamp as whole microseconds since the epoch. ``extract`` returns an exact
 # numeric (PostgreSQL 14+), so this is exact where a float of seconds is not.
 _EPOCH_US = "(extract(epoch FROM ts) * 1000000)::bigint"
@@ -129,7 +116,7 @@ class SeriesQueries:
         text = (
             f"SELECT us - mod(mod(us, {interval_us}) + {interval_us}, {interval_us}) AS bucket_us, "
             f"{_aggregate_sql(agg, agg.quantile)} FROM ("
-            f"SELECT {_EPOCH_US} AS us, {_METRIC_SQL[metric]} AS v FROM inference_metrics "
+            f"SELECT {_EPOCH_US} AS us, {metric_sql(metric)} AS v FROM inference_metrics "
             "WHERE project_id = %s AND model_id = %s AND ts >= %s AND ts < %s"
             ") AS points WHERE v IS NOT NULL GROUP BY bucket_us ORDER BY bucket_us"
         )
@@ -146,7 +133,7 @@ class SeriesQueries:
         text = (
             "SELECT model_id, count(*), avg(latency), "
             "percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY latency), "
-            f"max(latency), avg({ERROR_CONTRIBUTION}) "
+            f"max(latency), avg({ERROR_CONTRIBUTION_SQL}) "
             "FROM inference_metrics WHERE project_id = %s AND ts >= %s AND ts < %s "
         )
         params: list[object] = [self._project, start, end]
@@ -178,7 +165,7 @@ class SeriesQueries:
     ) -> ErrorWindow:
         # NULL compares to nothing: without a threshold no metric counts as slow.
         text = (
-            f"SELECT count(*), avg({ERROR_CONTRIBUTION}), "
+            f"SELECT count(*), avg({ERROR_CONTRIBUTION_SQL}), "
             "count(*) FILTER (WHERE latency > %s::double precision) FROM inference_metrics "
             "WHERE project_id = %s AND model_id = %s AND ts >= %s AND ts < %s"
         )

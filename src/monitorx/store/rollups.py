@@ -13,7 +13,6 @@ whatever the number of points. Count, sum, min, max and mean are exact.
 from __future__ import annotations
 
 __all__ = [
-    "ROLLUP_METRICS",
     "SKETCH_K",
     "aggregate_rollups",
     "merge_rollups",
@@ -34,17 +33,6 @@ from monitorx.store.metric_batch import ROLLUP_SCHEMA
 from monitorx.store.protocol import Aggregation
 
 SKETCH_K = 200
-# The raw column behind each rolled-up metric; error_rate is derived per point.
-ROLLUP_METRICS: dict[MetricName, str] = {
-    MetricName.LATENCY: "latency",
-    MetricName.THROUGHPUT: "throughput",
-    MetricName.ERROR_RATE: "error_rate",
-    MetricName.GPU_MEMORY_MB: "gpu_memory_mb",
-    MetricName.GPU_UTILIZATION: "gpu_utilization",
-    MetricName.CPU_PERCENT: "cpu_percent",
-    MetricName.MEMORY_MB: "memory_mb",
-    **{m: m.value for m in MetricName if m.is_llm},
-}
 _EMPTY_TAGS = "{}"
 
 I64 = npt.NDArray[np.int64]
@@ -66,7 +54,7 @@ def _metric_values(raw: pa.Table, metric: MetricName) -> tuple[F64, npt.NDArray[
         error = raw.column("error").to_numpy(zero_copy_only=False)
         rate = raw.column("error_rate").fill_null(0.0).to_numpy()
         return np.where(error, 1.0, rate).astype(np.float64), np.ones(raw.num_rows, bool)
-    column = raw.column(ROLLUP_METRICS[metric])
+    column = raw.column(metric.value)  # each series is the column of its name
     present = pc.is_valid(column).to_numpy(zero_copy_only=False)
     return column.fill_null(0.0).to_numpy().astype(np.float64), present
 
@@ -108,7 +96,7 @@ def rollup_raw(raw: pa.Table, bucket_s: int) -> pa.Table:
     model_names = models.dictionary.to_pylist()
     canon_names = sorted(canon_codes)
     pieces: list[pa.Table] = []
-    for metric in ROLLUP_METRICS:
+    for metric in MetricName:
         values, present = _metric_values(raw, metric)
         keep = order[present[order]]
         if len(keep) == 0:
