@@ -52,10 +52,12 @@ def test_gpu_memory_ramping_to_its_threshold_is_forecast_hours_ahead(tmp_path: P
         run_server(settings, clock=FakeClock(NOW)) as live,
         httpx.Client(base_url=live.api, timeout=30) as api,
     ):
+        # 12,000 MB six hours ago, +1,000 MB an hour: 18,000 MB now, 20,000 in 2 h.
+        # Registered once its history is in (a scan between the chunks of a batch that
+        # a store shows one at a time would see a part of the ramp).
+        _ramp(api, 12_000, 1_000)
         body = {"model_type": "llm", "thresholds": {"gpu_memory_mb": 20_000}}
         assert api.put("/models/llm", json=body).status_code == 201
-        # 12,000 MB six hours ago, +1,000 MB an hour: 18,000 MB now, 20,000 in 2 h.
-        _ramp(api, 12_000, 1_000)
         (alert,) = eventually(lambda: _forecasts(api), bool)
         assert alert["model_id"] == "llm"
         assert alert["labels"] == {"series": "gpu_memory_mb"}

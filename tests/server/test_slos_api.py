@@ -60,7 +60,11 @@ def _ingest(
     model: str = "fraud-v3",
 ) -> None:
     """``n`` metrics spread evenly over ``[end - span_s, end)``; every ``bad_every``-th
-    is an error (or, with ``slow_latency``, that slow instead)."""
+    is an error (or, with ``slow_latency``, that slow instead).
+
+    Tests that check the first alert raised ingest before creating the SLO: a store
+    may show a batch's chunks one at a time (InfluxDB does), and an evaluation
+    between them would see a part of the batch."""
     start = end.timestamp() - span_s
     batch = []
     for i in range(n):
@@ -93,8 +97,8 @@ def _firing(api: httpx.Client) -> list[dict[str, Any]]:
 
 
 def test_fast_burn_raises_a_critical_slo_burn_alert(api: httpx.Client) -> None:
-    assert api.post("/slos", json=_slo()).status_code == 201
     _ingest(api, NOW, HOUR, 1000, bad_every=5)  # 20 % errors over the last hour
+    assert api.post("/slos", json=_slo()).status_code == 201
     (alert,) = _firing(api)
     assert alert["model_id"] == "fraud-v3"
     assert alert["severity"] == "critical"
@@ -110,10 +114,10 @@ def test_fast_burn_raises_a_critical_slo_burn_alert(api: httpx.Client) -> None:
 
 
 def test_slow_burn_raises_only_the_ticket_severity(api: httpx.Client) -> None:
-    api.post("/slos", json=_slo())
     # 0.5 % errors over three days, one request every 30 s: burn rate 5, past the
     # tickets' factors (3 and 1) and short of the pages' (14.4 and 6).
     _ingest(api, NOW, 3 * DAY, 8640, bad_every=200)
+    api.post("/slos", json=_slo())
     (alert,) = _firing(api)
     assert alert["severity"] == "medium"
     assert alert["threshold"] == 3.0
@@ -126,8 +130,8 @@ def test_slow_burn_raises_only_the_ticket_severity(api: httpx.Client) -> None:
 
 
 def test_recovery_resolves_the_alert(api: httpx.Client, clock: FakeClock) -> None:
-    api.post("/slos", json=_slo())
     _ingest(api, NOW, HOUR, 1000, bad_every=5)
+    api.post("/slos", json=_slo())
     (alert,) = _firing(api)
     # Seven clean hours later every short window (5m, 30m, 2h, 6h) is clean.
     clock.advance(7 * HOUR)
@@ -142,11 +146,11 @@ def test_recovery_resolves_the_alert(api: httpx.Client, clock: FakeClock) -> Non
 
 
 def test_latency_objective_counts_slow_requests(api: httpx.Client) -> None:
-    body = _slo(id="fraud-fast", objective="latency", latency_ms=250, target=0.99, window="7d")
-    assert api.post("/slos", json=body).status_code == 201
     # A quarter of the last hour's requests take 400 ms; 10 fast errors do not count.
     _ingest(api, NOW, HOUR, 1000, bad_every=4, slow_latency=400.0)
     _ingest(api, NOW, HOUR, 10, bad_every=1)
+    body = _slo(id="fraud-fast", objective="latency", latency_ms=250, target=0.99, window="7d")
+    assert api.post("/slos", json=body).status_code == 201
     status = api.get("/slos/fraud-fast/status").json()
     assert (status["total"], status["bad"]) == (1010, 250)
     assert status["sli"] == pytest.approx(760 / 1010)
@@ -242,8 +246,8 @@ def test_crud(api: httpx.Client) -> None:
 
 
 def test_deleting_an_slo_resolves_its_alert(api: httpx.Client) -> None:
-    api.post("/slos", json=_slo())
     _ingest(api, NOW, HOUR, 1000, bad_every=5)
+    api.post("/slos", json=_slo())
     (alert,) = _firing(api)
     assert api.delete("/slos/fraud-availability").status_code == 204
     assert api.get(f"/alerts/{alert['id']}").json()["status"] == "resolved"
@@ -290,9 +294,9 @@ def test_a_body_that_is_not_json_is_400(api: httpx.Client) -> None:
 def test_slos_and_their_alerts_survive_a_restart(tmp_path: Path, clock: FakeClock) -> None:
     settings = make_settings(tmp_path / "data", slo_eval_interval_s=EVAL_INTERVAL_S)
     with run_server(settings, clock=clock) as first, httpx.Client(base_url=first.api) as api:
+        _ingest(api, NOW, HOUR, 1000, bad_every=5)
         api.post("/slos", json=_slo())
         api.post("/slos", json=_slo(id="fraud-fast", objective="latency", latency_ms=250))
-        _ingest(api, NOW, HOUR, 1000, bad_every=5)
         (alert,) = _firing(api)
 
     with run_server(settings, clock=clock) as second, httpx.Client(base_url=second.api) as api:
