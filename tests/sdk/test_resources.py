@@ -65,7 +65,8 @@ class _Rates:
 def stand_in_nvml(used_mib: list[int], busy: list[int]) -> types.ModuleType:
     """NVML's calls as pynvml names them, for devices this machine does not have.
 
-    The real library is read on the GPU machine (docs/sdk.md reports what it showed).
+    The real library is checked against PyTorch by bench/gpu_check.py on a machine with
+    a GPU (docs/performance.md says whether that has happened).
     """
     nvml: Any = types.ModuleType("pynvml")
     nvml.calls = []
