@@ -13,6 +13,9 @@ Times ``--calls`` calls one by one with ``time.perf_counter_ns`` for each of:
     opentelemetry        the SDK's ``histogram.record(value)`` (a MeterProvider
                          with an in-memory reader)
 
+and ``monitorx.sdk.instrument`` in its three monitoring modes (``disabled``,
+``direct``, ``event_driven`` publishing to the Redis at ``--redis-url``, left out
+when none answers) beside prometheus_client's labelled counter,
 and prints p50 and p99 of each, and of each minus the baseline's, which is the ns
 added per call. The exporter's counters are printed after a flush to show that
 the calls were delivered (or dropped, counted) without the caller waiting for
@@ -74,7 +77,46 @@ def prometheus_observe() -> Callable[[], object]:
     return lambda: histogram.observe(0.0015)
 
 
-def run(url: str, calls: int) -> None:
+def instrument_variants(redis_url: str) -> list[tuple[str, Callable[[], object]]]:
+    """``monitorx.sdk.instrument`` in its three modes beside prometheus_client's
+    labelled counter: a histogram observation and a labelled counter increment."""
+    from prometheus_client import CollectorRegistry, Counter
+
+    from monitorx.sdk.instrument import MemoryCollector, NullCollector, RedisEventPublisher
+
+    disabled = NullCollector().histogram("latency_seconds", "bench")
+    direct = MemoryCollector()
+    direct_histogram = direct.histogram("latency_seconds", "bench")
+    direct_counter = direct.counter("requests", "bench", labels=["route", "code"])
+    prometheus_counter = Counter(
+        "requests", "bench", ["route", "code"], registry=CollectorRegistry()
+    )
+    variants: list[tuple[str, Callable[[], object]]] = [
+        ("instrument disabled: histogram.observe", lambda: disabled.observe(0.0015)),
+        ("instrument direct: histogram.observe", lambda: direct_histogram.observe(0.0015)),
+        (
+            "instrument direct: counter.labels().inc()",
+            lambda: direct_counter.labels(route="/predict", code="200").inc(),
+        ),
+        (
+            "prometheus_client counter.labels().inc()",
+            lambda: prometheus_counter.labels(route="/predict", code="200").inc(),
+        ),
+    ]
+    try:
+        import redis
+
+        redis.Redis.from_url(redis_url).ping()
+    except Exception as exc:  # no redis package, or no server: leave the mode out
+        print(f"event_driven (Redis) left out: {exc}")
+        return variants
+    publisher = RedisEventPublisher(redis_url, "monitorx:bench")
+    published = MemoryCollector(publisher).histogram("latency_seconds", "bench")
+    variants.append(("instrument event_driven (Redis): observe", lambda: published.observe(0.0015)))
+    return variants
+
+
+def run(url: str, calls: int, redis_url: str) -> None:
     exporter = monitorx.init(url=url, queue_size=100_000)
 
     def plain() -> None:
@@ -92,11 +134,12 @@ def run(url: str, calls: int) -> None:
         ("track()", tracked),
         ("prometheus_client Histogram.observe", prometheus_observe()),
         ("opentelemetry histogram.record", opentelemetry_record()),
+        *instrument_variants(redis_url),
     ]
     results: dict[str, tuple[float, float]] = {}
     for name, call in variants:
         results[name] = percentiles(time_calls(call, calls))
-        if name != variants[0][0]:
+        if name in ("monitor_inference", "track()"):
             monitorx.flush(timeout=60)  # the next variant starts with an empty queue
     base50, base99 = results[variants[0][0]]
     print(f"{calls:,} calls each, ns per call (timed one by one)")
@@ -116,12 +159,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--url", help="a running server; by default one is started")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
     if args.url:
-        run(args.url, args.calls)
+        run(args.url, args.calls, args.redis_url)
         return
     with monitorx_server() as (url, _):
-        run(url, args.calls)
+        run(url, args.calls, args.redis_url)
 
 
 if __name__ == "__main__":
