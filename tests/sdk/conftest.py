@@ -110,6 +110,26 @@ def connect_error() -> httpx.ConnectError:
     return httpx.ConnectError("connection refused")
 
 
+def summary(api: httpx.Client, model_id: str) -> dict[str, Any]:
+    """A model's summary over the last hour, asserted to be there."""
+    response = api.get(f"/models/{model_id}/summary", params={"window": "1h"})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+class CountingTransport(httpx.HTTPTransport):
+    """The real network transport, counting the requests that go through it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.count += 1
+        return super().handle_request(request)
+
+
 @contextmanager
 def serve_at(port: int, data_dir: Path) -> Iterator[LiveServer]:
     """A real MonitorX server on a port chosen beforehand (so clients can wait for it)."""

@@ -18,14 +18,7 @@ import pytest
 import monitorx
 from monitorx import MonitorX, MonitorXClient, NotFound, ValidationError, monitor_inference, track
 from tests.conftest import LiveServer, free_port
-from tests.sdk.conftest import FakeSleep, ManualClock, serve_at
-
-
-def summary(api: httpx.Client, model_id: str) -> dict[str, Any]:
-    response = api.get(f"/models/{model_id}/summary", params={"window": "1h"})
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+from tests.sdk.conftest import CountingTransport, FakeSleep, ManualClock, serve_at, summary
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
@@ -36,18 +29,6 @@ def wait_for(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
         if value or time.monotonic() > deadline:
             return value
         time.sleep(0.05)
-
-
-class CountingTransport(httpx.HTTPTransport):
-    """The real network transport, counting the requests that go through it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.count += 1
-        return super().handle_request(request)
 
 
 def test_decorated_calls_reach_the_server_with_their_errors(
