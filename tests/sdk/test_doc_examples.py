@@ -12,13 +12,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import LiveServer, make_settings, run_server
+from tests.conftest import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ("docs/sdk.md", "docs/llm.md", "docs/instrumentation.md")
@@ -51,19 +50,13 @@ def test_each_page_has_examples_that_run() -> None:
     }
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    with run_server(make_settings(tmp_path / "data")) as live:
-        yield live
-
-
 @pytest.mark.parametrize("code", [code for _, code in EXAMPLES], ids=[w for w, _ in EXAMPLES])
 def test_the_example_runs_and_its_metrics_arrive(
-    code: str, server: LiveServer, tmp_path: Path
+    code: str, live_server: LiveServer, api: httpx.Client, tmp_path: Path
 ) -> None:
     script = tmp_path / "example.py"
-    script.write_text(code.replace(DOC_URL, server.url))
-    env = {"PATH": "/usr/bin:/bin", "MONITORX_URL": server.url, "PYTHONPATH": str(ROOT)}
+    script.write_text(code.replace(DOC_URL, live_server.url))
+    env = {"PATH": "/usr/bin:/bin", "MONITORX_URL": live_server.url, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, str(script)],
         cwd=tmp_path,
@@ -75,7 +68,6 @@ def test_the_example_runs_and_its_metrics_arrive(
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     models = {a or b for a, b in _MODEL_ID.findall(code)}
-    with httpx.Client(base_url=server.api) as api:
-        for model in models:
-            stored = api.get("/metrics/inference", params={"model_id": model}).json()
-            assert stored, f"the example recorded nothing for {model!r}: {done.stderr}"
+    for model in models:
+        stored = api.get("/metrics/inference", params={"model_id": model}).json()
+        assert stored, f"the example recorded nothing for {model!r}: {done.stderr}"
