@@ -48,10 +48,10 @@ from tests.influxd import start_influxd
 
 from monitorx.core import MetricName
 from monitorx.store import METRIC_BATCH_SCHEMA, Aggregation
-from monitorx.store import influx_storage as storage_module
-from monitorx.store.influx_layout import NanoCounter, metric_lines
-from monitorx.store.influx_lines import bodies
-from monitorx.store.influx_storage import InfluxStorage
+from monitorx.store.influx import storage as storage_module
+from monitorx.store.influx.layout import NanoCounter, metric_lines
+from monitorx.store.influx.lines import bodies
+from monitorx.store.influx.storage import InfluxStorage
 
 MODELS = 20
 Figures = dict[str, float]

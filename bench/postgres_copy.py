@@ -42,8 +42,8 @@ from psycopg import sql
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitorx.store import METRIC_BATCH_SCHEMA
-from monitorx.store.postgres_schema import METRIC_COLUMNS
-from monitorx.store.postgres_storage import PostgresStorage
+from monitorx.store.postgres.schema import METRIC_COLUMNS
+from monitorx.store.postgres.storage import PostgresStorage
 
 MODELS = 20
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK")

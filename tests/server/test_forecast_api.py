@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from monitorx.core import FakeClock
-from monitorx.server.forecast_scan import eta_text
+from monitorx.evaluation.forecast_scan import eta_text
 from tests.conftest import make_settings, run_server
 from tests.polling import eventually
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from monitorx.alerting.notification import fingerprint
+from monitorx.alerting.notify.notification import fingerprint
 from monitorx.core import FakeClock
 from tests.http_receiver import HttpReceiver, wait_until
 from tests.server.notify_helpers import (

@@ -2,7 +2,7 @@
 
 Pure functions over numpy arrays of one series (bucket start times in seconds, one
 value per bucket, oldest first); the scan that reads the store and raises alerts
-lives in ``monitorx.server.anomaly_scan``.
+lives in ``monitorx.evaluation.anomaly_scan``.
 
 Each detector gives, for every point it is asked about, a *baseline*: an expected
 centre and a scale, computed only from the points before it. A point is anomalous

@@ -86,7 +86,7 @@ async def _import(args: argparse.Namespace) -> int:
 
 
 async def _backup(args: argparse.Namespace) -> int:
-    from monitorx.store.duckdb_backup import backup_duckdb
+    from monitorx.store.duckdb.backup import backup_duckdb
 
     count = await backup_duckdb(_embedded_path(args), Path(args.out))
     print(f"backed up {count} metrics to {args.out}")
@@ -94,7 +94,7 @@ async def _backup(args: argparse.Namespace) -> int:
 
 
 async def _restore(args: argparse.Namespace) -> int:
-    from monitorx.store.duckdb_backup import restore_duckdb
+    from monitorx.store.duckdb.backup import restore_duckdb
 
     db = _embedded_path(args)
     kept = restore_duckdb(Path(args.file), db)

@@ -1,75 +1,130 @@
-"""What routes depend on: the wired services and the caller's identity."""
+"""What routes depend on: one typed dependency per service, and the caller's identity.
+
+`create_app` builds every service once and keeps them in `Services` on the app's
+state; a route names the ones it uses (``registry: RegistryDep``), so its
+signature says what it touches and a test can see it in the OpenAPI-free code.
+"""
 
 from __future__ import annotations
 
-__all__ = ["AdminAccess", "ReadAccess", "Services", "ServicesDep", "WriteAccess"]
+__all__ = [
+    "AdminAccess",
+    "AlertingDep",
+    "AuthDep",
+    "ClockDep",
+    "ConceptDriftDep",
+    "DriftAnalyzerDep",
+    "DriftRunsDep",
+    "EngineDep",
+    "HistoryDep",
+    "IngestDep",
+    "LiveDep",
+    "NotifierDep",
+    "QualityDep",
+    "ReadAccess",
+    "RecordsDep",
+    "RegistryDep",
+    "RulesDep",
+    "SLOsDep",
+    "Services",
+    "SettingsDep",
+    "StorageDep",
+    "ThresholdProfilesDep",
+    "WriteAccess",
+    "services_of",
+]
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from starlette.requests import HTTPConnection
 
-from monitorx.alerting.alerting_config import AlertingConfig
 from monitorx.alerting.engine import AlertEngine
-from monitorx.alerting.notifier import Notifier
-from monitorx.alerting.profile_catalog import ThresholdProfileCatalog
-from monitorx.alerting.rule_catalog import RuleCatalog
-from monitorx.alerting.slo_catalog import SLOCatalog
+from monitorx.alerting.notify.config import AlertingConfig
+from monitorx.alerting.notify.notifier import Notifier
+from monitorx.alerting.profiles.catalog import ThresholdProfileCatalog
+from monitorx.alerting.rules.catalog import RuleCatalog
+from monitorx.alerting.slo.catalog import SLOCatalog
 from monitorx.core import Clock
-from monitorx.ingest.pool import BatchDecoder
+from monitorx.evaluation.concept_drift_feed import ConceptDriftFeed
+from monitorx.evaluation.drift_analyzer import DriftAnalyzer
+from monitorx.evaluation.drift_runs import ScheduledDriftRuns
+from monitorx.evaluation.quality import QualityChecks
+from monitorx.evaluation.registry import ModelRegistry
+from monitorx.ingest.service import IngestService
+from monitorx.records.store import RecordStore
 from monitorx.server.auth import Authenticator, Principal, Role
-from monitorx.server.concept_drift_feed import ConceptDriftFeed
-from monitorx.server.drift_analyzer import DriftAnalyzer
-from monitorx.server.drift_data import DriftData
-from monitorx.server.drift_runs import ScheduledDriftRuns
-from monitorx.server.evaluation import Evaluator
 from monitorx.server.live import LiveHub
-from monitorx.server.quality_checks import QualityChecks
-from monitorx.server.registry import ModelRegistry
 from monitorx.server.settings import Settings
-from monitorx.store import DataLifecycle, Storage, TieredReads
+from monitorx.store import Storage, TieredReads
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Services:
     """Everything a request may use, built once by `create_app`."""
 
     settings: Settings
     storage: Storage
     clock: Clock
-    registry: ModelRegistry
-    engine: AlertEngine
-    evaluator: Evaluator
     auth: Authenticator
-    decoder: BatchDecoder
-    lifecycle: DataLifecycle
+    ingest: IngestService
+    registry: ModelRegistry
     history: TieredReads
+    engine: AlertEngine
     alerting: AlertingConfig
     notifier: Notifier
-    rules: RuleCatalog | None = None
-    threshold_profiles: ThresholdProfileCatalog | None = None
-    slos: SLOCatalog | None = None
-    concept_drift: ConceptDriftFeed | None = None
-    live: LiveHub | None = None
-    quality: QualityChecks | None = None
-    drift_runs: ScheduledDriftRuns | None = None
-    drift_data: DriftData | None = None
-    drift_analyzer: DriftAnalyzer | None = None
+    rules: RuleCatalog
+    threshold_profiles: ThresholdProfileCatalog
+    slos: SLOCatalog
+    records: RecordStore
+    drift_analyzer: DriftAnalyzer
+    drift_runs: ScheduledDriftRuns
+    quality: QualityChecks
+    concept_drift: ConceptDriftFeed
+    live: LiveHub
 
 
-async def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
+def services_of(app: FastAPI) -> Services:
+    """The services `create_app` wired into ``app``."""
+    services: Services = app.state.services
     return services
 
 
-ServicesDep = Annotated[Services, Depends(_services)]
+def _service(name: str) -> Any:
+    # async so that FastAPI runs it on the loop, not in a worker thread per request.
+    async def get(conn: HTTPConnection) -> object:
+        return getattr(conn.app.state.services, name)
+
+    get.__name__ = f"{name}_service"
+    return Depends(get)
+
+
+SettingsDep = Annotated[Settings, _service("settings")]
+StorageDep = Annotated[Storage, _service("storage")]
+ClockDep = Annotated[Clock, _service("clock")]
+AuthDep = Annotated[Authenticator, _service("auth")]
+IngestDep = Annotated[IngestService, _service("ingest")]
+RegistryDep = Annotated[ModelRegistry, _service("registry")]
+HistoryDep = Annotated[TieredReads, _service("history")]
+EngineDep = Annotated[AlertEngine, _service("engine")]
+AlertingDep = Annotated[AlertingConfig, _service("alerting")]
+NotifierDep = Annotated[Notifier, _service("notifier")]
+RulesDep = Annotated[RuleCatalog, _service("rules")]
+ThresholdProfilesDep = Annotated[ThresholdProfileCatalog, _service("threshold_profiles")]
+SLOsDep = Annotated[SLOCatalog, _service("slos")]
+RecordsDep = Annotated[RecordStore, _service("records")]
+DriftAnalyzerDep = Annotated[DriftAnalyzer, _service("drift_analyzer")]
+DriftRunsDep = Annotated[ScheduledDriftRuns, _service("drift_runs")]
+QualityDep = Annotated[QualityChecks, _service("quality")]
+ConceptDriftDep = Annotated[ConceptDriftFeed, _service("concept_drift")]
+LiveDep = Annotated[LiveHub, _service("live")]
 
 
 def _access(role: Role) -> object:
-    # async so that FastAPI runs it on the loop, not in a worker thread per request.
-    async def check(request: Request, services: ServicesDep) -> Principal:
-        principal = services.auth.authenticate(request)
-        services.auth.require(principal, role)
+    async def check(request: Request, auth: AuthDep) -> Principal:
+        principal = auth.authenticate(request)
+        auth.require(principal, role)
         return principal
 
     return Depends(check)

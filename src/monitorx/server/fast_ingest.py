@@ -18,13 +18,14 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from monitorx.core import MonitorXError
+from monitorx.ingest.service import IngestService
 from monitorx.server.auth import Role
 from monitorx.server.deps import Services
 from monitorx.server.errors import error_response
-from monitorx.server.ingest_handlers import accept_batch, accept_metric
 from monitorx.server.responses import JSONResponse
+from monitorx.server.routes.metrics import accept_batch, accept_metric
 
-Handler = Callable[[Services, bytes], Awaitable[JSONResponse]]
+Handler = Callable[[IngestService, bytes], Awaitable[JSONResponse]]
 
 
 class FastIngest:
@@ -45,7 +46,7 @@ class FastIngest:
         try:
             auth = self.services.auth
             auth.require(auth.authenticate(request), Role.WRITE)
-            response = await handler(self.services, await request.body())
+            response = await handler(self.services.ingest, await request.body())
         except MonitorXError as exc:
             response = error_response(exc, f"POST {scope['path']}")
         await response(scope, receive, send)

@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from monitorx.alerting.engine import AlertEvent
 from monitorx.core import MetricColumns
-from monitorx.server.evaluation import metric_arrays
+from monitorx.evaluation.batches import metric_arrays
 from monitorx.server.responses import alert_json
 
 # Messages a client may fall behind by before the oldest are dropped. A browser

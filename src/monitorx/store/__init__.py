@@ -6,11 +6,11 @@ from pathlib import Path
 
 from monitorx.core import Clock, ValidationError
 from monitorx.store.cold_tier import ColdTier
-from monitorx.store.duckdb_storage import DuckDBStorage
-from monitorx.store.duckdb_writer import DEFAULT_FLUSH_INTERVAL_S, DEFAULT_FLUSH_ROWS
+from monitorx.store.duckdb.storage import DuckDBStorage
+from monitorx.store.duckdb.writer import DEFAULT_FLUSH_INTERVAL_S, DEFAULT_FLUSH_ROWS
 from monitorx.store.lifecycle import DataLifecycle, LifecycleReport, RetentionPolicy
 from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA, ROLLUP_SCHEMA, metric_table
-from monitorx.store.protocol import (
+from monitorx.store.storage import (
     BLOB_MODEL_SEPARATOR,
     Aggregation,
     AlertQuery,
@@ -81,11 +81,11 @@ def open_storage(
             path, project_id, hot_retention_s, hot_max_points, clock, flush_rows, flush_interval_s
         )
     if scheme in ("postgresql", "postgres"):
-        from monitorx.store.postgres_storage import PostgresStorage
+        from monitorx.store.postgres.storage import PostgresStorage
 
         return PostgresStorage(url, project_id, clock)
     if scheme in ("influxdb", "influx"):
-        from monitorx.store.influx_storage import InfluxStorage
+        from monitorx.store.influx.storage import InfluxStorage
 
         side = (data_dir or Path("./data")) / "influx-records.duckdb"
         return InfluxStorage(url, project_id, clock, side)

@@ -23,8 +23,8 @@ import pyarrow.compute as pc
 from monitorx.core import Clock, MetricName
 from monitorx.core.timeparse import from_epoch_us
 from monitorx.store.lifecycle import DataLifecycle
-from monitorx.store.protocol import Aggregation, Bucket, Resolution, Storage
 from monitorx.store.rollups import aggregate_rollups, rollup_raw
+from monitorx.store.storage import Aggregation, Bucket, Resolution, Storage
 
 _S = 1_000_000
 

@@ -39,8 +39,8 @@ __all__ = ["HOT_RETENTION_S", "PROJECT"]
 
 # Modules of the backends outside the embedded store, which may not be installed.
 _BACKEND_MODULES = {
-    "postgres": "monitorx.store.postgres_storage",
-    "influx": "monitorx.store.influx_storage",
+    "postgres": "monitorx.store.postgres.storage",
+    "influx": "monitorx.store.influx.storage",
 }
 
 

@@ -14,8 +14,8 @@ from monitorx.core import (
     MetricColumns,
 )
 from monitorx.core.timeparse import to_epoch_us
-from monitorx.store.postgres_connection import parse_postgres_url
-from monitorx.store.postgres_storage import PostgresStorage
+from monitorx.store.postgres.connection import parse_postgres_url
+from monitorx.store.postgres.storage import PostgresStorage
 from tests.backends import POSTGRES_URL, backend_url
 
 NOW = datetime(2026, 4, 1, 2, 0, tzinfo=UTC)

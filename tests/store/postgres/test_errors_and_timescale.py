@@ -20,11 +20,11 @@ from monitorx.core import (
 )
 from monitorx.store import (
     MetricQuery,
-    postgres_connection,
 )
-from monitorx.store.postgres_connection import parse_postgres_url
-from monitorx.store.postgres_schema import MetricLayout
-from monitorx.store.postgres_storage import PostgresStorage
+from monitorx.store.postgres import connection as postgres_connection
+from monitorx.store.postgres.connection import parse_postgres_url
+from monitorx.store.postgres.schema import MetricLayout
+from monitorx.store.postgres.storage import PostgresStorage
 from tests.backends import POSTGRES_URL
 from tests.store.postgres.conftest import NOW, PROJECT, _day, _metrics, _open, _stamps
 

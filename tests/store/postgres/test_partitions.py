@@ -17,11 +17,11 @@ from monitorx.core import (
 )
 from monitorx.store import (
     MetricQuery,
-    postgres_partitions,
 )
-from monitorx.store.postgres_connection import parse_postgres_url
-from monitorx.store.postgres_schema import MetricLayout
-from monitorx.store.postgres_storage import PostgresStorage
+from monitorx.store.postgres import partitions as postgres_partitions
+from monitorx.store.postgres.connection import parse_postgres_url
+from monitorx.store.postgres.schema import MetricLayout
+from monitorx.store.postgres.storage import PostgresStorage
 from tests.store.postgres.conftest import (
     NOW,
     TODAY,

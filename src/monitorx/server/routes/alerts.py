@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from monitorx.core import AlertStatus, AlertType, NotFound, Severity
-from monitorx.server.deps import ReadAccess, ServicesDep, WriteAccess
+from monitorx.server.deps import EngineDep, NotifierDep, ReadAccess, StorageDep, WriteAccess
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.params import parse_limit
 from monitorx.server.responses import JSONResponse, alert_json
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/alerts", tags=["alerts"])
 
 @router.get("", response_model=list[AlertOut], responses=ERROR_RESPONSES)
 async def list_alerts(
-    services: ServicesDep,
+    storage: StorageDep,
     _: ReadAccess,
     model_id: str | None = None,
     status: Literal["pending", "firing", "resolved"] | None = None,
@@ -38,33 +38,35 @@ async def list_alerts(
         severity=None if severity is None else Severity(severity),
         alert_type=None if alert_type is None else AlertType(alert_type),
     )
-    return JSONResponse([alert_json(a) for a in await services.storage.list_alerts(query)])
+    return JSONResponse([alert_json(a) for a in await storage.list_alerts(query)])
 
 
 @router.get("/{alert_id}", response_model=AlertOut, responses=ERROR_RESPONSES)
-async def get_alert(alert_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
-    alert = await services.storage.get_alert(alert_id)
+async def get_alert(alert_id: str, storage: StorageDep, _: ReadAccess) -> JSONResponse:
+    alert = await storage.get_alert(alert_id)
     if alert is None:
         raise NotFound(f"no alert with id {alert_id!r}")
     return JSONResponse(alert_json(alert))
 
 
 @router.post("/{alert_id}/resolve", response_model=AlertOut, responses=ERROR_RESPONSES)
-async def resolve_alert(alert_id: str, services: ServicesDep, _: WriteAccess) -> JSONResponse:
+async def resolve_alert(alert_id: str, engine: EngineDep, _: WriteAccess) -> JSONResponse:
     """Resolve now; a later breach opens a new alert."""
-    return JSONResponse(alert_json(await services.engine.resolve(alert_id)))
+    return JSONResponse(alert_json(await engine.resolve(alert_id)))
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertOut, responses=ERROR_RESPONSES)
-async def acknowledge_alert(alert_id: str, services: ServicesDep, _: WriteAccess) -> JSONResponse:
-    return JSONResponse(alert_json(await services.engine.acknowledge(alert_id)))
+async def acknowledge_alert(alert_id: str, engine: EngineDep, _: WriteAccess) -> JSONResponse:
+    return JSONResponse(alert_json(await engine.acknowledge(alert_id)))
 
 
 @router.get("/{alert_id}/notifications", responses=ERROR_RESPONSES)
-async def alert_notifications(alert_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
+async def alert_notifications(
+    alert_id: str, storage: StorageDep, notifier: NotifierDep, _: ReadAccess
+) -> JSONResponse:
     """The delivery log: every attempt to notify about this alert, oldest first —
     channel, group, attempt number, time, outcome (delivered, failed: will be retried,
     gave_up), the receiver's status code and error."""
-    if await services.storage.get_alert(alert_id) is None:
+    if await storage.get_alert(alert_id) is None:
         raise NotFound(f"no alert with id {alert_id!r}")
-    return JSONResponse(await services.notifier.deliveries(alert_id))
+    return JSONResponse(await notifier.deliveries(alert_id))

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from monitorx.alerting.channels.base import ChannelError
-from monitorx.alerting.config_records import ChannelRecord
-from monitorx.alerting.notification import sample_notification
+from monitorx.alerting.notify.channels.base import ChannelError
+from monitorx.alerting.notify.definitions import ChannelRecord
+from monitorx.alerting.notify.notification import sample_notification
 from monitorx.core import Conflict
 from monitorx.server.checked_json import read_checked_json
-from monitorx.server.deps import AdminAccess, ReadAccess, ServicesDep, WriteAccess
+from monitorx.server.deps import (
+    AdminAccess,
+    AlertingDep,
+    ClockDep,
+    ReadAccess,
+    SettingsDep,
+    WriteAccess,
+)
 from monitorx.server.errors import problem
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.responses import JSONResponse
@@ -18,58 +25,56 @@ router = APIRouter(prefix="/channels", tags=["channels"])
 
 
 @router.post("", status_code=201, responses=ERROR_RESPONSES)
-async def create_channel(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
+async def create_channel(request: Request, alerting: AlertingDep, _: WriteAccess) -> JSONResponse:
     """Add a channel: ``{"id", "type", "config", "send_resolved"?, "enabled"?,
     "rate_limit"?: {"max": 30, "window": "1m"}}``. 409 if the id exists."""
     record = ChannelRecord.from_body(await read_checked_json(request))
-    if record.id in services.alerting.channels:
+    if record.id in alerting.channels:
         raise Conflict(
             f"channel {record.id!r} already exists; use PUT /api/v1/channels/{record.id}"
         )
-    await services.alerting.put_channel(record)
+    await alerting.put_channel(record)
     return JSONResponse(record.public(), status_code=201)
 
 
 @router.get("")
-async def list_channels(services: ServicesDep, _: ReadAccess) -> JSONResponse:
-    channels = services.alerting.channels.values()
+async def list_channels(alerting: AlertingDep, _: ReadAccess) -> JSONResponse:
+    channels = alerting.channels.values()
     return JSONResponse([c.public() for c in sorted(channels, key=lambda c: c.id)])
 
 
 @router.get("/{channel_id}", responses=ERROR_RESPONSES)
-async def get_channel(channel_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
-    return JSONResponse(services.alerting.channel(channel_id).public())
+async def get_channel(channel_id: str, alerting: AlertingDep, _: ReadAccess) -> JSONResponse:
+    return JSONResponse(alerting.channel(channel_id).public())
 
 
 @router.put("/{channel_id}", responses=ERROR_RESPONSES)
 async def put_channel(
-    channel_id: str, request: Request, services: ServicesDep, _: WriteAccess
+    channel_id: str, request: Request, alerting: AlertingDep, _: WriteAccess
 ) -> JSONResponse:
     """Create (201) or replace (200). A secret sent back as ``"<secret>"`` keeps its
     stored value, so a GET–edit–PUT round trip does not need the secrets."""
-    previous = services.alerting.channels.get(channel_id)
+    previous = alerting.channels.get(channel_id)
     record = ChannelRecord.from_body(await read_checked_json(request), channel_id, previous)
-    created = await services.alerting.put_channel(record)
+    created = await alerting.put_channel(record)
     return JSONResponse(record.public(), status_code=201 if created else 200)
 
 
 @router.delete("/{channel_id}", status_code=204, responses=ERROR_RESPONSES)
-async def delete_channel(channel_id: str, services: ServicesDep, _: AdminAccess) -> Response:
+async def delete_channel(channel_id: str, alerting: AlertingDep, _: AdminAccess) -> Response:
     """Delete a channel; 409 while a route names it."""
-    await services.alerting.delete_channel(channel_id)
+    await alerting.delete_channel(channel_id)
     return Response(status_code=204)
 
 
 @router.post("/{channel_id}/test", responses=ERROR_RESPONSES)
 async def send_test_notification(
-    channel_id: str, services: ServicesDep, _: WriteAccess
+    channel_id: str, alerting: AlertingDep, settings: SettingsDep, clock: ClockDep, _: WriteAccess
 ) -> JSONResponse:
     """Send a test notification now (also to a disabled channel): 200 once the
     receiver took it, 502 with the receiver's answer otherwise."""
-    sender = services.alerting.sender(channel_id)
-    notification = sample_notification(
-        channel_id, services.clock.now(), services.settings.external_url
-    )
+    sender = alerting.sender(channel_id)
+    notification = sample_notification(channel_id, clock.now(), settings.external_url)
     try:
         result = await sender.send(notification)
     except ChannelError as exc:

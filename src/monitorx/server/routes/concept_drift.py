@@ -21,24 +21,19 @@ from monitorx.analysis.concept_drift import (
 )
 from monitorx.core import NotFound
 from monitorx.core.identifiers import check_identifier
+from monitorx.evaluation.concept_drift_feed import ConceptDriftStatus
+from monitorx.evaluation.registry import ModelRegistry
 from monitorx.server.checked_json import read_checked_json
-from monitorx.server.concept_drift_feed import ConceptDriftFeed, ConceptDriftStatus
-from monitorx.server.deps import ReadAccess, Services, ServicesDep, WriteAccess
+from monitorx.server.deps import ConceptDriftDep, ReadAccess, RegistryDep, WriteAccess
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.responses import JSONResponse
 
 router = APIRouter(prefix="/models", tags=["concept-drift"])
 
 
-def _feed(services: Services) -> ConceptDriftFeed:
-    feed = services.concept_drift
-    assert feed is not None, "create_app wires the concept-drift feed"
-    return feed
-
-
-def _known_model(services: Services, model_id: str) -> None:
+def _known_model(registry: ModelRegistry, model_id: str) -> None:
     check_identifier(model_id, "model_id")
-    if services.registry.get(model_id) is None:
+    if registry.get(model_id) is None:
         raise NotFound(f"no model with id {model_id!r}")
 
 
@@ -89,12 +84,15 @@ _BODY_SCHEMA: dict[str, Any] = {
     },
 )
 async def put_concept_drift(
-    model_id: str, request: Request, services: ServicesDep, _: WriteAccess
+    model_id: str,
+    request: Request,
+    feed: ConceptDriftDep,
+    registry: RegistryDep,
+    _: WriteAccess,
 ) -> JSONResponse:
     """Configure (201) or reconfigure (200) a model's concept-drift monitor."""
-    _known_model(services, model_id)
+    _known_model(registry, model_id)
     config = parse_concept_drift_config(await read_checked_json(request))
-    feed = _feed(services)
     created = await feed.configure(model_id, config)
     status = feed.status(model_id)
     assert status is not None
@@ -102,19 +100,23 @@ async def put_concept_drift(
 
 
 @router.get("/{model_id}/concept-drift", responses=ERROR_RESPONSES)
-async def get_concept_drift(model_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
+async def get_concept_drift(
+    model_id: str, registry: RegistryDep, concept_drift: ConceptDriftDep, _: ReadAccess
+) -> JSONResponse:
     """The monitor's config and what it has seen; 404 when none is configured."""
-    _known_model(services, model_id)
-    status = _feed(services).status(model_id)
+    _known_model(registry, model_id)
+    status = concept_drift.status(model_id)
     if status is None:
         raise NotFound(f"model {model_id!r} has no concept-drift monitor")
     return JSONResponse(status_json(model_id, status))
 
 
 @router.delete("/{model_id}/concept-drift", status_code=204, responses=ERROR_RESPONSES)
-async def delete_concept_drift(model_id: str, services: ServicesDep, _: WriteAccess) -> Response:
+async def delete_concept_drift(
+    model_id: str, registry: RegistryDep, concept_drift: ConceptDriftDep, _: WriteAccess
+) -> Response:
     """Stop monitoring; 404 when none is configured."""
-    _known_model(services, model_id)
-    if not await _feed(services).remove(model_id):
+    _known_model(registry, model_id)
+    if not await concept_drift.remove(model_id):
         raise NotFound(f"model {model_id!r} has no concept-drift monitor")
     return Response(status_code=204)

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Query
 from monitorx.core import MetricName, ValidationError
 from monitorx.core.identifiers import check_identifier
 from monitorx.core.timeparse import parse_duration
-from monitorx.server.deps import ReadAccess, ServicesDep
+from monitorx.server.deps import ClockDep, HistoryDep, ReadAccess
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.params import AggregationParam, MetricParam, parse_range
 from monitorx.server.responses import JSONResponse
@@ -36,7 +36,8 @@ MAX_MODELS = 50
 
 @router.get("/aggregates", responses=ERROR_RESPONSES)
 async def aggregates(
-    services: ServicesDep,
+    clock: ClockDep,
+    history: HistoryDep,
     _: ReadAccess,
     model_id: Annotated[list[str], Query()],
     metric: MetricParam = "latency",
@@ -52,10 +53,10 @@ async def aggregates(
     for name in models:
         check_identifier(name, "model_id")
     interval_s = parse_duration(number_or_text(interval), "interval")
-    span = parse_range(start, end, services.clock.now())
+    span = parse_range(start, end, clock.now())
     results = await asyncio.gather(
         *(
-            services.history.aggregate(
+            history.aggregate(
                 name, MetricName(metric), Aggregation(agg), interval_s, span.start, span.end
             )
             for name in models

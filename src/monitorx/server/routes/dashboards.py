@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request, Response
 from monitorx.core import Conflict, MetricName, NotFound, ValidationError
 from monitorx.core.identifiers import check_identifier
 from monitorx.server.checked_json import read_checked_json
-from monitorx.server.deps import ReadAccess, ServicesDep, WriteAccess
+from monitorx.server.deps import ReadAccess, StorageDep, WriteAccess
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.responses import JSONResponse
 from monitorx.store import Aggregation, Storage
@@ -168,40 +168,40 @@ async def _save(storage: Storage, dashboard: dict[str, Any]) -> bool:
 
 
 @router.post("", status_code=201, responses=ERROR_RESPONSES, openapi_extra=_BODY)
-async def create_dashboard(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
+async def create_dashboard(request: Request, storage: StorageDep, _: WriteAccess) -> JSONResponse:
     """Save a new dashboard; 409 if its id exists."""
     dashboard = dashboard_from_body(await read_checked_json(request))
-    if await services.storage.get_document(DOCUMENT_KIND, dashboard["id"]) is not None:
+    if await storage.get_document(DOCUMENT_KIND, dashboard["id"]) is not None:
         raise Conflict(f"a dashboard with id {dashboard['id']!r} exists")
-    await _save(services.storage, dashboard)
+    await _save(storage, dashboard)
     return JSONResponse(dashboard, status_code=201)
 
 
 @router.get("", responses=ERROR_RESPONSES)
-async def list_dashboards(services: ServicesDep, _: ReadAccess) -> JSONResponse:
+async def list_dashboards(storage: StorageDep, _: ReadAccess) -> JSONResponse:
     """Every saved dashboard, oldest first."""
-    stored = await services.storage.list_documents(DOCUMENT_KIND)
+    stored = await storage.list_documents(DOCUMENT_KIND)
     return JSONResponse([orjson.loads(body) for _, body in stored])
 
 
 @router.get("/{dashboard_id}", responses=ERROR_RESPONSES)
-async def get_dashboard(dashboard_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
-    return JSONResponse(await _load(services.storage, dashboard_id))
+async def get_dashboard(dashboard_id: str, storage: StorageDep, _: ReadAccess) -> JSONResponse:
+    return JSONResponse(await _load(storage, dashboard_id))
 
 
 @router.put("/{dashboard_id}", responses=ERROR_RESPONSES, openapi_extra=_BODY)
 async def put_dashboard(
-    dashboard_id: str, request: Request, services: ServicesDep, _: WriteAccess
+    dashboard_id: str, request: Request, storage: StorageDep, _: WriteAccess
 ) -> JSONResponse:
     """Create (201) or replace (200). A body ``id`` must equal the path's."""
     dashboard = dashboard_from_body(await read_checked_json(request), dashboard_id)
-    existed = await services.storage.get_document(DOCUMENT_KIND, dashboard_id) is not None
-    await _save(services.storage, dashboard)
+    existed = await storage.get_document(DOCUMENT_KIND, dashboard_id) is not None
+    await _save(storage, dashboard)
     return JSONResponse(dashboard, status_code=200 if existed else 201)
 
 
 @router.delete("/{dashboard_id}", status_code=204, responses=ERROR_RESPONSES)
-async def delete_dashboard(dashboard_id: str, services: ServicesDep, _: WriteAccess) -> Response:
-    if not await services.storage.delete_document(DOCUMENT_KIND, dashboard_id):
+async def delete_dashboard(dashboard_id: str, storage: StorageDep, _: WriteAccess) -> Response:
+    if not await storage.delete_document(DOCUMENT_KIND, dashboard_id):
         raise NotFound(f"no dashboard with id {dashboard_id!r}")
     return Response(status_code=204)

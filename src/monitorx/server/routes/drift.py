@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from monitorx.ingest.decode import decode_drift
-from monitorx.server.deps import ReadAccess, ServicesDep, WriteAccess
+from monitorx.server.deps import ClockDep, IngestDep, ReadAccess, StorageDep, WriteAccess
 from monitorx.server.openapi import ERROR_RESPONSES, json_body
 from monitorx.server.params import parse_limit, parse_range
 from monitorx.server.responses import JSONResponse, drift_json
@@ -24,17 +23,16 @@ router = APIRouter(prefix="/metrics", tags=["drift"])
     responses=ERROR_RESPONSES,
     openapi_extra=json_body("DriftMetricIn"),
 )
-async def ingest_drift(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
+async def ingest_drift(request: Request, ingest: IngestDep, _: WriteAccess) -> JSONResponse:
     """Store a drift metric; severity is computed from confidence when absent."""
-    metric = decode_drift(await request.body(), services.clock.now())
-    await services.storage.write_drift(metric)
-    services.evaluator.submit(metric)
+    await ingest.drift(await request.body())
     return JSONResponse({"accepted": 1}, status_code=202)
 
 
 @router.get("/drift", response_model=list[DriftMetricOut], responses=ERROR_RESPONSES)
 async def list_drift(
-    services: ServicesDep,
+    clock: ClockDep,
+    storage: StorageDep,
     _: ReadAccess,
     model_id: str | None = None,
     start: str | None = None,
@@ -42,8 +40,8 @@ async def list_drift(
     limit: Annotated[int | None, Query()] = None,
 ) -> JSONResponse:
     """Reported drift metrics, newest first."""
-    span = parse_range(start, end, services.clock.now())
-    found = await services.storage.query_drift(
+    span = parse_range(start, end, clock.now())
+    found = await storage.query_drift(
         MetricQuery(span.start, span.end, parse_limit(limit), model_id)
     )
     return JSONResponse([drift_json(d) for d in found])

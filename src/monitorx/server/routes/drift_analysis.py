@@ -11,22 +11,26 @@ from fastapi import APIRouter, Request
 from monitorx.core import NotFound, ValidationError
 from monitorx.core.identifiers import check_identifier
 from monitorx.core.timeparse import to_epoch_us
-from monitorx.server.deps import ReadAccess, Services, ServicesDep, WriteAccess
-from monitorx.server.drift_data import DriftData
-from monitorx.server.drift_rows import decode_json, table_from_rows, table_from_upload
+from monitorx.evaluation.registry import ModelRegistry
+from monitorx.ingest.feature_tables import decode_json, table_from_rows, table_from_upload
+from monitorx.ingest.records import decode_labels, decode_records
+from monitorx.records.store import RecordStore
+from monitorx.server.deps import (
+    ClockDep,
+    DriftAnalyzerDep,
+    ReadAccess,
+    RecordsDep,
+    RegistryDep,
+    StorageDep,
+    WriteAccess,
+)
 from monitorx.server.openapi import ERROR_RESPONSES
-from monitorx.server.record_decoding import decode_labels, decode_records
 from monitorx.server.responses import JSONResponse
+from monitorx.store import Storage
 
 router = APIRouter(prefix="/models", tags=["drift analysis"])
 
 _JSON_TYPES = ("application/json", "")
-
-
-def drift_data(services: Services) -> DriftData:
-    """The drift data service (`create_app` always wires one)."""
-    assert services.drift_data is not None
-    return services.drift_data
 
 
 def _reference_body(body: bytes, content_type: str) -> pa.Table:
@@ -42,7 +46,7 @@ def _reference_body(body: bytes, content_type: str) -> pa.Table:
 
 @router.put("/{model_id}/reference", responses=ERROR_RESPONSES)
 async def put_reference(
-    model_id: str, request: Request, services: ServicesDep, _: WriteAccess
+    model_id: str, request: Request, records: RecordsDep, _: WriteAccess
 ) -> JSONResponse:
     """Replace the model's reference set: JSON ``{"rows": [{feature: value}, ...]}``,
     or a CSV (``text/csv``) or Parquet (``application/vnd.apache.parquet``) file."""
@@ -50,14 +54,14 @@ async def put_reference(
     body = await request.body()
     content_type = request.headers.get("content-type", "")
     table = await asyncio.to_thread(_reference_body, body, content_type)
-    await drift_data(services).put_reference(model_id, table)
+    await records.put_reference(model_id, table)
     return JSONResponse({"rows": table.num_rows, "columns": table.column_names})
 
 
 @router.get("/{model_id}/reference", responses=ERROR_RESPONSES)
-async def get_reference(model_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
+async def get_reference(model_id: str, records: RecordsDep, _: ReadAccess) -> JSONResponse:
     """How many rows and which columns the model's reference set has; 404 if none."""
-    table = await drift_data(services).reference_table(model_id)
+    table = await records.reference_table(model_id)
     if table is None:
         raise NotFound(f"model {model_id!r} has no reference set")
     return JSONResponse({"rows": table.num_rows, "columns": table.column_names})
@@ -65,33 +69,39 @@ async def get_reference(model_id: str, services: ServicesDep, _: ReadAccess) -> 
 
 @router.post("/{model_id}/records", status_code=202, responses=ERROR_RESPONSES)
 async def post_records(
-    model_id: str, request: Request, services: ServicesDep, _: WriteAccess
+    model_id: str, request: Request, clock: ClockDep, records: RecordsDep, _: WriteAccess
 ) -> JSONResponse:
     """Log prediction records: a JSON array of ``{"request_id"?, "features": {...},
     "prediction"?, "timestamp"?}``. All or nothing: one bad item is a 422."""
     check_identifier(model_id, "model_id")
     body = await request.body()
-    now_us = to_epoch_us(services.clock.now())
+    now_us = to_epoch_us(clock.now())
     table = await asyncio.to_thread(lambda: decode_records(decode_json(body), now_us))
-    accepted = await drift_data(services).log_records(model_id, table)
+    accepted = await records.log_records(model_id, table)
     return JSONResponse({"accepted": accepted}, status_code=202)
 
 
 @router.post("/{model_id}/labels", status_code=202, responses=ERROR_RESPONSES)
 async def post_labels(
-    model_id: str, request: Request, services: ServicesDep, _: WriteAccess
+    model_id: str, request: Request, records: RecordsDep, _: WriteAccess
 ) -> JSONResponse:
     """Log labels, joined to records by ``request_id``: ``[{"request_id", "label"}]``."""
     check_identifier(model_id, "model_id")
     body = await request.body()
     table = await asyncio.to_thread(lambda: decode_labels(decode_json(body)))
-    accepted = await drift_data(services).log_labels(model_id, table)
+    accepted = await records.log_labels(model_id, table)
     return JSONResponse({"accepted": accepted}, status_code=202)
 
 
 @router.post("/{model_id}/drift/analyze", responses=ERROR_RESPONSES)
 async def analyze_drift(
-    model_id: str, request: Request, services: ServicesDep, _: WriteAccess
+    model_id: str,
+    request: Request,
+    drift_analyzer: DriftAnalyzerDep,
+    registry: RegistryDep,
+    records: RecordsDep,
+    storage: StorageDep,
+    _: WriteAccess,
 ) -> JSONResponse:
     """A DriftReport of the model's records in ``[start, end)`` (default: the last
     hour), or of ``{"current": {"rows": [...]}}``, against its reference set.
@@ -101,17 +111,19 @@ async def analyze_drift(
     parsed = await asyncio.to_thread(decode_json, body) if body else {}
     if not isinstance(parsed, dict):
         raise ValidationError("expected a JSON object", "body")
-    if not await _known(services, model_id):
+    if not await _known(registry, records, storage, model_id):
         raise NotFound(f"no model with id {model_id!r}")
-    assert services.drift_analyzer is not None
-    result = await services.drift_analyzer.analyze(model_id, parsed)
+    assert drift_analyzer is not None
+    result = await drift_analyzer.analyze(model_id, parsed)
     return JSONResponse(result.to_json())
 
 
-async def _known(services: Services, model_id: str) -> bool:
+async def _known(
+    registry: ModelRegistry, records: RecordStore, storage: Storage, model_id: str
+) -> bool:
     """API.md: a model that is registered or has any stored data is known."""
     return (
-        services.registry.get(model_id) is not None
-        or await drift_data(services).has_data(model_id)
-        or await services.storage.has_metrics(model_id)
+        registry.get(model_id) is not None
+        or await records.has_data(model_id)
+        or await storage.has_metrics(model_id)
     )

@@ -1,7 +1,7 @@
 """`/api/v1/models/{id}/drift-schedule` and `/drift/report.html`: scheduled drift
 runs per model, and a downloadable HTML drift report of a window.
 
-docs/quality.md describes both; the runs live in `monitorx.server.drift_runs`.
+docs/quality.md describes both; the runs live in `monitorx.evaluation.drift_runs`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,17 @@ from fastapi import APIRouter, Request, Response
 
 from monitorx.core import NotFound
 from monitorx.core.identifiers import check_identifier
+from monitorx.evaluation.drift_report import render_window_report
+from monitorx.evaluation.drift_runs import DriftSchedule, ScheduledDriftRuns
 from monitorx.server.checked_json import read_checked_json
-from monitorx.server.deps import AdminAccess, ReadAccess, Services, ServicesDep, WriteAccess
-from monitorx.server.drift_report import render_window_report
-from monitorx.server.drift_runs import DriftSchedule, ScheduledDriftRuns
+from monitorx.server.deps import (
+    AdminAccess,
+    ClockDep,
+    DriftRunsDep,
+    ReadAccess,
+    RecordsDep,
+    WriteAccess,
+)
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.params import parse_range
 from monitorx.server.responses import JSONResponse
@@ -50,12 +57,6 @@ _SCHEDULE = {
 }
 
 
-def _runs(services: Services) -> ScheduledDriftRuns:
-    runs = services.drift_runs
-    assert runs is not None, "create_app wires the scheduled drift runs"
-    return runs
-
-
 def _schedule_json(runs: ScheduledDriftRuns, model_id: str, schedule: DriftSchedule) -> object:
     status = runs.status(model_id)
     return schedule.to_json() | {"last_run": None if status is None else status.to_json()}
@@ -63,12 +64,11 @@ def _schedule_json(runs: ScheduledDriftRuns, model_id: str, schedule: DriftSched
 
 @router.put("/{model_id}/drift-schedule", responses=ERROR_RESPONSES, openapi_extra=_SCHEDULE)
 async def put_drift_schedule(
-    model_id: str, request: Request, services: ServicesDep, _: WriteAccess
+    model_id: str, request: Request, runs: DriftRunsDep, _: WriteAccess
 ) -> JSONResponse:
     """Run the model's drift every ``interval`` over the last ``window`` (201 when
     new). The first run is on the next scheduler tick."""
     check_identifier(model_id, "model_id")
-    runs = _runs(services)
     schedule = DriftSchedule.from_json(await read_checked_json(request))
     runs.check_options(schedule)
     created = await runs.schedules.put(model_id, schedule)
@@ -79,9 +79,8 @@ async def put_drift_schedule(
 
 
 @router.get("/{model_id}/drift-schedule", responses=ERROR_RESPONSES)
-async def get_drift_schedule(model_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
+async def get_drift_schedule(model_id: str, runs: DriftRunsDep, _: ReadAccess) -> JSONResponse:
     """The schedule, and its ``last_run`` since the server started (or null)."""
-    runs = _runs(services)
     schedule = runs.schedules.get(check_identifier(model_id, "model_id"))
     if schedule is None:
         raise NotFound(f"model {model_id!r} has no drift schedule")
@@ -89,8 +88,7 @@ async def get_drift_schedule(model_id: str, services: ServicesDep, _: ReadAccess
 
 
 @router.delete("/{model_id}/drift-schedule", status_code=204, responses=ERROR_RESPONSES)
-async def delete_drift_schedule(model_id: str, services: ServicesDep, _: AdminAccess) -> Response:
-    runs = _runs(services)
+async def delete_drift_schedule(model_id: str, runs: DriftRunsDep, _: AdminAccess) -> Response:
     if not await runs.schedules.delete(check_identifier(model_id, "model_id")):
         raise NotFound(f"model {model_id!r} has no drift schedule")
     runs.forget(model_id)
@@ -104,7 +102,9 @@ async def delete_drift_schedule(model_id: str, services: ServicesDep, _: AdminAc
 )
 async def drift_report_html(
     model_id: str,
-    services: ServicesDep,
+    records: RecordsDep,
+    clock: ClockDep,
+    drift_runs: DriftRunsDep,
     _: ReadAccess,
     start: str | None = None,
     end: str | None = None,
@@ -113,11 +113,11 @@ async def drift_report_html(
     options of the model's drift schedule, as one self-contained HTML page (409
     without a reference or records, as the analyze endpoint)."""
     check_identifier(model_id, "model_id")
-    span = parse_range(start, end, services.clock.now())
-    schedule = _runs(services).schedules.get(model_id)
+    span = parse_range(start, end, clock.now())
+    schedule = drift_runs.schedules.get(model_id)
     options = {} if schedule is None else schedule.options
-    assert services.drift_data is not None, "create_app wires the drift data"
-    page = await render_window_report(services.drift_data, model_id, span.start, span.end, options)
+    assert records is not None, "create_app wires the drift data"
+    page = await render_window_report(records, model_id, span.start, span.end, options)
     filename = f"drift-{model_id}-{span.start:%Y%m%dT%H%M%SZ}.html"
     return Response(
         page,

@@ -10,9 +10,10 @@ from fastapi import APIRouter
 
 import monitorx
 from monitorx.core import MonitorXError
-from monitorx.server.deps import ServicesDep
+from monitorx.server.deps import EngineDep, StorageDep
 from monitorx.server.responses import JSONResponse
 from monitorx.server.schemas import HealthOut
+from monitorx.store import Storage
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -20,10 +21,10 @@ router = APIRouter(prefix="/health", tags=["health"])
 SLOW_STORAGE_MS = 500.0
 
 
-async def _storage_check(services: ServicesDep) -> dict[str, Any]:
+async def _storage_check(storage: Storage) -> dict[str, Any]:
     started = time.perf_counter()
     try:
-        await services.storage.ping()
+        await storage.ping()
     except MonitorXError as exc:
         return {"status": "unhealthy", "error": str(exc)}
     latency_ms = (time.perf_counter() - started) * 1000
@@ -46,13 +47,13 @@ def _process_check() -> dict[str, Any]:
 
 
 @router.get("", response_model=HealthOut)
-async def health(services: ServicesDep) -> JSONResponse:
+async def health(storage: StorageDep, engine: EngineDep) -> JSONResponse:
     """Overall status from every check: the worst of them."""
     checks = {
-        "storage": await _storage_check(services),
+        "storage": await _storage_check(storage),
         "alerting": {
             "status": "healthy",
-            "active_alerts": sum(services.engine.active_counts().values()),
+            "active_alerts": sum(engine.active_counts().values()),
         },
         "process": _process_check(),
     }
@@ -70,9 +71,9 @@ async def live() -> JSONResponse:
 
 
 @router.get("/ready", responses={503: {"description": "cannot serve"}})
-async def ready(services: ServicesDep) -> JSONResponse:
+async def ready(storage: StorageDep) -> JSONResponse:
     """200 when the store answers, else 503."""
-    check = await _storage_check(services)
+    check = await _storage_check(storage)
     status = 200 if check["status"] != "unhealthy" else 503
     return JSONResponse(
         {"status": "ready" if status == 200 else "not ready", "storage": check}, status_code=status

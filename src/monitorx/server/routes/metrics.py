@@ -12,8 +12,15 @@ from fastapi import APIRouter, Query, Request
 
 from monitorx.core import MetricName, ValidationError
 from monitorx.core.timeparse import parse_duration
-from monitorx.server.deps import ReadAccess, ServicesDep, WriteAccess
-from monitorx.server.ingest_handlers import accept_batch, accept_metric
+from monitorx.ingest.service import IngestService
+from monitorx.server.deps import (
+    ClockDep,
+    HistoryDep,
+    IngestDep,
+    ReadAccess,
+    StorageDep,
+    WriteAccess,
+)
 from monitorx.server.openapi import ERROR_RESPONSES, json_body
 from monitorx.server.params import AggregationParam, MetricParam, parse_limit, parse_range
 from monitorx.server.responses import JSONResponse, metric_json
@@ -26,6 +33,31 @@ from monitorx.server.schemas import (
 from monitorx.store import Aggregation, MetricQuery
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
+
+
+async def accept_metric(ingest: IngestService, body: bytes) -> JSONResponse:
+    """Store one metric; 202 once it is durable (also the fast path's answer)."""
+    await ingest.metric(body)
+    return JSONResponse({"accepted": 1}, status_code=202)
+
+
+async def accept_batch(ingest: IngestService, body: bytes) -> JSONResponse:
+    """Store the valid items of a batch; 422 when none is valid."""
+    outcome = await ingest.metric_batch(body)
+    rejected = [{"index": r.index, "error": r.error} for r in outcome.rejected]
+    if outcome.accepted == 0:
+        return JSONResponse(
+            {
+                "error": "validation_error",
+                "detail": f"none of the {len(rejected)} metrics is valid",
+                "accepted": 0,
+                "rejected": rejected,
+            },
+            status_code=422,
+        )
+    return JSONResponse({"accepted": outcome.accepted, "rejected": rejected}, status_code=202)
+
+
 # Which tier answered an aggregate (raw, 1m or 1h rollups) and the bucket width it
 # used: ranges older than the raw retention come from rollups (docs/storage.md).
 RESOLUTION_HEADER = "X-MonitorX-Resolution"
@@ -39,9 +71,9 @@ INTERVAL_HEADER = "X-MonitorX-Interval"
     responses=ERROR_RESPONSES,
     openapi_extra=json_body("InferenceMetricIn"),
 )
-async def ingest_metric(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
+async def ingest_metric(request: Request, ingest: IngestDep, _: WriteAccess) -> JSONResponse:
     """Store one inference metric; 202 once it is durable."""
-    return await accept_metric(services, await request.body())
+    return await accept_metric(ingest, await request.body())
 
 
 @router.post(
@@ -51,15 +83,16 @@ async def ingest_metric(request: Request, services: ServicesDep, _: WriteAccess)
     responses=ERROR_RESPONSES,
     openapi_extra=json_body("InferenceMetricIn", array=True),
 )
-async def ingest_batch(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
+async def ingest_batch(request: Request, ingest: IngestDep, _: WriteAccess) -> JSONResponse:
     """Store up to 10,000 metrics. Valid items are stored even when others are rejected;
     422 when none is valid."""
-    return await accept_batch(services, await request.body())
+    return await accept_batch(ingest, await request.body())
 
 
 @router.get("/inference", response_model=list[InferenceMetricOut], responses=ERROR_RESPONSES)
 async def list_metrics(
-    services: ServicesDep,
+    clock: ClockDep,
+    storage: StorageDep,
     _: ReadAccess,
     model_id: str | None = None,
     start: Annotated[str | None, Query(description="inclusive; RFC 3339 or epoch s")] = None,
@@ -67,15 +100,16 @@ async def list_metrics(
     limit: Annotated[int | None, Query(description="1–10,000; default 100")] = None,
 ) -> JSONResponse:
     """Stored metrics, newest first."""
-    span = parse_range(start, end, services.clock.now())
+    span = parse_range(start, end, clock.now())
     query = MetricQuery(span.start, span.end, parse_limit(limit), model_id)
-    metrics = await services.storage.query_metrics(query)
+    metrics = await storage.query_metrics(query)
     return JSONResponse([metric_json(m) for m in metrics])
 
 
 @router.get("/aggregate", response_model=list[BucketOut], responses=ERROR_RESPONSES)
 async def aggregate(
-    services: ServicesDep,
+    clock: ClockDep,
+    history: HistoryDep,
     _: ReadAccess,
     model_id: str,
     metric: MetricParam = "latency",
@@ -91,10 +125,10 @@ async def aggregate(
     then come from mergeable sketches); ``X-MonitorX-Resolution`` says which tier
     answered (``raw``, ``1m``, ``1h``), ``X-MonitorX-Interval`` the bucket width used."""
     interval_s = parse_duration(number_or_text(interval), "interval")
-    span = parse_range(start, end, services.clock.now())
+    span = parse_range(start, end, clock.now())
     if not model_id:
         raise ValidationError("is required", "model_id")
-    result = await services.history.aggregate(
+    result = await history.aggregate(
         model_id, MetricName(metric), Aggregation(agg), interval_s, span.start, span.end
     )
     return JSONResponse(

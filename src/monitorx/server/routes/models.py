@@ -16,7 +16,14 @@ from monitorx.core import (
     ValidationError,
 )
 from monitorx.core.identifiers import check_identifier
-from monitorx.server.deps import AdminAccess, ReadAccess, ServicesDep, WriteAccess
+from monitorx.server.deps import (
+    AdminAccess,
+    EngineDep,
+    ReadAccess,
+    RegistryDep,
+    StorageDep,
+    WriteAccess,
+)
 from monitorx.server.responses import JSONResponse
 from monitorx.server.schemas import ErrorOut, ModelConfigBody, ModelConfigOut
 
@@ -42,15 +49,15 @@ def _config(model_id: str, body: ModelConfigBody) -> ModelConfig:
     responses={409: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )
 async def create_model(
-    body: Annotated[ModelConfigBody, Body()], services: ServicesDep, _: WriteAccess
+    body: Annotated[ModelConfigBody, Body()], registry: RegistryDep, _: WriteAccess
 ) -> JSONResponse:
     """Register a model. 409 if the id exists."""
     if body.id is None:
         raise ValidationError("is required", "id")
-    if services.registry.get(body.id) is not None:
+    if registry.get(body.id) is not None:
         raise Conflict(f"model {body.id!r} already exists; use PUT /api/v1/models/{body.id}")
     model = _config(body.id, body)
-    await services.registry.save(model)
+    await registry.save(model)
     return JSONResponse(model.to_dict(), status_code=201)
 
 
@@ -58,27 +65,27 @@ async def create_model(
     "/{model_id}", response_model=ModelConfigOut, responses={201: {"model": ModelConfigOut}}
 )
 async def put_model(
-    model_id: str, body: Annotated[ModelConfigBody, Body()], services: ServicesDep, _: WriteAccess
+    model_id: str, body: Annotated[ModelConfigBody, Body()], registry: RegistryDep, _: WriteAccess
 ) -> JSONResponse:
     """Create (201) or replace (200) a model. A body ``id`` must equal the path's."""
     check_identifier(model_id, "model_id")
     if body.id is not None and body.id != model_id:
         raise ValidationError(f"body id {body.id!r} differs from the path's {model_id!r}", "id")
     model = _config(model_id, body)
-    created = await services.registry.save(model)
+    created = await registry.save(model)
     return JSONResponse(model.to_dict(), status_code=201 if created else 200)
 
 
 @router.get("", response_model=list[ModelConfigOut])
 async def list_models(
-    services: ServicesDep,
+    registry: RegistryDep,
     _: ReadAccess,
     environment: Annotated[Literal["dev", "staging", "prod"] | None, Query()] = None,
     model_type: Annotated[Literal["llm", "cv", "tabular"] | None, Query()] = None,
 ) -> JSONResponse:
     models = [
         m.to_dict()
-        for m in services.registry.all()
+        for m in registry.all()
         if (environment is None or m.environment.value == environment)
         and (model_type is None or m.model_type.value == model_type)
     ]
@@ -86,8 +93,8 @@ async def list_models(
 
 
 @router.get("/{model_id}", response_model=ModelConfigOut, responses={404: {"model": ErrorOut}})
-async def get_model(model_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
-    model = services.registry.get(model_id)
+async def get_model(model_id: str, registry: RegistryDep, _: ReadAccess) -> JSONResponse:
+    model = registry.get(model_id)
     if model is None:
         raise NotFound(f"no model with id {model_id!r}")
     return JSONResponse(model.to_dict())
@@ -96,14 +103,16 @@ async def get_model(model_id: str, services: ServicesDep, _: ReadAccess) -> JSON
 @router.delete("/{model_id}", status_code=204, responses={404: {"model": ErrorOut}})
 async def delete_model(
     model_id: str,
-    services: ServicesDep,
+    engine: EngineDep,
+    registry: RegistryDep,
+    storage: StorageDep,
     _: AdminAccess,
     purge: Annotated[bool, Query(description="also delete the model's stored data")] = False,
 ) -> Response:
     """Unregister a model. Its metrics, drift figures and alerts stay unless ``purge``."""
-    if not await services.registry.delete(model_id):
+    if not await registry.delete(model_id):
         raise NotFound(f"no model with id {model_id!r}")
     if purge:
-        await services.storage.purge_model_data(model_id)
-        services.engine.forget_model(model_id)
+        await storage.purge_model_data(model_id)
+        engine.forget_model(model_id)
     return Response(status_code=204)

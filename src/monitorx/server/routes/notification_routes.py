@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from monitorx.alerting.config_records import RouteRecord
+from monitorx.alerting.notify.definitions import RouteRecord
 from monitorx.core import Conflict
 from monitorx.server.checked_json import read_checked_json
-from monitorx.server.deps import AdminAccess, ReadAccess, ServicesDep, WriteAccess
+from monitorx.server.deps import AdminAccess, AlertingDep, ReadAccess, WriteAccess
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.responses import JSONResponse
 
@@ -19,38 +19,38 @@ router = APIRouter(prefix="/routes", tags=["routes"])
 
 
 @router.post("", status_code=201, responses=ERROR_RESPONSES)
-async def create_route(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
+async def create_route(request: Request, alerting: AlertingDep, _: WriteAccess) -> JSONResponse:
     """``{"id", "matchers"?, "channels", "group_by"?, "group_wait"?, "group_interval"?,
     "repeat_interval"?, "continue"?, "escalate"?: [{"after": "15m", "channels": [...]}]}``."""
     record = RouteRecord.from_body(await read_checked_json(request))
-    if record.id in services.alerting.routes:
+    if record.id in alerting.routes:
         raise Conflict(f"route {record.id!r} already exists; use PUT /api/v1/routes/{record.id}")
-    await services.alerting.put_route(record)
+    await alerting.put_route(record)
     return JSONResponse(record.body, status_code=201)
 
 
 @router.get("")
-async def list_routes(services: ServicesDep, _: ReadAccess) -> JSONResponse:
+async def list_routes(alerting: AlertingDep, _: ReadAccess) -> JSONResponse:
     """Routes in the order they are tried."""
-    return JSONResponse([r.body for r in services.alerting.routes.values()])
+    return JSONResponse([r.body for r in alerting.routes.values()])
 
 
 @router.get("/{route_id}", responses=ERROR_RESPONSES)
-async def get_route(route_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
-    return JSONResponse(services.alerting.route(route_id).body)
+async def get_route(route_id: str, alerting: AlertingDep, _: ReadAccess) -> JSONResponse:
+    return JSONResponse(alerting.route(route_id).body)
 
 
 @router.put("/{route_id}", responses=ERROR_RESPONSES)
 async def put_route(
-    route_id: str, request: Request, services: ServicesDep, _: WriteAccess
+    route_id: str, request: Request, alerting: AlertingDep, _: WriteAccess
 ) -> JSONResponse:
     """Create (201) or replace (200); a replaced route keeps its place in the order."""
     record = RouteRecord.from_body(await read_checked_json(request), route_id)
-    created = await services.alerting.put_route(record)
+    created = await alerting.put_route(record)
     return JSONResponse(record.body, status_code=201 if created else 200)
 
 
 @router.delete("/{route_id}", status_code=204, responses=ERROR_RESPONSES)
-async def delete_route(route_id: str, services: ServicesDep, _: AdminAccess) -> Response:
-    await services.alerting.delete_route(route_id)
+async def delete_route(route_id: str, alerting: AlertingDep, _: AdminAccess) -> Response:
+    await alerting.delete_route(route_id)
     return Response(status_code=204)

@@ -2,7 +2,7 @@
 its thresholds, and the data quality of logged records against the reference.
 
 The objects are described in docs/quality.md; the arithmetic lives in
-`monitorx.analysis.quality` and `monitorx.analysis.data_quality`.
+`monitorx.analysis.quality.model_quality` and `monitorx.analysis.quality.data_quality`.
 """
 
 from __future__ import annotations
@@ -13,19 +13,18 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request, Response
 
-from monitorx.analysis.data_quality import DataQualityRules
-from monitorx.analysis.quality import CLASSIFICATION_METRICS, REGRESSION_METRICS
-from monitorx.analysis.quality_thresholds import QualityConfig
+from monitorx.analysis.quality.data_quality import DataQualityRules
+from monitorx.analysis.quality.model_quality import CLASSIFICATION_METRICS, REGRESSION_METRICS
+from monitorx.analysis.quality.thresholds import QualityConfig
 from monitorx.core import NotFound, ValidationError
 from monitorx.core.identifiers import check_identifier
 from monitorx.core.timeparse import parse_duration, parse_timestamp
+from monitorx.evaluation.model_documents import ModelDocuments
+from monitorx.ingest.feature_tables import decode_json, table_columns, table_from_rows
 from monitorx.server.checked_json import read_checked_json
-from monitorx.server.deps import AdminAccess, ReadAccess, Services, ServicesDep, WriteAccess
-from monitorx.server.drift_rows import decode_json, table_columns, table_from_rows
-from monitorx.server.model_documents import ModelDocuments
+from monitorx.server.deps import AdminAccess, ClockDep, QualityDep, ReadAccess, WriteAccess
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.params import DEFAULT_RANGE, parse_range
-from monitorx.server.quality_checks import QualityChecks
 from monitorx.server.responses import JSONResponse
 
 router = APIRouter(prefix="/models", tags=["quality"])
@@ -72,12 +71,6 @@ _ANALYZE = _body(
 )
 
 
-def _checks(services: Services) -> QualityChecks:
-    checks = services.quality
-    assert checks is not None, "create_app wires the quality checks"
-    return checks
-
-
 def _model(model_id: str) -> str:
     return check_identifier(model_id, "model_id")
 
@@ -85,7 +78,8 @@ def _model(model_id: str) -> str:
 @router.get("/{model_id}/quality", responses=ERROR_RESPONSES)
 async def model_quality(
     model_id: str,
-    services: ServicesDep,
+    checks: QualityDep,
+    clock: ClockDep,
     _: ReadAccess,
     start: str | None = None,
     end: str | None = None,
@@ -102,8 +96,7 @@ async def model_quality(
             f"{', '.join(CLASSIFICATION_METRICS + REGRESSION_METRICS)}",
             "metric",
         )
-    checks = _checks(services)
-    span = parse_range(start, end, services.clock.now())
+    span = parse_range(start, end, clock.now())
     config = checks.configs.get(_model(model_id))
     interval_s = (
         parse_duration(interval, "interval")
@@ -150,62 +143,57 @@ def _get(documents: ModelDocuments[T], dump: Callable[[T], Any], model_id: str, 
 
 @router.put("/{model_id}/quality-config", responses=ERROR_RESPONSES, openapi_extra=_QUALITY_CONFIG)
 async def put_quality_config(
-    model_id: str, request: Request, services: ServicesDep, _: WriteAccess
+    model_id: str, request: Request, quality: QualityDep, _: WriteAccess
 ) -> JSONResponse:
     """Set the model's task, check interval and quality thresholds (201 when new)."""
-    configs = _checks(services).configs
+    configs = quality.configs
     return await _put(configs, QualityConfig.from_json, QualityConfig.to_json, model_id, request)
 
 
 @router.get("/{model_id}/quality-config", responses=ERROR_RESPONSES)
-async def get_quality_config(model_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
-    configs = _checks(services).configs
+async def get_quality_config(model_id: str, quality: QualityDep, _: ReadAccess) -> JSONResponse:
+    configs = quality.configs
     return JSONResponse(_get(configs, QualityConfig.to_json, model_id, "quality configuration"))
 
 
 @router.delete("/{model_id}/quality-config", status_code=204, responses=ERROR_RESPONSES)
-async def delete_quality_config(model_id: str, services: ServicesDep, _: AdminAccess) -> Response:
-    if not await _checks(services).configs.delete(_model(model_id)):
+async def delete_quality_config(model_id: str, quality: QualityDep, _: AdminAccess) -> Response:
+    if not await quality.configs.delete(_model(model_id)):
         raise NotFound(f"model {model_id!r} has no quality configuration")
     return Response(status_code=204)
 
 
 @router.put("/{model_id}/data-quality/rules", responses=ERROR_RESPONSES, openapi_extra=_RULES)
 async def put_data_quality_rules(
-    model_id: str, request: Request, services: ServicesDep, _: WriteAccess
+    model_id: str, request: Request, quality: QualityDep, _: WriteAccess
 ) -> JSONResponse:
     """Set the model's data-quality limits (201 when new)."""
-    rules = _checks(services).rules
+    rules = quality.rules
     return await _put(
         rules, DataQualityRules.from_json, DataQualityRules.to_json, model_id, request
     )
 
 
 @router.get("/{model_id}/data-quality/rules", responses=ERROR_RESPONSES)
-async def get_data_quality_rules(
-    model_id: str, services: ServicesDep, _: ReadAccess
-) -> JSONResponse:
-    rules = _checks(services).rules
+async def get_data_quality_rules(model_id: str, quality: QualityDep, _: ReadAccess) -> JSONResponse:
+    rules = quality.rules
     return JSONResponse(_get(rules, DataQualityRules.to_json, model_id, "data-quality rules"))
 
 
 @router.delete("/{model_id}/data-quality/rules", status_code=204, responses=ERROR_RESPONSES)
-async def delete_data_quality_rules(
-    model_id: str, services: ServicesDep, _: AdminAccess
-) -> Response:
-    if not await _checks(services).rules.delete(_model(model_id)):
+async def delete_data_quality_rules(model_id: str, quality: QualityDep, _: AdminAccess) -> Response:
+    if not await quality.rules.delete(_model(model_id)):
         raise NotFound(f"model {model_id!r} has no data-quality rules")
     return Response(status_code=204)
 
 
 @router.post("/{model_id}/data-quality/analyze", responses=ERROR_RESPONSES, openapi_extra=_ANALYZE)
 async def analyze_data_quality(
-    model_id: str, request: Request, services: ServicesDep, _: WriteAccess
+    model_id: str, request: Request, checks: QualityDep, clock: ClockDep, _: WriteAccess
 ) -> JSONResponse:
     """Data quality against the reference of the logged records in ``{"start"?,
     "end"?}`` (default: the last hour), or of ``{"current": {"rows": [...]}}``.
     Breaches of the model's data-quality rules raise ``quality`` alerts."""
-    checks = _checks(services)
     _model(model_id)
     body = decode_json(await request.body())
     if not isinstance(body, dict):
@@ -218,9 +206,7 @@ async def analyze_data_quality(
         columns = await asyncio.to_thread(table_columns, table)
         report = await checks.data_quality(model_id, columns)
     else:
-        end = (
-            services.clock.now() if body.get("end") is None else parse_timestamp(body["end"], "end")
-        )
+        end = clock.now() if body.get("end") is None else parse_timestamp(body["end"], "end")
         start = (
             end - DEFAULT_RANGE
             if body.get("start") is None

@@ -7,13 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from monitorx.alerting.rule_catalog import RuleCatalog
-from monitorx.alerting.rule_records import RuleRecord
-from monitorx.alerting.window_rules import Comparison
+from monitorx.alerting.rules.catalog import RuleCatalog
+from monitorx.alerting.rules.definition import RuleRecord
+from monitorx.alerting.rules.window import Comparison
 from monitorx.core import AlertType, MetricName, Severity
 from monitorx.core.identifiers import IDENTIFIER_PATTERN, check_identifier
 from monitorx.server.checked_json import read_checked_json
-from monitorx.server.deps import AdminAccess, ReadAccess, Services, ServicesDep, WriteAccess
+from monitorx.server.deps import AdminAccess, ReadAccess, RulesDep, WriteAccess
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.responses import JSONResponse
 from monitorx.store import Aggregation
@@ -45,12 +45,6 @@ _BODY: dict[str, Any] = {
 _WITH_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": _BODY}}}}
 
 
-def _catalog(services: Services) -> RuleCatalog:
-    if services.rules is None:
-        raise RuntimeError("window rules are not wired; create_app does that")
-    return services.rules
-
-
 def _shown(catalog: RuleCatalog, record: RuleRecord) -> dict[str, object]:
     """The rule and, per model it was evaluated for, its state: ``inactive``,
     ``pending`` or ``firing``, since when, the last value and when it was computed."""
@@ -59,36 +53,32 @@ def _shown(catalog: RuleCatalog, record: RuleRecord) -> dict[str, object]:
 
 
 @router.post("", status_code=201, responses=ERROR_RESPONSES, openapi_extra=_WITH_BODY)
-async def create_rule(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
+async def create_rule(request: Request, catalog: RulesDep, _: WriteAccess) -> JSONResponse:
     """Add a rule: ``{"id", "metric", "aggregation", "window", "op", "threshold",
     "for"?, "clear"?, "severity"?, "model_ids"?, "alert_type"?, "enabled"?,
     "description"?}``. 409 if the id exists."""
-    catalog = _catalog(services)
     record = RuleRecord.from_body(await read_checked_json(request))
     await catalog.create(record)
     return JSONResponse(_shown(catalog, record), status_code=201)
 
 
 @router.get("")
-async def list_rules(services: ServicesDep, _: ReadAccess) -> JSONResponse:
+async def list_rules(catalog: RulesDep, _: ReadAccess) -> JSONResponse:
     """Every rule, in the order they were created, each with its state per model."""
-    catalog = _catalog(services)
     return JSONResponse([_shown(catalog, record) for record in catalog.all()])
 
 
 @router.get("/{rule_id}", responses=ERROR_RESPONSES)
-async def get_rule(rule_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
-    catalog = _catalog(services)
+async def get_rule(rule_id: str, catalog: RulesDep, _: ReadAccess) -> JSONResponse:
     return JSONResponse(_shown(catalog, catalog.get(rule_id)))
 
 
 @router.put("/{rule_id}", responses=ERROR_RESPONSES, openapi_extra=_WITH_BODY)
 async def put_rule(
-    rule_id: str, request: Request, services: ServicesDep, _: WriteAccess
+    rule_id: str, request: Request, catalog: RulesDep, _: WriteAccess
 ) -> JSONResponse:
     """Create (201) or replace (200). The body may leave ``id`` out; another id is
     422. A rule from the rules file is 409: change it in the file."""
-    catalog = _catalog(services)
     check_identifier(rule_id, "rule_id")
     record = RuleRecord.from_body(await read_checked_json(request), path_id=rule_id)
     created = await catalog.put(record)
@@ -96,7 +86,7 @@ async def put_rule(
 
 
 @router.delete("/{rule_id}", status_code=204, responses=ERROR_RESPONSES)
-async def delete_rule(rule_id: str, services: ServicesDep, _: AdminAccess) -> Response:
+async def delete_rule(rule_id: str, rules: RulesDep, _: AdminAccess) -> Response:
     """Delete a rule; the alerts it has firing are resolved. 409 for a file rule."""
-    await _catalog(services).delete(rule_id)
+    await rules.delete(rule_id)
     return Response(status_code=204)

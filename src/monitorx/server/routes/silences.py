@@ -6,10 +6,10 @@ from typing import Literal
 
 from fastapi import APIRouter, Request
 
-from monitorx.alerting.config_records import silence_from_body, silence_json
-from monitorx.alerting.silences import SilenceState
+from monitorx.alerting.notify.definitions import silence_from_body, silence_json
+from monitorx.alerting.notify.silences import SilenceState
 from monitorx.server.checked_json import read_checked_json
-from monitorx.server.deps import ReadAccess, ServicesDep, WriteAccess
+from monitorx.server.deps import AlertingDep, ClockDep, ReadAccess, WriteAccess
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.responses import JSONResponse
 
@@ -17,34 +17,41 @@ router = APIRouter(prefix="/silences", tags=["silences"])
 
 
 @router.post("", status_code=201, responses=ERROR_RESPONSES)
-async def create_silence(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
+async def create_silence(
+    request: Request, clock: ClockDep, alerting: AlertingDep, _: WriteAccess
+) -> JSONResponse:
     """``{"matchers": {"model_id": "fraud-v3"} | ['severity=~"low|medium"', ...],
     "starts_at"?, "ends_at" | "duration", "created_by", "comment"}``."""
-    now = services.clock.now()
+    now = clock.now()
     silence = silence_from_body(await read_checked_json(request), now)
-    await services.alerting.add_silence(silence)
+    await alerting.add_silence(silence)
     return JSONResponse(silence_json(silence, now), status_code=201)
 
 
 @router.get("")
 async def list_silences(
-    services: ServicesDep,
+    clock: ClockDep,
+    alerting: AlertingDep,
     _: ReadAccess,
     state: Literal["pending", "active", "expired"] | None = None,
 ) -> JSONResponse:
     """Silences, newest start first; ``state`` filters."""
-    now = services.clock.now()
-    found = services.alerting.list_silences(None if state is None else SilenceState(state))
+    now = clock.now()
+    found = alerting.list_silences(None if state is None else SilenceState(state))
     return JSONResponse([silence_json(s, now) for s in found])
 
 
 @router.get("/{silence_id}", responses=ERROR_RESPONSES)
-async def get_silence(silence_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
-    return JSONResponse(silence_json(services.alerting.silence(silence_id), services.clock.now()))
+async def get_silence(
+    silence_id: str, alerting: AlertingDep, clock: ClockDep, _: ReadAccess
+) -> JSONResponse:
+    return JSONResponse(silence_json(alerting.silence(silence_id), clock.now()))
 
 
 @router.delete("/{silence_id}", responses=ERROR_RESPONSES)
-async def expire_silence(silence_id: str, services: ServicesDep, _: WriteAccess) -> JSONResponse:
+async def expire_silence(
+    silence_id: str, alerting: AlertingDep, clock: ClockDep, _: WriteAccess
+) -> JSONResponse:
     """Expire now (kept, in state ``expired``, as in Alertmanager); idempotent."""
-    silence = await services.alerting.expire_silence(silence_id)
-    return JSONResponse(silence_json(silence, services.clock.now()))
+    silence = await alerting.expire_silence(silence_id)
+    return JSONResponse(silence_json(silence, clock.now()))

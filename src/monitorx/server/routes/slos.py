@@ -1,7 +1,7 @@
 """`/api/v1/slos`: service level objectives, their error budgets and burn rates.
 
 The SLO object and the status fields are described in docs/alerts.md ("SLOs and
-burn-rate alerts"); the arithmetic lives in `monitorx.alerting.slo`.
+burn-rate alerts"); the arithmetic lives in `monitorx.alerting.slo.objective`.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request, Response
 
-from monitorx.alerting.slo import SLO, duration_text
-from monitorx.alerting.slo_catalog import SLOCatalog
-from monitorx.alerting.slo_evaluation import SLOStatus
+from monitorx.alerting.slo.catalog import SLOCatalog
+from monitorx.alerting.slo.evaluation import SLOStatus
+from monitorx.alerting.slo.objective import SLO, duration_text
 from monitorx.core import MalformedPayload, NotFound, ValidationError
-from monitorx.server.deps import AdminAccess, ReadAccess, Services, ServicesDep, WriteAccess
+from monitorx.server.deps import AdminAccess, ReadAccess, SLOsDep, WriteAccess
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.responses import JSONResponse, alert_json
 from monitorx.server.schemas import ErrorOut
@@ -24,12 +24,6 @@ router = APIRouter(prefix="/slos", tags=["slos"])
 _CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorOut, "description": "an SLO with this id exists"}
 }
-
-
-def _catalog(services: Services) -> SLOCatalog:
-    catalog = services.slos
-    assert catalog is not None, "create_app wires the SLO catalog"
-    return catalog
 
 
 async def _body(request: Request) -> object:
@@ -94,49 +88,46 @@ def status_json(status: SLOStatus) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, responses=ERROR_RESPONSES | _CONFLICT)
-async def create_slo(request: Request, services: ServicesDep, _: WriteAccess) -> JSONResponse:
+async def create_slo(request: Request, slos: SLOsDep, _: WriteAccess) -> JSONResponse:
     """Add an SLO; 409 if its id exists."""
     slo = SLO.from_dict(await _body(request))
-    await _catalog(services).create(slo)
+    await slos.create(slo)
     return JSONResponse(slo.to_dict(), status_code=201)
 
 
 @router.get("", responses=ERROR_RESPONSES)
-async def list_slos(services: ServicesDep, _: ReadAccess) -> JSONResponse:
+async def list_slos(slos: SLOsDep, _: ReadAccess) -> JSONResponse:
     """Every SLO, oldest first, each with its current ``status``."""
-    statuses = await _catalog(services).evaluator.statuses()
+    statuses = await slos.evaluator.statuses()
     return JSONResponse([s.slo.to_dict() | {"status": status_json(s)} for s in statuses])
 
 
 @router.get("/{slo_id}", responses=ERROR_RESPONSES)
-async def get_slo(slo_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
-    return JSONResponse(_get(_catalog(services), slo_id).to_dict())
+async def get_slo(slo_id: str, slos: SLOsDep, _: ReadAccess) -> JSONResponse:
+    return JSONResponse(_get(slos, slo_id).to_dict())
 
 
 @router.put("/{slo_id}", responses=ERROR_RESPONSES)
-async def put_slo(
-    slo_id: str, request: Request, services: ServicesDep, _: WriteAccess
-) -> JSONResponse:
+async def put_slo(slo_id: str, request: Request, slos: SLOsDep, _: WriteAccess) -> JSONResponse:
     """Create (201) or replace (200). A body ``id`` must equal the path's."""
     body = await _body(request)
     if isinstance(body, dict) and body.setdefault("id", slo_id) != slo_id:
         raise ValidationError(f"body id {body['id']!r} differs from the path's", "id")
     slo = SLO.from_dict(body)
-    created = await _catalog(services).put(slo)
+    created = await slos.put(slo)
     return JSONResponse(slo.to_dict(), status_code=201 if created else 200)
 
 
 @router.delete("/{slo_id}", status_code=204, responses=ERROR_RESPONSES)
-async def delete_slo(slo_id: str, services: ServicesDep, _: AdminAccess) -> Response:
+async def delete_slo(slo_id: str, slos: SLOsDep, _: AdminAccess) -> Response:
     """Remove an SLO; its open slo_burn alert is resolved."""
-    if not await _catalog(services).delete(slo_id):
+    if not await slos.delete(slo_id):
         raise NotFound(f"no SLO with id {slo_id!r}")
     return Response(status_code=204)
 
 
 @router.get("/{slo_id}/status", responses=ERROR_RESPONSES)
-async def slo_status(slo_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
+async def slo_status(slo_id: str, catalog: SLOsDep, _: ReadAccess) -> JSONResponse:
     """SLI and error budget over the SLO window, burn rate per window, what fires."""
-    catalog = _catalog(services)
     _get(catalog, slo_id)
     return JSONResponse(status_json(await catalog.evaluator.status(slo_id)))

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from monitorx.core import NotFound
 from monitorx.core.timeparse import parse_duration
-from monitorx.server.deps import ReadAccess, ServicesDep
+from monitorx.server.deps import ClockDep, EngineDep, ReadAccess, RegistryDep, StorageDep
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes.metrics import number_or_text
@@ -49,17 +49,23 @@ def _model_summary(
 
 
 @router.get("/summary", response_model=Summary, responses=ERROR_RESPONSES)
-async def summary(services: ServicesDep, _: ReadAccess, window: _Window = "1h") -> JSONResponse:
+async def summary(
+    clock: ClockDep,
+    engine: EngineDep,
+    storage: StorageDep,
+    registry: RegistryDep,
+    _: ReadAccess,
+    window: _Window = "1h",
+) -> JSONResponse:
     """Per model over the window: count, latency statistics, error rate, throughput
     (count / window) and unresolved alerts. Registered models appear even without data."""
     window_s = parse_duration(number_or_text(window), "window")
-    end = services.clock.now()
+    end = clock.now()
     stats = {
-        s.model_id: s
-        for s in await services.storage.window_stats(end - timedelta(seconds=window_s), end)
+        s.model_id: s for s in await storage.window_stats(end - timedelta(seconds=window_s), end)
     }
-    active = services.engine.active_counts()
-    model_ids = sorted({m.id for m in services.registry.all()} | stats.keys() | active.keys())
+    active = engine.active_counts()
+    model_ids = sorted({m.id for m in registry.all()} | stats.keys() | active.keys())
     models = [_model_summary(m, stats.get(m), window_s, active.get(m, 0)) for m in model_ids]
     window_out = int(window_s) if window_s.is_integer() else window_s
     return JSONResponse({"window_seconds": window_out, "models": models})
@@ -67,22 +73,20 @@ async def summary(services: ServicesDep, _: ReadAccess, window: _Window = "1h") 
 
 @router.get("/models/{model_id}/summary", response_model=ModelSummary, responses=ERROR_RESPONSES)
 async def model_summary(
-    model_id: str, services: ServicesDep, _: ReadAccess, window: _Window = "1h"
+    model_id: str,
+    clock: ClockDep,
+    storage: StorageDep,
+    registry: RegistryDep,
+    engine: EngineDep,
+    _: ReadAccess,
+    window: _Window = "1h",
 ) -> JSONResponse:
     """One model's summary; 404 for a model neither registered nor seen in the data."""
     window_s = parse_duration(number_or_text(window), "window")
-    end = services.clock.now()
-    found = await services.storage.window_stats(
-        end - timedelta(seconds=window_s), end, model_id=model_id
-    )
-    known = (
-        bool(found)
-        or services.registry.get(model_id) is not None
-        or await services.storage.has_metrics(model_id)
-    )
+    end = clock.now()
+    found = await storage.window_stats(end - timedelta(seconds=window_s), end, model_id=model_id)
+    known = bool(found) or registry.get(model_id) is not None or await storage.has_metrics(model_id)
     if not known:
         raise NotFound(f"no model with id {model_id!r} is registered or has data")
     stats = found[0] if found else None
-    return JSONResponse(
-        _model_summary(model_id, stats, window_s, services.engine.active_count(model_id))
-    )
+    return JSONResponse(_model_summary(model_id, stats, window_s, engine.active_count(model_id)))

@@ -8,15 +8,21 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from monitorx.alerting.profile_catalog import ThresholdProfileCatalog
-from monitorx.alerting.threshold_profiles import (
+from monitorx.alerting.profiles.profile import (
     LEARNABLE_FIELDS,
     THRESHOLD_FIELDS,
     ThresholdProfile,
 )
 from monitorx.core import NotFound
 from monitorx.server.checked_json import read_checked_json
-from monitorx.server.deps import AdminAccess, ReadAccess, Services, ServicesDep, WriteAccess
+from monitorx.server.deps import (
+    AdminAccess,
+    ReadAccess,
+    RegistryDep,
+    StorageDep,
+    ThresholdProfilesDep,
+    WriteAccess,
+)
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.responses import JSONResponse
 from monitorx.store import Aggregation
@@ -55,22 +61,16 @@ _WITH_BODY = {
 }
 
 
-def _catalog(services: Services) -> ThresholdProfileCatalog:
-    if services.threshold_profiles is None:
-        raise RuntimeError("threshold profiles are not wired; create_app does that")
-    return services.threshold_profiles
-
-
 @router.get("/threshold-profiles")
-async def list_profiles(services: ServicesDep, _: ReadAccess) -> JSONResponse:
-    return JSONResponse([p.to_json() for p in _catalog(services).all()])
+async def list_profiles(threshold_profiles: ThresholdProfilesDep, _: ReadAccess) -> JSONResponse:
+    return JSONResponse([p.to_json() for p in threshold_profiles.all()])
 
 
 @router.get("/threshold-profiles/{model_type}/{environment}", responses=ERROR_RESPONSES)
 async def get_profile(
-    model_type: str, environment: str, services: ServicesDep, _: ReadAccess
+    model_type: str, environment: str, threshold_profiles: ThresholdProfilesDep, _: ReadAccess
 ) -> JSONResponse:
-    return JSONResponse(_catalog(services).get(model_type, environment).to_json())
+    return JSONResponse(threshold_profiles.get(model_type, environment).to_json())
 
 
 @router.put(
@@ -79,16 +79,20 @@ async def get_profile(
     openapi_extra=_WITH_BODY,
 )
 async def put_profile(
-    model_type: str, environment: str, request: Request, services: ServicesDep, _: WriteAccess
+    model_type: str,
+    environment: str,
+    request: Request,
+    catalog: ThresholdProfilesDep,
+    registry: RegistryDep,
+    _: WriteAccess,
 ) -> JSONResponse:
     """Create (201) or replace (200) the profile of one model type in one environment:
     ``{"thresholds": {"latency_ms": 250, ...}?, "learn": {"latency_ms": {"aggregation":
     "p99", "factor": 1.5, "window": "7d"}}?}``. Fields a profile learns are learned
     for its models at once, where they have enough history."""
-    catalog = _catalog(services)
     profile = ThresholdProfile.from_body(await read_checked_json(request), model_type, environment)
     created = await catalog.put(profile)
-    await catalog.learn_once(services.registry.all())
+    await catalog.learn_once(registry.all())
     return JSONResponse(profile.to_json(), status_code=201 if created else 200)
 
 
@@ -96,25 +100,33 @@ async def put_profile(
     "/threshold-profiles/{model_type}/{environment}", status_code=204, responses=ERROR_RESPONSES
 )
 async def delete_profile(
-    model_type: str, environment: str, services: ServicesDep, _: AdminAccess
+    model_type: str,
+    environment: str,
+    catalog: ThresholdProfilesDep,
+    registry: RegistryDep,
+    _: AdminAccess,
 ) -> Response:
-    catalog = _catalog(services)
     await catalog.delete(model_type, environment)
-    await catalog.learn_once(services.registry.all())  # forget what it learned
+    await catalog.learn_once(registry.all())  # forget what it learned
     return Response(status_code=204)
 
 
 @router.get("/models/{model_id}/thresholds", responses=ERROR_RESPONSES)
-async def model_thresholds(model_id: str, services: ServicesDep, _: ReadAccess) -> JSONResponse:
+async def model_thresholds(
+    model_id: str,
+    catalog: ThresholdProfilesDep,
+    registry: RegistryDep,
+    storage: StorageDep,
+    _: ReadAccess,
+) -> JSONResponse:
     """The thresholds a model is checked against, per field: ``{"value", "source":
     "model" | "profile" | "learned", ...}``; a learned field also shows how it is
     learned and from how many points (``value`` null until there are enough). A
     model with data but not registered has none; an unknown model is 404."""
-    model = services.registry.get(model_id)
+    model = registry.get(model_id)
     if model is None:
-        if await services.storage.has_metrics(model_id):
+        if await storage.has_metrics(model_id):
             return JSONResponse({})
         raise NotFound(f"no model with id {model_id!r}")
-    catalog = _catalog(services)
     effective = catalog.effective(model)
     return JSONResponse({k: e.to_json(catalog.min_points) for k, e in effective.items()})

@@ -26,8 +26,8 @@ from starlette.requests import HTTPConnection
 
 from monitorx.core import MonitorXError
 from monitorx.server.auth import Authenticator, Principal, Role
-from monitorx.server.deps import Services
-from monitorx.server.live import LiveHub, Subscription
+from monitorx.server.deps import services_of
+from monitorx.server.live import Subscription
 
 router = APIRouter(tags=["live"])
 
@@ -126,9 +126,8 @@ async def _listen(websocket: WebSocket, subscription: Subscription) -> None:
 @router.websocket("/ws")
 async def live_updates(websocket: WebSocket) -> None:
     """Stream ``metrics`` and ``alert`` messages until the client goes away."""
-    services: Services = websocket.app.state.services
-    hub: LiveHub | None = services.live
-    assert hub is not None, "create_app wires the live hub"
+    services = services_of(websocket.app)
+    hub = services.live
     await websocket.accept()
     try:
         await _authenticate(websocket, services.auth)

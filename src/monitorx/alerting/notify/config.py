@@ -1,0 +1,166 @@
+"""The alerting configuration of a project: channels, routes and silences.
+
+Kept in the store as documents (kinds ``channel``, ``route``, ``silence``) and held
+in memory for the dispatcher. Every change is written to the store before it takes
+effect, so what the API acknowledged survives a restart.
+
+Integrity: a route may only name channels that exist, and a channel that a route
+names cannot be deleted (409, naming the route) — the same guarantees Alertmanager's
+config loader gives, checked per request instead of per file.
+"""
+
+from __future__ import annotations
+
+__all__ = ["AlertingConfig"]
+
+import json
+from collections.abc import Callable
+
+import httpx
+
+from monitorx.alerting.notify.channels.base import Channel
+from monitorx.alerting.notify.channels.registry import build_channel
+from monitorx.alerting.notify.definitions import (
+    ChannelRecord,
+    RouteRecord,
+    silence_from_stored,
+    silence_json,
+)
+from monitorx.alerting.notify.delivery import RateLimit
+from monitorx.alerting.notify.routing import Route
+from monitorx.alerting.notify.silences import Silence, SilenceState
+from monitorx.core import Clock, Conflict, NotFound, ValidationError
+from monitorx.store import Storage
+
+CHANNEL, ROUTE, SILENCE = "channel", "route", "silence"
+
+
+class AlertingConfig:
+    def __init__(self, storage: Storage, clock: Clock, http: httpx.AsyncClient) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._http = http
+        self.channels: dict[str, ChannelRecord] = {}
+        # Live mappings the delivery queue reads: enabled channels, their rate limits.
+        self.senders: dict[str, Channel] = {}
+        self.limits: dict[str, RateLimit] = {}
+        self.routes: dict[str, RouteRecord] = {}  # in creation order
+        self.silences: dict[str, Silence] = {}
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after channels or routes change."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+    async def load(self) -> None:
+        for _, body in await self._storage.list_documents(CHANNEL):
+            self._install(ChannelRecord.from_stored(json.loads(body)))
+        for _, body in await self._storage.list_documents(ROUTE):
+            record = RouteRecord.from_body(json.loads(body))
+            self.routes[record.id] = record
+        for _, body in await self._storage.list_documents(SILENCE):
+            silence = silence_from_stored(json.loads(body))
+            self.silences[silence.id] = silence
+        self._changed()
+
+    # Channels ------------------------------------------------------------------------
+
+    def channel(self, channel_id: str) -> ChannelRecord:
+        record = self.channels.get(channel_id)
+        if record is None:
+            raise NotFound(f"no channel with id {channel_id!r}")
+        return record
+
+    def sender(self, channel_id: str) -> Channel:
+        """The channel's sender, enabled or not (a test send works on both)."""
+        record = self.channel(channel_id)
+        return self.senders.get(channel_id) or build_channel(record.type, record.config, self._http)
+
+    def _install(self, record: ChannelRecord) -> None:
+        self.channels[record.id] = record
+        self.senders.pop(record.id, None)
+        self.limits.pop(record.id, None)
+        if record.enabled:
+            self.senders[record.id] = build_channel(record.type, record.config, self._http)
+        if record.rate_limit is not None:
+            self.limits[record.id] = record.rate_limit
+
+    async def put_channel(self, record: ChannelRecord) -> bool:
+        """Create or replace a channel; True when it was created."""
+        build_channel(record.type, record.config, self._http)  # refuse before storing
+        created = await self._storage.put_document(CHANNEL, record.id, json.dumps(record.stored()))
+        self._install(record)
+        self._changed()
+        return created
+
+    async def delete_channel(self, channel_id: str) -> None:
+        self.channel(channel_id)
+        users = [r.id for r in self.routes.values() if channel_id in r.referenced_channels()]
+        if users:
+            raise Conflict(
+                f"channel {channel_id!r} is used by route(s) {', '.join(users)}; "
+                "change or delete them first"
+            )
+        await self._storage.delete_document(CHANNEL, channel_id)
+        self.channels.pop(channel_id, None)
+        self.senders.pop(channel_id, None)
+        self.limits.pop(channel_id, None)
+        self._changed()
+
+    def send_resolved(self) -> dict[str, bool]:
+        return {cid: record.send_resolved for cid, record in self.channels.items()}
+
+    # Routes --------------------------------------------------------------------------
+
+    def route(self, route_id: str) -> RouteRecord:
+        record = self.routes.get(route_id)
+        if record is None:
+            raise NotFound(f"no route with id {route_id!r}")
+        return record
+
+    async def put_route(self, record: RouteRecord) -> bool:
+        missing = sorted(record.referenced_channels() - set(self.channels))
+        if missing:
+            raise ValidationError(f"no channel with id {missing[0]!r}; create it first", "channels")
+        created = await self._storage.put_document(ROUTE, record.id, json.dumps(record.body))
+        self.routes[record.id] = record
+        self._changed()
+        return created
+
+    async def delete_route(self, route_id: str) -> None:
+        self.route(route_id)
+        await self._storage.delete_document(ROUTE, route_id)
+        del self.routes[route_id]
+        self._changed()
+
+    def route_tree(self) -> tuple[Route, ...]:
+        return tuple(r.route for r in self.routes.values())
+
+    # Silences ------------------------------------------------------------------------
+
+    def silence(self, silence_id: str) -> Silence:
+        found = self.silences.get(silence_id)
+        if found is None:
+            raise NotFound(f"no silence with id {silence_id!r}")
+        return found
+
+    async def add_silence(self, silence: Silence) -> None:
+        await self._save_silence(silence)
+
+    async def expire_silence(self, silence_id: str) -> Silence:
+        expired = self.silence(silence_id).expired(self._clock.now())
+        await self._save_silence(expired)
+        return expired
+
+    async def _save_silence(self, silence: Silence) -> None:
+        await self._storage.put_document(SILENCE, silence.id, json.dumps(silence_json(silence)))
+        self.silences[silence.id] = silence
+
+    def list_silences(self, state: SilenceState | None = None) -> list[Silence]:
+        now = self._clock.now()
+        found = [s for s in self.silences.values() if state is None or s.state(now) is state]
+        return sorted(found, key=lambda s: (s.starts_at, s.id), reverse=True)

@@ -1,0 +1,331 @@
+"""Window rules as the API and the rules file write them, and as the store keeps them.
+
+A rule record is a `WindowRule` (what is computed and compared) plus what the
+alert it raises looks like and where the rule came from::
+
+    {"id": "p95-latency", "metric": "latency", "aggregation": "p95", "window": "5m",
+     "op": ">", "threshold": 250, "for": "2m", "clear": "5m",
+     "severity": "high", "model_ids": ["fraud-v3"], "alert_type": "latency",
+     "enabled": true, "description": "checkout is slow"}
+
+Required: ``id``, ``metric``, ``aggregation``, ``window``, ``op``, ``threshold``.
+Durations are seconds or strings such as ``30s``, ``5m``, ``1h``, ``7d``; ``window``
+is at most 7 days, ``for`` and ``clear`` default to 0 (fire at the first true
+evaluation, resolve at the first false one, as Prometheus's ``for`` and
+``keep_firing_for``). Without ``model_ids`` a rule applies to every model.
+Without ``severity`` the alert's severity comes from API.md's bands on how far the
+value is past the threshold (value / threshold for ``>``/``>=``, threshold / value
+for ``<``/``<=``). ``alert_type`` defaults from the metric. ``source`` (``api`` or
+``file``) and ``models`` (the state per model) are shown by the API and ignored
+when sent back.
+
+Every bad field is refused with a `ValidationError` that names it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "MAX_RULE_WINDOW_S",
+    "RuleRecord",
+    "RuleSource",
+    "finite_number",
+    "format_duration",
+    "parse_window",
+]
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from monitorx.alerting.rules.window import Comparison, WindowRule
+from monitorx.core import AlertType, FieldError, MetricName, Severity, ValidationError
+from monitorx.core.identifiers import check_identifier
+from monitorx.core.severity import severity_for_ratio
+from monitorx.core.timeparse import parse_duration
+from monitorx.store import Aggregation
+
+# A rule's window is at most a week: longer aggregates belong to SLOs and reports,
+# and every evaluation reads the whole window again.
+MAX_RULE_WINDOW_S = 7 * 86400
+MAX_DESCRIPTION_CHARS = 1024
+MAX_RULE_MODELS = 1000
+
+_REQUIRED = ("id", "metric", "aggregation", "window", "op", "threshold")
+_OPTIONAL = ("for", "clear", "severity", "model_ids", "alert_type", "enabled", "description")
+# Shown by the API; a client that sends a rule back as it read it may include them.
+_READ_ONLY = ("source", "models")
+_KNOWN = frozenset((*_REQUIRED, *_OPTIONAL, *_READ_ONLY))
+
+_METRIC_ALERT_TYPES = {
+    MetricName.LATENCY: AlertType.LATENCY,
+    MetricName.ERROR_RATE: AlertType.ERROR_RATE,
+    MetricName.THROUGHPUT: AlertType.THROUGHPUT,
+    MetricName.GPU_MEMORY_MB: AlertType.RESOURCE_USAGE,
+    MetricName.GPU_UTILIZATION: AlertType.RESOURCE_USAGE,
+    MetricName.CPU_PERCENT: AlertType.RESOURCE_USAGE,
+    MetricName.MEMORY_MB: AlertType.RESOURCE_USAGE,
+    MetricName.TIME_TO_FIRST_TOKEN_MS: AlertType.LATENCY,
+    MetricName.PROMPT_TOKENS: AlertType.RESOURCE_USAGE,
+    MetricName.COMPLETION_TOKENS: AlertType.RESOURCE_USAGE,
+    MetricName.COST_USD: AlertType.RESOURCE_USAGE,
+}
+_ZERO_DURATION = re.compile(r"^\s*0+(?:\.0+)?\s*(?:ms|s|m|h|d|w)?\s*$")
+_UNITS = (("d", 86400), ("h", 3600), ("m", 60))
+
+
+class RuleSource(StrEnum):
+    """Where a rule was defined: through the API, or in the rules file."""
+
+    API = "api"
+    FILE = "file"
+
+
+def format_duration(seconds: float) -> str:
+    """``300`` → ``"5m"``: the largest unit that divides the duration exactly."""
+    if seconds > 0 and seconds == int(seconds):
+        for unit, size in _UNITS:
+            if int(seconds) % size == 0:
+                return f"{int(seconds) // size}{unit}"
+    return f"{seconds:g}s"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRecord:
+    """A window rule with the alert it raises: type, optional fixed severity, and
+    where it came from. ``severity`` None: from the bands on each evaluation."""
+
+    rule: WindowRule
+    alert_type: AlertType
+    severity: Severity | None = None
+    enabled: bool = True
+    description: str = ""
+    source: RuleSource = RuleSource.API
+
+    @property
+    def id(self) -> str:
+        return self.rule.id
+
+    def severity_for(self, value: float) -> Severity:
+        """The fixed severity, else API.md's band of how far ``value`` is past."""
+        if self.severity is not None:
+            return self.severity
+        if self.rule.comparison in (Comparison.ABOVE, Comparison.AT_OR_ABOVE):
+            return severity_for_ratio(value, self.rule.threshold)
+        # Below-rules: the ratio turns over (a throughput of 25 under 100 is 4×).
+        return severity_for_ratio(self.rule.threshold, value)
+
+    def message(self, value: float) -> str:
+        """The alert's message: what was measured, over what, against what."""
+        rule = self.rule
+        text = (
+            f"{rule.aggregation.value} {rule.metric.value} over {format_duration(rule.window_s)} "
+            f"is {value:.4g}, {rule.comparison.value} {rule.threshold:g} (rule {rule.id})"
+        )
+        return f"{self.description}: {text}" if self.description else text
+
+    def to_json(self) -> dict[str, object]:
+        """The rule as the API shows it (and as the store keeps it)."""
+        rule = self.rule
+        return {
+            "id": rule.id,
+            "metric": rule.metric.value,
+            "aggregation": rule.aggregation.value,
+            "window": format_duration(rule.window_s),
+            "op": rule.comparison.value,
+            "threshold": rule.threshold,
+            "for": format_duration(rule.for_s),
+            "clear": format_duration(rule.clear_s),
+            "severity": None if self.severity is None else self.severity.value,
+            "model_ids": list(rule.model_ids),
+            "alert_type": self.alert_type.value,
+            "enabled": self.enabled,
+            "description": self.description,
+            "source": self.source.value,
+        }
+
+    def stored(self) -> str:
+        return json.dumps(self.to_json(), separators=(",", ":"))
+
+    @classmethod
+    def from_stored(cls, body: str) -> RuleRecord:
+        data = json.loads(body)
+        return cls.from_body(data, source=RuleSource(data.get("source", RuleSource.API)))
+
+    @classmethod
+    def from_body(
+        cls, body: object, path_id: str | None = None, source: RuleSource = RuleSource.API
+    ) -> RuleRecord:
+        """Parse and check a rule; every bad field is named in one `ValidationError`.
+
+        ``path_id`` is the id in ``PUT /rules/{id}``: the body may leave ``id`` out,
+        and must not name another."""
+        if not isinstance(body, Mapping):
+            raise ValidationError("expected an object with the rule's fields", "body")
+        data: Mapping[str, Any] = body
+        if path_id is not None and "id" not in data:
+            data = {**data, "id": path_id}
+        errors: list[FieldError] = [
+            FieldError(name, f"unknown field; expected some of {', '.join(_REQUIRED + _OPTIONAL)}")
+            for name in sorted(set(map(str, data)) - _KNOWN)
+        ]
+        errors += [FieldError(n, "is required") for n in _REQUIRED if data.get(n) is None]
+        fields = _Fields(data, errors)
+        rule_id = fields.take("id", _identifier)
+        if rule_id is not None and path_id is not None and rule_id != path_id:
+            errors.append(FieldError("id", f"body id {rule_id!r} differs from the path's"))
+        metric = fields.take("metric", _enum(MetricName))
+        aggregation = fields.take("aggregation", _enum(Aggregation))
+        window_s = fields.take("window", _window)
+        comparison = fields.take("op", _enum(Comparison))
+        threshold = fields.take("threshold", finite_number)
+        for_s = fields.take("for", _non_negative_duration, 0.0)
+        clear_s = fields.take("clear", _non_negative_duration, 0.0)
+        severity = fields.take("severity", _enum(Severity))
+        model_ids = fields.take("model_ids", _model_ids, ())
+        alert_type = fields.take("alert_type", _enum(AlertType))
+        enabled = fields.take("enabled", _boolean, True)
+        description = fields.take("description", _description, "")
+        if errors:
+            raise ValidationError(errors)
+        assert rule_id is not None and metric is not None and aggregation is not None
+        assert window_s is not None and comparison is not None and threshold is not None
+        rule = WindowRule(
+            id=rule_id,
+            metric=metric,
+            aggregation=aggregation,
+            window_s=window_s,
+            comparison=comparison,
+            threshold=threshold,
+            for_s=for_s,
+            clear_s=clear_s,
+            severity=severity or Severity.HIGH,
+            model_ids=model_ids,
+        )
+        return cls(
+            rule=rule,
+            alert_type=alert_type or _METRIC_ALERT_TYPES[metric],
+            severity=severity,
+            enabled=enabled,
+            description=description,
+            source=source,
+        )
+
+
+class _Fields:
+    """Reads one field at a time; a bad one is recorded, not raised, so that one
+    answer names every bad field."""
+
+    def __init__(self, data: Mapping[str, Any], errors: list[FieldError]) -> None:
+        self._data = data
+        self._errors = errors
+
+    def take(self, name: str, parse: Any, default: Any = None) -> Any:
+        value = self._data.get(name)
+        if value is None:
+            return default
+        try:
+            return parse(value, name)
+        except ValidationError as exc:
+            self._errors.extend(exc.errors)
+            return default
+
+
+def _identifier(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError("expected a string", name)
+    return check_identifier(value, name)
+
+
+def _enum(kind: type[StrEnum]) -> Any:
+    def parse(value: object, name: str) -> StrEnum:
+        allowed = ", ".join(member.value for member in kind)
+        if not isinstance(value, str):
+            raise ValidationError(f"expected one of {allowed}", name)
+        try:
+            return kind(value)
+        except ValueError:
+            message = f"unknown {name} {value[:40]!r}; expected one of {allowed}"
+            raise ValidationError(message, name) from None
+
+    return parse
+
+
+def finite_number(value: object, name: str) -> float:
+    """``value`` as a float; refuses non-numbers, NaN, infinities and integers past
+    the float range (JSON and YAML read ``1e999`` as inf, a 400-digit integer as int)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError("expected a number", name)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValidationError("must be a finite number", name) from None
+    if not math.isfinite(number):
+        raise ValidationError("must be a finite number", name)
+    return number
+
+
+def _duration(value: object, name: str) -> float:
+    """`parse_duration`, with numbers past the float range refused by name."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = finite_number(value, name)
+    return parse_duration(value, name)
+
+
+def _negative(value: object) -> bool:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value < 0
+    return isinstance(value, str) and value.strip().startswith("-")
+
+
+def parse_window(value: object, name: str) -> float:
+    """A trailing window: a duration above 0 and at most 7 days."""
+    return _window(value, name)
+
+
+def _window(value: object, name: str) -> float:
+    if _negative(value):
+        raise ValidationError("must not be negative", name)
+    seconds = _duration(value, name)
+    if seconds > MAX_RULE_WINDOW_S:
+        raise ValidationError("must be at most 7 days", name)
+    return seconds
+
+
+def _non_negative_duration(value: object, name: str) -> float:
+    if _negative(value):
+        raise ValidationError("must not be negative", name)
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
+        return 0.0
+    if isinstance(value, str) and _ZERO_DURATION.match(value):
+        return 0.0
+    return _duration(value, name)
+
+
+def _model_ids(value: object, name: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ValidationError("expected a list of model ids", name)
+    if len(value) > MAX_RULE_MODELS:
+        raise ValidationError(f"at most {MAX_RULE_MODELS} model ids", name)
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise ValidationError("expected a model id (a string)", f"{name}[{index}]")
+        check_identifier(item, f"{name}[{index}]")
+    return tuple(dict.fromkeys(value))  # unique, in the given order
+
+
+def _boolean(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError("expected true or false", name)
+    return value
+
+
+def _description(value: object, name: str) -> str:
+    if not isinstance(value, str) or len(value) > MAX_DESCRIPTION_CHARS:
+        raise ValidationError(
+            f"expected a string of up to {MAX_DESCRIPTION_CHARS} characters", name
+        )
+    return value

@@ -1,0 +1,77 @@
+"""The ingest service: decode, store durably, then hand the committed data on.
+
+Every way metrics come in — one metric, a batch, a drift metric a client computed,
+the drift metrics of a platform analysis — goes through `IngestService`, so that
+"write, then evaluate" is written once: the store commits first (a 2xx means
+durable), and only then is the committed batch handed to whatever the app wired in
+as ``on_committed`` (the evaluate stage). ``ingest`` sits below ``evaluation`` and
+never imports it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BatchOutcome", "Committed", "IngestService"]
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeAlias
+
+import pyarrow as pa
+
+from monitorx.core import Clock, DriftMetric, MetricColumns
+from monitorx.ingest.decode import Rejection, decode_drift, decode_metric
+from monitorx.ingest.pool import BatchDecoder
+from monitorx.store import Storage
+
+Committed: TypeAlias = pa.Table | MetricColumns | DriftMetric
+"""What evaluation receives: a committed batch of metrics, or one drift metric."""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """How many items of a batch were stored, and why the others were not."""
+
+    accepted: int
+    rejected: list[Rejection]
+
+
+class IngestService:
+    """Decodes bodies, commits them to the store, then calls ``on_committed``."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        decoder: BatchDecoder,
+        max_batch_items: int,
+        on_committed: Callable[[Committed], None],
+    ) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._decoder = decoder
+        self._max_batch_items = max_batch_items
+        self._on_committed = on_committed
+
+    async def metric(self, body: bytes) -> None:
+        """Store one inference metric; return once it is durable."""
+        metric = decode_metric(body, self._clock.now())
+        await self._storage.write_metrics(metric)
+        self._on_committed(metric)
+
+    async def metric_batch(self, body: bytes) -> BatchOutcome:
+        """Store the valid items of a batch (none stored when none is valid)."""
+        table, rejected = await self._decoder.decode(body, self._clock.now(), self._max_batch_items)
+        if table.num_rows:
+            await self._storage.write_metrics(table)
+            self._on_committed(table)
+        return BatchOutcome(table.num_rows, rejected)
+
+    async def drift(self, body: bytes) -> None:
+        """Store one drift metric reported by a client."""
+        await self.drift_metrics([decode_drift(body, self._clock.now())])
+
+    async def drift_metrics(self, metrics: Iterable[DriftMetric]) -> None:
+        """Store drift metrics (a client's, or a platform analysis'), each then evaluated."""
+        for metric in metrics:
+            await self._storage.write_drift(metric)
+            self._on_committed(metric)

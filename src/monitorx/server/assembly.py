@@ -1,0 +1,243 @@
+"""The parts a server is made of, built once from the settings, in dependency order.
+
+`assemble` builds the pipeline of DESIGN.md — storage, ingest, evaluation,
+alerting and notification, the records of drift data — and the scheduler's jobs,
+and returns them as `Services` (what routes use) with the lifespan that loads,
+starts and stops them in order.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Assembly", "assemble"]
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from fastapi import FastAPI
+
+from monitorx.alerting.engine import AlertEngine
+from monitorx.alerting.handlers import load_alert_handlers
+from monitorx.alerting.notify.channels.redaction import install_http_log_redaction
+from monitorx.alerting.notify.config import AlertingConfig
+from monitorx.alerting.notify.delivery import RateLimit, RetryPolicy
+from monitorx.alerting.notify.notifier import Notifier
+from monitorx.alerting.profiles.catalog import LEARNING_CHECK_S, ThresholdProfileCatalog
+from monitorx.alerting.rules.catalog import RuleCatalog
+from monitorx.alerting.rules.evaluation import RuleEvaluator
+from monitorx.alerting.rules.file import load_rules_file
+from monitorx.alerting.slo.catalog import SLOCatalog
+from monitorx.alerting.slo.evaluation import SLOEvaluator
+from monitorx.analysis.anomaly import SENSITIVITY_Z, build_detectors
+from monitorx.core import Clock
+from monitorx.evaluation.anomaly_scan import AnomalyScanner
+from monitorx.evaluation.batches import Evaluator
+from monitorx.evaluation.concept_drift_feed import ConceptDriftFeed
+from monitorx.evaluation.drift_analyzer import DriftAnalyzer
+from monitorx.evaluation.drift_runs import ScheduledDriftRuns
+from monitorx.evaluation.forecast_scan import ForecastScanner
+from monitorx.evaluation.quality import QualityChecks
+from monitorx.evaluation.registry import ModelRegistry
+from monitorx.evaluation.scheduler import Scheduler
+from monitorx.ingest.pool import BatchDecoder
+from monitorx.ingest.service import IngestService
+from monitorx.records.store import RecordStore
+from monitorx.server.auth import Authenticator
+from monitorx.server.deps import Services
+from monitorx.server.live import LiveHub
+from monitorx.server.settings import Settings
+from monitorx.store import DataLifecycle, Storage, TieredReads
+
+Step = Callable[[], Awaitable[object]]
+
+
+@dataclass(frozen=True, slots=True)
+class Assembly:
+    """The wired services, and what to run when the server starts and stops."""
+
+    services: Services
+    startup: list[Step]
+    shutdown: list[Step]
+
+    @asynccontextmanager
+    async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        for step in self.startup:
+            await step()
+        try:
+            yield
+        finally:
+            for step in self.shutdown:
+                await step()
+
+
+def _authenticator(settings: Settings) -> Authenticator:
+    return Authenticator(
+        settings.auth_enabled,
+        [k.get_secret_value() for k in settings.api_keys],
+        settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
+    )
+
+
+def _notifier(
+    settings: Settings, store: Storage, clock: Clock
+) -> tuple[Notifier, httpx.AsyncClient]:
+    # One client for every channel: pooled connections, no redirects (a webhook's
+    # 3xx must not carry its secret elsewhere).
+    http = httpx.AsyncClient(timeout=settings.notify_timeout_s, follow_redirects=False)
+    notifier = Notifier(
+        store,
+        clock,
+        AlertingConfig(store, clock, http),
+        external_url=settings.external_url,
+        policy=RetryPolicy(budget_s=settings.notify_retry_budget_s),
+        limit=RateLimit(settings.notify_rate_limit, settings.notify_rate_window_s),
+    )
+    return notifier, http
+
+
+def _async(fn: Callable[[], object]) -> Step:
+    async def step() -> None:
+        fn()
+
+    return step
+
+
+def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
+    """Every part of a server over ``store``, wired as the settings say."""
+    # A broken rules file stops the server here, before anything is opened.
+    file_rules = load_rules_file(settings.rules_file) if settings.rules_file else []
+    profiles = ThresholdProfileCatalog(
+        store, clock, settings.threshold_learn_min_points, settings.threshold_learn_interval_s
+    )
+    registry = ModelRegistry(store, profiles)
+    engine = AlertEngine(store, clock, settings.alert_clear_period_s)
+    evaluator = Evaluator(
+        store, registry, engine, settings.error_rate_window_s, settings.error_rate_min_count
+    )
+    decoder = BatchDecoder(settings.ingest_workers)
+    ingest = IngestService(store, clock, decoder, settings.max_batch_items, evaluator.submit)
+    lifecycle = DataLifecycle(store, settings.retention_policy(), clock, settings.project_id)
+    history = TieredReads(store, lifecycle, clock)
+    records = RecordStore(
+        store, clock, settings.drift_bucket_max_rows, settings.drift_window_max_rows
+    )
+    rule_evaluator = RuleEvaluator(store, engine, clock)
+    rules = RuleCatalog(store, rule_evaluator)
+    slo_evaluator = SLOEvaluator(store, engine, clock, settings.retention_raw_s)
+    slos = SLOCatalog(store, slo_evaluator, settings.retention_raw_s)
+    notifier, http = _notifier(settings, store, clock)
+    if settings.notify_enabled:
+        engine.add_listener(notifier.handle)
+    # The dashboard's WebSocket: every committed batch and alert change, fanned out.
+    live = LiveHub()
+    evaluator.add_committed_listener(live.publish_batch)
+    engine.add_listener(live.publish_alert)
+    for handler in load_alert_handlers(settings.alert_handlers):
+        engine.add_listener(handler)
+    concept_drift = ConceptDriftFeed(store, engine)
+    evaluator.add_committed_listener(concept_drift.offer)
+    analyzer = DriftAnalyzer(records, ingest, clock)
+    drift_runs = ScheduledDriftRuns(store, clock, analyzer.analyze_report)
+    quality = QualityChecks(store, clock, engine, records)
+    services = Services(
+        settings=settings,
+        storage=store,
+        clock=clock,
+        auth=_authenticator(settings),
+        ingest=ingest,
+        registry=registry,
+        history=history,
+        engine=engine,
+        alerting=notifier.config,
+        notifier=notifier,
+        rules=rules,
+        threshold_profiles=profiles,
+        slos=slos,
+        records=records,
+        drift_analyzer=analyzer,
+        drift_runs=drift_runs,
+        quality=quality,
+        concept_drift=concept_drift,
+        live=live,
+    )
+
+    scheduler = Scheduler()
+    scheduler.every(settings.alert_tick_s, "resolve-cleared-alerts", engine.resolve_cleared)
+    if settings.notify_enabled:
+        scheduler.every(settings.alert_tick_s, "notify", notifier.tick)
+    scheduler.every(settings.lifecycle_interval_s, "data-lifecycle", lifecycle.run_once)
+    scheduler.every(
+        settings.lifecycle_interval_s,
+        "drift-data-retention",
+        lambda: records.drop_expired(settings.retention_raw_s),
+    )
+    scheduler.every(
+        settings.rule_eval_interval_s,
+        "evaluate-window-rules",
+        lambda: rule_evaluator.evaluate_once(m.id for m in registry.all()),
+    )
+    scheduler.every(
+        LEARNING_CHECK_S, "learn-thresholds", lambda: profiles.learn_once(registry.all())
+    )
+    scheduler.every(settings.slo_eval_interval_s, "slo-evaluation", slo_evaluator.evaluate_once)
+    scheduler.every(settings.drift_schedule_tick_s, "drift-schedules", drift_runs.tick)
+    scheduler.every(settings.quality_check_interval_s, "quality-checks", quality.tick)
+    if settings.anomaly_detectors:
+        anomalies = AnomalyScanner(
+            store,
+            history,
+            engine,
+            clock,
+            build_detectors(settings.anomaly_detectors),
+            settings.anomaly_z_threshold or SENSITIVITY_Z[settings.anomaly_sensitivity],
+            settings.anomaly_history_s,
+        )
+        scheduler.every(
+            settings.anomaly_scan_interval_s,
+            "anomaly-scan",
+            lambda: anomalies.scan_once(m.id for m in registry.all()),
+        )
+    if settings.forecast_enabled:
+        forecasts = ForecastScanner(
+            history, engine, clock, settings.forecast_window_s, settings.forecast_horizon_s
+        )
+        scheduler.every(
+            settings.forecast_scan_interval_s,
+            "forecast-scan",
+            lambda: forecasts.scan_once(registry.thresholds()),
+        )
+
+    async def load_notifier() -> None:
+        if settings.notify_enabled:
+            await notifier.load(engine.active())
+
+    startup: list[Step] = [
+        _async(decoder.start),
+        store.open,
+        registry.load,
+        engine.load,
+        slos.load,
+        quality.load,
+        drift_runs.load,
+        _async(install_http_log_redaction),
+        notifier.config.load,
+        load_notifier,
+        profiles.load,
+        lambda: rules.load(file_rules),
+        lambda: profiles.learn_once(registry.all()),
+        concept_drift.load,
+        _async(concept_drift.start),
+        _async(evaluator.start),
+        _async(scheduler.start),
+    ]
+    shutdown: list[Step] = [
+        scheduler.stop,
+        evaluator.stop,
+        concept_drift.stop,
+        notifier.stop,
+        http.aclose,
+        store.close,
+        _async(decoder.stop),
+    ]
+    return Assembly(services, startup, shutdown)

@@ -1,0 +1,377 @@
+"""The embedded default backend: DuckDB in one file under the data directory.
+
+Metrics are appended by one writer thread with group commit (``duckdb_writer``);
+reads run on a small thread pool, each thread with its own cursor, so that no
+DuckDB call ever runs on the event loop.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DuckDBStorage"]
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import pyarrow as pa
+
+from monitorx.core import (
+    Clock,
+    DriftMetric,
+    InferenceMetric,
+    MetricColumns,
+    MetricName,
+    StorageError,
+    SystemClock,
+)
+from monitorx.core.timeparse import from_epoch_us, to_epoch_us
+from monitorx.store import stored_rows as rows
+from monitorx.store.duckdb.blobs import BlobQueries, purge_model_blobs
+from monitorx.store.duckdb.documents import DocumentQueries
+from monitorx.store.duckdb.lifecycle import LifecycleQueries
+from monitorx.store.duckdb.records import RecordQueries
+from monitorx.store.duckdb.schema import migrate
+from monitorx.store.duckdb.writer import (
+    DEFAULT_FLUSH_INTERVAL_S,
+    DEFAULT_FLUSH_ROWS,
+    MetricWriter,
+)
+from monitorx.store.hot_tier import HotTier
+from monitorx.store.metric_batch import ERROR_CONTRIBUTION_SQL, metric_sql
+from monitorx.store.metric_log import MetricLog
+from monitorx.store.storage import (
+    Aggregation,
+    Bucket,
+    ErrorWindow,
+    MetricQuery,
+    ModelWindowStats,
+)
+
+T = TypeVar("T")
+logger = logging.getLogger("monitorx.store")
+
+_READ_THREADS = 4
+# What the hot tier needs of a row, in the order `HotTier.append` reads by name.
+HOT_SELECT = (
+    "model_id, ts, latency, throughput, error_rate, error, gpu_memory_mb, gpu_utilization, "
+    "cpu_percent, memory_mb, prompt_tokens, completion_tokens, time_to_first_token_ms, cost_usd"
+)
+
+
+def _naive(when: datetime) -> datetime:
+    return when.astimezone(UTC).replace(tzinfo=None)
+
+
+class DuckDBStorage(RecordQueries, LifecycleQueries, DocumentQueries, BlobQueries):
+    """`Storage` on an embedded DuckDB file (or ``:memory:``)."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        project_id: str = "default",
+        hot_retention_s: float = 24 * 3600,
+        hot_max_points: int = 5_000_000,
+        clock: Clock | None = None,
+        flush_rows: int = DEFAULT_FLUSH_ROWS,
+        flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
+    ) -> None:
+        self._flush_rows = flush_rows
+        self._flush_interval_s = flush_interval_s
+        self._path = str(path)
+        self._project = project_id
+        self._clock = clock or SystemClock()
+        self._hot_retention_us = round(hot_retention_s * 1_000_000)
+        self._hot_max_points = hot_max_points
+        self._hot: HotTier | None = None
+        self._con: Any = None
+        self._writer: MetricWriter | None = None
+        self._pool = ThreadPoolExecutor(_READ_THREADS, thread_name_prefix="monitorx-read")
+        self._local = threading.local()
+        self._small_writes = asyncio.Lock()
+
+    @property
+    def description(self) -> str:
+        return f"duckdb:///{self._path}"
+
+    async def open(self) -> None:
+        if self._path != ":memory:":
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(self._path)
+            self._con.execute("SET TimeZone = 'UTC'")
+            migrate(self._con)
+            log = None if self._path == ":memory:" else MetricLog(Path(self._path + ".metric-log"))
+            self._writer = MetricWriter(
+                self._con,
+                self._project,
+                log,
+                self._on_commit,
+                self._flush_rows,
+                self._flush_interval_s,
+            )
+            recovered = self._writer.recover()
+            if recovered:
+                logger.info("replayed %d logged metrics into DuckDB", recovered)
+            self._hot = self._load_hot_tier() if self._hot_max_points > 0 else None
+        except duckdb.Error as exc:
+            raise StorageError(f"cannot open DuckDB at {self._path}: {exc}") from exc
+        self._writer.start()
+
+    def _on_commit(self, table: pa.Table) -> None:
+        if self._hot is not None:
+            self._hot.append(table, self._now_us())
+
+    async def _settled(self) -> None:
+        """Before SQL reads metrics: every acknowledged metric is in DuckDB. A flush
+        already under way counts too: `MetricWriter.flush` waits for it to commit."""
+        writer = self._writer
+        if writer is not None and writer.pending_rows:
+            await self._in_thread(writer.flush)
+
+    def _now_us(self) -> int:
+        return to_epoch_us(self._clock.now())
+
+    def _load_hot_tier(self) -> HotTier:
+        """Fill the hot tier from the database: the retention window, newest first,
+        within the point budget."""
+        since = self._now_us() - self._hot_retention_us
+        table = self._con.sql(
+            f"SELECT {HOT_SELECT} FROM inference_metrics WHERE project_id = $1 "
+            "AND ts >= make_timestamp($2) ORDER BY ts DESC LIMIT $3",
+            params=[self._project, since, self._hot_max_points],
+        ).to_arrow_table()
+        covered_from = since
+        if table.num_rows == self._hot_max_points:
+            oldest = table.column("ts").cast(pa.int64()).to_numpy()[-1]
+            covered_from = int(oldest) + 1
+        hot = HotTier(self._hot_retention_us, self._hot_max_points, covered_from)
+        hot.append(table, self._now_us())
+        return hot
+
+    def _hot_for(self, start: datetime) -> HotTier | None:
+        """The hot tier, when it holds every point from ``start`` on."""
+        hot = self._hot
+        return hot if hot is not None and hot.covers(to_epoch_us(start)) else None
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.stop()
+        self._pool.shutdown(wait=True)
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    async def _run(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(cursor)`` on a read thread, translating driver errors."""
+        if self._con is None:
+            raise StorageError("storage is not open")
+
+        def call() -> T:
+            cursor = getattr(self._local, "cursor", None)
+            if cursor is None:
+                cursor = self._local.cursor = self._con.cursor()
+            try:
+                return fn(cursor)
+            except duckdb.Error as exc:
+                raise StorageError(f"DuckDB query failed: {exc}") from exc
+
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+
+    async def _in_thread(self, fn: Callable[[], T]) -> T:
+        """Blocking work (numpy over the hot tier) off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+
+    async def _write(self, fn: Callable[[Any], T]) -> T:
+        """Small transactional writes (registry, alerts), one at a time."""
+
+        def tx(cur: Any) -> T:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                result = fn(cur)
+                cur.execute("COMMIT")
+            except Exception:
+                cur.execute("ROLLBACK")
+                raise
+            return result
+
+        async with self._small_writes:
+            return await self._run(tx)
+
+    async def ping(self) -> None:
+        await self._run(lambda cur: cur.execute("SELECT 1").fetchall())
+
+    # Inference metrics -------------------------------------------------------------
+
+    async def write_metrics(self, batch: pa.Table | MetricColumns) -> None:
+        if self._writer is None:
+            raise StorageError("storage is not open")
+        await self._writer.write(batch)
+
+    async def query_metrics(self, query: MetricQuery) -> list[InferenceMetric]:
+        await self._settled()
+        fetched = await self._newest(rows.METRIC_COLUMNS, "inference_metrics", query)
+        return [rows.metric_from_row(r) for r in fetched]
+
+    async def _newest(self, columns: str, table: str, query: MetricQuery) -> list[Any]:
+        """Rows of a time-series table in ``[start, end)``, newest first."""
+        sql = f"SELECT {columns} FROM {table} WHERE project_id = ? "
+        params: list[object] = [self._project]
+        if query.model_id is not None:
+            sql += "AND model_id = ? "
+            params.append(query.model_id)
+        sql += "AND ts >= ? AND ts < ? ORDER BY ts DESC LIMIT ?"
+        params += [_naive(query.start), _naive(query.end), query.limit]
+        found: list[Any] = await self._run(lambda cur: cur.execute(sql, params).fetchall())
+        return found
+
+    async def aggregate(
+        self,
+        model_id: str,
+        metric: MetricName,
+        agg: Aggregation,
+        interval_s: float,
+        start: datetime,
+        end: datetime,
+    ) -> list[Bucket]:
+        interval_us = max(1, round(interval_s * 1_000_000))
+        hot = self._hot_for(start)
+        if hot is not None:
+            found = await self._in_thread(
+                lambda: hot.aggregate(
+                    model_id, metric, agg, interval_us, to_epoch_us(start), to_epoch_us(end)
+                )
+            )
+            return [Bucket(from_epoch_us(b), v) for b, v in found]
+        await self._settled()
+        column = metric_sql(metric)
+        quantile = agg.quantile
+        if agg is Aggregation.COUNT:
+            expr = f"count({column})"
+        elif agg is Aggregation.MEAN:
+            expr = f"avg({column})"
+        elif quantile is not None:
+            expr = f"quantile_cont({column}, {quantile})"
+        else:
+            expr = f"{agg.value}({column})"
+        sql = (
+            f"SELECT (epoch_us(ts) // {interval_us}) * {interval_us} AS bucket, {expr} "
+            "FROM inference_metrics WHERE project_id = ? AND model_id = ? "
+            f"AND ts >= ? AND ts < ? AND ({column}) IS NOT NULL "
+            "GROUP BY bucket ORDER BY bucket"
+        )
+        params = [self._project, model_id, _naive(start), _naive(end)]
+        fetched = await self._run(lambda cur: cur.execute(sql, params).fetchall())
+        return [Bucket(from_epoch_us(int(b)), float(v)) for b, v in fetched if v is not None]
+
+    async def window_stats(
+        self, start: datetime, end: datetime, model_id: str | None = None
+    ) -> list[ModelWindowStats]:
+        hot = self._hot_for(start)
+        if hot is not None:
+            return await self._in_thread(
+                lambda: hot.window_stats(to_epoch_us(start), to_epoch_us(end), model_id)
+            )
+        await self._settled()
+        sql = (
+            "SELECT model_id, count(*), avg(latency), "
+            "quantile_cont(latency, [0.5, 0.95, 0.99]), max(latency), "
+            f"avg({ERROR_CONTRIBUTION_SQL}) "
+            "FROM inference_metrics WHERE project_id = ? AND ts >= ? AND ts < ? "
+        )
+        params: list[object] = [self._project, _naive(start), _naive(end)]
+        if model_id is not None:
+            sql += "AND model_id = ? "
+            params.append(model_id)
+        sql += "GROUP BY model_id ORDER BY model_id"
+        fetched = await self._run(lambda cur: cur.execute(sql, params).fetchall())
+        return [
+            ModelWindowStats(
+                model_id=mid,
+                count=int(count),
+                latency_mean=mean,
+                latency_p50=q[0],
+                latency_p95=q[1],
+                latency_p99=q[2],
+                latency_max=mx,
+                error_rate=err,
+            )
+            for mid, count, mean, q, mx, err in fetched
+        ]
+
+    async def error_window(
+        self,
+        model_id: str,
+        start: datetime,
+        end: datetime,
+        latency_over: float | None = None,
+    ) -> ErrorWindow:
+        hot = self._hot_for(start)
+        if hot is not None:
+            return await self._in_thread(
+                lambda: hot.error_window(
+                    model_id, to_epoch_us(start), to_epoch_us(end), latency_over
+                )
+            )
+        await self._settled()
+        sql = (
+            f"SELECT count(*), avg({ERROR_CONTRIBUTION_SQL}), "
+            "count(*) FILTER (WHERE latency > ?) FROM inference_metrics "
+            "WHERE project_id = ? AND model_id = ? AND ts >= ? AND ts < ?"
+        )
+        # NULL compares to nothing: without a threshold no metric counts as slow.
+        params = [latency_over, self._project, model_id, _naive(start), _naive(end)]
+        ((count, rate, slow),) = await self._run(lambda cur: cur.execute(sql, params).fetchall())
+        return ErrorWindow(int(count), None if rate is None else float(rate), int(slow))
+
+    async def has_metrics(self, model_id: str) -> bool:
+        await self._settled()
+        sql = "SELECT 1 FROM inference_metrics WHERE project_id = ? AND model_id = ? LIMIT 1"
+        found = await self._run(lambda cur: cur.execute(sql, [self._project, model_id]).fetchall())
+        return bool(found)
+
+    async def purge_model_data(self, model_id: str) -> None:
+        await self._settled()
+
+        def purge(cur: Any) -> None:
+            # The log is kept per alert: it goes with the model's alerts, before them.
+            cur.execute(
+                "DELETE FROM delivery_log WHERE project_id = ? AND alert_id IN "
+                "(SELECT id FROM alerts WHERE project_id = ? AND model_id = ?)",
+                [self._project, self._project, model_id],
+            )
+            for table in (
+                "inference_metrics",
+                "drift_metrics",
+                "alerts",
+                "rollups_1m",
+                "rollups_1h",
+            ):
+                cur.execute(
+                    f"DELETE FROM {table} WHERE project_id = ? AND model_id = ?",
+                    [self._project, model_id],
+                )
+            purge_model_blobs(cur, self._project, model_id)
+
+        await self._write(purge)
+        if self._hot is not None:
+            self._hot.forget(model_id)
+
+    # Drift metrics -----------------------------------------------------------------
+
+    async def write_drift(self, metric: DriftMetric) -> None:
+        values = [self._project, *rows.drift_to_row(metric)]
+        await self._write(
+            lambda cur: cur.execute(
+                "INSERT INTO drift_metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values
+            )
+        )
+
+    async def query_drift(self, query: MetricQuery) -> list[DriftMetric]:
+        fetched = await self._newest(rows.DRIFT_COLUMNS, "drift_metrics", query)
+        return [rows.drift_from_row(r) for r in fetched]

@@ -1,0 +1,388 @@
+"""The PostgreSQL store's schema, as an ordered list of migrations.
+
+A schema remembers the last migration it ran in ``schema_migrations``; opening it
+runs the ones after that, under an advisory lock so that replicas starting together
+migrate once. A schema created by an older release therefore upgrades in place.
+
+``inference_metrics`` is laid out one of two ways, chosen once when the table is
+created and read back from the catalog afterwards (`MetricLayout`):
+
+- TimescaleDB, when the server offers the extension: a hypertable with 1-day
+  chunks, which TimescaleDB creates as rows arrive and ``drop_chunks`` removes.
+- Otherwise native declarative partitioning, ``PARTITION BY RANGE (ts)`` with one
+  partition per UTC day that the store creates itself (`postgres_partitions`).
+
+Timestamps are ``timestamptz``; connections run in UTC (`postgres_connection`).
+"""
+
+from __future__ import annotations
+
+__all__ = ["METRIC_COLUMNS", "MIGRATIONS", "MetricLayout", "SchemaState", "migrate"]
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+import psycopg
+from psycopg import sql
+
+from monitorx.core import StorageError
+from monitorx.store.postgres.connection import Connection
+
+logger = logging.getLogger("monitorx.store")
+
+TIMESCALE = "timescaledb"
+# `create_hypertable(relation, by_range(...))` replaced the column-name form in 2.13.
+_BY_RANGE_SINCE = (2, 13)
+
+# Column order of ``inference_metrics``: ``project_id`` then METRIC_BATCH_SCHEMA's.
+METRIC_COLUMNS = (
+    "project_id",
+    "model_id",
+    "model_type",
+    "request_id",
+    "ts",
+    "latency",
+    "throughput",
+    "error_rate",
+    "error",
+    "gpu_memory_mb",
+    "gpu_utilization",
+    "cpu_percent",
+    "memory_mb",
+    "tags",
+    "prompt_tokens",
+    "completion_tokens",
+    "time_to_first_token_ms",
+    "cost_usd",
+)
+
+
+class MetricLayout(StrEnum):
+    """How ``inference_metrics`` is split by time."""
+
+    PARTITIONED = "partitioned"
+    """Native range partitioning, one partition per UTC day."""
+    HYPERTABLE = "hypertable"
+    """A TimescaleDB hypertable with 1-day chunks."""
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaState:
+    """What `migrate` leaves behind: the schema version and how metrics are laid out."""
+
+    version: int
+    layout: MetricLayout
+    timescale_schema: str | None
+    """Where the TimescaleDB functions live, when the layout is a hypertable."""
+
+
+# Tags are text, not jsonb: no query filters on them, and parsing JSON on every
+# COPYed row would cost ingest throughput for nothing. Identifiers are COLLATE "C":
+# they sort in code-point order, as DuckDB sorts, whatever the database's locale,
+# and byte comparison makes every btree insert on ingest cheaper than a locale's.
+_METRICS_TABLE = """
+CREATE TABLE inference_metrics (
+    project_id text COLLATE "C" NOT NULL,
+    model_id text COLLATE "C" NOT NULL,
+    model_type text,
+    request_id text NOT NULL,
+    ts timestamptz NOT NULL,
+    latency double precision NOT NULL,
+    throughput double precision,
+    error_rate double precision,
+    error boolean NOT NULL,
+    gpu_memory_mb double precision,
+    gpu_utilization double precision,
+    cpu_percent double precision,
+    memory_mb double precision,
+    tags text COLLATE "C"
+)"""
+
+# Indexes, chosen for the queries. Every query on a model (aggregate, error_window,
+# query_metrics with a model, has_metrics, purge) is an equality on project and
+# model plus a range on ts: the btree serves all of them, in ts order. Queries over
+# every model of a window (window_stats, read_metrics_table, retention's DELETE) are
+# a range on ts alone; metrics arrive roughly in time order, so a BRIN index on ts
+# narrows them to the right blocks at a tiny fraction of a btree's size and write
+# cost. Both are declared on the parent, so every partition or chunk gets its own.
+_METRICS_INDEXES = """
+CREATE INDEX inference_metrics_model_ts ON inference_metrics (project_id, model_id, ts);
+CREATE INDEX inference_metrics_ts_brin ON inference_metrics USING brin (ts);
+"""
+
+_RECORD_TABLES = """
+CREATE TABLE drift_metrics (
+    project_id text COLLATE "C" NOT NULL,
+    model_id text COLLATE "C" NOT NULL,
+    drift_type text NOT NULL,
+    feature text,
+    score double precision,
+    confidence double precision NOT NULL,
+    severity text NOT NULL,
+    ts timestamptz NOT NULL
+);
+CREATE INDEX drift_metrics_model_ts ON drift_metrics (project_id, model_id, ts);
+CREATE INDEX drift_metrics_ts ON drift_metrics (project_id, ts);
+CREATE TABLE models (
+    project_id text COLLATE "C" NOT NULL,
+    model_id text COLLATE "C" NOT NULL,
+    config text NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (project_id, model_id)
+);
+CREATE TABLE alerts (
+    project_id text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    model_id text COLLATE "C" NOT NULL,
+    alert_type text NOT NULL,
+    severity text NOT NULL,
+    status text NOT NULL,
+    message text NOT NULL,
+    value double precision NOT NULL,
+    threshold double precision NOT NULL,
+    started_at timestamptz NOT NULL,
+    last_breach_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    resolved_at timestamptz,
+    acknowledged boolean NOT NULL,
+    acknowledged_at timestamptz,
+    labels text NOT NULL,
+    PRIMARY KEY (project_id, id)
+);
+CREATE INDEX alerts_started ON alerts (project_id, started_at);
+"""
+
+# Rollups of every resolution share one table; ``resolution`` is a `Resolution`
+# value. Rollups are small next to raw points, so no partitioning.
+_LIFECYCLE_TABLES = """
+CREATE TABLE rollups (
+    project_id text COLLATE "C" NOT NULL,
+    resolution text COLLATE "C" NOT NULL,
+    model_id text COLLATE "C" NOT NULL,
+    tags text COLLATE "C" NOT NULL,
+    metric text COLLATE "C" NOT NULL,
+    bucket timestamptz NOT NULL,
+    count bigint NOT NULL,
+    sum double precision,
+    min double precision,
+    max double precision,
+    sketch bytea
+);
+CREATE INDEX rollups_bucket ON rollups (project_id, resolution, bucket);
+CREATE INDEX rollups_model ON rollups (project_id, model_id, resolution, bucket);
+CREATE TABLE markers (
+    project_id text COLLATE "C" NOT NULL,
+    name text COLLATE "C" NOT NULL,
+    value text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (project_id, name)
+);
+"""
+
+# The alerting engine's documents and delivery log (postgres_documents).
+_DOCUMENT_TABLES = """
+CREATE TABLE documents (
+    project_id text COLLATE "C" NOT NULL,
+    kind text COLLATE "C" NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    body text NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (project_id, kind, key)
+);
+CREATE TABLE delivery_log (
+    project_id text COLLATE "C" NOT NULL,
+    alert_id text COLLATE "C" NOT NULL,
+    seq bigint GENERATED ALWAYS AS IDENTITY,
+    attempted_at timestamptz NOT NULL,
+    body text NOT NULL
+);
+CREATE INDEX delivery_log_alert ON delivery_log (project_id, alert_id, seq);
+"""
+
+
+# Blobs: opaque bytes such as the Parquet files of drift reference sets and
+# logged records (postgres_blobs). BYTEA holds up to 1 GB a value.
+_BLOB_TABLE = """
+CREATE TABLE blobs (
+    project_id text COLLATE "C" NOT NULL,
+    kind text COLLATE "C" NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    data bytea NOT NULL,
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (project_id, kind, key)
+);
+"""
+
+
+# The LLM fields of an inference (API.md's ``llm`` object), after ``tags``. Added
+# on the parent, they reach every partition (or hypertable chunk); without a
+# default, adding a nullable column rewrites nothing.
+_LLM_COLUMNS = """
+ALTER TABLE inference_metrics
+    ADD COLUMN prompt_tokens bigint,
+    ADD COLUMN completion_tokens bigint,
+    ADD COLUMN time_to_first_token_ms double precision,
+    ADD COLUMN cost_usd double precision;
+"""
+
+
+async def _create_metrics_table(conn: Connection, timescale_schema: str | None) -> None:
+    if timescale_schema is None:
+        await conn.execute(_METRICS_TABLE + " PARTITION BY RANGE (ts)")
+    else:
+        await conn.execute(_METRICS_TABLE)
+        await _make_hypertable(conn, timescale_schema)
+    await conn.execute(_METRICS_INDEXES)
+
+
+async def _v1_metrics_and_records(conn: Connection, timescale_schema: str | None) -> None:
+    await _create_metrics_table(conn, timescale_schema)
+    await conn.execute(_RECORD_TABLES)
+
+
+async def _v2_lifecycle(conn: Connection, timescale_schema: str | None) -> None:
+    await conn.execute(_LIFECYCLE_TABLES)
+
+
+async def _v3_documents(conn: Connection, timescale_schema: str | None) -> None:
+    await conn.execute(_DOCUMENT_TABLES)
+
+
+async def _v4_blobs(conn: Connection, timescale_schema: str | None) -> None:
+    await conn.execute(_BLOB_TABLE)
+
+
+async def _v5_llm_fields(conn: Connection, timescale_schema: str | None) -> None:
+    await conn.execute(_LLM_COLUMNS)
+
+
+# (version, what it does, the step). Append only: a released step never changes.
+MIGRATIONS = [
+    (1, "inference and drift metrics, models, alerts", _v1_metrics_and_records),
+    (2, "rollups and lifecycle markers", _v2_lifecycle),
+    (3, "alerting documents and delivery log", _v3_documents),
+    (4, "blobs", _v4_blobs),
+    (5, "LLM fields of inference metrics", _v5_llm_fields),
+]
+
+
+async def migrate(conn: Connection, schema: str, max_version: int | None = None) -> SchemaState:
+    """Create ``schema`` if needed and run the migrations it has not seen.
+
+    ``max_version`` stops early (tests use it to build an "older release" schema).
+    """
+    await _ensure_schema(conn, schema)
+    lock_key = f"monitorx.migrate:{schema}"
+    await conn.execute("SELECT pg_advisory_lock(hashtext(%s))", [lock_key])
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        cur = await conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")
+        row = await cur.fetchone()
+        current = int(row[0]) if row else 0
+        timescale_schema = await _timescale_schema(conn, create=current == 0)
+        for version, summary, step in MIGRATIONS:
+            if version <= current or (max_version is not None and version > max_version):
+                continue
+            async with conn.transaction():
+                await step(conn, timescale_schema)
+                await conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", [version])
+            logger.info("PostgreSQL schema %s migrated to %d: %s", schema, version, summary)
+            current = version
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", [lock_key])
+    layout = await _metric_layout(conn, schema)
+    if layout is MetricLayout.HYPERTABLE and timescale_schema is None:
+        timescale_schema = await _timescale_schema(conn, create=False)
+    return SchemaState(current, layout, timescale_schema)
+
+
+async def _ensure_schema(conn: Connection, schema: str) -> None:
+    """Create the schema unless it exists (checked first: a role may use a schema it
+    was given without the right to create schemas in the database)."""
+    cur = await conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema])
+    if await cur.fetchone() is None:
+        await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+
+
+async def _timescale_schema(conn: Connection, create: bool) -> str | None:
+    """The schema of the TimescaleDB extension, installing it first when ``create``
+    and the server offers it; None when it is not there (native partitioning)."""
+    installed = await _installed_timescale(conn)
+    if installed is not None or not create:
+        return installed
+    cur = await conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = %s", [TIMESCALE])
+    if await cur.fetchone() is None:
+        return None
+    try:
+        async with conn.transaction():
+            # Into public, not our schema: extensions are per database, and dropping
+            # one MonitorX schema must not take TimescaleDB away from the others.
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb WITH SCHEMA public")
+    except psycopg.Error as exc:
+        # Offered but unusable (not in shared_preload_libraries, or no privilege):
+        # native partitioning does the same job, so say so and carry on.
+        logger.warning(
+            "TimescaleDB is available but cannot be enabled (%s); using native partitioning", exc
+        )
+        return None
+    return await _installed_timescale(conn)
+
+
+async def _installed_timescale(conn: Connection) -> str | None:
+    cur = await conn.execute(
+        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+        "WHERE e.extname = %s",
+        [TIMESCALE],
+    )
+    row = await cur.fetchone()
+    return None if row is None else str(row[0])
+
+
+async def _make_hypertable(conn: Connection, timescale_schema: str) -> None:
+    """Turn the fresh ``inference_metrics`` into a hypertable with 1-day chunks,
+    without TimescaleDB's default index (ours are created next)."""
+    cur = await conn.execute("SELECT extversion FROM pg_extension WHERE extname = %s", [TIMESCALE])
+    row = await cur.fetchone()
+    version = _version_tuple(str(row[0])) if row else (0,)
+    ts = sql.Identifier(timescale_schema)
+    if version >= _BY_RANGE_SINCE:
+        query = sql.SQL(
+            "SELECT {}.create_hypertable('inference_metrics', {}.by_range('ts', INTERVAL '1 day'), "
+            "create_default_indexes => false)"
+        ).format(ts, ts)
+    else:
+        query = sql.SQL(
+            "SELECT {}.create_hypertable('inference_metrics', 'ts', "
+            "chunk_time_interval => INTERVAL '1 day', create_default_indexes => false)"
+        ).format(ts)
+    await conn.execute(query)
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    """``"2.14.2"`` → ``(2, 14, 2)``; a suffix such as ``-dev`` is ignored."""
+    numbers: list[int] = []
+    for part in text.split("."):
+        digits = "".join(c for c in part if c.isdigit())
+        if not digits:
+            break
+        numbers.append(int(digits))
+    return tuple(numbers)
+
+
+async def _metric_layout(conn: Connection, schema: str) -> MetricLayout:
+    """Read the layout back from the catalog: a partitioned table or a hypertable."""
+    cur = await conn.execute(
+        "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = 'inference_metrics'",
+        [schema],
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise StorageError(f"inference_metrics is missing from PostgreSQL schema {schema}")
+    return MetricLayout.PARTITIONED if row[0] == "p" else MetricLayout.HYPERTABLE

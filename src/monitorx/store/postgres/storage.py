@@ -1,0 +1,146 @@
+"""The scale-out backend: everything in PostgreSQL, shared by stateless replicas.
+
+Several server replicas may use one database, so this backend keeps no state that
+another replica could contradict: no hot tier, no write buffer. A write returns once
+PostgreSQL has committed it (one COPY per batch, with synchronous_commit as the
+server has it, on by default); every read is SQL.
+
+Every row carries ``project_id``: stores of different projects share the tables of
+one schema and never see each other's rows.
+
+The parts: `postgres_connection` (pool, schema pinning, error translation),
+`postgres_schema` (migrations), `postgres_partitions` (day partitions or
+TimescaleDB chunks), `postgres_copy` (Arrow through COPY), and the queries in
+`postgres_series`, `postgres_records`, `postgres_lifecycle`,
+`postgres_documents` and `postgres_blobs`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["PostgresStorage"]
+
+import asyncio
+from datetime import UTC, date
+
+import psycopg
+import pyarrow as pa
+
+from monitorx.core import Clock, DriftMetric, MetricColumns, SystemClock
+from monitorx.store import stored_rows as rows
+from monitorx.store.metric_batch import metric_table
+from monitorx.store.postgres.blobs import BlobQueries, purge_model_blobs
+from monitorx.store.postgres.connection import PostgresPool
+from monitorx.store.postgres.copy import batch_days, copy_metrics_in
+from monitorx.store.postgres.documents import DocumentQueries
+from monitorx.store.postgres.lifecycle import LifecycleQueries
+from monitorx.store.postgres.partitions import (
+    DayPartitions,
+    HypertableChunks,
+    MetricTimeSplit,
+)
+from monitorx.store.postgres.records import RecordQueries
+from monitorx.store.postgres.schema import MetricLayout, migrate
+from monitorx.store.postgres.series import SeriesQueries
+
+# The message PostgreSQL gives a row whose partition does not exist (SQLSTATE 23514,
+# shared with CHECK constraints, of which inference_metrics has none).
+_NO_PARTITION = "no partition of relation"
+
+
+class PostgresStorage(SeriesQueries, RecordQueries, LifecycleQueries, DocumentQueries, BlobQueries):
+    """`Storage` on PostgreSQL (``postgresql://user@host:5432/db?schema=name``)."""
+
+    def __init__(
+        self,
+        url: str,
+        project_id: str = "default",
+        clock: Clock | None = None,
+        *,
+        min_connections: int = 1,
+        max_connections: int = 10,
+    ) -> None:
+        self._pool = PostgresPool(url, min_connections, max_connections)
+        self._project = project_id
+        self._clock = clock or SystemClock()
+        self._time_split: MetricTimeSplit = DayPartitions(self._pool)
+        self.layout: MetricLayout | None = None
+        """How inference_metrics is split by time; known once the store is open."""
+
+    @property
+    def description(self) -> str:
+        return self._pool.target.display
+
+    def _today(self) -> date:
+        return self._clock.now().astimezone(UTC).date()
+
+    async def open(self) -> None:
+        async with self._pool.dedicated() as conn:
+            state = await migrate(conn, self._pool.schema)
+        self.layout = state.layout
+        if state.layout is MetricLayout.HYPERTABLE and state.timescale_schema is not None:
+            self._time_split = HypertableChunks(self._pool, state.timescale_schema)
+        else:
+            self._time_split = DayPartitions(self._pool)
+        await self._pool.open()
+        try:
+            await self._time_split.prepare(self._today())
+        except BaseException:
+            await self._pool.close()
+            raise
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def ping(self) -> None:
+        await self._pool.ping()
+
+    # Inference metrics -------------------------------------------------------------
+
+    async def write_metrics(self, batch: pa.Table | MetricColumns) -> None:
+        table = batch if isinstance(batch, pa.Table) else metric_table(batch)
+        if table.num_rows == 0:
+            return
+        days = await asyncio.to_thread(batch_days, table)
+        await self._time_split.ensure_days(days, self._today())
+        if not await self._copy_metrics(table, missing_partition_ok=True):
+            # A partition we believed in is gone: another replica's retention dropped
+            # it. Learn again what exists, create what is missing, and try once more.
+            await self._time_split.reload()
+            await self._time_split.ensure_days(days, self._today())
+            await self._copy_metrics(table, missing_partition_ok=False)
+
+    async def _copy_metrics(self, table: pa.Table, missing_partition_ok: bool) -> bool:
+        """COPY a batch. False, when ``missing_partition_ok``, if a row's partition
+        is missing; every other failure raises `StorageError`."""
+        async with self._pool.connection() as conn:
+            try:
+                await copy_metrics_in(conn, table, self._project)
+            except psycopg.errors.CheckViolation as exc:
+                if missing_partition_ok and _NO_PARTITION in str(exc):
+                    return False
+                raise
+        return True
+
+    async def purge_model_data(self, model_id: str) -> None:
+        async with self._pool.transaction() as conn:
+            # The log is kept per alert: it goes with the model's alerts, before them.
+            await conn.execute(
+                "DELETE FROM delivery_log WHERE project_id = %s AND alert_id IN "
+                "(SELECT id FROM alerts WHERE project_id = %s AND model_id = %s)",
+                [self._project, self._project, model_id],
+            )
+            for table in ("inference_metrics", "drift_metrics", "alerts", "rollups"):
+                await conn.execute(
+                    f"DELETE FROM {table} WHERE project_id = %s AND model_id = %s",
+                    [self._project, model_id],
+                )
+            await purge_model_blobs(conn, self._project, model_id)
+
+    # Drift metrics -----------------------------------------------------------------
+
+    async def write_drift(self, metric: DriftMetric) -> None:
+        await self._pool.execute(
+            "INSERT INTO drift_metrics (project_id, model_id, drift_type, feature, score, "
+            "confidence, severity, ts) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [self._project, *rows.drift_to_row(metric)],
+        )
