@@ -9,15 +9,14 @@ __all__ = ["MetricArrays", "drift_breach", "error_rate_breach", "evaluate_thresh
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
 
 from monitorx.core import AlertType, Breach, DriftMetric, Thresholds
 from monitorx.core.severity import severity_for_confidence, severity_for_ratio
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+from monitorx.core.timeparse import EPOCH
 
 # (column in the batch, threshold field, alert type, words for the message)
 _CHECKS = (
@@ -82,7 +81,7 @@ def evaluate_thresholds(batch: MetricArrays, thresholds: Mapping[str, Thresholds
                 continue
             worst = int(over[np.argmax(values[over])])
             value = float(values[worst])
-            observed = _EPOCH + timedelta(microseconds=int(batch.ts_us[rows[worst]]))
+            observed = EPOCH + timedelta(microseconds=int(batch.ts_us[rows[worst]]))
             breaches.append(
                 Breach(
                     model_id=model_id,

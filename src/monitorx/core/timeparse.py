@@ -7,6 +7,7 @@ durations as whole seconds or strings such as ``90s``, ``5m``, ``1h``, ``7d``.
 from __future__ import annotations
 
 __all__ = [
+    "EPOCH",
     "MAX_DURATION_S",
     "MAX_EPOCH_S",
     "from_epoch_us",
@@ -64,7 +65,7 @@ def parse_timestamp(value: object, field: str = "timestamp") -> datetime:
 
 def to_epoch_us(when: datetime, field: str = "timestamp") -> int:
     """Microseconds since the epoch; refuses instants before 1970."""
-    us = (when - _EPOCH) // _ONE_US
+    us = (when - EPOCH) // _ONE_US
     if us < 0:
         raise ValidationError("timestamp before 1970 is not allowed", field)
     return int(us)
@@ -72,7 +73,7 @@ def to_epoch_us(when: datetime, field: str = "timestamp") -> int:
 
 def from_epoch_us(us: int) -> datetime:
     """The aware UTC instant ``us`` microseconds after the epoch."""
-    return _EPOCH + timedelta(microseconds=us)
+    return EPOCH + timedelta(microseconds=us)
 
 
 def parse_duration(value: object, field: str) -> float:
@@ -99,5 +100,6 @@ def parse_duration(value: object, field: str) -> float:
     return seconds
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""The Unix epoch, an aware UTC datetime: epoch microseconds are offsets from it."""
 _ONE_US = timedelta(microseconds=1)

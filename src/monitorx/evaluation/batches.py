@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pyarrow as pa
@@ -25,11 +25,11 @@ from monitorx.analysis.thresholds import (
     evaluate_thresholds,
 )
 from monitorx.core import Breach, DriftMetric, MetricColumns
+from monitorx.core.timeparse import EPOCH
 from monitorx.evaluation.registry import ModelRegistry
 from monitorx.store import Storage
 
 logger = logging.getLogger("monitorx.evaluation")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CHECKED = ("latency", "error_rate", "gpu_memory_mb", "cpu_percent", "memory_mb")
 
 
@@ -145,7 +145,7 @@ class Evaluator:
         for model_id, ts_us in latest_error_us.items():
             limit = thresholds[model_id].error_rate
             assert limit is not None
-            end = _EPOCH + timedelta(microseconds=ts_us + 1)
+            end = EPOCH + timedelta(microseconds=ts_us + 1)
             window = await self._storage.error_window(model_id, end - self._window, end)
             if window.count < self._min_count or window.error_rate is None:
                 continue

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import orjson
@@ -37,6 +36,7 @@ from monitorx.analysis.concept_drift import (
     parse_concept_drift_config,
 )
 from monitorx.core import AlertType, Breach, MetricColumns, Severity
+from monitorx.core.timeparse import from_epoch_us
 from monitorx.evaluation.batches import metric_arrays
 from monitorx.store import Storage
 
@@ -45,7 +45,6 @@ DOCUMENT_KIND = "concept_drift"
 # Batches waiting to be fed at most; past it new batches are dropped (and counted),
 # so that a slow detector (KSWIN: ~1 ms a point) cannot make memory grow with traffic.
 MAX_QUEUED_BATCHES = 256
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DETECTOR_WORDS = {
     DriftDetectorName.ADWIN: "ADWIN",
     DriftDetectorName.DDM: "DDM",
@@ -65,10 +64,6 @@ class ConceptDriftStatus:
     batches_dropped: int = 0
 
 
-def _at(ts_us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=ts_us)
-
-
 def _level(metric: StreamMetric, value: float) -> str:
     return f"{value:.1%}" if metric is StreamMetric.ERROR else f"{value:,.1f} ms"
 
@@ -80,7 +75,7 @@ def concept_drift_breach(
     mean before the change."""
     stream = "error stream" if config.metric is StreamMetric.ERROR else "latency stream"
     level = "error rate" if config.metric is StreamMetric.ERROR else "mean latency"
-    when = _at(found.ts_us)
+    when = from_epoch_us(found.ts_us)
     return Breach(
         model_id=model_id,
         alert_type=AlertType.DRIFT,

@@ -16,6 +16,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+from monitorx.core.backoff import Backoff
 from monitorx.core.errors import MonitorXError
 from monitorx.sdk.errors import CircuitOpenError, is_transient
 from monitorx.sdk.payloads import JSONObject
@@ -136,7 +137,7 @@ class AsyncRecorder:
                 if isinstance(exc, CircuitOpenError):
                     delay = exc.retry_in_s
                 else:
-                    delay = min(self.max_backoff_s, self.retry_backoff_s * 2.0**attempt)
+                    delay = Backoff(self.retry_backoff_s, self.max_backoff_s).delay_s(attempt)
                 await asyncio.sleep(max(delay, 0.001))
                 attempt += 1
                 continue

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 __all__ = ["RETRYABLE_TRANSPORT_ERRORS", "RetryPolicy", "parse_retry_after"]
 
-import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import httpx
+
+from monitorx.core.backoff import Backoff, parse_retry_after
 
 # Errors where the request may simply not have reached a healthy server. Others
 # (an unsupported URL scheme, a protocol error on our side) fail the same way again.
@@ -30,13 +29,11 @@ RETRYABLE_TRANSPORT_ERRORS: tuple[type[httpx.TransportError], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Exponential backoff with jitter for connection errors, timeouts, 429 and 5xx.
-
-    Attempt ``n`` (0-based) waits ``backoff_s × 2**n`` — 1 s, 2 s, 4 s by default —
-    scaled by a random factor in ``[1 − jitter, 1 + jitter]`` so that many clients
-    that failed together do not come back together, and capped at ``max_delay_s``.
-    A ``Retry-After`` from the server replaces the computed wait; one longer than
-    ``max_delay_s`` is not waited for (the call fails instead).
+    """Which requests are retried (connection errors, timeouts, 429 and 5xx) and after
+    how long: `monitorx.core.backoff.Backoff` from ``backoff_s`` — 1 s, 2 s, 4 s by
+    default, ±``jitter``, capped at ``max_delay_s``. A ``Retry-After`` from the server
+    replaces the computed wait; one longer than ``max_delay_s`` is not waited for (the
+    call fails instead).
     """
 
     max_retries: int = 3
@@ -47,16 +44,18 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if self.max_retries < 0:
             raise ValueError("max_retries must be >= 0")
-        if not (math.isfinite(self.backoff_s) and self.backoff_s >= 0):
-            raise ValueError("retry_backoff must be a finite number >= 0")
-        if not 0.0 <= self.jitter <= 1.0:
-            raise ValueError("jitter must be between 0 and 1")
+        try:
+            Backoff(self.backoff_s, self.max_delay_s, self.jitter)
+        except ValueError as exc:
+            raise ValueError(f"retry_backoff: {exc}") from None
+
+    @property
+    def backoff(self) -> Backoff:
+        return Backoff(self.backoff_s, self.max_delay_s, self.jitter)
 
     def backoff_s_for(self, attempt: int, random_value: float) -> float:
         """Seconds to wait after failed attempt ``attempt``; ``random_value`` is in [0, 1)."""
-        base = self.backoff_s * 2.0**attempt
-        factor = 1.0 + self.jitter * (2.0 * random_value - 1.0)
-        return min(self.max_delay_s, base * factor)
+        return self.backoff.delay_s(attempt, random_value)
 
     @staticmethod
     def is_retryable_status(status_code: int) -> bool:
@@ -77,25 +76,3 @@ class RetryPolicy:
         if retry_after_s is not None:
             return retry_after_s if retry_after_s <= self.max_delay_s else None
         return self.backoff_s_for(attempt, random_value)
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), else None."""
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return max(0.0, seconds)

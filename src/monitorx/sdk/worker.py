@@ -26,6 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from monitorx.core.backoff import Backoff
 from monitorx.core.errors import MonitorXError
 from monitorx.sdk.errors import CircuitOpenError, is_transient
 from monitorx.sdk.fork_reset import reset_after_fork
@@ -350,7 +351,7 @@ class BatchWorker:
                 if isinstance(exc, CircuitOpenError):
                     delay = exc.retry_in_s
                 else:
-                    delay = min(self.max_backoff_s, self.retry_backoff_s * 2.0**attempt)
+                    delay = Backoff(self.retry_backoff_s, self.max_backoff_s).delay_s(attempt)
                 self._stop.wait(max(delay, 0.001))
                 attempt += 1
                 continue

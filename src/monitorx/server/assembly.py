@@ -21,7 +21,7 @@ from monitorx.alerting.engine import AlertEngine
 from monitorx.alerting.handlers import load_alert_handlers
 from monitorx.alerting.notify.channels.redaction import install_http_log_redaction
 from monitorx.alerting.notify.config import AlertingConfig
-from monitorx.alerting.notify.delivery import RateLimit, RetryPolicy
+from monitorx.alerting.notify.delivery import DeliveryPolicy, RateLimit
 from monitorx.alerting.notify.notifier import Notifier
 from monitorx.alerting.profiles.catalog import LEARNING_CHECK_S, ThresholdProfileCatalog
 from monitorx.alerting.rules.catalog import RuleCatalog
@@ -90,7 +90,7 @@ def _notifier(
         clock,
         AlertingConfig(store, clock, http),
         external_url=settings.external_url,
-        policy=RetryPolicy(budget_s=settings.notify_retry_budget_s),
+        policy=DeliveryPolicy(budget_s=settings.notify_retry_budget_s),
         limit=RateLimit(settings.notify_rate_limit, settings.notify_rate_window_s),
     )
     return notifier, http

@@ -24,7 +24,6 @@ __all__ = ["DEFAULT_QUEUE_SIZE", "LiveHub", "Subscription", "batch_summaries"]
 
 import asyncio
 from collections import deque
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -32,17 +31,17 @@ import pyarrow as pa
 
 from monitorx.alerting.engine import AlertEvent
 from monitorx.core import MetricColumns
+from monitorx.core.timeparse import from_epoch_us
 from monitorx.evaluation.batches import metric_arrays
 from monitorx.server.responses import alert_json
 
 # Messages a client may fall behind by before the oldest are dropped. A browser
 # tab that renders a few messages a second never gets near it.
 DEFAULT_QUEUE_SIZE = 256
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _iso(ts_us: int) -> str:
-    return (_EPOCH + timedelta(microseconds=ts_us)).isoformat().replace("+00:00", "Z")
+    return from_epoch_us(ts_us).isoformat().replace("+00:00", "Z")
 
 
 def batch_summaries(batch: pa.Table | MetricColumns) -> list[dict[str, Any]]:

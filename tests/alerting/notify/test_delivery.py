@@ -11,12 +11,13 @@ import httpx
 from monitorx.alerting.notify.channels import WebhookChannel, build_channel
 from monitorx.alerting.notify.delivery import (
     DeliveryAttempt,
+    DeliveryPolicy,
     DeliveryQueue,
     Outcome,
     RateLimit,
-    RetryPolicy,
 )
 from monitorx.core import FakeClock
+from monitorx.core.backoff import Backoff
 from tests.alerting.notify.channels.samples import STARTED, make_alert, make_notification
 from tests.http_receiver import HttpReceiver
 
@@ -32,7 +33,7 @@ class Log:
 def queue(
     channels: dict[str, WebhookChannel], clock: FakeClock, log: Log, **options: object
 ) -> DeliveryQueue:
-    policy = RetryPolicy(jitter=0.0, **options)  # type: ignore[arg-type]
+    policy = DeliveryPolicy(backoff=Backoff(max_s=60.0, jitter=0.0), **options)  # type: ignore[arg-type]
     return DeliveryQueue(channels, clock, policy, record=log, rng=random.Random(1))
 
 

@@ -21,10 +21,10 @@ from __future__ import annotations
 __all__ = [
     "DeliveryAttempt",
     "DeliveryJob",
+    "DeliveryPolicy",
     "DeliveryQueue",
     "Outcome",
     "RateLimit",
-    "RetryPolicy",
     "SlidingWindow",
 ]
 
@@ -40,6 +40,7 @@ from enum import StrEnum
 from monitorx.alerting.notify.channels.base import Channel, ChannelError
 from monitorx.alerting.notify.notification import Notification
 from monitorx.core import Clock
+from monitorx.core.backoff import Backoff
 
 
 class Outcome(StrEnum):
@@ -48,19 +49,17 @@ class Outcome(StrEnum):
     GAVE_UP = "gave_up"  # not retryable, or out of attempts or budget
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts: int = 8
-    initial_backoff_s: float = 1.0
-    multiplier: float = 2.0
-    max_backoff_s: float = 60.0
-    jitter: float = 0.2  # each wait is scaled by a random factor in [1 - j, 1 + j]
-    budget_s: float = 600.0
+DEFAULT_BACKOFF = Backoff(initial_s=1.0, max_s=60.0, jitter=0.2)
 
-    def backoff_s(self, attempt: int, rng: random.Random) -> float:
-        """The wait after failed attempt number ``attempt`` (1-based)."""
-        base = min(self.max_backoff_s, self.initial_backoff_s * self.multiplier ** (attempt - 1))
-        return base * rng.uniform(1 - self.jitter, 1 + self.jitter)
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    """How a failed delivery is retried: `Backoff` between attempts, at most
+    ``max_attempts`` of them within ``budget_s`` of the first."""
+
+    max_attempts: int = 8
+    budget_s: float = 600.0
+    backoff: Backoff = DEFAULT_BACKOFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +127,7 @@ async def _no_record(_attempt: DeliveryAttempt) -> None:
 class DeliveryQueue:
     channels: Mapping[str, Channel]
     clock: Clock
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     limit: RateLimit = field(default_factory=RateLimit)
     # Per-channel overrides of ``limit``, looked up at each send (a live mapping).
     limits: Mapping[str, RateLimit] = field(default_factory=dict)
@@ -220,7 +219,7 @@ class DeliveryQueue:
         policy = self.policy
         if not exc.retryable or job.attempts >= policy.max_attempts:
             return None
-        wait = policy.backoff_s(job.attempts, self.rng)
+        wait = policy.backoff.delay_s(job.attempts - 1, self.rng.random())
         if exc.retry_after_s is not None:
             wait = max(wait, exc.retry_after_s)
         retry_at = now + timedelta(seconds=wait)

@@ -38,10 +38,10 @@ from monitorx.alerting.notify.config import AlertingConfig
 from monitorx.alerting.notify.delivery import (
     DeliveryAttempt,
     DeliveryJob,
+    DeliveryPolicy,
     DeliveryQueue,
     Outcome,
     RateLimit,
-    RetryPolicy,
 )
 from monitorx.alerting.notify.dispatch import Dispatcher, NotificationLogEntry
 from monitorx.alerting.notify.notification import (
@@ -111,7 +111,7 @@ class Notifier:
         config: AlertingConfig,
         *,
         external_url: str = "",
-        policy: RetryPolicy | None = None,
+        policy: DeliveryPolicy | None = None,
         limit: RateLimit | None = None,
         inhibit_rules: Sequence[InhibitRule] = DEFAULT_INHIBIT_RULES,
     ) -> None:
@@ -123,7 +123,7 @@ class Notifier:
         self.queue = DeliveryQueue(
             config.senders,
             clock,
-            policy or RetryPolicy(),
+            policy or DeliveryPolicy(),
             limit or RateLimit(),
             limits=config.limits,
             record=self._record,

@@ -41,7 +41,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from monitorx.alerting.rules.definition import finite_number, format_duration, parse_window
+from monitorx.alerting.rules.definition import format_duration, parse_window
 from monitorx.core import (
     Environment,
     FieldError,
@@ -51,6 +51,7 @@ from monitorx.core import (
     Thresholds,
     ValidationError,
 )
+from monitorx.core.numbers import finite_number
 from monitorx.store import Aggregation
 
 THRESHOLD_FIELDS = tuple(f.name for f in fields(Thresholds))

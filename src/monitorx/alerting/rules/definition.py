@@ -28,13 +28,11 @@ __all__ = [
     "MAX_RULE_WINDOW_S",
     "RuleRecord",
     "RuleSource",
-    "finite_number",
     "format_duration",
     "parse_window",
 ]
 
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,6 +42,7 @@ from typing import Any
 from monitorx.alerting.rules.window import Comparison, WindowRule
 from monitorx.core import AlertType, FieldError, MetricName, Severity, ValidationError
 from monitorx.core.identifiers import check_identifier
+from monitorx.core.numbers import finite_number
 from monitorx.core.severity import severity_for_ratio
 from monitorx.core.timeparse import parse_duration
 from monitorx.store import Aggregation
@@ -252,20 +251,6 @@ def _enum(kind: type[StrEnum]) -> Any:
             raise ValidationError(message, name) from None
 
     return parse
-
-
-def finite_number(value: object, name: str) -> float:
-    """``value`` as a float; refuses non-numbers, NaN, infinities and integers past
-    the float range (JSON and YAML read ``1e999`` as inf, a 400-digit integer as int)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError("expected a number", name)
-    try:
-        number = float(value)
-    except OverflowError:
-        raise ValidationError("must be a finite number", name) from None
-    if not math.isfinite(number):
-        raise ValidationError("must be a finite number", name)
-    return number
 
 
 def _duration(value: object, name: str) -> float:

@@ -13,19 +13,19 @@ from __future__ import annotations
 
 __all__ = ["aggregate_over", "single_bucket_interval_s"]
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from monitorx.core import MetricName
+from monitorx.core.timeparse import EPOCH
 from monitorx.store import Aggregation, Storage
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Past the range's end by a whole second, so rounding to microseconds cannot split it.
 _MARGIN_S = 1.0
 
 
 def single_bucket_interval_s(end: datetime) -> float:
     """An aggregate interval that puts all of ``[epoch, end)`` in one bucket."""
-    return (end - _EPOCH).total_seconds() + _MARGIN_S
+    return (end - EPOCH).total_seconds() + _MARGIN_S
 
 
 async def aggregate_over(

@@ -32,6 +32,7 @@ from monitorx.analysis.drift.binning import EVIDENTLY_FILL, Binning, BinningRule
 from monitorx.analysis.drift.outcome import JsOutput, TestParameters, WassersteinNorm
 from monitorx.analysis.drift.registry import stattest_by_name
 from monitorx.core import ValidationError
+from monitorx.core.numbers import finite_number
 
 _Enum = TypeVar("_Enum", bound=StrEnum)
 
@@ -175,12 +176,12 @@ class DriftOptions:
                 raise ValidationError("must be a test name", name)
         for name in ("threshold", "log_base"):
             if name in values:
-                values[name] = _number(values[name], name)
+                values[name] = finite_number(values[name], name)
         for name in ("bins", "per_value_max_unique", "mmd_max_rows"):
             if name in values:
                 values[name] = _integer(values[name], name)
         if "empty_bin_fill" in values and values["empty_bin_fill"] != EVIDENTLY_FILL:
-            values["empty_bin_fill"] = _number(values["empty_bin_fill"], "empty_bin_fill")
+            values["empty_bin_fill"] = finite_number(values["empty_bin_fill"], "empty_bin_fill")
         if "binning" in values:
             values["binning"] = _enum(BinningRule, values["binning"], "binning")
         if "js_output" in values:
@@ -195,7 +196,7 @@ class DriftOptions:
             )
         if "per_column_threshold" in values:
             values["per_column_threshold"] = _mapping(
-                values["per_column_threshold"], "per_column_threshold", _number
+                values["per_column_threshold"], "per_column_threshold", finite_number
             )
         return cls(**values)
 
@@ -203,18 +204,6 @@ class DriftOptions:
 def _check_threshold(value: float, name: str) -> None:
     if not math.isfinite(value) or value < 0:
         raise ValidationError("must be a finite number, 0 or more", name)
-
-
-def _number(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError("must be a number", name)
-    try:
-        number = float(value)
-    except OverflowError:
-        raise ValidationError("must be a finite number", name) from None
-    if not math.isfinite(number):
-        raise ValidationError("must be a finite number", name)
-    return number
 
 
 def _integer(value: object, name: str) -> int:

@@ -38,7 +38,7 @@ __all__ = [
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import numpy as np
@@ -46,6 +46,7 @@ import numpy.typing as npt
 from sklearn import metrics as skm
 
 from monitorx.core import ValidationError
+from monitorx.core.timeparse import EPOCH
 
 # A binary score at or above this is a prediction of class 1.
 DECISION_THRESHOLD = 0.5
@@ -55,8 +56,6 @@ MAX_INFERRED_CLASSES = 20
 
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
 REGRESSION_METRICS = ("mae", "rmse", "mape", "r2")
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Task(StrEnum):
@@ -229,7 +228,7 @@ def quality_by_window(
     windows: list[QualityWindow] = []
     for bucket in np.unique(buckets):
         rows = np.flatnonzero(buckets == bucket)
-        start = _EPOCH + timedelta(microseconds=int(bucket) * width_us)
+        start = EPOCH + timedelta(microseconds=int(bucket) * width_us)
         metrics = quality_metrics(task, labels[rows], predictions[rows])
         windows.append(QualityWindow(start, int(rows.size), metrics))
     return windows

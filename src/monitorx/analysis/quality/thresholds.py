@@ -15,7 +15,6 @@ from __future__ import annotations
 
 __all__ = ["QualityConfig", "QualityThreshold", "quality_breaches"]
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,6 +26,7 @@ from monitorx.analysis.quality.model_quality import (
     Task,
 )
 from monitorx.core import AlertType, Breach, Severity, ValidationError
+from monitorx.core.numbers import finite_number
 from monitorx.core.severity import severity_for_ratio
 from monitorx.core.timeparse import parse_duration
 
@@ -106,12 +106,7 @@ def _threshold(name: str, value: object) -> QualityThreshold:
             f"of {', '.join(_METRICS)}",
             where,
         )
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError("must be a number", where)
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValidationError("must be a finite number", where)
-    return QualityThreshold(metric, bound, number)
+    return QualityThreshold(metric, bound, finite_number(value, where))
 
 
 def _severity(threshold: QualityThreshold, observed: float) -> Severity:

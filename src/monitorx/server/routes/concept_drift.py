@@ -9,7 +9,6 @@ monitor has seen since it started; ``DELETE`` stops it. Semantics in docs/anomal
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -21,6 +20,7 @@ from monitorx.analysis.concept_drift import (
 )
 from monitorx.core import NotFound
 from monitorx.core.identifiers import check_identifier
+from monitorx.core.timeparse import from_epoch_us
 from monitorx.evaluation.concept_drift_feed import ConceptDriftStatus
 from monitorx.evaluation.registry import ModelRegistry
 from monitorx.server.checked_json import read_checked_json
@@ -57,8 +57,7 @@ def status_json(model_id: str, status: ConceptDriftStatus) -> dict[str, Any]:
 
 
 def _timestamp(ts_us: int) -> str:
-    when = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ts_us)
-    return when.isoformat().replace("+00:00", "Z")
+    return from_epoch_us(ts_us).isoformat().replace("+00:00", "Z")
 
 
 # The body is read and checked by `parse_concept_drift_config`; this documents it.

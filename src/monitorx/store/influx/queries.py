@@ -30,7 +30,7 @@ __all__ = [
 import base64
 import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -39,12 +39,12 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from monitorx.core import DriftMetric, DriftType, Severity
+from monitorx.core.timeparse import EPOCH
 from monitorx.store.influx.client import Series
 from monitorx.store.influx.layout import METRIC_FIELDS, ROLLUP_FIELDS
 from monitorx.store.influx.lines import MAX_NANO_TIME
 from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA, ROLLUP_SCHEMA
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
 # InfluxDB's first storable instant (models.MinNanoTime).
 _MIN_NANO_TIME = -(2**63) + 2
@@ -71,7 +71,7 @@ def number(value: float) -> str:
 
 
 def _nanos(when: datetime) -> int:
-    us = (when - _EPOCH) // _ONE_US
+    us = (when - EPOCH) // _ONE_US
     return max(_MIN_NANO_TIME, min(MAX_NANO_TIME, us * 1000))
 
 
@@ -211,7 +211,7 @@ def drift_metrics(series: Sequence[Series]) -> list[DriftMetric]:
                     score=None if item.get("score") is None else float(item["score"]),
                     confidence=float(item["confidence"]),
                     severity=Severity(item["severity"]),
-                    timestamp=_EPOCH + int(item["time"]) * _ONE_US,
+                    timestamp=EPOCH + int(item["time"]) * _ONE_US,
                 )
             )
     return metrics

@@ -22,12 +22,13 @@ __all__ = ["SeriesReads"]
 import asyncio
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 import pyarrow as pa
 
 from monitorx.core import DriftMetric, InferenceMetric, MetricName
+from monitorx.core.timeparse import from_epoch_us
 from monitorx.store import series_stats as stats
 from monitorx.store import stored_rows as rows
 from monitorx.store.influx import queries as iql
@@ -43,7 +44,6 @@ from monitorx.store.storage import (
 )
 
 T = TypeVar("T")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SERVER_SIDE = {
     Aggregation.COUNT: "count",
     Aggregation.SUM: "sum",
@@ -64,10 +64,6 @@ _MODEL = iql.ident("model_id")
 GroupKey = str | int | None
 # What an error rate is made of, per group: (count, sum of contributions).
 ErrorSums = dict[GroupKey, tuple[int, float]]
-
-
-def _at(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
 
 
 class _Backend(Protocol):
@@ -174,7 +170,7 @@ class SeriesReads:
         if metric is MetricName.ERROR_RATE and agg in _ERROR_SIDE:
             sums = await _error_sums(self, clause, group_by)
             return [
-                Bucket(_at(int(bucket)), _ERROR_SIDE[agg](count, total))
+                Bucket(from_epoch_us(int(bucket)), _ERROR_SIDE[agg](count, total))
                 for bucket, (count, total) in sorted(sums.items(), key=lambda item: item[0] or 0)
                 if bucket is not None
             ]
@@ -184,7 +180,10 @@ class SeriesReads:
                 self, f"SELECT {_SERVER_SIDE[agg]}({column}) FROM {_INFERENCE}{clause} {group_by}"
             )
             return [
-                Bucket(_at(int(t)), float(v)) for s in found for t, v in s.values if v is not None
+                Bucket(from_epoch_us(int(t)), float(v))
+                for s in found
+                for t, v in s.values
+                if v is not None
             ]
         # A point comes back only if it has one of the fields asked for: latency,
         # which every point has, brings those without error or error_rate too.
@@ -206,7 +205,7 @@ class SeriesReads:
                 values = iql.floats(fetched[metric.value])
             return stats.bucket_aggregate(iql.times(fetched["time"]), values, agg, interval_us)
 
-        return [Bucket(_at(b), v) for b, v in await self._in_thread(compute)]
+        return [Bucket(from_epoch_us(b), v) for b, v in await self._in_thread(compute)]
 
     async def window_stats(
         self: _Backend, start: datetime, end: datetime, model_id: str | None = None
@@ -261,7 +260,9 @@ class SeriesReads:
         )
         if not any(s.values for s in oldest) or not any(s.values for s in newest):
             return None
-        return _at(int(oldest[0].values[0][0])), _at(int(newest[0].values[0][0]))
+        return from_epoch_us(int(oldest[0].values[0][0])), from_epoch_us(
+            int(newest[0].values[0][0])
+        )
 
     async def query_drift(self: _Backend, query: MetricQuery) -> list[DriftMetric]:
         if query.limit <= 0:

@@ -37,6 +37,7 @@ import httpx
 from monitorx.alerting.notify.channels.redaction import scrub
 from monitorx.alerting.notify.notification import Notification
 from monitorx.core import Alert, DeliveryError
+from monitorx.core.backoff import parse_retry_after
 
 logger = logging.getLogger("monitorx.alerting.notify.channels")
 
@@ -164,12 +165,7 @@ def excerpt(text: str, secrets: Iterable[str]) -> str:
 
 
 def _retry_after_s(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "").strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None  # an HTTP date or nothing: the queue's own backoff applies
-    return seconds if seconds >= 0 else None
+    return parse_retry_after(response.headers.get("retry-after"))
 
 
 async def send_http(

@@ -1,0 +1,24 @@
+"""Numbers from JSON and YAML bodies: finite, within float range, named when not."""
+
+from __future__ import annotations
+
+__all__ = ["finite_number"]
+
+import math
+
+from monitorx.core.errors import ValidationError
+
+
+def finite_number(value: object, name: str) -> float:
+    """``value`` as a float; refuses non-numbers (booleans included), NaN,
+    infinities and integers past the float range (JSON and YAML read ``1e999`` as
+    inf, a 400-digit integer as int), naming the field ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError("expected a number", name)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValidationError("must be a finite number", name) from None
+    if not math.isfinite(number):
+        raise ValidationError("must be a finite number", name)
+    return number
