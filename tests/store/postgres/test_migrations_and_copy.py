@@ -29,7 +29,7 @@ from monitorx.store.postgres import copy as postgres_copy
 from monitorx.store.postgres.connection import PostgresPool, parse_postgres_url
 from monitorx.store.postgres.schema import MIGRATIONS, migrate
 from monitorx.store.postgres.storage import PostgresStorage
-from monitorx.store.stored_rows import model_to_json
+from monitorx.store.sql.rows import model_to_json
 from tests.backends import POSTGRES_URL
 from tests.store.postgres.conftest import NOW, PROJECT, _day, _metrics, _open, _stamps
 

@@ -152,6 +152,8 @@ MIGRATIONS: list[tuple[int, str]] = [
     (4, _DOCUMENTS),
     (5, _BLOBS),
     (6, _LLM_COLUMNS),
+    # The lifecycle markers keep when they were set, as on PostgreSQL (store.sql.markers).
+    (7, "ALTER TABLE markers ADD COLUMN updated_at TIMESTAMP;"),
 ]
 
 

@@ -23,7 +23,6 @@ import pyarrow as pa
 
 from monitorx.core import (
     Clock,
-    DriftMetric,
     InferenceMetric,
     MetricColumns,
     MetricName,
@@ -31,12 +30,9 @@ from monitorx.core import (
     SystemClock,
 )
 from monitorx.core.timeparse import from_epoch_us, to_epoch_us
-from monitorx.store import stored_rows as rows
-from monitorx.store.duckdb.blobs import BlobQueries, purge_model_blobs
-from monitorx.store.duckdb.documents import DocumentQueries
 from monitorx.store.duckdb.lifecycle import LifecycleQueries
-from monitorx.store.duckdb.records import RecordQueries
 from monitorx.store.duckdb.schema import migrate
+from monitorx.store.duckdb.session import DuckDBSession
 from monitorx.store.duckdb.writer import (
     DEFAULT_FLUSH_INTERVAL_S,
     DEFAULT_FLUSH_ROWS,
@@ -45,6 +41,12 @@ from monitorx.store.duckdb.writer import (
 from monitorx.store.hot_tier import HotTier
 from monitorx.store.metric_batch import ERROR_CONTRIBUTION_SQL, metric_sql
 from monitorx.store.metric_log import MetricLog
+from monitorx.store.sql import rows
+from monitorx.store.sql.blobs import BlobQueries
+from monitorx.store.sql.documents import DocumentQueries
+from monitorx.store.sql.markers import MarkerQueries
+from monitorx.store.sql.registry import RegistryQueries
+from monitorx.store.sql.series import SeriesQueries
 from monitorx.store.storage import (
     Aggregation,
     Bucket,
@@ -68,8 +70,12 @@ def _naive(when: datetime) -> datetime:
     return when.astimezone(UTC).replace(tzinfo=None)
 
 
-class DuckDBStorage(RecordQueries, LifecycleQueries, DocumentQueries, BlobQueries):
+class DuckDBStorage(
+    SeriesQueries, RegistryQueries, LifecycleQueries, MarkerQueries, DocumentQueries, BlobQueries
+):
     """`Storage` on an embedded DuckDB file (or ``:memory:``)."""
+
+    _ROLLUP_TABLES = ("rollups_1m", "rollups_1h")
 
     def __init__(
         self,
@@ -94,6 +100,7 @@ class DuckDBStorage(RecordQueries, LifecycleQueries, DocumentQueries, BlobQuerie
         self._pool = ThreadPoolExecutor(_READ_THREADS, thread_name_prefix="monitorx-read")
         self._local = threading.local()
         self._small_writes = asyncio.Lock()
+        self._sql = self._duckdb = DuckDBSession(self._run, self._write)
 
     @property
     def description(self) -> str:
@@ -218,18 +225,6 @@ class DuckDBStorage(RecordQueries, LifecycleQueries, DocumentQueries, BlobQuerie
         fetched = await self._newest(rows.METRIC_COLUMNS, "inference_metrics", query)
         return [rows.metric_from_row(r) for r in fetched]
 
-    async def _newest(self, columns: str, table: str, query: MetricQuery) -> list[Any]:
-        """Rows of a time-series table in ``[start, end)``, newest first."""
-        sql = f"SELECT {columns} FROM {table} WHERE project_id = ? "
-        params: list[object] = [self._project]
-        if query.model_id is not None:
-            sql += "AND model_id = ? "
-            params.append(query.model_id)
-        sql += "AND ts >= ? AND ts < ? ORDER BY ts DESC LIMIT ?"
-        params += [_naive(query.start), _naive(query.end), query.limit]
-        found: list[Any] = await self._run(lambda cur: cur.execute(sql, params).fetchall())
-        return found
-
     async def aggregate(
         self,
         model_id: str,
@@ -337,41 +332,6 @@ class DuckDBStorage(RecordQueries, LifecycleQueries, DocumentQueries, BlobQuerie
 
     async def purge_model_data(self, model_id: str) -> None:
         await self._settled()
-
-        def purge(cur: Any) -> None:
-            # The log is kept per alert: it goes with the model's alerts, before them.
-            cur.execute(
-                "DELETE FROM delivery_log WHERE project_id = ? AND alert_id IN "
-                "(SELECT id FROM alerts WHERE project_id = ? AND model_id = ?)",
-                [self._project, self._project, model_id],
-            )
-            for table in (
-                "inference_metrics",
-                "drift_metrics",
-                "alerts",
-                "rollups_1m",
-                "rollups_1h",
-            ):
-                cur.execute(
-                    f"DELETE FROM {table} WHERE project_id = ? AND model_id = ?",
-                    [self._project, model_id],
-                )
-            purge_model_blobs(cur, self._project, model_id)
-
-        await self._write(purge)
+        await self._purge_model_rows(model_id)
         if self._hot is not None:
             self._hot.forget(model_id)
-
-    # Drift metrics -----------------------------------------------------------------
-
-    async def write_drift(self, metric: DriftMetric) -> None:
-        values = [self._project, *rows.drift_to_row(metric)]
-        await self._write(
-            lambda cur: cur.execute(
-                "INSERT INTO drift_metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values
-            )
-        )
-
-    async def query_drift(self, query: MetricQuery) -> list[DriftMetric]:
-        fetched = await self._newest(rows.DRIFT_COLUMNS, "drift_metrics", query)
-        return [rows.drift_from_row(r) for r in fetched]

@@ -22,18 +22,19 @@ __all__ = ["SeriesReads"]
 import asyncio
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import pyarrow as pa
 
 from monitorx.core import DriftMetric, InferenceMetric, MetricName
 from monitorx.core.timeparse import from_epoch_us
 from monitorx.store import series_stats as stats
-from monitorx.store import stored_rows as rows
 from monitorx.store.influx import queries as iql
 from monitorx.store.influx.client import InfluxClient, Series
 from monitorx.store.influx.layout import INFERENCE, rollup_measurement
+from monitorx.store.sql import rows
 from monitorx.store.storage import (
     Aggregation,
     Bucket,
@@ -66,16 +67,7 @@ GroupKey = str | int | None
 ErrorSums = dict[GroupKey, tuple[int, float]]
 
 
-class _Backend(Protocol):
-    """What the reads need of the store they are mixed into."""
-
-    _project: str
-    _influx: InfluxClient
-
-    async def _in_thread(self: _Backend, fn: Callable[[], T]) -> T: ...
-
-
-async def _select(store: _Backend, statement: str) -> list[Series]:
+async def _select(store: SeriesReads, statement: str) -> list[Series]:
     (found,) = await store._influx.query(statement)
     return found
 
@@ -92,7 +84,7 @@ def _by_group(series: list[Series], by_time: bool) -> dict[GroupKey, float]:
     return found
 
 
-async def _error_sums(store: _Backend, clause: str, group_by: str = "") -> ErrorSums:
+async def _error_sums(store: SeriesReads, clause: str, group_by: str = "") -> ErrorSums:
     """Count and sum of error contributions per group of points (see the module)."""
     source = f"FROM {_INFERENCE}{clause}"
     flagged = f"{source} AND {iql.ident('error')} = true"
@@ -115,7 +107,7 @@ async def _error_sums(store: _Backend, clause: str, group_by: str = "") -> Error
     }
 
 
-async def _slow(store: _Backend, clause: str, count: int, latency_over: float | None) -> int:
+async def _slow(store: SeriesReads, clause: str, count: int, latency_over: float | None) -> int:
     """How many of the ``count`` points of ``clause`` have a latency strictly above
     ``latency_over`` (0 when it is None). Beyond the finite floats, which InfluxQL
     cannot write, the answer is known: nothing is above NaN or +inf, all is above -inf."""
@@ -135,7 +127,15 @@ async def _slow(store: _Backend, clause: str, count: int, latency_over: float | 
 class SeriesReads:
     """Mixed into `InfluxStorage`, which provides the client and a thread pool."""
 
-    async def query_metrics(self: _Backend, query: MetricQuery) -> list[InferenceMetric]:
+    _project: str
+    _influx: InfluxClient
+    _pool: ThreadPoolExecutor
+
+    async def _in_thread(self, fn: Callable[[], T]) -> T:
+        """CPU work (encoding, numpy) off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+
+    async def query_metrics(self, query: MetricQuery) -> list[InferenceMetric]:
         if query.limit <= 0:  # InfluxQL reads LIMIT 0 as no limit at all
             return []
         clause = iql.where(
@@ -148,14 +148,14 @@ class SeriesReads:
         return [rows.metric_from_row(tuple(r.values())) for r in table.to_pylist()]
 
     async def read_metrics_table(
-        self: _Backend, start: datetime, end: datetime, model_id: str | None = None
+        self, start: datetime, end: datetime, model_id: str | None = None
     ) -> pa.Table:
         clause = iql.where(self._project, start=start, end=end, tags={"model_id": model_id})
         found = await _select(self, f"{iql.METRIC_SELECT}{clause} ORDER BY time ASC")
         return await self._in_thread(lambda: iql.metrics_table(found))
 
     async def aggregate(
-        self: _Backend,
+        self,
         model_id: str,
         metric: MetricName,
         agg: Aggregation,
@@ -208,7 +208,7 @@ class SeriesReads:
         return [Bucket(from_epoch_us(b), v) for b, v in await self._in_thread(compute)]
 
     async def window_stats(
-        self: _Backend, start: datetime, end: datetime, model_id: str | None = None
+        self, start: datetime, end: datetime, model_id: str | None = None
     ) -> list[ModelWindowStats]:
         clause = iql.where(self._project, start=start, end=end, tags={"model_id": model_id})
         found, sums = await asyncio.gather(
@@ -233,7 +233,7 @@ class SeriesReads:
         return await self._in_thread(compute)
 
     async def error_window(
-        self: _Backend,
+        self,
         model_id: str,
         start: datetime,
         end: datetime,
@@ -246,14 +246,14 @@ class SeriesReads:
         count, total = sums[None]
         return ErrorWindow(count, total / count, await _slow(self, clause, count, latency_over))
 
-    async def has_metrics(self: _Backend, model_id: str) -> bool:
+    async def has_metrics(self, model_id: str) -> bool:
         clause = iql.where(self._project, tags={"model_id": model_id})
         found = await _select(
             self, f"SELECT {iql.ident('latency')} FROM {_INFERENCE}{clause} LIMIT 1"
         )
         return any(s.values for s in found)
 
-    async def metric_time_bounds(self: _Backend) -> tuple[datetime, datetime] | None:
+    async def metric_time_bounds(self) -> tuple[datetime, datetime] | None:
         source = f"SELECT {iql.ident('latency')} FROM {_INFERENCE}{iql.where(self._project)}"
         oldest, newest = await self._influx.query(
             f"{source} ORDER BY time ASC LIMIT 1", f"{source} ORDER BY time DESC LIMIT 1"
@@ -264,7 +264,7 @@ class SeriesReads:
             int(newest[0].values[0][0])
         )
 
-    async def query_drift(self: _Backend, query: MetricQuery) -> list[DriftMetric]:
+    async def query_drift(self, query: MetricQuery) -> list[DriftMetric]:
         if query.limit <= 0:
             return []
         clause = iql.where(
@@ -276,7 +276,7 @@ class SeriesReads:
         return iql.drift_metrics(found)
 
     async def read_rollups(
-        self: _Backend,
+        self,
         resolution: Resolution,
         start: datetime,
         end: datetime,

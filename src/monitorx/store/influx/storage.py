@@ -30,7 +30,7 @@ __all__ = ["InfluxStorage"]
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
@@ -139,10 +139,6 @@ class InfluxStorage(SeriesReads):
     async def ping(self) -> None:
         await self._influx.ping()
         await self._side.ping()
-
-    async def _in_thread(self, fn: Callable[[], T]) -> T:
-        """CPU work (encoding, numpy) off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
 
     # Inference metrics -------------------------------------------------------------
 

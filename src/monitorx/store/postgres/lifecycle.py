@@ -102,18 +102,3 @@ class LifecycleQueries:
             "AND bucket >= %s AND bucket < %s",
             [self._project, _rollup_resolution(resolution), start, end],
         )
-
-    async def get_marker(self, name: str) -> str | None:
-        found = await self._pool.fetch(
-            "SELECT value FROM markers WHERE project_id = %s AND name = %s",
-            [self._project, name],
-        )
-        return str(found[0][0]) if found else None
-
-    async def set_marker(self, name: str, value: str) -> None:
-        await self._pool.execute(
-            "INSERT INTO markers (project_id, name, value, updated_at) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT (project_id, name) DO UPDATE "
-            "SET value = excluded.value, updated_at = excluded.updated_at",
-            [self._project, name, value, self._clock.now()],
-        )

@@ -11,17 +11,17 @@ __all__ = ["SeriesQueries"]
 
 import asyncio
 from datetime import datetime
-from typing import Any
 
 import pyarrow as pa
 from psycopg import sql
 
-from monitorx.core import DriftMetric, InferenceMetric, MetricName
+from monitorx.core import InferenceMetric, MetricName
 from monitorx.core.timeparse import from_epoch_us
-from monitorx.store import stored_rows as rows
 from monitorx.store.metric_batch import ERROR_CONTRIBUTION_SQL, METRIC_BATCH_SCHEMA, metric_sql
 from monitorx.store.postgres.connection import PostgresPool
 from monitorx.store.postgres.copy import copy_out, read_csv_table
+from monitorx.store.sql import rows
+from monitorx.store.sql.series import SeriesQueries
 from monitorx.store.storage import (
     Aggregation,
     Bucket,
@@ -76,7 +76,7 @@ def _aggregate_sql(agg: Aggregation, quantile: float | None) -> str:
     return f"{agg.value}(v)"
 
 
-class SeriesQueries:
+class PostgresSeriesQueries(SeriesQueries):
     """Time-series reads, mixed into `PostgresStorage` (which opens the pool)."""
 
     _pool: PostgresPool
@@ -85,21 +85,6 @@ class SeriesQueries:
     async def query_metrics(self, query: MetricQuery) -> list[InferenceMetric]:
         fetched = await self._newest(rows.METRIC_COLUMNS, "inference_metrics", query)
         return [rows.metric_from_row(r) for r in fetched]
-
-    async def query_drift(self, query: MetricQuery) -> list[DriftMetric]:
-        fetched = await self._newest(rows.DRIFT_COLUMNS, "drift_metrics", query)
-        return [rows.drift_from_row(r) for r in fetched]
-
-    async def _newest(self, columns: str, table: str, query: MetricQuery) -> list[Any]:
-        """Rows of a time-series table in ``[start, end)``, newest first."""
-        text = f"SELECT {columns} FROM {table} WHERE project_id = %s "
-        params: list[object] = [self._project]
-        if query.model_id is not None:
-            text += "AND model_id = %s "
-            params.append(query.model_id)
-        text += "AND ts >= %s AND ts < %s ORDER BY ts DESC LIMIT %s"
-        params += [query.start, query.end, query.limit]
-        return await self._pool.fetch(text, params)
 
     async def aggregate(
         self,

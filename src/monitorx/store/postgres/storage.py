@@ -25,30 +25,40 @@ from datetime import UTC, date
 import psycopg
 import pyarrow as pa
 
-from monitorx.core import Clock, DriftMetric, MetricColumns, SystemClock
-from monitorx.store import stored_rows as rows
+from monitorx.core import Clock, MetricColumns, SystemClock
 from monitorx.store.metric_batch import metric_table
-from monitorx.store.postgres.blobs import BlobQueries, purge_model_blobs
 from monitorx.store.postgres.connection import PostgresPool
 from monitorx.store.postgres.copy import batch_days, copy_metrics_in
-from monitorx.store.postgres.documents import DocumentQueries
 from monitorx.store.postgres.lifecycle import LifecycleQueries
 from monitorx.store.postgres.partitions import (
     DayPartitions,
     HypertableChunks,
     MetricTimeSplit,
 )
-from monitorx.store.postgres.records import RecordQueries
 from monitorx.store.postgres.schema import MetricLayout, migrate
-from monitorx.store.postgres.series import SeriesQueries
+from monitorx.store.postgres.series import PostgresSeriesQueries
+from monitorx.store.postgres.session import PostgresSession
+from monitorx.store.sql.blobs import BlobQueries
+from monitorx.store.sql.documents import DocumentQueries
+from monitorx.store.sql.markers import MarkerQueries
+from monitorx.store.sql.registry import RegistryQueries
 
 # The message PostgreSQL gives a row whose partition does not exist (SQLSTATE 23514,
 # shared with CHECK constraints, of which inference_metrics has none).
 _NO_PARTITION = "no partition of relation"
 
 
-class PostgresStorage(SeriesQueries, RecordQueries, LifecycleQueries, DocumentQueries, BlobQueries):
+class PostgresStorage(
+    PostgresSeriesQueries,
+    RegistryQueries,
+    LifecycleQueries,
+    MarkerQueries,
+    DocumentQueries,
+    BlobQueries,
+):
     """`Storage` on PostgreSQL (``postgresql://user@host:5432/db?schema=name``)."""
+
+    _ROLLUP_TABLES = ("rollups",)
 
     def __init__(
         self,
@@ -60,6 +70,7 @@ class PostgresStorage(SeriesQueries, RecordQueries, LifecycleQueries, DocumentQu
         max_connections: int = 10,
     ) -> None:
         self._pool = PostgresPool(url, min_connections, max_connections)
+        self._sql = PostgresSession(self._pool)
         self._project = project_id
         self._clock = clock or SystemClock()
         self._time_split: MetricTimeSplit = DayPartitions(self._pool)
@@ -122,25 +133,4 @@ class PostgresStorage(SeriesQueries, RecordQueries, LifecycleQueries, DocumentQu
         return True
 
     async def purge_model_data(self, model_id: str) -> None:
-        async with self._pool.transaction() as conn:
-            # The log is kept per alert: it goes with the model's alerts, before them.
-            await conn.execute(
-                "DELETE FROM delivery_log WHERE project_id = %s AND alert_id IN "
-                "(SELECT id FROM alerts WHERE project_id = %s AND model_id = %s)",
-                [self._project, self._project, model_id],
-            )
-            for table in ("inference_metrics", "drift_metrics", "alerts", "rollups"):
-                await conn.execute(
-                    f"DELETE FROM {table} WHERE project_id = %s AND model_id = %s",
-                    [self._project, model_id],
-                )
-            await purge_model_blobs(conn, self._project, model_id)
-
-    # Drift metrics -----------------------------------------------------------------
-
-    async def write_drift(self, metric: DriftMetric) -> None:
-        await self._pool.execute(
-            "INSERT INTO drift_metrics (project_id, model_id, drift_type, feature, score, "
-            "confidence, severity, ts) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            [self._project, *rows.drift_to_row(metric)],
-        )
+        await self._purge_model_rows(model_id)
