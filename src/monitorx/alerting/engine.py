@@ -33,7 +33,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from monitorx.core import Alert, AlertStatus, AlertType, Breach, Clock, NotFound
-from monitorx.store import Storage
+from monitorx.store import RegistryStore
 
 logger = logging.getLogger("monitorx.alerting")
 
@@ -81,7 +81,7 @@ def _owned(alert: Alert) -> bool:
 class AlertEngine:
     """Owns the lifecycle of every alert of one project."""
 
-    def __init__(self, storage: Storage, clock: Clock, clear_period_s: float) -> None:
+    def __init__(self, storage: RegistryStore, clock: Clock, clear_period_s: float) -> None:
         self._storage = storage
         self._clock = clock
         self._clear_period = timedelta(seconds=clear_period_s)

@@ -35,7 +35,7 @@ import numpy.typing as npt
 from monitorx.alerting.engine import AlertEngine
 from monitorx.analysis.anomaly import Anomaly, AnomalyDetector, find_anomalies
 from monitorx.core import AlertType, Breach, Clock, MetricName, Severity
-from monitorx.store import Aggregation, Storage, TieredReads
+from monitorx.store import Aggregation, LifecycleStore, TieredReads
 
 logger = logging.getLogger("monitorx.anomaly")
 
@@ -149,7 +149,7 @@ class AnomalyScanner:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: LifecycleStore,
         history: TieredReads,
         engine: AlertEngine,
         clock: Clock,

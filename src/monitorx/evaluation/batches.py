@@ -27,7 +27,7 @@ from monitorx.analysis.thresholds import (
 from monitorx.core import Breach, DriftMetric, MetricColumns
 from monitorx.core.timeparse import EPOCH
 from monitorx.evaluation.registry import ModelRegistry
-from monitorx.store import Storage
+from monitorx.store import MetricStore
 
 logger = logging.getLogger("monitorx.evaluation")
 _CHECKED = ("latency", "error_rate", "gpu_memory_mb", "cpu_percent", "memory_mb")
@@ -62,7 +62,7 @@ def metric_arrays(batch: pa.Table | MetricColumns) -> MetricArrays:
 class Evaluator:
     def __init__(
         self,
-        storage: Storage,
+        storage: MetricStore,
         registry: ModelRegistry,
         engine: AlertEngine,
         error_rate_window_s: float,

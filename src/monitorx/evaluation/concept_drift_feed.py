@@ -38,7 +38,7 @@ from monitorx.analysis.concept_drift import (
 from monitorx.core import AlertType, Breach, MetricColumns, Severity
 from monitorx.core.timeparse import from_epoch_us
 from monitorx.evaluation.batches import metric_arrays
-from monitorx.store import Storage
+from monitorx.store import DocumentStore
 
 logger = logging.getLogger("monitorx.concept_drift")
 DOCUMENT_KIND = "concept_drift"
@@ -98,7 +98,7 @@ def concept_drift_breach(
 class ConceptDriftFeed:
     """Keeps each configured model's monitor and feeds it committed batches."""
 
-    def __init__(self, storage: Storage, engine: AlertEngine) -> None:
+    def __init__(self, storage: DocumentStore, engine: AlertEngine) -> None:
         self._storage = storage
         self._engine = engine
         self._monitors: dict[str, StreamMonitor] = {}

@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 import orjson
 
 from monitorx.core import ValidationError
-from monitorx.store import Storage
+from monitorx.store import DocumentStore
 
 logger = logging.getLogger("monitorx.server")
 
@@ -30,7 +30,7 @@ class ModelDocuments(Generic[T]):
 
     def __init__(
         self,
-        storage: Storage,
+        storage: DocumentStore,
         kind: str,
         parse: Callable[[object], T],
         dump: Callable[[T], dict[str, object]],

@@ -6,13 +6,15 @@ __all__ = ["ModelRegistry"]
 
 from monitorx.alerting.profiles.catalog import ThresholdProfileCatalog
 from monitorx.core import ModelConfig, Thresholds
-from monitorx.store import Storage
+from monitorx.store import RegistryStore
 
 
 class ModelRegistry:
     """Registered models; reads are served from memory, writes go to the store first."""
 
-    def __init__(self, storage: Storage, profiles: ThresholdProfileCatalog | None = None) -> None:
+    def __init__(
+        self, storage: RegistryStore, profiles: ThresholdProfileCatalog | None = None
+    ) -> None:
         self._storage = storage
         self._models: dict[str, ModelConfig] = {}
         # Thresholds merged with the profiles', rebuilt only when a model, a profile

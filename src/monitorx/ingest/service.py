@@ -21,7 +21,7 @@ import pyarrow as pa
 from monitorx.core import Clock, DriftMetric, MetricColumns
 from monitorx.ingest.decode import Rejection, decode_drift, decode_metric
 from monitorx.ingest.pool import BatchDecoder
-from monitorx.store import Storage
+from monitorx.store import MetricStore
 
 Committed: TypeAlias = pa.Table | MetricColumns | DriftMetric
 """What evaluation receives: a committed batch of metrics, or one drift metric."""
@@ -40,7 +40,7 @@ class IngestService:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: MetricStore,
         clock: Clock,
         decoder: BatchDecoder,
         max_batch_items: int,

@@ -59,7 +59,7 @@ from monitorx.records.windows import (
     present_mask,
     window_records,
 )
-from monitorx.store import Storage
+from monitorx.store import BlobStore
 
 REFERENCE = "drift-reference"
 RECORDS = "drift-records"
@@ -76,7 +76,7 @@ class RecordStore:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: BlobStore,
         clock: Clock,
         bucket_max_rows: int = 100_000,
         max_window_rows: int = 200_000,

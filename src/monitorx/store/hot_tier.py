@@ -23,8 +23,8 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from monitorx.core import MetricName
+from monitorx.store.queries import Aggregation, ErrorWindow, ModelWindowStats
 from monitorx.store.series_stats import bucket_aggregate, sorted_quantiles
-from monitorx.store.storage import Aggregation, ErrorWindow, ModelWindowStats
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]

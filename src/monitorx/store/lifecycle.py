@@ -27,8 +27,9 @@ from datetime import datetime
 from monitorx.core import Clock
 from monitorx.core.timeparse import from_epoch_us, to_epoch_us
 from monitorx.store.cold_tier import ColdTier
+from monitorx.store.queries import Resolution
 from monitorx.store.rollups import merge_rollups, rollup_raw
-from monitorx.store.storage import Resolution, Storage
+from monitorx.store.storage import Storage
 
 logger = logging.getLogger("monitorx.lifecycle")
 

@@ -30,7 +30,7 @@ from datasketches import kll_doubles_sketch
 
 from monitorx.core import MetricName
 from monitorx.store.metric_batch import ROLLUP_SCHEMA
-from monitorx.store.storage import Aggregation
+from monitorx.store.queries import Aggregation
 
 SKETCH_K = 200
 _EMPTY_TAGS = "{}"

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from monitorx.store.storage import Aggregation, ModelWindowStats
+from monitorx.store.queries import Aggregation, ModelWindowStats
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]

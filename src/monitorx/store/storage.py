@@ -1,4 +1,19 @@
-"""The `Storage` protocol every backend implements, and the query types it speaks."""
+"""The `Storage` protocol every backend implements, composed of one small protocol
+per concern, so that a part of MonitorX can name just the concern it uses:
+
+- `StoreConnection`: open, close, ping;
+- `MetricStore`: inference and drift metrics — writes, pages, aggregates, windows;
+- `RegistryStore`: the model registry and the alerts;
+- `DocumentStore`: small JSON documents (alerting configuration and state) and the
+  delivery log;
+- `BlobStore`: opaque bytes (the Parquet parts of logged records and reference sets);
+- `LifecycleStore`: what rollups, retention and the cold tier need.
+
+Each concern has its conformance tests in ``tests/store/conformance``, run on every
+backend. Every method is safe to call concurrently. A write returns only once its
+data is committed: after a crash it is still there. Times are aware UTC datetimes;
+ranges are ``[start, end)``.
+"""
 
 from __future__ import annotations
 
@@ -6,142 +21,47 @@ __all__ = [
     "BLOB_MODEL_SEPARATOR",
     "Aggregation",
     "AlertQuery",
+    "BlobStore",
     "Bucket",
+    "DocumentStore",
     "ErrorWindow",
+    "LifecycleStore",
     "MetricQuery",
+    "MetricStore",
     "ModelWindowStats",
+    "RegistryStore",
     "Resolution",
     "Storage",
+    "StoreConnection",
 ]
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Protocol
 
 import pyarrow as pa
 
 from monitorx.core import (
     Alert,
-    AlertStatus,
-    AlertType,
     DriftMetric,
     InferenceMetric,
     MetricColumns,
     MetricName,
     ModelConfig,
-    Severity,
+)
+from monitorx.store.queries import (
+    BLOB_MODEL_SEPARATOR,
+    Aggregation,
+    AlertQuery,
+    Bucket,
+    ErrorWindow,
+    MetricQuery,
+    ModelWindowStats,
+    Resolution,
 )
 
-# Blob keys of a model are ``<model_id>/...``; identifiers never hold a slash, so
-# the prefix of one model never matches another's keys.
-BLOB_MODEL_SEPARATOR = "/"
 
-
-class Aggregation(StrEnum):
-    COUNT = "count"
-    SUM = "sum"
-    MEAN = "mean"
-    MIN = "min"
-    MAX = "max"
-    P50 = "p50"
-    P90 = "p90"
-    P95 = "p95"
-    P99 = "p99"
-
-    @property
-    def quantile(self) -> float | None:
-        """The quantile this aggregation asks for, or None for the others."""
-        return _QUANTILES.get(self)
-
-
-_QUANTILES = {
-    Aggregation.P50: 0.5,
-    Aggregation.P90: 0.9,
-    Aggregation.P95: 0.95,
-    Aggregation.P99: 0.99,
-}
-
-
-class Resolution(StrEnum):
-    """How finely a series is kept: raw points, or rollups per minute or per hour."""
-
-    RAW = "raw"
-    MINUTE = "1m"
-    HOUR = "1h"
-
-    @property
-    def seconds(self) -> int:
-        """The width of one rollup bucket (0 for raw points)."""
-        return _RESOLUTION_SECONDS[self]
-
-
-_RESOLUTION_SECONDS = {Resolution.RAW: 0, Resolution.MINUTE: 60, Resolution.HOUR: 3600}
-
-
-@dataclass(frozen=True, slots=True)
-class MetricQuery:
-    """Raw metrics in ``[start, end)``, newest first, at most ``limit``."""
-
-    start: datetime
-    end: datetime
-    limit: int
-    model_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Bucket:
-    """One aggregate bucket; ``time`` is its start."""
-
-    time: datetime
-    value: float
-
-
-@dataclass(frozen=True, slots=True)
-class ModelWindowStats:
-    """What a summary needs of one model over a window."""
-
-    model_id: str
-    count: int
-    latency_mean: float | None
-    latency_p50: float | None
-    latency_p95: float | None
-    latency_p99: float | None
-    latency_max: float | None
-    error_rate: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorWindow:
-    """How many metrics a model had in a window, and their error rate (None when none).
-
-    ``slow`` counts the window's metrics whose latency is strictly greater than the
-    ``latency_over`` that `Storage.error_window` was asked for (an SLO's "requests
-    slower than the target"); 0 when it was not asked for.
-    """
-
-    count: int
-    error_rate: float | None
-    slow: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class AlertQuery:
-    limit: int = 100
-    model_id: str | None = None
-    status: AlertStatus | None = None
-    severity: Severity | None = None
-    alert_type: AlertType | None = None
-
-
-class Storage(Protocol):
-    """Where MonitorX keeps everything. Every method is safe to call concurrently.
-
-    A write returns only once its data is committed: after a crash it is still there.
-    Times are aware UTC datetimes; ranges are ``[start, end)``.
-    """
-
+class StoreConnection(Protocol):
     async def open(self) -> None:
         """Connect, create or migrate the schema."""
 
@@ -151,7 +71,10 @@ class Storage(Protocol):
     async def ping(self) -> None:
         """Raise `StorageError` if the backend cannot serve."""
 
-    # Inference metrics
+
+class MetricStore(Protocol):
+    """Inference metrics and the drift metrics clients report."""
+
     async def write_metrics(self, batch: pa.Table | MetricColumns) -> None:
         """Append a batch (an Arrow table of ``METRIC_BATCH_SCHEMA``, or columns);
         return once it is committed."""
@@ -184,16 +107,14 @@ class Storage(Protocol):
 
     async def has_metrics(self, model_id: str) -> bool: ...
 
-    async def purge_model_data(self, model_id: str) -> None:
-        """Delete everything kept of a model but its registry entry: metrics, drift,
-        rollups, its alerts and their delivery log, and its blobs (`BLOB_MODEL_SEPARATOR`)."""
-
-    # Drift metrics reported by clients
     async def write_drift(self, metric: DriftMetric) -> None: ...
 
     async def query_drift(self, query: MetricQuery) -> list[DriftMetric]: ...
 
-    # Model registry
+
+class RegistryStore(Protocol):
+    """The model registry and the alerts: the store's non-series records."""
+
     async def save_model(self, model: ModelConfig) -> bool:
         """Insert or replace; True when it was created."""
 
@@ -203,7 +124,6 @@ class Storage(Protocol):
 
     async def delete_model(self, model_id: str) -> bool: ...
 
-    # Alerts
     async def save_alert(self, alert: Alert) -> None: ...
 
     async def get_alert(self, alert_id: str) -> Alert | None: ...
@@ -212,9 +132,64 @@ class Storage(Protocol):
 
     async def active_alerts(self) -> list[Alert]: ...
 
-    # Data lifecycle: what rollups, retention and the cold tier need of a backend.
-    # Rollup tables hold ``ROLLUP_SCHEMA`` rows (store.metric_batch); ``bucket`` is
-    # the start of the minute or hour. Backends store them; `store.rollups` computes.
+    async def purge_model_data(self, model_id: str) -> None:
+        """Delete everything kept of a model but its registry entry: metrics, drift,
+        rollups, its alerts and their delivery log, and its blobs (`BLOB_MODEL_SEPARATOR`)."""
+
+
+class DocumentStore(Protocol):
+    """Documents: small JSON texts the alerting engine keeps, its configuration and
+    state (channels, routes, rules, silences, threshold profiles, SLOs, the
+    notification log, pending deliveries), each named by a ``kind`` and a ``key``
+    unique within the kind. The store does not read the bodies. And the delivery
+    log: each notification attempt, kept per alert."""
+
+    async def put_document(self, kind: str, key: str, body: str) -> bool:
+        """Insert or replace; True when it was created. On replace ``created_at`` is
+        kept (the document keeps its place in `list_documents`); ``updated_at`` is
+        set to the clock's now either way."""
+
+    async def get_document(self, kind: str, key: str) -> str | None:
+        """The body of a document, or None when there is none."""
+
+    async def list_documents(self, kind: str) -> list[tuple[str, str]]:
+        """(key, body) of every document of a kind, oldest created first, then by key."""
+
+    async def delete_document(self, kind: str, key: str) -> bool:
+        """Remove a document; True when it existed."""
+
+    async def append_delivery_log(self, alert_ids: Sequence[str], at: datetime, body: str) -> None:
+        """Record one attempt: one entry per alert id (a notification may carry many
+        alerts), each with the same ``at`` and ``body`` (a JSON text)."""
+
+    async def list_delivery_log(self, alert_id: str, limit: int = 1000) -> list[str]:
+        """The bodies logged for an alert in the order they were appended (oldest
+        first): the newest ``limit`` of them when there are more."""
+
+
+class BlobStore(Protocol):
+    """Blobs: opaque bytes (Parquet files of drift reference sets and logged
+    records), each named by a ``kind`` and a ``key`` unique within the kind. A blob
+    whose key is a model id, or starts with a model id and `BLOB_MODEL_SEPARATOR`,
+    belongs to that model: `RegistryStore.purge_model_data` deletes it."""
+
+    async def put_blob(self, kind: str, key: str, data: bytes) -> None:
+        """Insert or replace; return once committed."""
+
+    async def get_blob(self, kind: str, key: str) -> bytes | None:
+        """The bytes of a blob, or None when there is none."""
+
+    async def list_blob_keys(self, kind: str, prefix: str = "") -> list[str]:
+        """The keys of a kind's blobs that start with ``prefix``, in code-point order."""
+
+    async def delete_blobs(self, kind: str, prefix: str) -> int:
+        """Delete a kind's blobs whose key starts with ``prefix``; return how many."""
+
+
+class LifecycleStore(Protocol):
+    """What rollups, retention and the cold tier need of a backend. Rollup tables
+    hold ``ROLLUP_SCHEMA`` rows (store.metric_batch); ``bucket`` is the start of the
+    minute or hour. Backends store them; `store.rollups` computes."""
 
     async def read_metrics_table(
         self, start: datetime, end: datetime, model_id: str | None = None
@@ -248,48 +223,14 @@ class Storage(Protocol):
 
     async def set_marker(self, name: str, value: str) -> None: ...
 
-    # Documents: small JSON texts the alerting engine keeps, its configuration and
-    # state (channels, routes, rules, silences, threshold profiles, SLOs, the
-    # notification log, pending deliveries), each named by a ``kind`` and a ``key``
-    # unique within the kind. The store does not read the bodies.
 
-    async def put_document(self, kind: str, key: str, body: str) -> bool:
-        """Insert or replace; True when it was created. On replace ``created_at`` is
-        kept (the document keeps its place in `list_documents`); ``updated_at`` is
-        set to the clock's now either way."""
-
-    async def get_document(self, kind: str, key: str) -> str | None:
-        """The body of a document, or None when there is none."""
-
-    async def list_documents(self, kind: str) -> list[tuple[str, str]]:
-        """(key, body) of every document of a kind, oldest created first, then by key."""
-
-    async def delete_document(self, kind: str, key: str) -> bool:
-        """Remove a document; True when it existed."""
-
-    # The delivery log: each notification attempt, kept per alert.
-
-    async def append_delivery_log(self, alert_ids: Sequence[str], at: datetime, body: str) -> None:
-        """Record one attempt: one entry per alert id (a notification may carry many
-        alerts), each with the same ``at`` and ``body`` (a JSON text)."""
-
-    async def list_delivery_log(self, alert_id: str, limit: int = 1000) -> list[str]:
-        """The bodies logged for an alert in the order they were appended (oldest
-        first): the newest ``limit`` of them when there are more."""
-
-    # Blobs: opaque bytes (Parquet files of drift reference sets and logged
-    # records), each named by a ``kind`` and a ``key`` unique within the kind. A blob
-    # whose key is a model id, or starts with a model id and `BLOB_MODEL_SEPARATOR`,
-    # belongs to that model: `purge_model_data` deletes it.
-
-    async def put_blob(self, kind: str, key: str, data: bytes) -> None:
-        """Insert or replace; return once committed."""
-
-    async def get_blob(self, kind: str, key: str) -> bytes | None:
-        """The bytes of a blob, or None when there is none."""
-
-    async def list_blob_keys(self, kind: str, prefix: str = "") -> list[str]:
-        """The keys of a kind's blobs that start with ``prefix``, in code-point order."""
-
-    async def delete_blobs(self, kind: str, prefix: str) -> int:
-        """Delete a kind's blobs whose key starts with ``prefix``; return how many."""
+class Storage(
+    StoreConnection,
+    MetricStore,
+    RegistryStore,
+    DocumentStore,
+    BlobStore,
+    LifecycleStore,
+    Protocol,
+):
+    """Where MonitorX keeps everything: every concern above, on one backend."""

@@ -23,8 +23,9 @@ import pyarrow.compute as pc
 from monitorx.core import Clock, MetricName
 from monitorx.core.timeparse import from_epoch_us
 from monitorx.store.lifecycle import DataLifecycle
+from monitorx.store.queries import Aggregation, Bucket, Resolution
 from monitorx.store.rollups import aggregate_rollups, rollup_raw
-from monitorx.store.storage import Aggregation, Bucket, Resolution, Storage
+from monitorx.store.storage import Storage
 
 _S = 1_000_000
 

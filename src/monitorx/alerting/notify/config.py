@@ -30,13 +30,13 @@ from monitorx.alerting.notify.delivery import RateLimit
 from monitorx.alerting.notify.routing import Route
 from monitorx.alerting.notify.silences import Silence, SilenceState
 from monitorx.core import Clock, Conflict, NotFound, ValidationError
-from monitorx.store import Storage
+from monitorx.store import DocumentStore
 
 CHANNEL, ROUTE, SILENCE = "channel", "route", "silence"
 
 
 class AlertingConfig:
-    def __init__(self, storage: Storage, clock: Clock, http: httpx.AsyncClient) -> None:
+    def __init__(self, storage: DocumentStore, clock: Clock, http: httpx.AsyncClient) -> None:
         self._storage = storage
         self._clock = clock
         self._http = http

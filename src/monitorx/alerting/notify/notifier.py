@@ -59,7 +59,7 @@ from monitorx.alerting.notify.silences import (
     silenced_by,
 )
 from monitorx.core import Alert, AlertStatus, Clock
-from monitorx.store import Storage
+from monitorx.store import DocumentStore
 
 logger = logging.getLogger("monitorx.alerting.notify.notifier")
 JOB, NFLOG, ESCALATION = "delivery_job", "nflog", "escalation"
@@ -106,7 +106,7 @@ def _job_from(data: dict[str, Any]) -> DeliveryJob:
 class Notifier:
     def __init__(
         self,
-        storage: Storage,
+        storage: DocumentStore,
         clock: Clock,
         config: AlertingConfig,
         *,

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from monitorx.alerting.rules.definition import RuleRecord, RuleSource
 from monitorx.alerting.rules.evaluation import RuleEvaluator
 from monitorx.core import Conflict, NotFound, ValidationError
-from monitorx.store import Storage
+from monitorx.store import DocumentStore
 
 logger = logging.getLogger("monitorx.alerting.rules")
 
@@ -29,7 +29,7 @@ RULE_DOCUMENT_KIND = "rule"
 class RuleCatalog:
     """Create, replace, delete and list rules; every change is stored first."""
 
-    def __init__(self, storage: Storage, evaluator: RuleEvaluator) -> None:
+    def __init__(self, storage: DocumentStore, evaluator: RuleEvaluator) -> None:
         self._storage = storage
         self._evaluator = evaluator
         self._rules: dict[str, RuleRecord] = {}  # in creation order

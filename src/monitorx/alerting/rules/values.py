@@ -17,7 +17,7 @@ from datetime import datetime
 
 from monitorx.core import MetricName
 from monitorx.core.timeparse import EPOCH
-from monitorx.store import Aggregation, Storage
+from monitorx.store import Aggregation, MetricStore
 
 # Past the range's end by a whole second, so rounding to microseconds cannot split it.
 _MARGIN_S = 1.0
@@ -29,7 +29,7 @@ def single_bucket_interval_s(end: datetime) -> float:
 
 
 async def aggregate_over(
-    storage: Storage,
+    storage: MetricStore,
     model_id: str,
     metric: MetricName,
     aggregation: Aggregation,

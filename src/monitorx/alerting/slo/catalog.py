@@ -16,7 +16,7 @@ import logging
 from monitorx.alerting.slo.evaluation import SLOEvaluator
 from monitorx.alerting.slo.objective import SLO, check_within_retention
 from monitorx.core import Conflict, ValidationError
-from monitorx.store import Storage
+from monitorx.store import DocumentStore
 
 logger = logging.getLogger("monitorx.alerting.slo.objective")
 
@@ -27,7 +27,7 @@ class SLOCatalog:
     """Create, replace, delete and list SLOs; keeps the evaluator's set current."""
 
     def __init__(
-        self, storage: Storage, evaluator: SLOEvaluator, raw_retention_s: float | None = None
+        self, storage: DocumentStore, evaluator: SLOEvaluator, raw_retention_s: float | None = None
     ) -> None:
         self._storage = storage
         self._evaluator = evaluator

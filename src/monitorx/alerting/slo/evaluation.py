@@ -43,7 +43,7 @@ from monitorx.alerting.slo.objective import (
     evaluate_burn,
 )
 from monitorx.core import Alert, AlertType, Breach, Clock, NotFound
-from monitorx.store import Storage
+from monitorx.store import MetricStore
 
 logger = logging.getLogger("monitorx.alerting.slo.objective")
 
@@ -93,7 +93,7 @@ _QueryKey = tuple[str, float, float | None]
 class _WindowReader:
     """Reads window counts ending at one instant, each distinct query once."""
 
-    def __init__(self, storage: Storage, end: datetime) -> None:
+    def __init__(self, storage: MetricStore, end: datetime) -> None:
         self._storage = storage
         self.end = end
         self._cache: dict[_QueryKey, WindowCounts] = {}
@@ -124,7 +124,7 @@ class SLOEvaluator:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: MetricStore,
         engine: AlertEngine,
         clock: Clock,
         raw_retention_s: float | None = None,

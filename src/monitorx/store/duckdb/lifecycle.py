@@ -15,8 +15,8 @@ from monitorx.core.timeparse import to_epoch_us
 from monitorx.store.duckdb.session import DuckDBSession
 from monitorx.store.hot_tier import HotTier
 from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA, ROLLUP_SCHEMA
+from monitorx.store.queries import Resolution
 from monitorx.store.sql import rows
-from monitorx.store.storage import Resolution
 
 T = TypeVar("T")
 

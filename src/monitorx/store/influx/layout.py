@@ -67,7 +67,7 @@ from monitorx.store.influx.lines import (
     encode_lines,
     format_line,
 )
-from monitorx.store.storage import Resolution
+from monitorx.store.queries import Resolution
 
 INFERENCE = "inference"
 DRIFT = "drift"

@@ -34,8 +34,7 @@ from monitorx.store import series_stats as stats
 from monitorx.store.influx import queries as iql
 from monitorx.store.influx.client import InfluxClient, Series
 from monitorx.store.influx.layout import INFERENCE, rollup_measurement
-from monitorx.store.sql import rows
-from monitorx.store.storage import (
+from monitorx.store.queries import (
     Aggregation,
     Bucket,
     ErrorWindow,
@@ -43,6 +42,7 @@ from monitorx.store.storage import (
     ModelWindowStats,
     Resolution,
 )
+from monitorx.store.sql import rows
 
 T = TypeVar("T")
 _SERVER_SIDE = {

@@ -15,7 +15,7 @@ from monitorx.store.metric_batch import ROLLUP_SCHEMA
 from monitorx.store.postgres.connection import PostgresPool
 from monitorx.store.postgres.copy import copy_rollups_in
 from monitorx.store.postgres.partitions import MetricTimeSplit
-from monitorx.store.storage import Resolution
+from monitorx.store.queries import Resolution
 
 _ROLLUP_SELECT = ", ".join(ROLLUP_SCHEMA.names)
 

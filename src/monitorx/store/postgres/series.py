@@ -20,15 +20,9 @@ from monitorx.core.timeparse import from_epoch_us
 from monitorx.store.metric_batch import ERROR_CONTRIBUTION_SQL, METRIC_BATCH_SCHEMA, metric_sql
 from monitorx.store.postgres.connection import PostgresPool
 from monitorx.store.postgres.copy import copy_out, read_csv_table
+from monitorx.store.queries import Aggregation, Bucket, ErrorWindow, MetricQuery, ModelWindowStats
 from monitorx.store.sql import rows
 from monitorx.store.sql.series import SeriesQueries
-from monitorx.store.storage import (
-    Aggregation,
-    Bucket,
-    ErrorWindow,
-    MetricQuery,
-    ModelWindowStats,
-)
 
 # A timestamp as whole microseconds since the epoch. ``extract`` returns an exact
 # numeric (PostgreSQL 14+), so this is exact where a float of seconds is not.

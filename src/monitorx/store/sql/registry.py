@@ -5,9 +5,9 @@ from __future__ import annotations
 __all__ = ["RegistryQueries"]
 
 from monitorx.core import Alert, ModelConfig
+from monitorx.store.queries import AlertQuery
 from monitorx.store.sql import rows
 from monitorx.store.sql.session import SQLQueries
-from monitorx.store.storage import AlertQuery
 
 _ALERT_NAMES = [name.strip() for name in rows.ALERT_COLUMNS.split(",")]
 

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from monitorx.core import DriftMetric
+from monitorx.store.queries import BLOB_MODEL_SEPARATOR, MetricQuery
 from monitorx.store.sql import rows
 from monitorx.store.sql.blobs import PURGE_MODEL_BLOBS
 from monitorx.store.sql.session import SQLQueries
-from monitorx.store.storage import BLOB_MODEL_SEPARATOR, MetricQuery
 
 
 class SeriesQueries(SQLQueries):
