@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from monitorx.core import AlertStatus, AlertType, NotFound, Severity
 from monitorx.server.deps import EngineDep, NotifierDep, ReadAccess, StorageDep, WriteAccess
 from monitorx.server.openapi import ERROR_RESPONSES
-from monitorx.server.params import parse_limit
 from monitorx.server.responses import JSONResponse, alert_json
+from monitorx.server.routes.params import parse_limit
 from monitorx.server.schemas import AlertOut
 from monitorx.store import AlertQuery
 

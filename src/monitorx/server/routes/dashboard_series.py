@@ -24,9 +24,9 @@ from monitorx.core.identifiers import check_identifier
 from monitorx.core.timeparse import parse_duration
 from monitorx.server.deps import ClockDep, HistoryDep, ReadAccess
 from monitorx.server.openapi import ERROR_RESPONSES
-from monitorx.server.params import AggregationParam, MetricParam, parse_range
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes.metrics import number_or_text
+from monitorx.server.routes.params import AggregationParam, MetricParam, parse_range
 from monitorx.store import Aggregation
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request
 
 from monitorx.server.deps import ClockDep, IngestDep, ReadAccess, StorageDep, WriteAccess
 from monitorx.server.openapi import ERROR_RESPONSES, json_body
-from monitorx.server.params import parse_limit, parse_range
 from monitorx.server.responses import JSONResponse, drift_json
+from monitorx.server.routes.params import parse_limit, parse_range
 from monitorx.server.schemas import Accepted, DriftMetricOut
 from monitorx.store import MetricQuery
 

@@ -24,8 +24,8 @@ from monitorx.server.deps import (
     WriteAccess,
 )
 from monitorx.server.openapi import ERROR_RESPONSES
-from monitorx.server.params import parse_range
 from monitorx.server.responses import JSONResponse
+from monitorx.server.routes.params import parse_range
 
 router = APIRouter(prefix="/models", tags=["drift"])
 _HTML: dict[int | str, dict[str, Any]] = {

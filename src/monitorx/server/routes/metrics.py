@@ -22,8 +22,8 @@ from monitorx.server.deps import (
     WriteAccess,
 )
 from monitorx.server.openapi import ERROR_RESPONSES, json_body
-from monitorx.server.params import AggregationParam, MetricParam, parse_limit, parse_range
 from monitorx.server.responses import JSONResponse, metric_json
+from monitorx.server.routes.params import AggregationParam, MetricParam, parse_limit, parse_range
 from monitorx.server.schemas import (
     Accepted,
     BatchAccepted,

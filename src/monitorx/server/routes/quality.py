@@ -24,8 +24,8 @@ from monitorx.ingest.feature_tables import decode_json, table_columns, table_fro
 from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import AdminAccess, ClockDep, QualityDep, ReadAccess, WriteAccess
 from monitorx.server.openapi import ERROR_RESPONSES
-from monitorx.server.params import DEFAULT_RANGE, parse_range
 from monitorx.server.responses import JSONResponse
+from monitorx.server.routes.params import DEFAULT_RANGE, parse_range
 
 router = APIRouter(prefix="/models", tags=["quality"])
 # Each window's metrics are a few scikit-learn calls: a query computes at most so many.

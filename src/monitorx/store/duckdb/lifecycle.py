@@ -17,6 +17,7 @@ from monitorx.store.hot_tier import HotTier
 from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA, ROLLUP_SCHEMA
 from monitorx.store.queries import Resolution
 from monitorx.store.sql import rows
+from monitorx.store.sql.session import equal_filters
 
 T = TypeVar("T")
 
@@ -45,15 +46,12 @@ class LifecycleQueries:
         self, start: datetime, end: datetime, model_id: str | None = None
     ) -> pa.Table:
         await self._settled()
-        sql = (
+        extra, params = equal_filters({"model_id": model_id})
+        table = await self._duckdb.read_arrow(
             f"SELECT {_RAW_COLUMNS} FROM inference_metrics "
-            "WHERE project_id = %s AND ts >= %s AND ts < %s "
+            f"WHERE project_id = %s AND ts >= %s AND ts < %s{extra} ORDER BY ts",
+            [self._project, start, end, *params],
         )
-        params: list[object] = [self._project, start, end]
-        if model_id is not None:
-            sql += "AND model_id = %s "
-            params.append(model_id)
-        table = await self._duckdb.read_arrow(sql + "ORDER BY ts", params)
         return table.cast(METRIC_BATCH_SCHEMA)
 
     async def metric_time_bounds(self) -> tuple[datetime, datetime] | None:

@@ -16,6 +16,7 @@ from monitorx.store.postgres.connection import PostgresPool
 from monitorx.store.postgres.copy import copy_rollups_in
 from monitorx.store.postgres.partitions import MetricTimeSplit
 from monitorx.store.queries import Resolution
+from monitorx.store.sql.session import equal_filters
 
 _ROLLUP_SELECT = ", ".join(ROLLUP_SCHEMA.names)
 
@@ -64,19 +65,12 @@ class LifecycleQueries:
         model_id: str | None = None,
         metric: MetricName | None = None,
     ) -> pa.Table:
-        text = (
+        extra, params = equal_filters({"model_id": model_id, "metric": metric})
+        fetched = await self._pool.fetch(
             f"SELECT {_ROLLUP_SELECT} FROM rollups WHERE project_id = %s AND resolution = %s "
-            "AND bucket >= %s AND bucket < %s "
+            f"AND bucket >= %s AND bucket < %s{extra} ORDER BY bucket, model_id, metric, tags",
+            [self._project, _rollup_resolution(resolution), start, end, *params],
         )
-        params: list[object] = [self._project, _rollup_resolution(resolution), start, end]
-        if model_id is not None:
-            text += "AND model_id = %s "
-            params.append(model_id)
-        if metric is not None:
-            text += "AND metric = %s "
-            params.append(metric.value)
-        text += "ORDER BY bucket, model_id, metric, tags"
-        fetched = await self._pool.fetch(text, params)
         columns: list[list[Any]] = [list(c) for c in zip(*fetched, strict=True)] or [
             [] for _ in ROLLUP_SCHEMA.names
         ]

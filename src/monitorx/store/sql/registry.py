@@ -7,7 +7,7 @@ __all__ = ["RegistryQueries"]
 from monitorx.core import Alert, ModelConfig
 from monitorx.store.queries import AlertQuery
 from monitorx.store.sql import rows
-from monitorx.store.sql.session import SQLQueries
+from monitorx.store.sql.session import SQLQueries, equal_filters
 
 _ALERT_NAMES = [name.strip() for name in rows.ALERT_COLUMNS.split(",")]
 
@@ -61,20 +61,20 @@ class RegistryQueries(SQLQueries):
         return rows.alert_from_row(found[0]) if found else None
 
     async def list_alerts(self, query: AlertQuery) -> list[Alert]:
-        text = f"SELECT {rows.ALERT_COLUMNS} FROM alerts WHERE project_id = %s "
-        params: list[object] = [self._project]
-        for column, value in (
-            ("model_id", query.model_id),
-            ("status", query.status),
-            ("severity", query.severity),
-            ("alert_type", query.alert_type),
-        ):
-            if value is not None:
-                text += f"AND {column} = %s "
-                params.append(str(value))
-        text += "ORDER BY started_at DESC, id LIMIT %s"
-        params.append(query.limit)
-        return [rows.alert_from_row(r) for r in await self._sql.read(text, params)]
+        extra, params = equal_filters(
+            {
+                "model_id": query.model_id,
+                "status": query.status,
+                "severity": query.severity,
+                "alert_type": query.alert_type,
+            }
+        )
+        fetched = await self._sql.read(
+            f"SELECT {rows.ALERT_COLUMNS} FROM alerts WHERE project_id = %s{extra} "
+            "ORDER BY started_at DESC, id LIMIT %s",
+            [self._project, *params, query.limit],
+        )
+        return [rows.alert_from_row(r) for r in fetched]
 
     async def active_alerts(self) -> list[Alert]:
         fetched = await self._sql.read(

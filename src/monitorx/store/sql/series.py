@@ -12,7 +12,7 @@ from monitorx.core import DriftMetric
 from monitorx.store.queries import BLOB_MODEL_SEPARATOR, MetricQuery
 from monitorx.store.sql import rows
 from monitorx.store.sql.blobs import PURGE_MODEL_BLOBS
-from monitorx.store.sql.session import SQLQueries
+from monitorx.store.sql.session import SQLQueries, equal_filters
 
 
 class SeriesQueries(SQLQueries):
@@ -23,14 +23,12 @@ class SeriesQueries(SQLQueries):
 
     async def _newest(self, columns: str, table: str, query: MetricQuery) -> list[Any]:
         """Rows of a time-series table in ``[start, end)``, newest first."""
-        text = f"SELECT {columns} FROM {table} WHERE project_id = %s "
-        params: list[object] = [self._project]
-        if query.model_id is not None:
-            text += "AND model_id = %s "
-            params.append(query.model_id)
-        text += "AND ts >= %s AND ts < %s ORDER BY ts DESC LIMIT %s"
-        params += [query.start, query.end, query.limit]
-        return await self._sql.read(text, params)
+        extra, params = equal_filters({"model_id": query.model_id})
+        return await self._sql.read(
+            f"SELECT {columns} FROM {table} WHERE project_id = %s{extra} "
+            "AND ts >= %s AND ts < %s ORDER BY ts DESC LIMIT %s",
+            [self._project, *params, query.start, query.end, query.limit],
+        )
 
     async def write_drift(self, metric: DriftMetric) -> None:
         await self._sql.write(

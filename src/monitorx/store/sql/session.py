@@ -9,7 +9,7 @@ transactions, PostgreSQL on its pool with one atomic statement per write.
 
 from __future__ import annotations
 
-__all__ = ["Row", "SQLQueries", "SQLSession"]
+__all__ = ["Row", "SQLQueries", "SQLSession", "equal_filters"]
 
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
@@ -54,3 +54,15 @@ class SQLQueries:
     _sql: SQLSession
     _project: str
     _clock: Clock
+
+
+def equal_filters(filters: Mapping[str, object | None]) -> tuple[str, list[object]]:
+    """``AND column = %s`` for each filter that is not None, and their parameters
+    (enum members as their values)."""
+    text = ""
+    params: list[object] = []
+    for column, value in filters.items():
+        if value is not None:
+            text += f" AND {column} = %s"
+            params.append(getattr(value, "value", value))
+    return text, params

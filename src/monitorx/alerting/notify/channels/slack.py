@@ -12,11 +12,9 @@ from __future__ import annotations
 __all__ = ["SLACK_MAX_ATTACHMENTS", "SlackChannel", "SlackConfig", "slack_message"]
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, ClassVar
 
-import httpx
-
-from monitorx.alerting.notify.channels.base import DeliveryResult, post_json
+from monitorx.alerting.notify.channels.chat_webhook import ChatWebhookChannel
 from monitorx.alerting.notify.channels.config import ConfigReader
 from monitorx.alerting.notify.channels.redaction import Secret, redact_url, url_secret_parts
 from monitorx.alerting.notify.channels.rendering import (
@@ -108,31 +106,14 @@ def slack_message(notification: Notification, config: SlackConfig) -> dict[str, 
     return message
 
 
-class SlackChannel:
+class SlackChannel(ChatWebhookChannel[SlackConfig]):
     """Posts one message per notification to a Slack incoming webhook."""
 
-    type: Final = "slack"
-
-    def __init__(self, config: SlackConfig, http: httpx.AsyncClient) -> None:
-        self.config = config
-        self._http = http
+    type: ClassVar[str] = "slack"
 
     @classmethod
-    def from_config(cls, raw: object, http: httpx.AsyncClient) -> SlackChannel:
-        return cls(SlackConfig.parse(raw), http)
+    def parse_config(cls, raw: object) -> SlackConfig:
+        return SlackConfig.parse(raw)
 
-    def public_config(self) -> dict[str, object]:
-        return self.config.public()
-
-    def __repr__(self) -> str:
-        return f"SlackChannel({self.public_config()!r})"
-
-    async def send(self, notification: Notification) -> DeliveryResult:
-        return await post_json(
-            self._http,
-            channel_type=self.type,
-            receiver=notification.receiver,
-            url=self.config.url.reveal(),
-            payload=slack_message(notification, self.config),
-            secrets=self.config.secret_values(),
-        )
+    def message(self, notification: Notification) -> dict[str, Any]:
+        return slack_message(notification, self.config)

@@ -19,11 +19,9 @@ __all__ = [
 ]
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, ClassVar
 
-import httpx
-
-from monitorx.alerting.notify.channels.base import DeliveryResult, post_json
+from monitorx.alerting.notify.channels.chat_webhook import ChatWebhookChannel
 from monitorx.alerting.notify.channels.config import ConfigReader
 from monitorx.alerting.notify.channels.redaction import Secret, redact_url, url_secret_parts
 from monitorx.alerting.notify.channels.rendering import (
@@ -125,31 +123,14 @@ def teams_message(notification: Notification) -> dict[str, Any]:
     }
 
 
-class TeamsChannel:
+class TeamsChannel(ChatWebhookChannel[TeamsConfig]):
     """Posts one Adaptive Card per notification to a Teams Workflows webhook."""
 
-    type: Final = "teams"
-
-    def __init__(self, config: TeamsConfig, http: httpx.AsyncClient) -> None:
-        self.config = config
-        self._http = http
+    type: ClassVar[str] = "teams"
 
     @classmethod
-    def from_config(cls, raw: object, http: httpx.AsyncClient) -> TeamsChannel:
-        return cls(TeamsConfig.parse(raw), http)
+    def parse_config(cls, raw: object) -> TeamsConfig:
+        return TeamsConfig.parse(raw)
 
-    def public_config(self) -> dict[str, object]:
-        return self.config.public()
-
-    def __repr__(self) -> str:
-        return f"TeamsChannel({self.public_config()!r})"
-
-    async def send(self, notification: Notification) -> DeliveryResult:
-        return await post_json(
-            self._http,
-            channel_type=self.type,
-            receiver=notification.receiver,
-            url=self.config.url.reveal(),
-            payload=teams_message(notification),
-            secrets=self.config.secret_values(),
-        )
+    def message(self, notification: Notification) -> dict[str, Any]:
+        return teams_message(notification)
