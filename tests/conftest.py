@@ -8,16 +8,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
 
-from monitorx.core import Clock
+from monitorx.core import Clock, FakeClock
 from monitorx.server.app import create_app
 from monitorx.server.settings import Settings
 from tests.backends import api_backend, backend_url
+from tests.http_receiver import HttpReceiver, closed_port_url
 
 
 @dataclass
@@ -85,14 +87,52 @@ def _storage_backend(
 
 
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    """A fresh server with auth disabled and its own DuckDB file."""
-    with run_server(make_settings(tmp_path / "data")) as server:
+def clock(request: pytest.FixtureRequest) -> FakeClock:
+    """A fake clock at the test module's ``NOW``, else at the current whole second."""
+    now = getattr(request.module, "NOW", None) or datetime.now(UTC).replace(microsecond=0)
+    return FakeClock(now)
+
+
+@pytest.fixture
+def server_settings() -> dict[str, object]:
+    """Settings `live_server` runs with besides `make_settings`' own: a test module
+    overrides this fixture to change them (a faster scheduler tick, a smaller cap)."""
+    return {}
+
+
+@pytest.fixture
+def server_clock() -> Clock | None:
+    """The clock `live_server` reads: the system's, unless a test module overrides this
+    fixture (usually with its `clock`, so that the test steps time)."""
+    return None
+
+
+@pytest.fixture
+def live_server(
+    tmp_path: Path, server_settings: dict[str, object], server_clock: Clock | None
+) -> Iterator[LiveServer]:
+    """A fresh server with auth disabled and its own data directory."""
+    with run_server(make_settings(tmp_path / "data", **server_settings), server_clock) as server:
         yield server
 
 
 @pytest.fixture
 def api(live_server: LiveServer) -> Iterator[httpx.Client]:
     """An HTTP client whose base URL is the live server's ``/api/v1``."""
-    with httpx.Client(base_url=live_server.api, timeout=30) as client:
+    with httpx.Client(base_url=live_server.api, timeout=60) as client:
         yield client
+
+
+@pytest.fixture
+def receiver() -> Iterator[HttpReceiver]:
+    """A local HTTP receiver (a webhook's, Slack's or PagerDuty's stand-in) on 127.0.0.1."""
+    server = HttpReceiver()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def down_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens: a receiver that is down."""
+    return closed_port_url()

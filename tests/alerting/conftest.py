@@ -1,34 +1,32 @@
-"""Fixtures for the alerting tests: the local HTTP receiver (tests/http_receiver.py)."""
+"""Fixtures for the alerting tests: an in-memory store and an alert engine on the
+test module's fake clock (`clock`, tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from tests.http_receiver import HttpReceiver
+from monitorx.alerting.engine import AlertEngine
+from monitorx.core import FakeClock
+from monitorx.store import DuckDBStorage, Storage
 
 
 @pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    server = HttpReceiver()
-    server.start()
-    yield server
-    server.stop()
+async def storage(clock: FakeClock) -> AsyncIterator[DuckDBStorage]:
+    store = DuckDBStorage(":memory:", clock=clock)
+    await store.open()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def engine(storage: Storage, clock: FakeClock) -> AlertEngine:
+    return AlertEngine(storage, clock, clear_period_s=300)
 
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=5.0) as client:
         yield client
-
-
-@pytest.fixture
-def down_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens: a receiver that is down."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    port = server.server_address[1]
-    server.server_close()
-    return f"http://127.0.0.1:{port}/hook"

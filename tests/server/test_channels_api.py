@@ -11,23 +11,10 @@ import httpx
 import pytest
 
 from monitorx.core import FakeClock
-from tests.http_receiver import HttpReceiver, closed_port_url
+from tests.http_receiver import HttpReceiver
 from tests.server.notify_helpers import START, notifying_server, route, webhook
 
 SECRET = "s3cr3t-signing-key"
-
-
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    server = HttpReceiver()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def down_url() -> str:
-    return closed_port_url()
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ says where it happened."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,7 +13,6 @@ import numpy as np
 import pytest
 
 from monitorx.core import FakeClock
-from tests.conftest import make_settings, run_server
 from tests.polling import eventually
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -23,13 +20,15 @@ POINTS = 2000  # before and after the change
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[httpx.Client]:
-    with (
-        run_server(make_settings(tmp_path / "data"), clock=FakeClock(NOW)) as live,
-        httpx.Client(base_url=live.api, timeout=30) as client,
-    ):
-        assert client.put("/models/scorer", json={"model_type": "tabular"}).status_code == 201
-        yield client
+def server_clock(clock: FakeClock) -> FakeClock:
+    return clock
+
+
+@pytest.fixture
+def api(api: httpx.Client) -> httpx.Client:
+    """The shared client, with model ``scorer`` registered."""
+    assert api.put("/models/scorer", json={"model_type": "tabular"}).status_code == 201
+    return api
 
 
 def _stream(api: httpx.Client, error_rates: list[float], seed: int = 3) -> None:

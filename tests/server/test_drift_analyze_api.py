@@ -6,16 +6,13 @@ analysis leaves behind."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
 from monitorx.core import FakeClock
-from tests.conftest import LiveServer, make_settings, run_server
 
 NOW = datetime(2026, 11, 22, 12, 30, tzinfo=UTC)
 HOUR = datetime(2026, 11, 22, 12, tzinfo=UTC).timestamp()
@@ -26,15 +23,8 @@ FEATURE_KEYS = {"feature", "kind", "stattest", "statistic", "p_value", "threshol
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    with run_server(make_settings(tmp_path / "data"), clock=FakeClock(NOW)) as live:
-        yield live
-
-
-@pytest.fixture
-def api(server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.api, timeout=60) as client:
-        yield client
+def server_clock(clock: FakeClock) -> FakeClock:
+    return clock
 
 
 def _rows(count: int, seed: int, shift: float = 0.0, tilt: bool = False) -> list[dict[str, object]]:

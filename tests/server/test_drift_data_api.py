@@ -5,7 +5,6 @@ record samples, and everything kept across a restart."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,28 +14,20 @@ import pyarrow.parquet as pq
 import pytest
 
 from monitorx.core import FakeClock
-from tests.conftest import LiveServer, make_settings, run_server
+from tests.conftest import make_settings, run_server
 
 NOW = datetime(2026, 11, 22, 12, 30, tzinfo=UTC)
 CAP = 300
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
+def server_settings() -> dict[str, object]:
+    return {"drift_bucket_max_rows": CAP}
 
 
 @pytest.fixture
-def server(tmp_path: Path, clock: FakeClock) -> Iterator[LiveServer]:
-    settings = make_settings(tmp_path / "data", drift_bucket_max_rows=CAP)
-    with run_server(settings, clock=clock) as live:
-        yield live
-
-
-@pytest.fixture
-def api(server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.api, timeout=60) as client:
-        yield client
+def server_clock(clock: FakeClock) -> FakeClock:
+    return clock
 
 
 def _analyze(api: httpx.Client, model_id: str = "m", **body: object) -> httpx.Response:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,7 +14,6 @@ import numpy as np
 import pytest
 
 from monitorx.core import FakeClock
-from tests.conftest import LiveServer, make_settings, run_server
 from tests.polling import eventually
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -24,21 +21,13 @@ TICK_S = 0.1  # the scheduler looks for due schedules this often (real seconds)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
+def server_settings() -> dict[str, object]:
+    return {"drift_schedule_tick_s": TICK_S}
 
 
 @pytest.fixture
-def server(tmp_path: Path, clock: FakeClock) -> Iterator[LiveServer]:
-    settings = make_settings(tmp_path / "data", drift_schedule_tick_s=TICK_S)
-    with run_server(settings, clock=clock) as live:
-        yield live
-
-
-@pytest.fixture
-def api(server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.api, timeout=30) as client:
-        yield client
+def server_clock(clock: FakeClock) -> FakeClock:
+    return clock
 
 
 def _setup(api: httpx.Client, model: str = "fraud-v3", shift: float = 3.0) -> None:

@@ -4,7 +4,6 @@ resolve, silences, inhibition, escalation, retries, rate limits and restarts."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,18 +22,7 @@ from tests.server.notify_helpers import (
     webhook,
 )
 
-
-@pytest.fixture
-def receiver() -> Iterator[HttpReceiver]:
-    server = HttpReceiver()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
+NOW = START  # where the fake clock (`clock`, tests/conftest.py) starts
 
 
 def _quiet(receiver: HttpReceiver, seconds: float = 0.3) -> int:

@@ -4,7 +4,6 @@ compared with scikit-learn; alerts raised by the scheduled checks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,21 +23,13 @@ CHECK_INTERVAL_S = 0.1
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
+def server_settings() -> dict[str, object]:
+    return {"quality_check_interval_s": CHECK_INTERVAL_S}
 
 
 @pytest.fixture
-def server(tmp_path: Path, clock: FakeClock) -> Iterator[LiveServer]:
-    settings = make_settings(tmp_path / "data", quality_check_interval_s=CHECK_INTERVAL_S)
-    with run_server(settings, clock=clock) as live:
-        yield live
-
-
-@pytest.fixture
-def api(server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.api, timeout=30) as client:
-        yield client
+def server_clock(clock: FakeClock) -> FakeClock:
+    return clock
 
 
 def _log(
@@ -242,8 +233,8 @@ def test_bad_input_is_422_naming_the_field(
     assert field in response.text
 
 
-def test_openapi_documents_the_quality_endpoints(server: LiveServer) -> None:
-    doc = httpx.get(f"{server.url}/openapi.json", timeout=30).json()
+def test_openapi_documents_the_quality_endpoints(live_server: LiveServer) -> None:
+    doc = httpx.get(f"{live_server.url}/openapi.json", timeout=30).json()
     paths = doc["paths"]
     config = paths["/api/v1/models/{model_id}/quality-config"]["put"]
     schema = config["requestBody"]["content"]["application/json"]["schema"]

@@ -5,8 +5,6 @@ the rules file."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,7 @@ import httpx
 import pytest
 
 from monitorx.core import FakeClock, ValidationError
-from tests.conftest import LiveServer, make_settings, run_server
+from tests.conftest import make_settings, run_server
 
 P95 = {
     "id": "p95-latency",
@@ -32,28 +30,31 @@ def rule(**changes: Any) -> dict[str, Any]:
     return {**P95, **{k.rstrip("_"): v for k, v in changes.items()}}
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(datetime.now(UTC).replace(microsecond=0))
+# Rules are evaluated every 20 ms of real time, at the fake clock's now.
+RULE_EVAL_S = 0.02
 
 
 def serve(data_dir: Path, clock: FakeClock, **settings: object) -> Any:
-    """A server whose rules are evaluated every 20 ms of real time, at the fake clock's now."""
-    values: dict[str, object] = {"rule_eval_interval_s": 0.02, **settings}
+    """A server of its own (beside `live_server`), with these settings."""
+    values: dict[str, object] = {"rule_eval_interval_s": RULE_EVAL_S, **settings}
     return run_server(make_settings(data_dir, **values), clock=clock)
 
 
 @pytest.fixture
-def server(tmp_path: Path, clock: FakeClock) -> Iterator[LiveServer]:
-    with serve(tmp_path / "data", clock) as live:
-        yield live
+def server_settings() -> dict[str, object]:
+    return {"rule_eval_interval_s": RULE_EVAL_S}
 
 
 @pytest.fixture
-def api(server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.api, timeout=10) as client:
-        assert client.put("/models/m", json={"model_type": "tabular"}).status_code == 201
-        yield client
+def server_clock(clock: FakeClock) -> FakeClock:
+    return clock
+
+
+@pytest.fixture
+def api(api: httpx.Client) -> httpx.Client:
+    """The shared client, with model ``m`` registered."""
+    assert api.put("/models/m", json={"model_type": "tabular"}).status_code == 201
+    return api
 
 
 def advance(

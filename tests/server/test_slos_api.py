@@ -3,7 +3,6 @@ ratios and timestamps, burn-rate alerts raised and resolved, budgets read back."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import httpx
 import pytest
 
 from monitorx.core import FakeClock
-from tests.conftest import LiveServer, make_settings, run_server
+from tests.conftest import make_settings, run_server
 from tests.polling import eventually
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -22,21 +21,13 @@ EVAL_INTERVAL_S = 0.1
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
+def server_settings() -> dict[str, object]:
+    return {"slo_eval_interval_s": EVAL_INTERVAL_S}
 
 
 @pytest.fixture
-def server(tmp_path: Path, clock: FakeClock) -> Iterator[LiveServer]:
-    settings = make_settings(tmp_path / "data", slo_eval_interval_s=EVAL_INTERVAL_S)
-    with run_server(settings, clock=clock) as live:
-        yield live
-
-
-@pytest.fixture
-def api(server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.api, timeout=30) as client:
-        yield client
+def server_clock(clock: FakeClock) -> FakeClock:
+    return clock
 
 
 def _slo(**fields: Any) -> dict[str, Any]:

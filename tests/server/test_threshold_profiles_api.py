@@ -4,8 +4,6 @@ own thresholds winning, and thresholds learned from a model's own history."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,30 +12,19 @@ import numpy as np
 import pytest
 
 from monitorx.core import FakeClock
-from tests.conftest import LiveServer, make_settings, run_server
+from tests.conftest import make_settings, run_server
 
 DAY = 86400.0
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(datetime.now(UTC).replace(microsecond=0))
-
-
 def serve(data_dir: Path, clock: FakeClock) -> Any:
+    """A server of its own (beside `live_server`), for restarts."""
     return run_server(make_settings(data_dir), clock=clock)
 
 
 @pytest.fixture
-def server(tmp_path: Path, clock: FakeClock) -> Iterator[LiveServer]:
-    with serve(tmp_path / "data", clock) as live:
-        yield live
-
-
-@pytest.fixture
-def api(server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.api, timeout=30) as client:
-        yield client
+def server_clock(clock: FakeClock) -> FakeClock:
+    return clock
 
 
 def register(api: httpx.Client, model_id: str, environment: str = "prod", **limits: float) -> None:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from monitorx.alerting.matchers import Matcher
 from monitorx.alerting.notify.dispatch import Dispatcher
 from monitorx.alerting.notify.notification import Notification, NotifiedAlert, fingerprint
 from monitorx.alerting.notify.routing import Route
 from monitorx.core import AlertStatus, FakeClock
 
-T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
+NOW = T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
 def alert(
@@ -42,11 +40,6 @@ class Receiver:
 
     def models(self, index: int = -1) -> list[str]:
         return [a.model_id for a in self.got[index].alerts]
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(T0)
 
 
 def dispatcher(clock: FakeClock, receiver: Receiver, **options: object) -> Dispatcher:

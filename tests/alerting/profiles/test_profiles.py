@@ -3,7 +3,6 @@ store: the minimum history, the refresh interval, and what the ingest path sees.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -16,23 +15,10 @@ from monitorx.alerting.profiles.profile import (
     effective_thresholds,
 )
 from monitorx.core import Environment, FakeClock, ModelConfig, ModelType, Thresholds
-from monitorx.store import DuckDBStorage, Storage
+from monitorx.store import Storage
 from tests.alerting.rules.test_evaluation import columns
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
-
-
-@pytest.fixture
-async def storage(clock: FakeClock) -> AsyncIterator[DuckDBStorage]:
-    store = DuckDBStorage(":memory:", clock=clock)
-    await store.open()
-    yield store
-    await store.close()
 
 
 def model(model_id: str = "m", env: str = "prod", **limits: float) -> ModelConfig:

@@ -18,29 +18,11 @@ from monitorx.alerting.rules.values import aggregate_over
 from monitorx.alerting.rules.window import RuleState
 from monitorx.core import AlertStatus, AlertType, FakeClock, MetricColumns, MetricName, Severity
 from monitorx.core.timeparse import to_epoch_us
-from monitorx.store import Aggregation, AlertQuery, DuckDBStorage, Storage, open_storage
+from monitorx.store import Aggregation, AlertQuery, Storage, open_storage
 from tests.backends import backend_url
 
 # Not aligned to any round interval: a window must not be split at a bucket edge.
 NOW = datetime(2026, 11, 22, 12, 3, 17, 250_000, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
-
-
-@pytest.fixture
-async def storage(clock: FakeClock) -> AsyncIterator[DuckDBStorage]:
-    store = DuckDBStorage(":memory:", clock=clock)
-    await store.open()
-    yield store
-    await store.close()
-
-
-@pytest.fixture
-def engine(storage: Storage, clock: FakeClock) -> AlertEngine:
-    return AlertEngine(storage, clock, clear_period_s=300)
 
 
 def columns(model: str, times: Sequence[datetime], latencies: Sequence[float]) -> MetricColumns:

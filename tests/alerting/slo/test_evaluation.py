@@ -4,7 +4,6 @@ resolved, budgets read back, queries shared, SLOs kept as documents."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,29 +16,11 @@ from monitorx.alerting.slo.objective import SLO, AlertKind
 from monitorx.core import AlertStatus, AlertType, Conflict, FakeClock, MetricColumns, Severity
 from monitorx.core import ValidationError as MXValidationError
 from monitorx.core.timeparse import to_epoch_us
-from monitorx.store import DuckDBStorage, ErrorWindow, Storage
+from monitorx.store import ErrorWindow, Storage
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 DAY = 86400.0
 _ids = itertools.count()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
-
-
-@pytest.fixture
-async def storage(clock: FakeClock) -> AsyncIterator[DuckDBStorage]:
-    store = DuckDBStorage(":memory:", clock=clock)
-    await store.open()
-    yield store
-    await store.close()
-
-
-@pytest.fixture
-def engine(storage: Storage, clock: FakeClock) -> AlertEngine:
-    return AlertEngine(storage, clock, clear_period_s=300)
 
 
 def _slo(**fields: Any) -> SLO:
