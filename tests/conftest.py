@@ -42,9 +42,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def run_server(settings: Settings, clock: Clock | None = None) -> Iterator[LiveServer]:
-    """Serve ``create_app(settings)`` with uvicorn in a thread until the block ends."""
-    port = free_port()
+def run_server(
+    settings: Settings, clock: Clock | None = None, port: int | None = None
+) -> Iterator[LiveServer]:
+    """Serve ``create_app(settings)`` with uvicorn in a thread until the block ends, on
+    ``port`` when given (chosen beforehand, so that clients can wait for it)."""
+    port = port or free_port()
     app = create_app(settings, clock=clock)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)

@@ -3,49 +3,28 @@ confidences docs/quality.md defines; and how schedules are parsed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
 
 from monitorx.core import DriftType, Severity, ValidationError
 from monitorx.evaluation.drift_runs import DriftSchedule, drift_metrics
+from tests.analysis.drift.verdicts import Feature, Report
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class _Feature:
-    feature: str
-    kind: str
-    stattest: str
-    statistic: float | None
-    p_value: float | None
-    threshold: float
-    drifted: bool
-
-
-@dataclass(frozen=True)
-class _Report:
-    model_id: str
-    reference_rows: int
-    current_rows: int
-    dataset_drift: bool
-    share_drifted: float
-    features: tuple[_Feature, ...]
-
-
 def test_run_stores_a_data_metric_and_one_per_feature() -> None:
-    report = _Report(
+    report = Report(
         "m",
         100,
         50,
         False,
         1 / 3,
         (
-            _Feature("amount", "numerical", "ks", 0.4, 0.002, 0.05, True),
-            _Feature("country", "categorical", "jensenshannon", 0.05, None, 0.1, False),
-            _Feature("prediction", "numerical", "wasserstein", 0.3, None, 0.1, True),
+            Feature("amount", "numerical", "ks", 0.4, 0.002, 0.05, True),
+            Feature("country", "categorical", "jensenshannon", 0.05, None, 0.1, False),
+            Feature("prediction", "numerical", "wasserstein", 0.3, None, 0.1, True),
         ),
     )
     data, amount, country, prediction = drift_metrics(report, NOW)

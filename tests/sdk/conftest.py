@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 import monitorx
-from monitorx.server.app import create_app
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import LiveServer, make_settings, run_server
 
 
 @pytest.fixture(autouse=True)
@@ -130,25 +127,9 @@ class CountingTransport(httpx.HTTPTransport):
         return super().handle_request(request)
 
 
-@contextmanager
-def serve_at(port: int, data_dir: Path) -> Iterator[LiveServer]:
+def serve_at(port: int, data_dir: Path) -> AbstractContextManager[LiveServer]:
     """A real MonitorX server on a port chosen beforehand (so clients can wait for it)."""
-    settings = make_settings(data_dir)
-    app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.01)
-    try:
-        yield LiveServer(f"http://127.0.0.1:{port}", settings.data_dir, settings)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    return run_server(make_settings(data_dir), port=port)
 
 
 class BatchReceiver:

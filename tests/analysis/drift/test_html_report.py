@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
@@ -16,30 +15,10 @@ from monitorx.analysis.drift.html_report import (
     histogram,
     render_drift_report,
 )
+from tests.analysis.drift.verdicts import Feature, Report
 
 START = datetime(2026, 11, 22, 11, 0, tzinfo=UTC)
 END = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class _Feature:
-    feature: str
-    kind: str
-    stattest: str
-    statistic: float | None
-    p_value: float | None
-    threshold: float
-    drifted: bool
-
-
-@dataclass(frozen=True)
-class _Report:
-    model_id: str
-    reference_rows: int
-    current_rows: int
-    dataset_drift: bool
-    share_drifted: float
-    features: tuple[_Feature, ...]
 
 
 class _Tags(HTMLParser):
@@ -63,15 +42,15 @@ def test_report_charts_every_feature_with_its_verdict_and_loads_nothing() -> Non
         "amount": rng.normal(2, 1, 300),
         "country": np.array(["fr", "<script>"] * 150, dtype=object),
     }
-    report = _Report(
+    report = Report(
         "fraud-v3",
         500,
         300,
         False,
         0.5,
         (
-            _Feature("amount", "numerical", "ks", 0.62, 1e-30, 0.05, True),
-            _Feature("country", "categorical", "chisquare", None, 0.0, 0.05, False),
+            Feature("amount", "numerical", "ks", 0.62, 1e-30, 0.05, True),
+            Feature("country", "categorical", "chisquare", None, 0.0, 0.05, False),
         ),
     )
     page = render_drift_report(report, reference, current, START, END)
