@@ -38,6 +38,7 @@ from monitorx.server.fast_ingest import FastIngest
 from monitorx.server.forecast_scan import ForecastScanner
 from monitorx.server.limits import RequestLimits
 from monitorx.server.live import LiveHub
+from monitorx.server.log_redaction import install_log_redaction
 from monitorx.server.openapi import build_openapi
 from monitorx.server.quality_services import build_drift_runs, build_quality_checks
 from monitorx.server.rate_limits import RateLimits, TokenBuckets
@@ -214,6 +215,7 @@ def create_app(
         await quality.load()
         await drift_runs.load()
         install_http_log_redaction()
+        install_log_redaction()
         await alerting.load()
         if settings.notify_enabled:
             await notifier.load(engine.active())
