@@ -181,19 +181,25 @@ const MX = (() => {
   }
 
   // ---- live updates over /api/v1/ws ----
+  // The credential goes in the socket's first message, never in its URL: URLs end
+  // up in access logs (the server's, and any proxy's on the way).
   function live(models, onMessage) {
-    const c = credential();
     const q = {model_id: models || []};
-    if (c) q[c.kind === "jwt" ? "token" : "api_key"] = c.value;
     const badge = document.getElementById("live");
     badge.hidden = false;
     let closedByPage = false;
     const connect = () => {
       const scheme = location.protocol === "https:" ? "wss" : "ws";
       const socket = new WebSocket(`${scheme}://${location.host}${API}/ws?${query(q)}`);
+      socket.onopen = () => {
+        const c = credential();
+        if (c) socket.send(JSON.stringify({type: "auth", [c.kind === "jwt" ? "token" : "api_key"]: c.value}));
+      };
       socket.onmessage = (event) => {
         const message = JSON.parse(event.data);
         if (message.type === "subscribed") { badge.className = "live on"; return; }
+        // How many live messages arrived: what the browser tests wait on.
+        document.body.dataset.liveMessages = String(Number(document.body.dataset.liveMessages || 0) + 1);
         onMessage(message);
       };
       socket.onclose = () => {
