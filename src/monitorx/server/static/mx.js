@@ -329,12 +329,14 @@ const MX = (() => {
     return node;
   }
   const severityBadge = (s) => el("span", {class: "sev " + s, title: s}, `${SEVERITY_ICON[s] || ""} ${s}`);
-  // healthy / warning / critical from a model's unresolved alerts.
+  // A model's status: the highest severity among its active (unresolved) alerts, or
+  // "healthy" with none.
   function modelStatus(alerts) {
-    const worst = Math.max(0, ...alerts.map((a) => SEVERITY_RANK[a.severity] || 0));
-    return worst >= SEVERITY_RANK.high ? "critical" : worst > 0 ? "warning" : "healthy";
+    const worst = Math.max(0, ...alerts.filter((a) => !a.resolved).map((a) => SEVERITY_RANK[a.severity] || 0));
+    return Object.keys(SEVERITY_RANK).find((s) => SEVERITY_RANK[s] === worst) || "healthy";
   }
-  const statusBadge = (s) => el("span", {class: "status " + s}, s);
+  // The status as a badge: a severity in the alerts table's words and colours.
+  const statusBadge = (s) => SEVERITY_RANK[s] ? severityBadge(s) : el("span", {class: "status " + s, title: s}, s);
   const fmt = (v, digits = 1) => v === null || v === undefined ? "—" : Number(v).toFixed(digits);
   const pct = (v) => v === null || v === undefined ? "—" : (100 * v).toFixed(2) + "%";
   const when = (t) => t ? new Date(t).toLocaleString() : "—";

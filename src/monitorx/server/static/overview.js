@@ -3,7 +3,8 @@
 "use strict";
 
 const {el, fmt, pct} = MX;
-const STATUS_RANK = {healthy: 0, warning: 1, critical: 2};
+// Sorting by status: healthy first, then by the worst active alert's severity.
+const STATUS_RANK = {healthy: 0, ...MX.SEVERITY_RANK};
 let models = [];
 let active = [];
 const table = document.getElementById("models");
