@@ -1,5 +1,6 @@
 """Charts tell the truth about time: a stretch without data is a gap in the line, not a
-line across it."""
+line across it; the req/s tile says it is the range's average, beside a chart of the
+rate per bucket."""
 
 from __future__ import annotations
 
@@ -121,3 +122,33 @@ def test_gap_rule(
     )
     assert [i for i, y in enumerate(gapped["y"]) if y is None] == expected_nulls
     assert [y for y in gapped["y"] if y is not None] == [s + 1 for s in x_s]
+
+
+def test_req_s_tile_says_it_is_the_range_average(
+    server: LiveServer, api: httpx.Client, tab: BrowserPage
+) -> None:
+    # 600 requests in the last five minutes: 2 req/s now, 0.17 req/s over the hour.
+    end = aligned_now() - timedelta(minutes=1)
+    metrics = [
+        {
+            "model_id": "busy",
+            "latency": 20.0,
+            "timestamp": (end - timedelta(seconds=0.5 * i)).isoformat(),
+        }
+        for i in range(600)
+    ]
+    post_batch(api, metrics)
+    tab.page.goto(server.url + "/models/busy")
+    tab.wait_refreshed()
+    tile = tab.page.locator("#tile-throughput")
+    assert tile.locator("span").inner_text() == "req/s, avg over 1 h"
+    assert tile.locator("b").inner_text() == "0.17"
+    title = tab.page.evaluate("document.getElementById('chart-throughput').layout.title.text")
+    assert title == "Throughput (req/s in each 30 s bucket)"
+    assert max(y for y in plotted(tab, "chart-throughput")[0]["y"] if y is not None) == 2.0
+
+    tab.page.select_option("#range", "15m")
+    tab.wait_refreshed(2)
+    assert tile.locator("span").inner_text() == "req/s, avg over 15 min"
+    assert tile.locator("b").inner_text() == "0.67"
+    assert tab.errors == []

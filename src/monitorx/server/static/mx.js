@@ -385,6 +385,14 @@ const MX = (() => {
   const fmt = (v, digits = 1) => v === null || v === undefined ? "—" : Number(v).toFixed(digits);
   const pct = (v) => v === null || v === undefined ? "—" : (100 * v).toFixed(2) + "%";
   const when = (t) => t ? new Date(t).toLocaleString() : "—";
+  // A range as words for labels: "1 h", "7 d", or the custom range's length.
+  const RANGE_WORDS = {"15m": "15 min", "1h": "1 h", "6h": "6 h", "24h": "24 h", "7d": "7 d"};
+  function rangeLabel(r = range()) {
+    if (RANGE_WORDS[r.key]) return RANGE_WORDS[r.key];
+    const s = r.seconds;
+    const [value, unit] = s < 5400 ? [s / 60, "min"] : s < 172800 ? [s / 3600, "h"] : [s / 86400, "d"];
+    return `${Number(value.toFixed(1))} ${unit}`;
+  }
   function toast(text) {
     const box = document.getElementById("toast");
     box.textContent = text;
@@ -433,7 +441,7 @@ const MX = (() => {
   }
 
   return {
-    API, CREDENTIAL, params, get, post, request, save, query, range, intervalFor, aggregate, aggregates, setParams,
+    API, CREDENTIAL, params, get, post, request, save, query, range, rangeLabel, intervalFor, aggregate, aggregates, setParams,
     onRefresh, refreshNow, live, liveRedraw, setExport, seriesRows, alertRows, toCSV, plot, chart, withGaps, sparkline, el, severityBadge,
     statusBadge, modelStatus, THEME, fmt, pct, when, toast, sortable, start, timer, SEVERITY_RANK,
   };
