@@ -90,9 +90,23 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
 
 
 def chart_traces(tab: BrowserPage, div: str) -> list[dict[str, object]]:
-    """The traces a Plotly chart on the page holds: name, x and y."""
+    """The traces a Plotly chart on the page holds: name, and the x and y of its
+    points (without the nulls that break a line where data is missing)."""
     traces: list[dict[str, object]] = tab.page.evaluate(
-        f"""() => document.getElementById({json.dumps(div)}).data.map(
-              (t) => ({{name: t.name, x: t.x, y: t.y}}))"""
+        f"""() => document.getElementById({json.dumps(div)}).data.map((t) => {{
+              const kept = t.y.map((y, i) => i).filter((i) => t.y[i] !== null);
+              return {{name: t.name, x: kept.map((i) => t.x[i]), y: kept.map((i) => t.y[i])}};
+            }})"""
+    )
+    return traces
+
+
+def plotted(tab: BrowserPage, div: str) -> list[dict[str, object]]:
+    """A chart's traces as Plotly holds them: x and y with the gaps' nulls, mode,
+    connectgaps and the marker sizes."""
+    traces: list[dict[str, object]] = tab.page.evaluate(
+        f"""() => document.getElementById({json.dumps(div)}).data.map((t) => ({{
+              name: t.name, x: t.x, y: t.y, mode: t.mode, connectgaps: t.connectgaps,
+              marker_size: t.marker ? t.marker.size : undefined}}))"""
     )
     return traces

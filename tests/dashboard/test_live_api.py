@@ -104,9 +104,7 @@ def auth_server(tmp_path: Path) -> Any:
         yield server
 
 
-def test_auth_by_url_key_or_first_message(auth_server: LiveServer) -> None:
-    with connect(ws_url(auth_server, "api_key=sekret")) as ws:
-        assert receive(ws, "subscribed")["models"] is None
+def test_auth_by_first_message_or_handshake_header(auth_server: LiveServer) -> None:
     with connect(ws_url(auth_server)) as ws:
         ws.send(json.dumps({"type": "auth", "api_key": "sekret"}))
         assert receive(ws, "subscribed")["models"] is None
@@ -114,17 +112,38 @@ def test_auth_by_url_key_or_first_message(auth_server: LiveServer) -> None:
         assert receive(ws, "subscribed")["models"] is None
 
 
-def test_bad_credentials_close_the_socket_with_the_reason(auth_server: LiveServer) -> None:
-    with (
-        connect(ws_url(auth_server, "api_key=wrong")) as ws,
-        pytest.raises(ConnectionClosed) as closed,
-    ):
+def _close_of(ws: ClientConnection) -> tuple[int, str]:
+    """The code and reason the server closed ``ws`` with (before any message)."""
+    with pytest.raises(ConnectionClosed) as closed:
         ws.recv(timeout=10)
     assert closed.value.rcvd is not None
-    assert closed.value.rcvd.code == 1008
-    assert "invalid API key" in closed.value.rcvd.reason
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+@pytest.mark.parametrize("query", ["api_key=sekret", "model_id=a&token=sekret", "API%5FKEY=sekret"])
+def test_a_credential_in_the_url_is_refused_even_when_valid(
+    auth_server: LiveServer, query: str
+) -> None:
+    with connect(ws_url(auth_server, query)) as ws:
+        code, reason = _close_of(ws)
+    assert code == 1008
+    assert "credentials in the URL are refused" in reason
+    assert '"type": "auth"' in reason  # says what to do instead
+
+
+def test_a_credential_in_the_url_is_refused_with_auth_off(live_server: LiveServer) -> None:
+    with connect(ws_url(live_server, "apiKey=anything")) as ws:
+        code, reason = _close_of(ws)
+    assert code == 1008 and "credentials in the URL are refused" in reason
+
+
+def test_bad_credentials_close_the_socket_with_the_reason(auth_server: LiveServer) -> None:
+    with connect(ws_url(auth_server)) as ws:
+        ws.send(json.dumps({"type": "auth", "api_key": "wrong"}))
+        code, reason = _close_of(ws)
+    assert code == 1008
+    assert "invalid API key" in reason
     with connect(ws_url(auth_server)) as ws:
         ws.send(json.dumps({"type": "subscribe"}))
-        with pytest.raises(ConnectionClosed) as closed:
-            ws.recv(timeout=10)
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        code, _ = _close_of(ws)
+    assert code == 1008

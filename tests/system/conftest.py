@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +41,11 @@ class ServerProcess:
                 self.kill()
 
 
-def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> ServerProcess:
+def start_server(
+    data_dir: Path, extra_env: dict[str, str] | None = None, extra_args: Sequence[str] = ()
+) -> ServerProcess:
+    """`monitorx serve` on a free port, its stdout and stderr in ``<data_dir>/server.log``;
+    ``extra_args`` go after the defaults (``--log-level debug`` overrides ``warning``)."""
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log = (data_dir / "server.log").open("ab")
@@ -58,10 +62,11 @@ def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> Ser
             str(data_dir),
             "--log-level",
             "warning",
+            *extra_args,
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     log.close()  # the child keeps its own descriptor
     server = ServerProcess(process, f"http://127.0.0.1:{port}", data_dir)

@@ -46,6 +46,7 @@ from monitorx.records.store import RecordStore
 from monitorx.server.auth import Authenticator
 from monitorx.server.deps import Services
 from monitorx.server.live import LiveHub
+from monitorx.server.log_redaction import install_log_redaction
 from monitorx.server.settings import Settings
 from monitorx.store import DataLifecycle, Storage, TieredReads
 
@@ -221,6 +222,7 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
         quality.load,
         drift_runs.load,
         _async(install_http_log_redaction),
+        _async(install_log_redaction),
         notifier.config.load,
         load_notifier,
         profiles.load,

@@ -7,11 +7,13 @@ on the URL, or at any time a message ``{"type": "subscribe", "models": ["a", "b"
 with ``{"type": "subscribed", "models": [...] | null}``.
 
 Auth is the REST API's: with auth on, the handshake carries ``X-API-Key`` or
-``Authorization: Bearer`` (non-browser clients), or the URL carries ``api_key`` or
-``token`` (browsers cannot set handshake headers), or the first message is
-``{"type": "auth", "api_key": "..."}`` / ``{"type": "auth", "token": "..."}``.
-Without valid credentials in time the socket closes with code 1008 (policy
-violation) and the reason; the read role is enough.
+``Authorization: Bearer`` (non-browser clients), or the first message is
+``{"type": "auth", "api_key": "..."}`` / ``{"type": "auth", "token": "..."}``
+(browsers, which cannot set handshake headers). Without valid credentials in time
+the socket closes with code 1008 (policy violation) and the reason; the read role is
+enough. A credential in the URL (``?api_key=``, ``?token=`` or any credential-shaped
+parameter) is refused the same way, with auth on or off: URLs end up in access logs,
+proxies' included, and the server's own log redacts them only after the fact.
 """
 
 from __future__ import annotations
@@ -24,16 +26,21 @@ import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.requests import HTTPConnection
 
-from monitorx.core import MonitorXError
+from monitorx.core import MonitorXError, Unauthorized
 from monitorx.server.auth import Authenticator, Principal, Role
 from monitorx.server.deps import services_of
 from monitorx.server.live import Subscription
+from monitorx.server.log_redaction import is_credential_name
 
 router = APIRouter(tags=["live"])
 
 # How long a client with auth on may take to send its auth message.
 AUTH_TIMEOUT_S = 10.0
 _POLICY_VIOLATION = 1008
+# The close reason (at most 123 bytes) for a credential in the URL.
+URL_CREDENTIAL_REFUSED = (
+    'credentials in the URL are refused: send {"type": "auth", "api_key": ...} first'
+)
 
 
 def _credentials_connection(api_key: str | None, token: str | None) -> HTTPConnection:
@@ -54,14 +61,14 @@ def _check(auth: Authenticator, conn: HTTPConnection) -> Principal:
 
 
 async def _authenticate(websocket: WebSocket, auth: Authenticator) -> Principal:
-    """Headers, then URL, then a first ``auth`` message; raises MonitorXError."""
+    """Headers, then a first ``auth`` message; raises MonitorXError. A credential
+    in the URL is refused before anything else."""
+    if any(is_credential_name(name) for name in websocket.query_params):
+        raise Unauthorized(URL_CREDENTIAL_REFUSED)
     if not auth.enabled or "x-api-key" in websocket.headers:
         return _check(auth, websocket)
     if websocket.headers.get("authorization"):
         return _check(auth, websocket)
-    params = websocket.query_params
-    if params.get("api_key") or params.get("token"):
-        return _check(auth, _credentials_connection(params.get("api_key"), params.get("token")))
     try:
         first = await asyncio.wait_for(_receive(websocket), AUTH_TIMEOUT_S)
     except TimeoutError:

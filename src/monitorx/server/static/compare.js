@@ -33,7 +33,7 @@ async function refresh() {
   await Promise.all(PANELS.map(async ([div, title, metric, agg, unit]) => {
     const {interval, series} = await MX.aggregates(chosen, metric, agg, r);
     charts[title] = chosen.map((id) => ({name: id, x: series[id].x, y: agg === "count" ? series[id].y.map((c) => c / interval) : series[id].y}));
-    await MX.chart(div, title, charts[title], {unit, span: r});
+    await MX.chart(div, title, charts[title], {unit, span: r, interval});
   }));
 }
 

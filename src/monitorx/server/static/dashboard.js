@@ -22,9 +22,9 @@ async function refresh() {
   const pageRange = linked ? MX.range() : MX.range.forKey(d.range);
   await Promise.all(d.panels.map(async (p, i) => {
     const r = p.range ? MX.range.forKey(p.range) : pageRange;
-    const {series} = await MX.aggregates(p.models, p.metric, p.agg, r);
+    const {interval, series} = await MX.aggregates(p.models, p.metric, p.agg, r);
     charts[p.title] = p.models.map((m) => ({name: m, x: series[m].x, y: series[m].y}));
-    await MX.chart("panel-" + i, `${p.title}${p.range ? " · " + p.range : ""}`, charts[p.title], {span: r});
+    await MX.chart("panel-" + i, `${p.title}${p.range ? " · " + p.range : ""}`, charts[p.title], {span: r, interval});
   }));
 }
 

@@ -21,6 +21,8 @@ const LLM_SERIES = [
 ];
 let charts = {};
 let alerts = [];
+// Quality windows: about 24 over the range, an hour at least.
+const qualityInterval = (r) => Math.max(3600, Math.round(r.seconds / 24));
 let config = null;
 
 function tile(label, value, id) {
@@ -57,7 +59,7 @@ async function refresh() {
     // Quality from labels in about 24 windows over the range (each window costs a
     // scikit-learn pass over its labelled records).
     MX.get(`/models/${q}/quality?` + MX.query({start: r.start.toISOString(), end: r.end.toISOString(),
-      interval: Math.max(3600, Math.round(r.seconds / 24))})),
+      interval: qualityInterval(r)})),
     Promise.all(LLM_SERIES.map(([metric, agg]) => MX.aggregate(modelId, metric, agg, r))),
   ]);
   alerts = modelAlerts;
@@ -67,7 +69,9 @@ async function refresh() {
   const s = summary || {count: 0, latency: {}, error_rate: null, throughput: 0};
   document.getElementById("tiles").replaceChildren(
     tile("requests", String(s.count), "tile-count"), tile("p50 ms", fmt(s.latency.p50)), tile("p95 ms", fmt(s.latency.p95)),
-    tile("p99 ms", fmt(s.latency.p99)), tile("error rate", pct(s.error_rate)), tile("req/s", fmt(s.throughput, 2)));
+    tile("p99 ms", fmt(s.latency.p99)), tile("error rate", pct(s.error_rate)),
+    // The summary's rate is the range's average; the chart beside it is per bucket.
+    tile(`req/s, avg over ${MX.rangeLabel(r)}`, fmt(s.throughput, 2), "tile-throughput"));
 
   charts = {
     latency: ["p50", "p95", "p99"].map((agg, i) => ({name: agg, x: latency[i].x, y: latency[i].y})),
@@ -75,13 +79,14 @@ async function refresh() {
     error_rate: [{name: "error rate", x: errors.x, y: errors.y}],
   };
   const drawn = [
-    MX.chart("chart-latency", "Latency (ms)", charts.latency, {threshold: thresholds.latency_ms, unit: "ms", span: r}),
-    MX.chart("chart-throughput", `Throughput (req/s, ${counts.interval} s buckets)`, charts.throughput, {span: r}),
-    MX.chart("chart-error_rate", "Error rate", charts.error_rate, {threshold: thresholds.error_rate, span: r}),
+    MX.chart("chart-latency", "Latency (ms)", charts.latency, {threshold: thresholds.latency_ms, unit: "ms", span: r, interval: latency[0].interval}),
+    MX.chart("chart-throughput", `Throughput (req/s in each ${counts.interval} s bucket)`, charts.throughput, {span: r, interval: counts.interval}),
+    MX.chart("chart-error_rate", "Error rate", charts.error_rate, {threshold: thresholds.error_rate, span: r, interval: errors.interval}),
   ];
   RESOURCES.forEach(([metric, title, unit, limit], i) => {
     charts[metric] = [{name: title, x: resources[i].x, y: resources[i].y}];
-    drawn.push(MX.chart("chart-" + metric, `${title} (${unit})`, charts[metric], {threshold: limit ? thresholds[limit] : null, unit, span: r}));
+    drawn.push(MX.chart("chart-" + metric, `${title} (${unit})`, charts[metric],
+      {threshold: limit ? thresholds[limit] : null, unit, span: r, interval: resources[i].interval}));
   });
   const values = sample.map((m) => m.latency);
   drawn.push(MX.plot("chart-histogram", [{type: "histogram", x: values, name: "latency", marker: {color: "#818cf8"}}],
@@ -94,7 +99,7 @@ async function refresh() {
     return {name, x: windows.map((w) => w.time), y: windows.map((w) => w.metrics[name])};
   });
   drawn.push(MX.chart("chart-quality", `Model quality from labels${quality.task ? " (" + quality.task + ")" : ""}`,
-    charts.quality, {span: r}));
+    charts.quality, {span: r, interval: qualityInterval(r)}));
   // Drift confidence per feature (or per drift type when a result names no feature).
   const byFeature = {};
   for (const d of [...drift].reverse()) {
@@ -122,9 +127,9 @@ function drawLlm(llm, r) {
   charts.cost = [{name: "cost", x: cost.x, y: cost.y}];
   const total = cost.y.reduce((sum, v) => sum + v, 0);
   return [
-    MX.chart("chart-ttft", "Time to first token (ms)", charts.ttft, {unit: "ms", span: r}),
-    MX.chart("chart-tokens", `Tokens per ${prompt.interval} s`, charts.tokens, {span: r}),
-    MX.chart("chart-cost", `Cost (USD per ${cost.interval} s; ${fmt(total, 4)} in range)`, charts.cost, {span: r}),
+    MX.chart("chart-ttft", "Time to first token (ms)", charts.ttft, {unit: "ms", span: r, interval: ttft50.interval}),
+    MX.chart("chart-tokens", `Tokens per ${prompt.interval} s`, charts.tokens, {span: r, interval: prompt.interval}),
+    MX.chart("chart-cost", `Cost (USD per ${cost.interval} s; ${fmt(total, 4)} in range)`, charts.cost, {span: r, interval: cost.interval}),
   ];
 }
 

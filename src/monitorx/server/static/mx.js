@@ -181,19 +181,25 @@ const MX = (() => {
   }
 
   // ---- live updates over /api/v1/ws ----
+  // The credential goes in the socket's first message, never in its URL: URLs end
+  // up in access logs (the server's, and any proxy's on the way).
   function live(models, onMessage) {
-    const c = credential();
     const q = {model_id: models || []};
-    if (c) q[c.kind === "jwt" ? "token" : "api_key"] = c.value;
     const badge = document.getElementById("live");
     badge.hidden = false;
     let closedByPage = false;
     const connect = () => {
       const scheme = location.protocol === "https:" ? "wss" : "ws";
       const socket = new WebSocket(`${scheme}://${location.host}${API}/ws?${query(q)}`);
+      socket.onopen = () => {
+        const c = credential();
+        if (c) socket.send(JSON.stringify({type: "auth", [c.kind === "jwt" ? "token" : "api_key"]: c.value}));
+      };
       socket.onmessage = (event) => {
         const message = JSON.parse(event.data);
         if (message.type === "subscribed") { badge.className = "live on"; return; }
+        // How many live messages arrived: what the browser tests wait on.
+        document.body.dataset.liveMessages = String(Number(document.body.dataset.liveMessages || 0) + 1);
         onMessage(message);
       };
       socket.onclose = () => {
@@ -264,6 +270,33 @@ const MX = (() => {
     await plotlyReady;
     return Plotly.react(div, data, layout, config);
   }
+  // Where a series has no data the line breaks: consecutive points farther apart
+  // than GAP_FACTOR steps get a null between them (Plotly: connectgaps false), so an
+  // outage shows as a gap, not as a line across it. The step is the bucket width, or
+  // the median spacing of a series sparser than its buckets (one request a minute in
+  // 30 s buckets is a line, not a row of dots; a few missing minutes are a gap).
+  const GAP_FACTOR = 1.5;
+  // Spacings a median needs before it says more than the bucket width does.
+  const GAP_MIN_SPACINGS = 3;
+  function withGaps(x, y, interval) {
+    const times = x.map((t) => Date.parse(t));
+    const spacings = times.slice(1).map((t, i) => t - times[i]).sort((a, b) => a - b);
+    const median = spacings.length >= GAP_MIN_SPACINGS ? spacings[Math.floor((spacings.length - 1) / 2)] : 0;
+    const step = Math.max(interval * 1000, median);
+    const gx = [], gy = [];
+    times.forEach((t, i) => {
+      if (i > 0 && t - times[i - 1] > GAP_FACTOR * step) {
+        gx.push(new Date(times[i - 1] + step).toISOString()); // the first missing step
+        gy.push(null);
+      }
+      gx.push(x[i]);
+      gy.push(y[i]);
+    });
+    return {x: gx, y: gy};
+  }
+  // Points with no neighbour to draw a line to (a lone point between gaps).
+  const lonePoints = (y) => y.map((v, i) => v !== null && (i === 0 || y[i - 1] === null) && (i === y.length - 1 || y[i + 1] === null));
+
   const THEME = {
     paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", font: {color: "#cbd5e1", size: 11},
     margin: {l: 48, r: 12, t: 28, b: 36}, xaxis: {gridcolor: "#1e293b", type: "date"},
@@ -272,8 +305,9 @@ const MX = (() => {
   };
   // A time-series chart over the page's range (or ``span``), with an optional dashed
   // threshold line (a number, or {value, source} from /models/{id}/thresholds) and a
-  // "no data" note when every series is empty.
-  function chart(div, title, traces, {threshold = null, unit = "", annotations = [], span = range()} = {}) {
+  // "no data" note when every series is empty. With ``interval`` (the bucket width in
+  // seconds) the lines break where buckets have no data.
+  function chart(div, title, traces, {threshold = null, unit = "", annotations = [], span = range(), interval = null} = {}) {
     const source = threshold && typeof threshold === "object" ? threshold.source : null;
     if (threshold && typeof threshold === "object") threshold = threshold.value;
     const shapes = threshold === null || threshold === undefined ? [] : [{
@@ -290,23 +324,40 @@ const MX = (() => {
       annotations: [...notes, ...empty, ...annotations],
       xaxis: {...THEME.xaxis, range: [span.start.toISOString(), span.end.toISOString()]},
       yaxis: {...THEME.yaxis, title: unit ? {text: unit} : undefined}};
-    const lines = traces.map((t) => ({type: "scatter", mode: t.x.length < 3 ? "lines+markers" : "lines", ...t}));
+    const lines = traces.map((t) => {
+      const points = interval ? withGaps(t.x, t.y, interval) : {x: t.x, y: t.y};
+      const line = {type: "scatter", connectgaps: false, mode: "lines", ...t, ...points};
+      if (t.x.length < 3) return {...line, mode: "lines+markers"};
+      // A lone point has no line to show it: it gets a marker, the others none.
+      const lone = lonePoints(points.y);
+      if (!lone.some(Boolean)) return line;
+      return {...line, mode: "lines+markers", marker: {...(t.marker || {}), size: lone.map((l) => (l ? 6 : 0))}};
+    });
     return plot(div, lines, layout);
   }
-  // A sparkline as a plain SVG polyline: a table of 20 models draws 40 of them, and a
-  // Plotly chart each would cost more than the rest of the page.
-  function sparkline(div, x, y, color) {
+  // A sparkline as plain SVG polylines: a table of 20 models draws 40 of them, and a
+  // Plotly chart each would cost more than the rest of the page. With ``interval`` it
+  // breaks where buckets have no data, as the charts do (a lone point is a dot).
+  function sparkline(div, x, y, color, interval = null) {
     const width = 140, height = 34, times = x.map((t) => Date.parse(t));
     const t0 = Math.min(...times), t1 = Math.max(...times), peak = Math.max(...y, 0);
     const top = peak * 1.15 || 1; // headroom, so a steady series does not hug the border
     const px = (t) => t1 === t0 ? width / 2 : ((t - t0) / (t1 - t0)) * (width - 2) + 1;
     const py = (v) => height - 2 - (v / top) * (height - 4);
-    const points = times.map((t, i) => `${px(t).toFixed(1)},${py(y[i]).toFixed(1)}`).join(" ");
+    const points = interval ? withGaps(x, y, interval) : {x, y};
+    const runs = [[]];
+    points.y.forEach((v, i) => {
+      if (v === null) runs.push([]); else runs[runs.length - 1].push([px(Date.parse(points.x[i])), py(v)]);
+    });
+    const shapes = runs.filter((run) => run.length).map((run) => run.length === 1
+      ? `<circle cx="${run[0][0].toFixed(1)}" cy="${run[0][1].toFixed(1)}" r="1.5" fill="${color}"/>`
+      : `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${run.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(" ")}"/>`);
     const last = y.length ? y[y.length - 1] : null;
     div.innerHTML = `<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img">` +
       `<title>${y.length ? "last " + Number(last).toPrecision(3) + ", max " + Number(peak).toPrecision(3) : "no data"}</title>` +
-      `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${points}"/></svg>`;
+      shapes.join("") + "</svg>";
     div.dataset.points = String(y.length);
+    div.dataset.segments = String(shapes.length);
   }
 
   // ---- small DOM helpers ----
@@ -323,15 +374,25 @@ const MX = (() => {
     return node;
   }
   const severityBadge = (s) => el("span", {class: "sev " + s, title: s}, `${SEVERITY_ICON[s] || ""} ${s}`);
-  // healthy / warning / critical from a model's unresolved alerts.
+  // A model's status: the highest severity among its active (unresolved) alerts, or
+  // "healthy" with none.
   function modelStatus(alerts) {
-    const worst = Math.max(0, ...alerts.map((a) => SEVERITY_RANK[a.severity] || 0));
-    return worst >= SEVERITY_RANK.high ? "critical" : worst > 0 ? "warning" : "healthy";
+    const worst = Math.max(0, ...alerts.filter((a) => !a.resolved).map((a) => SEVERITY_RANK[a.severity] || 0));
+    return Object.keys(SEVERITY_RANK).find((s) => SEVERITY_RANK[s] === worst) || "healthy";
   }
-  const statusBadge = (s) => el("span", {class: "status " + s}, s);
+  // The status as a badge: a severity in the alerts table's words and colours.
+  const statusBadge = (s) => SEVERITY_RANK[s] ? severityBadge(s) : el("span", {class: "status " + s, title: s}, s);
   const fmt = (v, digits = 1) => v === null || v === undefined ? "—" : Number(v).toFixed(digits);
   const pct = (v) => v === null || v === undefined ? "—" : (100 * v).toFixed(2) + "%";
   const when = (t) => t ? new Date(t).toLocaleString() : "—";
+  // A range as words for labels: "1 h", "7 d", or the custom range's length.
+  const RANGE_WORDS = {"15m": "15 min", "1h": "1 h", "6h": "6 h", "24h": "24 h", "7d": "7 d"};
+  function rangeLabel(r = range()) {
+    if (RANGE_WORDS[r.key]) return RANGE_WORDS[r.key];
+    const s = r.seconds;
+    const [value, unit] = s < 5400 ? [s / 60, "min"] : s < 172800 ? [s / 3600, "h"] : [s / 86400, "d"];
+    return `${Number(value.toFixed(1))} ${unit}`;
+  }
   function toast(text) {
     const box = document.getElementById("toast");
     box.textContent = text;
@@ -380,8 +441,8 @@ const MX = (() => {
   }
 
   return {
-    API, CREDENTIAL, params, get, post, request, save, query, range, intervalFor, aggregate, aggregates, setParams,
-    onRefresh, refreshNow, live, liveRedraw, setExport, seriesRows, alertRows, toCSV, plot, chart, sparkline, el, severityBadge,
+    API, CREDENTIAL, params, get, post, request, save, query, range, rangeLabel, intervalFor, aggregate, aggregates, setParams,
+    onRefresh, refreshNow, live, liveRedraw, setExport, seriesRows, alertRows, toCSV, plot, chart, withGaps, sparkline, el, severityBadge,
     statusBadge, modelStatus, THEME, fmt, pct, when, toast, sortable, start, timer, SEVERITY_RANK,
   };
 })();

@@ -3,7 +3,8 @@
 "use strict";
 
 const {el, fmt, pct} = MX;
-const STATUS_RANK = {healthy: 0, warning: 1, critical: 2};
+// Sorting by status: healthy first, then by the worst active alert's severity.
+const STATUS_RANK = {healthy: 0, ...MX.SEVERITY_RANK};
 let models = [];
 let active = [];
 const table = document.getElementById("models");
@@ -29,8 +30,8 @@ function render() {
       el("td", {class: "hide-narrow"}, throughputSpark),
       el("td", {class: "num"}, String(m.active_alerts)));
     body.append(row);
-    if (m.errorSeries) MX.sparkline(errorSpark, m.errorSeries.x, m.errorSeries.y, "#f43f5e");
-    if (m.throughputSeries) MX.sparkline(throughputSpark, m.throughputSeries.x, m.throughputSeries.y, "#38bdf8");
+    if (m.errorSeries) MX.sparkline(errorSpark, m.errorSeries.x, m.errorSeries.y, "#f43f5e", m.interval);
+    if (m.throughputSeries) MX.sparkline(throughputSpark, m.throughputSeries.x, m.throughputSeries.y, "#38bdf8", m.interval);
   }
 }
 
@@ -67,6 +68,7 @@ async function refresh() {
     const count = counts.series[m.model_id];
     m.errorSeries = errors.series[m.model_id];
     m.throughputSeries = count && {x: count.x, y: count.y.map((c) => c / counts.interval)};
+    m.interval = counts.interval;
   }
   models = next;
   render();
@@ -74,7 +76,7 @@ async function refresh() {
 }
 
 MX.setExport(() => ({name: "overview",
-  rows: [...models.map(({errorSeries, throughputSeries, ...m}) => ({kind: "model", ...m})), ...MX.alertRows(active)]}));
+  rows: [...models.map(({errorSeries, throughputSeries, interval, ...m}) => ({kind: "model", ...m})), ...MX.alertRows(active)]}));
 MX.onRefresh(refresh);
 MX.start();
 MX.refreshNow();
