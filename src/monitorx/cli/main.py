@@ -16,6 +16,8 @@ from pydantic import SecretStr
 from monitorx.cli.data_commands import add_data_commands
 from monitorx.core import MonitorXError
 
+STOPPED_BY_CTRL_C = ("serve", "demo")  # commands that run until interrupted
+
 
 def _bootstrap_key(data_dir: Path) -> str:
     """The admin key for a server with auth on and no key configured: made once, kept
@@ -81,10 +83,7 @@ def demo(args: argparse.Namespace) -> int:
     from monitorx.cli.demo import run_demo
 
     api_key = args.api_key or os.environ.get("MONITORX_API_KEY")
-    try:
-        run_demo(args.url, api_key=api_key, duration_s=args.duration, rate_per_s=args.rate)
-    except KeyboardInterrupt:
-        return 130
+    run_demo(args.url, api_key=api_key, duration_s=args.duration, rate_per_s=args.rate)
     return 0
 
 
@@ -129,6 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A bad setting or config file: say what is wrong, without a traceback.
         print(f"monitorx: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C is how a server or the demo is stopped (the demo printed its summary);
+        # it cuts the other commands short.
+        return 0 if args.command in STOPPED_BY_CTRL_C else 130
     return result
 
 
