@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from monitorx.cli.data_commands import add_data_commands
+from monitorx.cli.store_in_use import store_in_use
 from monitorx.core import MonitorXError
 
 STOPPED_BY_CTRL_C = ("serve", "demo")  # commands that run until interrupted
@@ -34,8 +35,8 @@ def _bootstrap_key(data_dir: Path) -> str:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
+    from monitorx.cli.serving import run_server
+    from monitorx.cli.store_in_use import check_store_free, embedded_store
     from monitorx.server.app import create_app
     from monitorx.server.settings import Settings
 
@@ -49,6 +50,9 @@ def serve(args: argparse.Namespace) -> int:
     if args.storage is not None:
         overrides["storage_url"] = args.storage
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    embedded = embedded_store(settings.resolved_storage_url())
+    if embedded is not None:
+        check_store_free(embedded)  # before anything starts or prints: one line
     if settings.auth_enabled and not settings.api_keys and settings.jwt_secret is None:
         key = _bootstrap_key(settings.data_dir)
         settings.api_keys = [SecretStr(key)]
@@ -68,15 +72,7 @@ def serve(args: argparse.Namespace) -> int:
     print(f"MonitorX {_version()} storing data at {settings.resolved_storage_url()}")
     print(f"Dashboard and API on http://{settings.host}:{settings.port}/ (docs at /docs)")
     sys.stdout.flush()
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=args.log_level,
-        access_log=args.access_log,
-        timeout_graceful_shutdown=10,
-    )
-    return 0
+    return run_server(app, settings.host, settings.port, args.log_level, args.access_log)
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -125,8 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.func(args)
     except MonitorXError as exc:
-        # A bad setting or config file: say what is wrong, without a traceback.
-        print(f"monitorx: {exc}", file=sys.stderr)
+        # A bad setting or config file, a store in use: say what is wrong, without a
+        # traceback.
+        print(f"monitorx {args.command}: {store_in_use(exc) or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         # Ctrl-C is how a server or the demo is stopped (the demo printed its summary);
