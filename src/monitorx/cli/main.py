@@ -11,12 +11,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import SecretStr
-
 from monitorx.cli.data_commands import add_data_commands
 from monitorx.cli.store_in_use import store_in_use
 from monitorx.core import MonitorXError
 
+# `pip install monitorx` is the SDK alone; the commands below the SDK need this.
+SERVER_EXTRA = 'pip install "monitorx[server]"'
 STOPPED_BY_CTRL_C = ("serve", "demo")  # commands that run until interrupted
 
 
@@ -35,6 +35,8 @@ def _bootstrap_key(data_dir: Path) -> str:
 
 
 def serve(args: argparse.Namespace) -> int:
+    from pydantic import SecretStr
+
     from monitorx.cli.serving import run_server
     from monitorx.cli.store_in_use import check_store_free, embedded_store
     from monitorx.server.app import create_app
@@ -129,6 +131,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Ctrl-C is how a server or the demo is stopped (the demo printed its summary);
         # it cuts the other commands short.
         return 0 if args.command in STOPPED_BY_CTRL_C else 130
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.partition(".")[0] == "monitorx":
+            raise  # our own code is broken: that traceback is worth reading
+        print(
+            f"monitorx {args.command} needs the server's dependencies ({exc.name} is not "
+            f"installed): {SERVER_EXTRA}",
+            file=sys.stderr,
+        )
+        return 2
     return result
 
 
