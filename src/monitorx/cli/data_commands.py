@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from monitorx.cli.environment import warn_unknown_variables
 from monitorx.cli.store_in_use import check_store_free, embedded_store, store_in_use
 from monitorx.core import MonitorXError, SystemClock
 from monitorx.core.timeparse import from_epoch_us
@@ -33,6 +34,7 @@ Command = Callable[[argparse.Namespace], Coroutine[object, object, int]]
 def _settings(args: argparse.Namespace) -> Settings:
     from monitorx.server.settings import Settings
 
+    warn_unknown_variables(Settings.model_fields)
     overrides: dict[str, object] = {}
     if args.data_dir is not None:
         overrides["data_dir"] = Path(args.data_dir)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from monitorx.cli.data_commands import add_data_commands
+from monitorx.cli.environment import warn_unknown_variables
 from monitorx.cli.store_in_use import store_in_use
 from monitorx.core import MonitorXError
 
@@ -42,6 +43,7 @@ def serve(args: argparse.Namespace) -> int:
     from monitorx.server.app import create_app
     from monitorx.server.settings import Settings
 
+    warn_unknown_variables(Settings.model_fields)
     overrides: dict[str, object] = {}
     if args.host is not None:
         overrides["host"] = args.host
