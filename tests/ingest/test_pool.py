@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -89,3 +91,24 @@ def _running(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+async def test_workers_ignore_ctrl_c_and_go_on_decoding() -> None:
+    """A terminal's Ctrl-C reaches the workers too; the server stops them itself."""
+    pool = BatchDecoder(workers=2)
+    pool.start()
+    try:
+        assert pool._pool is not None
+        for future in [pool._pool.submit(int) for _ in range(4)]:
+            future.result()  # the workers are up
+        workers = sorted(pool._pool._processes)
+        for pid in workers:
+            os.kill(pid, signal.SIGINT)
+        body = _body(3_000)
+        for _ in range(4):
+            table, _ = await pool.decode(body, NOW, 10_000)
+            assert table.num_rows == 3_000
+        assert sorted(pool._pool._processes) == workers
+        assert all(_running(pid) for pid in workers)
+    finally:
+        pool.stop()

@@ -3,8 +3,9 @@
 They open the store named by the settings (``MONITORX_STORAGE_URL`` /
 ``--storage``, default the embedded DuckDB file under ``--data-dir``) directly,
 without a server. The embedded store can be opened by one process at a time, so
-stop ``monitorx serve`` first when it uses DuckDB; PostgreSQL and InfluxDB stores
-can be imported into while servers run.
+stop ``monitorx serve`` first when it uses DuckDB (a command that finds the store
+in use says which process holds it); PostgreSQL and InfluxDB stores can be
+imported into while servers run.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from monitorx.cli.environment import warn_unknown_variables
+from monitorx.cli.store_in_use import check_store_free, embedded_store, store_in_use
 from monitorx.core import MonitorXError, SystemClock
 from monitorx.core.timeparse import from_epoch_us
 
@@ -31,6 +34,7 @@ Command = Callable[[argparse.Namespace], Coroutine[object, object, int]]
 def _settings(args: argparse.Namespace) -> Settings:
     from monitorx.server.settings import Settings
 
+    warn_unknown_variables(Settings.model_fields)
     overrides: dict[str, object] = {}
     if args.data_dir is not None:
         overrides["data_dir"] = Path(args.data_dir)
@@ -41,13 +45,14 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _embedded_path(args: argparse.Namespace) -> Path:
     url = _settings(args).resolved_storage_url()
-    scheme, _, rest = url.partition("://")
-    if scheme != "duckdb" or rest.endswith(":memory:"):
+    path = embedded_store(url)
+    if path is None:
         raise SystemExit(
             f"backup and restore work on the embedded store (duckdb://…), not {url}; "
             "use your database's own tools (pg_dump, influxd backup) for servers"
         )
-    return Path(rest[1:] if rest.startswith("/") else rest)
+    check_store_free(path)  # restore would move the file from under its holder
+    return path
 
 
 async def _import(args: argparse.Namespace) -> int:
@@ -109,7 +114,7 @@ def _run(command: Command) -> Callable[[argparse.Namespace], int]:
         try:
             result: int = asyncio.run(command(args))
         except MonitorXError as exc:
-            print(f"monitorx {args.command}: {exc}", file=sys.stderr)
+            print(f"monitorx {args.command}: {store_in_use(exc) or exc}", file=sys.stderr)
             return 2
         return result
 

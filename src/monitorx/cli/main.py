@@ -11,10 +11,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import SecretStr
-
 from monitorx.cli.data_commands import add_data_commands
+from monitorx.cli.environment import warn_unknown_variables
+from monitorx.cli.store_in_use import store_in_use
 from monitorx.core import MonitorXError
+
+# `pip install monitorx` is the SDK alone; the commands below the SDK need this.
+SERVER_EXTRA = 'pip install "monitorx[server]"'
+STOPPED_BY_CTRL_C = ("serve", "demo")  # commands that run until interrupted
 
 
 def _bootstrap_key(data_dir: Path) -> str:
@@ -32,11 +36,14 @@ def _bootstrap_key(data_dir: Path) -> str:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from pydantic import SecretStr
 
+    from monitorx.cli.serving import run_server
+    from monitorx.cli.store_in_use import check_store_free, embedded_store
     from monitorx.server.app import create_app
     from monitorx.server.settings import Settings
 
+    warn_unknown_variables(Settings.model_fields)
     overrides: dict[str, object] = {}
     if args.host is not None:
         overrides["host"] = args.host
@@ -47,6 +54,9 @@ def serve(args: argparse.Namespace) -> int:
     if args.storage is not None:
         overrides["storage_url"] = args.storage
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    embedded = embedded_store(settings.resolved_storage_url())
+    if embedded is not None:
+        check_store_free(embedded)  # before anything starts or prints: one line
     if settings.auth_enabled and not settings.api_keys and settings.jwt_secret is None:
         key = _bootstrap_key(settings.data_dir)
         settings.api_keys = [SecretStr(key)]
@@ -66,25 +76,14 @@ def serve(args: argparse.Namespace) -> int:
     print(f"MonitorX {_version()} storing data at {settings.resolved_storage_url()}")
     print(f"Dashboard and API on http://{settings.host}:{settings.port}/ (docs at /docs)")
     sys.stdout.flush()
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=args.log_level,
-        access_log=args.access_log,
-        timeout_graceful_shutdown=10,
-    )
-    return 0
+    return run_server(app, settings.host, settings.port, args.log_level, args.access_log)
 
 
 def demo(args: argparse.Namespace) -> int:
     from monitorx.cli.demo import run_demo
 
     api_key = args.api_key or os.environ.get("MONITORX_API_KEY")
-    try:
-        run_demo(args.url, api_key=api_key, duration_s=args.duration, rate_per_s=args.rate)
-    except KeyboardInterrupt:
-        return 130
+    run_demo(args.url, api_key=api_key, duration_s=args.duration, rate_per_s=args.rate)
     return 0
 
 
@@ -126,8 +125,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.func(args)
     except MonitorXError as exc:
-        # A bad setting or config file: say what is wrong, without a traceback.
-        print(f"monitorx: {exc}", file=sys.stderr)
+        # A bad setting or config file, a store in use: say what is wrong, without a
+        # traceback.
+        print(f"monitorx {args.command}: {store_in_use(exc) or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        # Ctrl-C is how a server or the demo is stopped (the demo printed its summary);
+        # it cuts the other commands short.
+        return 0 if args.command in STOPPED_BY_CTRL_C else 130
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.partition(".")[0] == "monitorx":
+            raise  # our own code is broken: that traceback is worth reading
+        print(
+            f"monitorx {args.command} needs the server's dependencies ({exc.name} is not "
+            f"installed): {SERVER_EXTRA}",
+            file=sys.stderr,
+        )
         return 2
     return result
 

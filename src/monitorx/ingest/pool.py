@@ -17,6 +17,7 @@ import gc
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -62,7 +63,15 @@ def _init_worker(parent: int) -> None:
     A server killed outright (SIGKILL, the OOM killer) cannot stop its pool, and an
     idle worker would wait for work forever: each worker leaves when its parent is
     gone (it is then re-parented, so ``getppid`` is no longer ``parent``, the pid
-    the server passed: read here, it could already be the new parent's)."""
+    the server passed: read here, it could already be the new parent's).
+
+    Ctrl-C in a terminal goes to the whole process group, workers included: they
+    ignore it (each would die with a ``KeyboardInterrupt`` traceback, and a batch
+    being decoded would fail) and leave when the server stops the pool. A Ctrl-C
+    that came while the worker started was held back (``BatchDecoder.start``): it
+    is dropped here."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     gc.set_threshold(50_000, 20, 20)
     threading.Thread(
         target=_exit_with_parent, args=(parent,), name="monitorx-parent-watch", daemon=True
@@ -96,8 +105,17 @@ class BatchDecoder:
         self._pool = ProcessPoolExecutor(
             self._workers, mp_context=context, initializer=_init_worker, initargs=(os.getpid(),)
         )
-        for _ in range(self._workers):
-            self._pool.submit(_warm_up)
+        # The workers start below (each submit starts one while none is idle) and
+        # inherit this thread's signal mask: SIGINT stays blocked in them until
+        # _init_worker ignores it, so a Ctrl-C cannot interrupt their imports. The
+        # pool made its queues above, which started multiprocessing's resource
+        # tracker: starting it unblocks SIGINT in the calling thread.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            for _ in range(self._workers):
+                self._pool.submit(_warm_up)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     def stop(self) -> None:
         if self._pool is not None:
