@@ -27,6 +27,7 @@ from monitorx.core import Clock, SystemClock
 from monitorx.ingest.pool import BatchDecoder
 from monitorx.server.alert_handlers import load_alert_handlers
 from monitorx.server.anomaly_scan import AnomalyScanner
+from monitorx.server.api_docs import router as api_docs_router
 from monitorx.server.auth import Authenticator
 from monitorx.server.concept_drift_feed import ConceptDriftFeed
 from monitorx.server.deps import Services
@@ -241,6 +242,9 @@ def create_app(
         description="Observability for ML and AI models in production.",
         lifespan=lifespan,
         default_response_class=JSONResponse,
+        # /docs comes from api_docs, its assets from an installed package; no /redoc.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
     install_error_handlers(app)
@@ -269,6 +273,7 @@ def create_app(
     api.include_router(live_routes.router)
     app.include_router(api)
     app.include_router(dashboard.router)
+    app.include_router(api_docs_router)
     # Outermost last: size and content-type checks, then the fast ingest path.
     app.add_middleware(FastIngest, services=services, prefix=API_PREFIX)
     app.add_middleware(
