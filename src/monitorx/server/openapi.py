@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ERROR_RESPONSES", "SECURITY_SCHEMES", "build_openapi", "json_body"]
+__all__ = ["ERROR_RESPONSES", "PUT_RESPONSES", "SECURITY_SCHEMES", "build_openapi", "json_body"]
 
 from typing import Any
 
@@ -20,6 +20,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorOut, "description": "body or batch too large"},
     415: {"model": ErrorOut, "description": "not application/json"},
     422: {"model": ErrorOut, "description": "invalid; names the field"},
+}
+# A PUT answers 201 when it created what it names, 200 when it replaced it.
+PUT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    201: {"description": "Created"},
 }
 
 # How a caller authenticates (server/auth.py); either one will do. With them in the

@@ -11,7 +11,7 @@ from monitorx.core import Conflict
 from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import AdminAccess, ReadAccess, ServicesDep, WriteAccess
 from monitorx.server.errors import problem
-from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
 
 router = APIRouter(prefix="/channels", tags=["channels"])
@@ -41,7 +41,7 @@ async def get_channel(channel_id: str, services: ServicesDep, _: ReadAccess) -> 
     return JSONResponse(services.alerting.channel(channel_id).public())
 
 
-@router.put("/{channel_id}", responses=ERROR_RESPONSES)
+@router.put("/{channel_id}", responses=PUT_RESPONSES)
 async def put_channel(
     channel_id: str, request: Request, services: ServicesDep, _: WriteAccess
 ) -> JSONResponse:

@@ -24,7 +24,7 @@ from monitorx.core.identifiers import check_identifier
 from monitorx.server.checked_json import read_checked_json
 from monitorx.server.concept_drift_feed import ConceptDriftFeed, ConceptDriftStatus
 from monitorx.server.deps import ReadAccess, Services, ServicesDep, WriteAccess
-from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
 
 router = APIRouter(prefix="/models", tags=["concept-drift"])
@@ -80,7 +80,7 @@ _BODY_SCHEMA: dict[str, Any] = {
 
 @router.put(
     "/{model_id}/concept-drift",
-    responses=ERROR_RESPONSES,
+    responses=PUT_RESPONSES,
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -16,7 +16,7 @@ from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import AdminAccess, ReadAccess, Services, ServicesDep, WriteAccess
 from monitorx.server.drift_report import render_window_report
 from monitorx.server.drift_runs import DriftSchedule, ScheduledDriftRuns
-from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.params import parse_range
 from monitorx.server.responses import JSONResponse
 
@@ -61,7 +61,7 @@ def _schedule_json(runs: ScheduledDriftRuns, model_id: str, schedule: DriftSched
     return schedule.to_json() | {"last_run": None if status is None else status.to_json()}
 
 
-@router.put("/{model_id}/drift-schedule", responses=ERROR_RESPONSES, openapi_extra=_SCHEDULE)
+@router.put("/{model_id}/drift-schedule", responses=PUT_RESPONSES, openapi_extra=_SCHEDULE)
 async def put_drift_schedule(
     model_id: str, request: Request, services: ServicesDep, _: WriteAccess
 ) -> JSONResponse:

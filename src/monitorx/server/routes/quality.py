@@ -23,7 +23,7 @@ from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import AdminAccess, ReadAccess, Services, ServicesDep, WriteAccess
 from monitorx.server.drift_rows import decode_json, table_columns, table_from_rows
 from monitorx.server.model_documents import ModelDocuments
-from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.params import DEFAULT_RANGE, parse_range
 from monitorx.server.quality_checks import QualityChecks
 from monitorx.server.responses import JSONResponse
@@ -148,7 +148,7 @@ def _get(documents: ModelDocuments[T], dump: Callable[[T], Any], model_id: str, 
     return dump(value)
 
 
-@router.put("/{model_id}/quality-config", responses=ERROR_RESPONSES, openapi_extra=_QUALITY_CONFIG)
+@router.put("/{model_id}/quality-config", responses=PUT_RESPONSES, openapi_extra=_QUALITY_CONFIG)
 async def put_quality_config(
     model_id: str, request: Request, services: ServicesDep, _: WriteAccess
 ) -> JSONResponse:
@@ -170,7 +170,7 @@ async def delete_quality_config(model_id: str, services: ServicesDep, _: AdminAc
     return Response(status_code=204)
 
 
-@router.put("/{model_id}/data-quality/rules", responses=ERROR_RESPONSES, openapi_extra=_RULES)
+@router.put("/{model_id}/data-quality/rules", responses=PUT_RESPONSES, openapi_extra=_RULES)
 async def put_data_quality_rules(
     model_id: str, request: Request, services: ServicesDep, _: WriteAccess
 ) -> JSONResponse:

@@ -16,7 +16,7 @@ from monitorx.alerting.slo_catalog import SLOCatalog
 from monitorx.alerting.slo_evaluation import SLOStatus
 from monitorx.core import MalformedPayload, NotFound, ValidationError
 from monitorx.server.deps import AdminAccess, ReadAccess, Services, ServicesDep, WriteAccess
-from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse, alert_json
 from monitorx.server.schemas import ErrorOut
 
@@ -113,7 +113,7 @@ async def get_slo(slo_id: str, services: ServicesDep, _: ReadAccess) -> JSONResp
     return JSONResponse(_get(_catalog(services), slo_id).to_dict())
 
 
-@router.put("/{slo_id}", responses=ERROR_RESPONSES)
+@router.put("/{slo_id}", responses=PUT_RESPONSES)
 async def put_slo(
     slo_id: str, request: Request, services: ServicesDep, _: WriteAccess
 ) -> JSONResponse:

@@ -17,7 +17,7 @@ from monitorx.alerting.threshold_profiles import (
 from monitorx.core import NotFound
 from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import AdminAccess, ReadAccess, Services, ServicesDep, WriteAccess
-from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
 from monitorx.store import Aggregation
 
@@ -75,7 +75,7 @@ async def get_profile(
 
 @router.put(
     "/threshold-profiles/{model_type}/{environment}",
-    responses=ERROR_RESPONSES,
+    responses=PUT_RESPONSES,
     openapi_extra=_WITH_BODY,
 )
 async def put_profile(
