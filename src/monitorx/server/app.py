@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 import monitorx
 from monitorx.core import Clock, SystemClock
+from monitorx.server.api_docs import router as api_docs_router
 from monitorx.server.assembly import assemble
 from monitorx.server.deps import Services
 from monitorx.server.errors import install_error_handlers
@@ -79,6 +80,9 @@ def create_app(
         description="Observability for ML and AI models in production.",
         lifespan=parts.lifespan,
         default_response_class=JSONResponse,
+        # /docs comes from api_docs, its assets from an installed package; no /redoc.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = parts.services
     install_error_handlers(app)
@@ -87,6 +91,7 @@ def create_app(
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(dashboard.router)
+    app.include_router(api_docs_router)
     _install_middleware(app, settings, parts.services)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app

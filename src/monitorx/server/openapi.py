@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ERROR_RESPONSES", "build_openapi", "json_body"]
+__all__ = ["ERROR_RESPONSES", "PUT_RESPONSES", "SECURITY_SCHEMES", "build_openapi", "json_body"]
 
 from typing import Any
 
@@ -21,6 +21,35 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     415: {"model": ErrorOut, "description": "not application/json"},
     422: {"model": ErrorOut, "description": "invalid; names the field"},
 }
+# A PUT answers 201 when it created what it names, 200 when it replaced it.
+PUT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    201: {"description": "Created"},
+}
+
+# How a caller authenticates (server/auth.py); either one will do. With them in the
+# schema, /docs has an Authorize button and its "Try it out" sends the credential.
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "APIKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "An API key; the first start with auth on writes the admin key "
+        "to `<data-dir>/admin-api-key`.",
+    },
+    "BearerJWT": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "An HS256 JWT signed with `MONITORX_JWT_SECRET`; its `role` claim "
+        "is `read`, `write` or `admin`.",
+    },
+}
+
+
+def _needs_auth(path: str) -> bool:
+    """With auth on, every endpoint but the health checks wants a credential."""
+    return not path.startswith("/api/v1/health")
 
 
 def json_body(schema: str, array: bool = False) -> dict[str, Any]:
@@ -43,9 +72,12 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
+    doc["components"]["securitySchemes"] = SECURITY_SCHEMES
     for path, operations in doc.get("paths", {}).items():
         for operation in operations.values():
             _document_errors(path, operation)
+            if _needs_auth(path):
+                operation["security"] = [{name: []} for name in SECURITY_SCHEMES]
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     app.openapi_schema = doc
@@ -66,7 +98,7 @@ def _document_errors(path: str, operation: dict[str, Any]) -> None:
     """Every API operation answers errors in the one error shape (server/errors.py)."""
     responses: dict[str, Any] = operation.setdefault("responses", {})
     codes = ["422"]
-    if "/health" not in path:
+    if _needs_auth(path):
         codes += ["401", "403", "429"]
     if "{" in path:
         codes.append("404")

@@ -45,7 +45,7 @@ from monitorx.alerting.slo.objective import (
 from monitorx.core import Alert, AlertType, Breach, Clock, NotFound
 from monitorx.store import MetricStore
 
-logger = logging.getLogger("monitorx.alerting.slo.objective")
+logger = logging.getLogger("monitorx.alerting.slo")
 
 SLO_LABEL = "slo"
 

@@ -18,7 +18,7 @@ from monitorx.server.deps import (
     WriteAccess,
 )
 from monitorx.server.errors import problem
-from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
 
 router = APIRouter(prefix="/channels", tags=["channels"])
@@ -48,7 +48,7 @@ async def get_channel(channel_id: str, alerting: AlertingDep, _: ReadAccess) -> 
     return JSONResponse(alerting.channel(channel_id).public())
 
 
-@router.put("/{channel_id}", responses=ERROR_RESPONSES)
+@router.put("/{channel_id}", responses=PUT_RESPONSES)
 async def put_channel(
     channel_id: str, request: Request, alerting: AlertingDep, _: WriteAccess
 ) -> JSONResponse:

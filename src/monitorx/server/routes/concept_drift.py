@@ -25,7 +25,7 @@ from monitorx.evaluation.concept_drift_feed import ConceptDriftStatus
 from monitorx.evaluation.registry import ModelRegistry
 from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import ConceptDriftDep, ReadAccess, RegistryDep, WriteAccess
-from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
 
 router = APIRouter(prefix="/models", tags=["concept-drift"])
@@ -74,7 +74,7 @@ _BODY_SCHEMA: dict[str, Any] = {
 
 @router.put(
     "/{model_id}/concept-drift",
-    responses=ERROR_RESPONSES,
+    responses=PUT_RESPONSES,
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -23,7 +23,7 @@ from monitorx.core import Conflict, MetricName, NotFound, ValidationError
 from monitorx.core.identifiers import check_identifier
 from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import ReadAccess, StorageDep, WriteAccess
-from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
 from monitorx.store import Aggregation, Storage
 
@@ -189,7 +189,7 @@ async def get_dashboard(dashboard_id: str, storage: StorageDep, _: ReadAccess) -
     return JSONResponse(await _load(storage, dashboard_id))
 
 
-@router.put("/{dashboard_id}", responses=ERROR_RESPONSES, openapi_extra=_BODY)
+@router.put("/{dashboard_id}", responses=PUT_RESPONSES, openapi_extra=_BODY)
 async def put_dashboard(
     dashboard_id: str, request: Request, storage: StorageDep, _: WriteAccess
 ) -> JSONResponse:

@@ -23,7 +23,7 @@ from monitorx.server.deps import (
     RecordsDep,
     WriteAccess,
 )
-from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes.params import parse_range
 
@@ -62,7 +62,7 @@ def _schedule_json(runs: ScheduledDriftRuns, model_id: str, schedule: DriftSched
     return schedule.to_json() | {"last_run": None if status is None else status.to_json()}
 
 
-@router.put("/{model_id}/drift-schedule", responses=ERROR_RESPONSES, openapi_extra=_SCHEDULE)
+@router.put("/{model_id}/drift-schedule", responses=PUT_RESPONSES, openapi_extra=_SCHEDULE)
 async def put_drift_schedule(
     model_id: str, request: Request, runs: DriftRunsDep, _: WriteAccess
 ) -> JSONResponse:

@@ -12,7 +12,7 @@ from monitorx.alerting.notify.definitions import RouteRecord
 from monitorx.core import Conflict
 from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import AdminAccess, AlertingDep, ReadAccess, WriteAccess
-from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
 
 router = APIRouter(prefix="/routes", tags=["routes"])
@@ -40,7 +40,7 @@ async def get_route(route_id: str, alerting: AlertingDep, _: ReadAccess) -> JSON
     return JSONResponse(alerting.route(route_id).body)
 
 
-@router.put("/{route_id}", responses=ERROR_RESPONSES)
+@router.put("/{route_id}", responses=PUT_RESPONSES)
 async def put_route(
     route_id: str, request: Request, alerting: AlertingDep, _: WriteAccess
 ) -> JSONResponse:

@@ -23,7 +23,7 @@ from monitorx.evaluation.model_documents import ModelDocuments
 from monitorx.ingest.feature_tables import decode_json, table_columns, table_from_rows
 from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import AdminAccess, ClockDep, QualityDep, ReadAccess, WriteAccess
-from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes.params import DEFAULT_RANGE, parse_range
 
@@ -141,7 +141,7 @@ def _get(documents: ModelDocuments[T], dump: Callable[[T], Any], model_id: str, 
     return dump(value)
 
 
-@router.put("/{model_id}/quality-config", responses=ERROR_RESPONSES, openapi_extra=_QUALITY_CONFIG)
+@router.put("/{model_id}/quality-config", responses=PUT_RESPONSES, openapi_extra=_QUALITY_CONFIG)
 async def put_quality_config(
     model_id: str, request: Request, quality: QualityDep, _: WriteAccess
 ) -> JSONResponse:
@@ -163,7 +163,7 @@ async def delete_quality_config(model_id: str, quality: QualityDep, _: AdminAcce
     return Response(status_code=204)
 
 
-@router.put("/{model_id}/data-quality/rules", responses=ERROR_RESPONSES, openapi_extra=_RULES)
+@router.put("/{model_id}/data-quality/rules", responses=PUT_RESPONSES, openapi_extra=_RULES)
 async def put_data_quality_rules(
     model_id: str, request: Request, quality: QualityDep, _: WriteAccess
 ) -> JSONResponse:

@@ -14,7 +14,7 @@ from monitorx.core import AlertType, MetricName, Severity
 from monitorx.core.identifiers import IDENTIFIER_PATTERN, check_identifier
 from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import AdminAccess, ReadAccess, RulesDep, WriteAccess
-from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
 from monitorx.store import Aggregation
 
@@ -73,7 +73,7 @@ async def get_rule(rule_id: str, catalog: RulesDep, _: ReadAccess) -> JSONRespon
     return JSONResponse(_shown(catalog, catalog.get(rule_id)))
 
 
-@router.put("/{rule_id}", responses=ERROR_RESPONSES, openapi_extra=_WITH_BODY)
+@router.put("/{rule_id}", responses=PUT_RESPONSES, openapi_extra=_WITH_BODY)
 async def put_rule(
     rule_id: str, request: Request, catalog: RulesDep, _: WriteAccess
 ) -> JSONResponse:

@@ -16,7 +16,7 @@ from monitorx.alerting.slo.evaluation import SLOStatus
 from monitorx.alerting.slo.objective import SLO, duration_text
 from monitorx.core import MalformedPayload, NotFound, ValidationError
 from monitorx.server.deps import AdminAccess, ReadAccess, SLOsDep, WriteAccess
-from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse, alert_json
 from monitorx.server.schemas import ErrorOut
 
@@ -107,7 +107,7 @@ async def get_slo(slo_id: str, slos: SLOsDep, _: ReadAccess) -> JSONResponse:
     return JSONResponse(_get(slos, slo_id).to_dict())
 
 
-@router.put("/{slo_id}", responses=ERROR_RESPONSES)
+@router.put("/{slo_id}", responses=PUT_RESPONSES)
 async def put_slo(slo_id: str, request: Request, slos: SLOsDep, _: WriteAccess) -> JSONResponse:
     """Create (201) or replace (200). A body ``id`` must equal the path's."""
     body = await _body(request)

@@ -23,7 +23,7 @@ from monitorx.server.deps import (
     ThresholdProfilesDep,
     WriteAccess,
 )
-from monitorx.server.openapi import ERROR_RESPONSES
+from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
 from monitorx.store import Aggregation
 
@@ -75,7 +75,7 @@ async def get_profile(
 
 @router.put(
     "/threshold-profiles/{model_type}/{environment}",
-    responses=ERROR_RESPONSES,
+    responses=PUT_RESPONSES,
     openapi_extra=_WITH_BODY,
 )
 async def put_profile(
