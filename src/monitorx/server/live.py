@@ -20,14 +20,16 @@ cannot hold up ingest or grow the server's memory.
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_QUEUE_SIZE", "LiveHub", "Subscription", "batch_summaries"]
+__all__ = ["DEFAULT_QUEUE_SIZE", "LiveHub", "Subscription", "batch_summaries", "send_message"]
 
 import asyncio
 from collections import deque
 from typing import Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
+from starlette.websockets import WebSocket
 
 from monitorx.alerting.engine import AlertEvent
 from monitorx.core import MetricColumns
@@ -101,6 +103,16 @@ class Subscription:
             self._ready.clear()
             await self._ready.wait()
         return self._pending.popleft()
+
+    async def forward(self, websocket: WebSocket) -> None:
+        """Send each message to ``websocket`` as it comes, until cancelled."""
+        while True:
+            await send_message(websocket, await self.next())
+
+
+async def send_message(websocket: WebSocket, message: dict[str, Any]) -> None:
+    """One message as JSON text, times in RFC 3339 UTC."""
+    await websocket.send_text(orjson.dumps(message, option=orjson.OPT_UTC_Z).decode())
 
 
 class LiveHub:

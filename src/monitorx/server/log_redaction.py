@@ -29,6 +29,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import unquote_plus
 
+from uvicorn.config import LOGGING_CONFIG
+
 from monitorx.alerting.notify.channels.redaction import REDACTED
 
 # A name is credential-shaped when one of its words (split at ``_ - .`` and at
@@ -180,7 +182,8 @@ class CredentialLogRedaction(logging.Filter):
 
 # The loggers that write request lines: uvicorn's access log and its error log (the
 # WebSocket lines and, at debug level, the WebSocket library's handshake and frames).
-_SERVER_LOGGERS = ("uvicorn.access", "uvicorn.error", "uvicorn")
+# uvicorn's own loggers, as its default logging configuration names them.
+_SERVER_LOGGERS = tuple(LOGGING_CONFIG["loggers"])
 
 
 def _add_once(target: logging.Logger | logging.Handler, redaction: CredentialLogRedaction) -> None:

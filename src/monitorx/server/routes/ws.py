@@ -29,7 +29,7 @@ from starlette.requests import HTTPConnection
 from monitorx.core import MonitorXError, Unauthorized
 from monitorx.server.auth import Authenticator, Principal, Role
 from monitorx.server.deps import services_of
-from monitorx.server.live import Subscription
+from monitorx.server.live import Subscription, send_message
 from monitorx.server.log_redaction import is_credential_name
 
 router = APIRouter(tags=["live"])
@@ -112,22 +112,15 @@ def _models(values: object) -> frozenset[str] | None:
     return models or None
 
 
-async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
-    await websocket.send_text(orjson.dumps(message, option=orjson.OPT_UTC_Z).decode())
-
-
-async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
-    while True:
-        await _send(websocket, await subscription.next())
-
-
 async def _listen(websocket: WebSocket, subscription: Subscription) -> None:
     """Client messages: subscribe changes the models followed; others are ignored."""
     while True:
         message = _parse(await _receive(websocket))
         if message.get("type") == "subscribe":
             subscription.models = _models(message.get("models"))
-            await _send(websocket, {"type": "subscribed", "models": _sorted(subscription.models)})
+            await send_message(
+                websocket, {"type": "subscribed", "models": _sorted(subscription.models)}
+            )
 
 
 @router.websocket("/ws")
@@ -144,8 +137,8 @@ async def live_updates(websocket: WebSocket) -> None:
     except WebSocketDisconnect:
         return
     subscription = hub.subscribe(_models(websocket.query_params.getlist("model_id")))
-    await _send(websocket, {"type": "subscribed", "models": _sorted(subscription.models)})
-    forward = asyncio.create_task(_forward(websocket, subscription))
+    await send_message(websocket, {"type": "subscribed", "models": _sorted(subscription.models)})
+    forward = asyncio.create_task(subscription.forward(websocket))
     try:
         await _listen(websocket, subscription)
     except WebSocketDisconnect:
