@@ -22,6 +22,8 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.perf_counter)
+    """When the request was read (``time.perf_counter``)."""
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -34,13 +36,20 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+class _Server(ThreadingHTTPServer):
+    # Room for a storm's concurrent connections (the standard library's default
+    # listen backlog is 5: a burst past it is refused, as no real receiver would).
+    request_queue_size = 256
+
+
 class HttpReceiver:
     """Records requests; answers each with the next queued Answer (or the default)."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.requests: list[Recorded] = []
         self.answers: list[Answer] = []
         self.default = Answer()
+        self.delay_s = 0.0  # how long each answer takes (a slow receiver)
         self._lock = threading.Lock()
         receiver = self
 
@@ -53,6 +62,8 @@ class HttpReceiver:
                         Recorded(self.command, self.path, dict(self.headers.items()), body)
                     )
                     answer = receiver.answers.pop(0) if receiver.answers else receiver.default
+                if receiver.delay_s:
+                    time.sleep(receiver.delay_s)
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
@@ -66,7 +77,7 @@ class HttpReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # keep the test output (and the captured logs) to the channel's own
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", port), Handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.01,), daemon=True

@@ -20,6 +20,7 @@ __all__ = [
     "AlertEvent",
     "AlertKey",
     "AlertListener",
+    "BatchListener",
     "alert_key",
 ]
 
@@ -27,7 +28,7 @@ import asyncio
 import inspect
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -58,6 +59,7 @@ class AlertEvent:
 
 # A listener may be a coroutine function or a plain function (an in-process handler).
 AlertListener = Callable[[AlertEvent], Awaitable[None] | None]
+BatchListener = Callable[[Sequence[AlertEvent]], Awaitable[None]]
 AlertKey = tuple[str, AlertType, tuple[tuple[str, str], ...]]
 # Labels that mark an alert whose evaluator resolves it (not the clear period).
 OWNED_LABELS = ("rule", "slo")
@@ -88,11 +90,17 @@ class AlertEngine:
         self._active: dict[AlertKey, Alert] = {}
         self._lock = asyncio.Lock()
         self._listeners: list[AlertListener] = []
+        self._batch_listeners: list[BatchListener] = []
 
     def add_listener(self, listener: AlertListener) -> None:
         """Call ``listener`` with every transition, after it is stored. A listener that
         raises is logged and does not stop the others."""
         self._listeners.append(listener)
+
+    def add_batch_listener(self, listener: BatchListener) -> None:
+        """Call ``listener`` once with all the transitions of one step (a storm of
+        breaches is one step), before the per-transition listeners."""
+        self._batch_listeners.append(listener)
 
     async def load(self) -> None:
         """Pick up the alerts that were active when the server last stopped."""
@@ -122,19 +130,21 @@ class AlertEngine:
         """Open or update an alert for each breach; return the alerts that changed."""
         events: list[AlertEvent] = []
         async with self._lock:
+            changed: dict[AlertKey, Alert] = {}
             for breach in breaches:
-                previous = self._active.get(_key(breach))
-                alert = self._apply(breach)
-                await self._storage.save_alert(alert)
-                self._active[_key(alert)] = alert
+                previous = changed.get(_key(breach)) or self._active.get(_key(breach))
+                alert = self._apply(breach, previous)
+                changed[_key(alert)] = alert
                 change = AlertChange.FIRED if previous is None else AlertChange.UPDATED
                 events.append(AlertEvent(change, alert, previous))
+            # One commit for a whole storm of breaches, before anyone hears of them.
+            await self._storage.save_alerts(list(changed.values()))
+            self._active.update(changed)
         await self._notify(events)
         return [e.alert for e in events]
 
-    def _apply(self, breach: Breach) -> Alert:
+    def _apply(self, breach: Breach, current: Alert | None) -> Alert:
         now = self._clock.now()
-        current = self._active.get(_key(breach))
         if current is None:
             return Alert(
                 id=uuid.uuid4().hex,
@@ -210,12 +220,12 @@ class AlertEngine:
         now = self._clock.now()
         events: list[AlertEvent] = []
         async with self._lock:
-            for key, alert in list(self._active.items()):
+            for alert in list(self._active.values()):
                 if not _owned(alert) and now - alert.last_breach_at >= self._clear_period:
-                    done = self._resolved(alert)
-                    await self._storage.save_alert(done)
-                    del self._active[key]
-                    events.append(AlertEvent(AlertChange.RESOLVED, done, alert))
+                    events.append(AlertEvent(AlertChange.RESOLVED, self._resolved(alert), alert))
+            await self._storage.save_alerts([e.alert for e in events])
+            for event in events:
+                del self._active[_key(event.alert)]
         await self._notify(events)
         return [e.alert for e in events]
 
@@ -235,6 +245,13 @@ class AlertEngine:
         return alert
 
     async def _notify(self, events: list[AlertEvent]) -> None:
+        if not events:
+            return
+        for batch_listener in self._batch_listeners:
+            try:
+                await batch_listener(events)
+            except Exception:
+                logger.exception("alert listener %r failed", batch_listener)
         for event in events:
             for listener in self._listeners:
                 try:

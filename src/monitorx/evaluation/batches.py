@@ -11,8 +11,9 @@ __all__ = ["Evaluator"]
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pyarrow as pa
@@ -24,12 +25,15 @@ from monitorx.analysis.thresholds import (
     error_rate_breach,
     evaluate_thresholds,
 )
-from monitorx.core import Breach, DriftMetric, MetricColumns
+from monitorx.core import Breach, Clock, DriftMetric, MetricColumns
+from monitorx.core.health import FAILED_ATTEMPTS, Check, Health
 from monitorx.core.timeparse import EPOCH
 from monitorx.evaluation.registry import ModelRegistry
 from monitorx.store import MetricStore
 
 logger = logging.getLogger("monitorx.evaluation")
+# A committed batch waiting longer than this to be evaluated makes alerting degraded.
+EVALUATION_LAG_S = 10.0
 _CHECKED = ("latency", "error_rate", "gpu_memory_mb", "cpu_percent", "memory_mb")
 
 
@@ -67,13 +71,20 @@ class Evaluator:
         engine: AlertEngine,
         error_rate_window_s: float,
         error_rate_min_count: int,
+        clock: Clock,
     ) -> None:
         self._storage = storage
         self._registry = registry
         self._engine = engine
         self._window = timedelta(seconds=error_rate_window_s)
         self._min_count = error_rate_min_count
+        self._clock = clock
         self._queue: asyncio.Queue[pa.Table | MetricColumns | DriftMetric] = asyncio.Queue()
+        # When each queued batch was queued, oldest first (for `health`).
+        self._queued_at: deque[datetime] = deque()
+        self._last_run: datetime | None = None
+        self._failures_in_a_row = 0
+        self._last_error = ""
         self._task: asyncio.Task[None] | None = None
         self._committed_listeners: list[Callable[[pa.Table | MetricColumns], None]] = []
 
@@ -102,7 +113,29 @@ class Evaluator:
                     logger.exception("committed-batch listener %r failed", listener)
         if not isinstance(item, DriftMetric) and not self._registry.thresholds():
             return  # nothing to check against; skip the queue on the hot path
+        self._queued_at.append(self._clock.now())
         self._queue.put_nowait(item)
+
+    def health(self) -> Check:
+        """Degraded when a committed batch has waited more than `EVALUATION_LAG_S` to
+        be evaluated, or the last `FAILED_ATTEMPTS` rounds failed."""
+        now = self._clock.now()
+        backlog = len(self._queued_at)
+        oldest_s = (now - self._queued_at[0]).total_seconds() if self._queued_at else 0.0
+        reasons = []
+        if oldest_s > EVALUATION_LAG_S:
+            reasons.append(f"{backlog} committed batches wait; the oldest for {oldest_s:.0f} s")
+        if self._failures_in_a_row >= FAILED_ATTEMPTS:
+            reasons.append(
+                f"the last {self._failures_in_a_row} evaluations failed: {self._last_error}"
+            )
+        measured = {
+            "backlog": backlog,
+            "oldest_waiting_s": round(oldest_s, 3),
+            "last_run": None if self._last_run is None else self._last_run.isoformat(),
+        }
+        status = Health.DEGRADED if reasons else Health.HEALTHY
+        return Check(status, "; ".join(reasons), measured)
 
     async def drain(self) -> None:
         """Wait until everything submitted so far has been evaluated."""
@@ -110,19 +143,33 @@ class Evaluator:
 
     async def _run(self) -> None:
         while True:
-            item = await self._queue.get()
+            # What arrived while the last round ran is evaluated as one round: a storm
+            # of single-metric requests becomes one engine step (one commit).
+            items = [await self._queue.get()]
+            while not self._queue.empty():
+                items.append(self._queue.get_nowait())
+            for _ in items:
+                self._queued_at.popleft()
             try:
-                breaches = (
-                    await self._drift(item)
-                    if isinstance(item, DriftMetric)
-                    else await self._metrics(item)
-                )
+                breaches: list[Breach] = []
+                for item in items:
+                    breaches += (
+                        await self._drift(item)
+                        if isinstance(item, DriftMetric)
+                        else await self._metrics(item)
+                    )
                 if breaches:
                     await self._engine.process(breaches)
-            except Exception:
-                logger.exception("evaluating a batch failed")
+            except Exception as exc:
+                self._failures_in_a_row += 1
+                self._last_error = f"{type(exc).__name__}: {exc}"
+                logger.exception("evaluating %d committed batches failed", len(items))
+            else:
+                self._failures_in_a_row = 0
             finally:
-                self._queue.task_done()
+                self._last_run = self._clock.now()
+                for _ in items:
+                    self._queue.task_done()
 
     async def _drift(self, metric: DriftMetric) -> list[Breach]:
         # Effective thresholds: the model's own, else its threshold profile's.

@@ -26,6 +26,7 @@ from datetime import datetime
 
 import pyarrow as pa
 
+from monitorx.core.health import Check, Health
 from monitorx.core.timeparse import to_epoch_us
 from monitorx.ingest.decode import Rejection, decode_metric_batch
 from monitorx.store.metric_batch import metric_table
@@ -96,6 +97,7 @@ class BatchDecoder:
     def __init__(self, workers: int) -> None:
         self._workers = workers
         self._pool: ProcessPoolExecutor | None = None
+        self._restarts = 0
 
     def start(self) -> None:
         if self._workers <= 0:
@@ -122,6 +124,22 @@ class BatchDecoder:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def health(self) -> Check:
+        """Degraded when a worker process is gone (the pool restarts on the next
+        batch that needs it); workers not started, because none is configured or the
+        server has not started them yet, are healthy."""
+        measured: dict[str, object] = {"workers": self._workers, "restarts": self._restarts}
+        pool = self._pool
+        if pool is None:
+            return Check(Health.HEALTHY, "", measured | {"alive": 0})
+        processes = list(getattr(pool, "_processes", None) or {})
+        alive = sum(1 for p in (pool._processes or {}).values() if p.is_alive())
+        measured["alive"] = alive
+        if processes and alive < len(processes):
+            gone = len(processes) - alive
+            return Check(Health.DEGRADED, f"{gone} decoder worker(s) died", measured)
+        return Check(Health.HEALTHY, "", measured)
+
     async def decode(self, body: bytes, now: datetime, max_items: int) -> _Decoded:
         pool = self._pool
         if pool is None or len(body) < POOL_MIN_BYTES:
@@ -133,6 +151,7 @@ class BatchDecoder:
             )
         except BrokenProcessPool:
             logger.error("an ingest worker process died; restarting the pool")
+            self._restarts += 1
             self.stop()
             self.start()
             return decode_batch_to_table(body, now, max_items)

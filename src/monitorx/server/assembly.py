@@ -21,8 +21,9 @@ from monitorx.alerting.engine import AlertEngine
 from monitorx.alerting.handlers import load_alert_handlers
 from monitorx.alerting.notify.channels.redaction import install_http_log_redaction
 from monitorx.alerting.notify.config import AlertingConfig
-from monitorx.alerting.notify.delivery import DeliveryPolicy, RateLimit
+from monitorx.alerting.notify.delivery import DeliveryPolicy
 from monitorx.alerting.notify.notifier import Notifier
+from monitorx.alerting.notify.rate_limits import RateLimit
 from monitorx.alerting.profiles.catalog import LEARNING_CHECK_S, ThresholdProfileCatalog
 from monitorx.alerting.rules.catalog import RuleCatalog
 from monitorx.alerting.rules.evaluation import RuleEvaluator
@@ -86,13 +87,19 @@ def _notifier(
     # One client for every channel: pooled connections, no redirects (a webhook's
     # 3xx must not carry its secret elsewhere).
     http = httpx.AsyncClient(timeout=settings.notify_timeout_s, follow_redirects=False)
+    default_limit = (
+        None
+        if settings.notify_rate_limit is None
+        else RateLimit(settings.notify_rate_limit, settings.notify_rate_window_s)
+    )
     notifier = Notifier(
         store,
         clock,
-        AlertingConfig(store, clock, http),
+        AlertingConfig(store, clock, http, default_limit),
         external_url=settings.external_url,
         policy=DeliveryPolicy(budget_s=settings.notify_retry_budget_s),
-        limit=RateLimit(settings.notify_rate_limit, settings.notify_rate_window_s),
+        concurrency=settings.notify_channel_concurrency,
+        tick_s=settings.alert_tick_s,
     )
     return notifier, http
 
@@ -114,7 +121,7 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
     registry = ModelRegistry(store, profiles)
     engine = AlertEngine(store, clock, settings.alert_clear_period_s)
     evaluator = Evaluator(
-        store, registry, engine, settings.error_rate_window_s, settings.error_rate_min_count
+        store, registry, engine, settings.error_rate_window_s, settings.error_rate_min_count, clock
     )
     decoder = BatchDecoder(settings.ingest_workers)
     ingest = IngestService(store, clock, decoder, settings.max_batch_items, evaluator.submit)
@@ -129,7 +136,7 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
     slos = SLOCatalog(store, slo_evaluator, settings.retention_raw_s)
     notifier, http = _notifier(settings, store, clock)
     if settings.notify_enabled:
-        engine.add_listener(notifier.handle)
+        engine.add_batch_listener(notifier.handle_events)
     # The dashboard's WebSocket: every committed batch and alert change, fanned out.
     live = LiveHub()
     evaluator.add_committed_listener(live.publish_batch)
@@ -141,6 +148,7 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
     analyzer = DriftAnalyzer(records, ingest, clock)
     drift_runs = ScheduledDriftRuns(store, clock, analyzer.analyze_report)
     quality = QualityChecks(store, clock, engine, records)
+    scheduler = Scheduler(clock)
     services = Services(
         settings=settings,
         storage=store,
@@ -161,9 +169,11 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
         quality=quality,
         concept_drift=concept_drift,
         live=live,
+        evaluator=evaluator,
+        scheduler=scheduler,
+        decoder=decoder,
     )
 
-    scheduler = Scheduler()
     scheduler.every(settings.alert_tick_s, "resolve-cleared-alerts", engine.resolve_cleared)
     if settings.notify_enabled:
         scheduler.every(settings.alert_tick_s, "notify", notifier.tick)

@@ -13,9 +13,11 @@ __all__ = [
     "AuthDep",
     "ClockDep",
     "ConceptDriftDep",
+    "DecoderDep",
     "DriftAnalyzerDep",
     "DriftRunsDep",
     "EngineDep",
+    "EvaluatorDep",
     "HistoryDep",
     "IngestDep",
     "LiveDep",
@@ -26,6 +28,7 @@ __all__ = [
     "RegistryDep",
     "RulesDep",
     "SLOsDep",
+    "SchedulerDep",
     "Services",
     "SettingsDep",
     "StorageDep",
@@ -47,11 +50,14 @@ from monitorx.alerting.profiles.catalog import ThresholdProfileCatalog
 from monitorx.alerting.rules.catalog import RuleCatalog
 from monitorx.alerting.slo.catalog import SLOCatalog
 from monitorx.core import Clock
+from monitorx.evaluation.batches import Evaluator
 from monitorx.evaluation.concept_drift_feed import ConceptDriftFeed
 from monitorx.evaluation.drift_analyzer import DriftAnalyzer
 from monitorx.evaluation.drift_runs import ScheduledDriftRuns
 from monitorx.evaluation.quality import QualityChecks
 from monitorx.evaluation.registry import ModelRegistry
+from monitorx.evaluation.scheduler import Scheduler
+from monitorx.ingest.pool import BatchDecoder
 from monitorx.ingest.service import IngestService
 from monitorx.records.store import RecordStore
 from monitorx.server.auth import Authenticator, Principal, Role
@@ -83,6 +89,9 @@ class Services:
     quality: QualityChecks
     concept_drift: ConceptDriftFeed
     live: LiveHub
+    evaluator: Evaluator
+    scheduler: Scheduler
+    decoder: BatchDecoder
 
 
 def services_of(app: FastAPI) -> Services:
@@ -119,6 +128,9 @@ DriftRunsDep = Annotated[ScheduledDriftRuns, _service("drift_runs")]
 QualityDep = Annotated[QualityChecks, _service("quality")]
 ConceptDriftDep = Annotated[ConceptDriftFeed, _service("concept_drift")]
 LiveDep = Annotated[LiveHub, _service("live")]
+EvaluatorDep = Annotated[Evaluator, _service("evaluator")]
+SchedulerDep = Annotated[Scheduler, _service("scheduler")]
+DecoderDep = Annotated[BatchDecoder, _service("decoder")]
 
 
 def _access(role: Role) -> object:

@@ -149,10 +149,17 @@ class Settings(BaseSettings):
         gt=0,
         description="How long a notification is retried (exponential backoff, jitter).",
     )
-    notify_rate_limit: int = Field(
-        default=30, gt=0, description="Notifications a channel may send per rate window."
+    notify_rate_limit: int | None = Field(
+        default=None,
+        gt=0,
+        description="Notifications any channel may send per rate window. Unset: each "
+        "channel type's own default (the provider's documented limit; webhooks and email "
+        "unlimited); a channel's rate_limit wins either way.",
     )
     notify_rate_window_s: float = Field(default=60.0, gt=0)
+    notify_channel_concurrency: int = Field(
+        default=16, gt=0, description="Notifications in flight at once to one channel."
+    )
     alert_handlers: list[str] = Field(
         default_factory=list,
         description="In-process alert handlers, 'module:function', called with every "

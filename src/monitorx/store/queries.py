@@ -7,12 +7,14 @@ __all__ = [
     "Aggregation",
     "AlertQuery",
     "Bucket",
+    "DeliveryLogEntry",
     "ErrorWindow",
     "MetricQuery",
     "ModelWindowStats",
     "Resolution",
 ]
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -113,6 +115,15 @@ class ErrorWindow:
     count: int
     error_rate: float | None
     slow: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryLogEntry:
+    """One notification attempt, logged for each alert it carried."""
+
+    alert_ids: Sequence[str]
+    at: datetime
+    body: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ __all__ = [
     "AlertQuery",
     "BlobStore",
     "Bucket",
+    "DeliveryLogEntry",
     "DocumentStore",
     "ErrorWindow",
     "LifecycleStore",
@@ -54,6 +55,7 @@ from monitorx.store.queries import (
     Aggregation,
     AlertQuery,
     Bucket,
+    DeliveryLogEntry,
     ErrorWindow,
     MetricQuery,
     ModelWindowStats,
@@ -126,6 +128,9 @@ class RegistryStore(Protocol):
 
     async def save_alert(self, alert: Alert) -> None: ...
 
+    async def save_alerts(self, alerts: Sequence[Alert]) -> None:
+        """Save several alerts in one transaction (an alert storm: one commit)."""
+
     async def get_alert(self, alert_id: str) -> Alert | None: ...
 
     async def list_alerts(self, query: AlertQuery) -> list[Alert]: ...
@@ -157,6 +162,15 @@ class DocumentStore(Protocol):
 
     async def delete_document(self, kind: str, key: str) -> bool:
         """Remove a document; True when it existed."""
+
+    async def apply_documents(
+        self,
+        puts: Sequence[tuple[str, str, str]] = (),
+        deletes: Sequence[tuple[str, str]] = (),
+        log: Sequence[DeliveryLogEntry] = (),
+    ) -> None:
+        """Put ``(kind, key, body)`` documents (as `put_document`), delete ``(kind, key)``
+        ones and append delivery log entries, all in one transaction."""
 
     async def append_delivery_log(self, alert_ids: Sequence[str], at: datetime, body: str) -> None:
         """Record one attempt: one entry per alert id (a notification may carry many

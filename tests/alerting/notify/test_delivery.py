@@ -4,6 +4,7 @@ while it is down, rate limits per channel, the delivery log — on a FakeClock."
 from __future__ import annotations
 
 import random
+import time
 from datetime import timedelta
 
 import httpx
@@ -14,9 +15,9 @@ from monitorx.alerting.notify.delivery import (
     DeliveryPolicy,
     DeliveryQueue,
     Outcome,
-    RateLimit,
 )
-from monitorx.core import FakeClock
+from monitorx.alerting.notify.rate_limits import RateLimit
+from monitorx.core import AlertStatus, FakeClock
 from monitorx.core.backoff import Backoff
 from tests.alerting.notify.channels.samples import STARTED, make_alert, make_notification
 from tests.http_receiver import HttpReceiver
@@ -112,8 +113,9 @@ async def test_rate_limit_delays_sends_past_the_window(
     q = DeliveryQueue(
         {"ops": webhook(http, receiver.url())},
         clock,
-        limit=RateLimit(max_per_window=2, window_s=60),
+        limit=(RateLimit(max_per_window=2, window_s=60),),
         record=log,
+        concurrency=1,  # one send at a time: arrivals in the order sent
     )
     for i in range(5):
         q.submit("ops", make_notification(make_alert(alert_id=f"a{i}")))
@@ -141,3 +143,48 @@ async def test_a_dead_channel_does_not_hold_up_the_others(
     assert len(receiver.requests) == 1
     (failed,) = [a for a in log.attempts if a.channel == "dead"]
     assert failed.outcome is Outcome.FAILED and failed.status_code is None
+
+
+async def test_a_storm_goes_out_concurrently_not_one_send_after_another(
+    receiver: HttpReceiver, http: httpx.AsyncClient
+) -> None:
+    # Each answer takes 200 ms: 32 notifications one after another would take 6.4 s.
+    receiver.delay_s = 0.2
+    clock, log = FakeClock(STARTED), Log()
+    q = DeliveryQueue({"ops": webhook(http, receiver.url())}, clock, record=log, concurrency=16)
+    for i in range(32):
+        q.submit("ops", make_notification(make_alert(alert_id=f"a{i}")))
+    started = time.perf_counter()
+    assert await q.run_due() == 32
+    assert time.perf_counter() - started < 2.0
+    assert len(receiver.requests) == 32
+
+
+async def test_a_resolve_is_not_overtaken_by_later_firing_notifications(
+    receiver: HttpReceiver, http: httpx.AsyncClient
+) -> None:
+    clock, log = FakeClock(STARTED), Log()
+    q = DeliveryQueue(
+        {"ops": webhook(http, receiver.url())},
+        clock,
+        limit=(RateLimit(max_per_window=2, window_s=60),),
+        record=log,
+        concurrency=1,
+    )
+    for i in range(3):
+        q.submit("ops", make_notification(make_alert(alert_id=f"f{i}")))
+    assert await q.run_due() == 2  # f2 waits for the window
+    resolved = make_alert(alert_id="f0", status=AlertStatus.RESOLVED)
+    q.submit("ops", make_notification(resolved))
+    for i in range(3, 6):
+        clock.advance(10)
+        q.submit("ops", make_notification(make_alert(alert_id=f"f{i}")))
+        await q.run_due()
+    clock.advance(60)
+    assert await q.run_due() == 2
+    sent = [
+        (a["status"], a["generatorURL"].rsplit("/", 1)[-1])
+        for r in receiver.requests
+        for a in r.json()["alerts"]
+    ]
+    assert sent == [("firing", "f0"), ("firing", "f1"), ("firing", "f2"), ("resolved", "f0")]

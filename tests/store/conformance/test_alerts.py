@@ -114,3 +114,18 @@ async def test_active_alerts_are_those_not_resolved(storage: Storage, written: l
 async def test_no_alerts_saved_lists_nothing(storage: Storage) -> None:
     assert await storage.list_alerts(AlertQuery()) == []
     assert await storage.active_alerts() == []
+
+
+async def test_save_alerts_stores_many_at_once_and_updates_the_saved_ones(
+    storage: Storage, written: list[Alert]
+) -> None:
+    changed = [a.evolve(message=f"{a.message} (again)") for a in written[:5]]
+    fresh = [
+        a.evolve(id=f"fresh-{a.id}")
+        for a in random_alerts(np.random.default_rng(42), 20, DATA_START, 86400)
+    ]
+    await storage.save_alerts([*changed, *fresh])
+    await storage.save_alerts([])
+    for alert in [*changed, *fresh, *written[5:]]:
+        assert await storage.get_alert(alert.id) == alert
+    assert len(await storage.list_alerts(AlertQuery(limit=ALL))) == len(written) + len(fresh)

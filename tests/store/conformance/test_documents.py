@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from monitorx.core import FakeClock
-from monitorx.store import Storage
+from monitorx.store import DeliveryLogEntry, Storage
 from tests.store.conformance.store_place import StorePlace
 
 Reopen = Callable[[Storage], Awaitable[Storage]]
@@ -174,3 +174,23 @@ async def test_projects_keep_their_documents_apart(
         ("first-only", body(project="first")),
         ("ops-hook", body(project="first")),
     ]
+
+
+async def test_apply_documents_puts_deletes_and_logs_in_one_step(
+    storage: Storage, clock: FakeClock
+) -> None:
+    await storage.put_document("job", "a", body(n=1))
+    await storage.put_document("job", "b", body(n=1))
+    clock.advance(60)
+
+    await storage.apply_documents(
+        puts=[("job", "a", body(n=2)), ("job", "c", body(n=1))],
+        deletes=[("job", "b"), ("job", "never-there")],
+        log=[DeliveryLogEntry(["alert-1", "alert-2"], clock.now(), body(attempt=1))],
+    )
+    await storage.apply_documents()  # nothing to do
+
+    # Replaced in place (its creation time kept), added after it, deleted.
+    assert await storage.list_documents("job") == [("a", body(n=2)), ("c", body(n=1))]
+    assert await storage.list_delivery_log("alert-1") == [body(attempt=1)]
+    assert await storage.list_delivery_log("alert-2") == [body(attempt=1)]

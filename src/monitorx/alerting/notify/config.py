@@ -19,14 +19,14 @@ from collections.abc import Callable
 import httpx
 
 from monitorx.alerting.notify.channels.base import Channel
-from monitorx.alerting.notify.channels.registry import build_channel
+from monitorx.alerting.notify.channels.registry import DEFAULT_RATE_LIMITS, build_channel
 from monitorx.alerting.notify.definitions import (
     ChannelRecord,
     RouteRecord,
     silence_from_stored,
     silence_json,
 )
-from monitorx.alerting.notify.delivery import RateLimit
+from monitorx.alerting.notify.rate_limits import RateLimit, RateLimits
 from monitorx.alerting.notify.routing import Route
 from monitorx.alerting.notify.silences import Silence, SilenceState
 from monitorx.core import Clock, Conflict, NotFound, ValidationError
@@ -36,14 +36,23 @@ CHANNEL, ROUTE, SILENCE = "channel", "route", "silence"
 
 
 class AlertingConfig:
-    def __init__(self, storage: DocumentStore, clock: Clock, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        storage: DocumentStore,
+        clock: Clock,
+        http: httpx.AsyncClient,
+        default_limit: RateLimit | None = None,
+    ) -> None:
+        """``default_limit``, when set, replaces the channel types' own default rate
+        limits for every channel that sets none."""
         self._storage = storage
         self._clock = clock
         self._http = http
+        self._default_limit = default_limit
         self.channels: dict[str, ChannelRecord] = {}
         # Live mappings the delivery queue reads: enabled channels, their rate limits.
         self.senders: dict[str, Channel] = {}
-        self.limits: dict[str, RateLimit] = {}
+        self.limits: dict[str, RateLimits] = {}
         self.routes: dict[str, RouteRecord] = {}  # in creation order
         self.silences: dict[str, Silence] = {}
         self._listeners: list[Callable[[], None]] = []
@@ -86,8 +95,14 @@ class AlertingConfig:
         self.limits.pop(record.id, None)
         if record.enabled:
             self.senders[record.id] = build_channel(record.type, record.config, self._http)
+        self.limits[record.id] = self._limits_of(record)
+
+    def _limits_of(self, record: ChannelRecord) -> RateLimits:
         if record.rate_limit is not None:
-            self.limits[record.id] = record.rate_limit
+            return (record.rate_limit,)
+        if self._default_limit is not None:
+            return (self._default_limit,)
+        return DEFAULT_RATE_LIMITS.get(record.type, ())
 
     async def put_channel(self, record: ChannelRecord) -> bool:
         """Create or replace a channel; True when it was created."""

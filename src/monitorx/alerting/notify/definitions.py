@@ -32,7 +32,7 @@ from typing import Any
 from monitorx.alerting.matchers import matchers_from_json
 from monitorx.alerting.notify.channels.redaction import REDACTED
 from monitorx.alerting.notify.channels.registry import SEND_RESOLVED_DEFAULTS, parse_channel_config
-from monitorx.alerting.notify.delivery import RateLimit
+from monitorx.alerting.notify.rate_limits import RateLimit
 from monitorx.alerting.notify.routing import Route
 from monitorx.alerting.notify.silences import Silence
 from monitorx.core import ValidationError

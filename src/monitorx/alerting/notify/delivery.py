@@ -1,8 +1,11 @@
-"""Delivery of notifications to channels: rate limited, retried, logged.
+"""Delivery of notifications to channels: concurrent, rate limited, retried, logged.
 
 Each notification becomes a job for one channel. `DeliveryQueue.run_due` sends the
 jobs whose time has come, the channels concurrently (a slow or dead receiver holds
-up only its own jobs), each channel's jobs in order. A job that fails with a
+up only its own jobs), and within a channel up to ``concurrency`` jobs at once, in
+the order they came due: an alert storm reaches a webhook at once, as Alertmanager
+delivers it, and a resolve is never overtaken by notifications that came due
+after it. A job that fails with a
 retryable error (connection refused, timeout, 429, 5xx, SMTP 4xx) is tried again
 after an exponential backoff with jitter — 1 s, 2 s, 4 s … capped at 60 s, or the
 receiver's ``Retry-After`` when it is longer — until it succeeds, its attempts run
@@ -11,9 +14,9 @@ non-retryable error (a 4xx: the receiver refuses the payload or the credentials)
 ends the job at once. Every attempt is reported to the ``record`` callback, which
 keeps the delivery log an alert's ``/notifications`` shows.
 
-Rate limit: at most ``max_per_window`` sends per channel in any sliding
-``window_s``; a job over the limit waits for the oldest send to leave the window
-(it is delayed, never dropped). Time comes from the injectable clock.
+Rate limits (`rate_limits`): a channel's sends fit every one of its sliding windows;
+a job over a limit waits for the oldest send to leave the window (it is delayed,
+never dropped). Time comes from the injectable clock.
 """
 
 from __future__ import annotations
@@ -24,8 +27,6 @@ __all__ = [
     "DeliveryPolicy",
     "DeliveryQueue",
     "Outcome",
-    "RateLimit",
-    "SlidingWindow",
 ]
 
 import asyncio
@@ -39,6 +40,7 @@ from enum import StrEnum
 
 from monitorx.alerting.notify.channels.base import Channel, ChannelError
 from monitorx.alerting.notify.notification import Notification
+from monitorx.alerting.notify.rate_limits import ChannelRateLimiter, RateLimits
 from monitorx.core import Clock
 from monitorx.core.backoff import Backoff
 
@@ -50,6 +52,10 @@ class Outcome(StrEnum):
 
 
 DEFAULT_BACKOFF = Backoff(initial_s=1.0, max_s=60.0, jitter=0.2)
+# Sends in flight at once to one channel (MONITORX_NOTIFY_CHANNEL_CONCURRENCY).
+DEFAULT_CONCURRENCY = 16
+# Attempts of each channel kept for its health.
+RECENT_ATTEMPTS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,32 +66,6 @@ class DeliveryPolicy:
     max_attempts: int = 8
     budget_s: float = 600.0
     backoff: Backoff = DEFAULT_BACKOFF
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimit:
-    max_per_window: int = 30
-    window_s: float = 60.0
-
-
-class SlidingWindow:
-    """Send times of one channel in the last window."""
-
-    def __init__(self, limit: RateLimit) -> None:
-        self._limit = limit
-        self._sent: deque[datetime] = deque()
-
-    def next_allowed(self, now: datetime) -> datetime:
-        """When a send may happen: now, or when the oldest send leaves the window."""
-        window = timedelta(seconds=self._limit.window_s)
-        while self._sent and self._sent[0] <= now - window:
-            self._sent.popleft()
-        if len(self._sent) < self._limit.max_per_window:
-            return now
-        return self._sent[0] + window
-
-    def record(self, now: datetime) -> None:
-        self._sent.append(now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,13 +108,18 @@ class DeliveryQueue:
     channels: Mapping[str, Channel]
     clock: Clock
     policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
-    limit: RateLimit = field(default_factory=RateLimit)
-    # Per-channel overrides of ``limit``, looked up at each send (a live mapping).
-    limits: Mapping[str, RateLimit] = field(default_factory=dict)
+    # The limits of channels not in ``limits`` (none by default).
+    limit: RateLimits = ()
+    # Each channel's limits, looked up at each send (a live mapping).
+    limits: Mapping[str, RateLimits] = field(default_factory=dict)
     record: Record = _no_record
     rng: random.Random = field(default_factory=random.Random)
+    # Sends in flight at once to one channel.
+    concurrency: int = DEFAULT_CONCURRENCY
     _jobs: dict[str, list[DeliveryJob]] = field(default_factory=dict, init=False)
-    _windows: dict[str, tuple[RateLimit, SlidingWindow]] = field(default_factory=dict, init=False)
+    _limiters: dict[str, ChannelRateLimiter] = field(default_factory=dict, init=False)
+    # The outcomes of each channel's latest attempts, newest last (for health).
+    recent: dict[str, deque[DeliveryAttempt]] = field(default_factory=dict, init=False)
 
     def submit(self, channel: str, notification: Notification) -> DeliveryJob:
         now = self.clock.now()
@@ -151,13 +136,12 @@ class DeliveryQueue:
         now = self.clock.now()
         return [name for name, jobs in self._jobs.items() if any(j.due <= now for j in jobs)]
 
-    def _window(self, name: str) -> SlidingWindow:
-        limit = self.limits.get(name, self.limit)
-        found = self._windows.get(name)
-        if found is None or found[0] != limit:
-            found = (limit, SlidingWindow(limit))
-            self._windows[name] = found
-        return found[1]
+    def _limiter(self, name: str) -> ChannelRateLimiter:
+        limits = self.limits.get(name, self.limit)
+        found = self._limiters.get(name)
+        if found is None or found.limits != limits:
+            found = self._limiters[name] = ChannelRateLimiter(limits)
+        return found
 
     def pending(self, channel: str | None = None) -> list[DeliveryJob]:
         if channel is not None:
@@ -170,21 +154,31 @@ class DeliveryQueue:
         return sum(counts)
 
     async def run_channel(self, name: str) -> int:
-        """Send one channel's due jobs, in order; return how many were delivered.
-        The caller runs at most one of these per channel at a time."""
+        """Send one channel's due jobs, in the order they came due, up to
+        ``concurrency`` at a time; return how many were delivered. The caller runs
+        at most one of these per channel at a time."""
         delivered = 0
-        window = self._window(name)
-        for job in list(self._jobs.get(name, [])):
+        limiter = self._limiter(name)
+        while True:
             now = self.clock.now()
-            if job.due > now:
-                continue
-            allowed = window.next_allowed(now)
-            if allowed > now:
-                job.due = allowed  # over the rate limit: wait, keep the order
+            due = sorted(
+                (j for j in self._jobs.get(name, []) if not j.finished and j.due <= now),
+                key=lambda j: (j.due, j.first_try),
+            )
+            wave: list[DeliveryJob] = []
+            for job in due[: max(1, self.concurrency)]:
+                allowed = limiter.next_allowed(now)
+                if allowed > now:
+                    # Over the rate limit: this job and the ones after it wait, in order.
+                    for waiting in due[len(wave) :]:
+                        waiting.due = max(waiting.due, allowed)
+                    break
+                limiter.record(now)
+                wave.append(job)
+            if not wave:
                 break
-            window.record(now)
-            if await self._attempt(job, now):
-                delivered += 1
+            results = await asyncio.gather(*(self._attempt(job, now) for job in wave))
+            delivered += sum(results)
         left = [j for j in self._jobs.get(name, []) if not j.finished]
         if left:
             self._jobs[name] = left
@@ -210,7 +204,7 @@ class DeliveryQueue:
                 await self._finish(job, entry, Outcome.GAVE_UP, exc.status_code, str(exc))
             else:
                 job.due = retry_at
-                await self.record(_with(entry, Outcome.FAILED, exc.status_code, str(exc)))
+                await self._log(_with(entry, Outcome.FAILED, exc.status_code, str(exc)))
             return False
         await self._finish(job, entry, Outcome.DELIVERED, result.status_code, "")
         return True
@@ -227,6 +221,10 @@ class DeliveryQueue:
             return None
         return retry_at
 
+    async def _log(self, attempt: DeliveryAttempt) -> None:
+        self.recent.setdefault(attempt.channel, deque(maxlen=RECENT_ATTEMPTS)).append(attempt)
+        await self.record(attempt)
+
     async def _finish(
         self,
         job: DeliveryJob,
@@ -236,7 +234,7 @@ class DeliveryQueue:
         error: str,
     ) -> None:
         job.attempts = -1  # done: removed from the queue after this pass
-        await self.record(_with(entry, outcome, status_code, error))
+        await self._log(_with(entry, outcome, status_code, error))
 
 
 def _with(

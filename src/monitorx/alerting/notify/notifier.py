@@ -7,6 +7,12 @@ channel on the delivery queue (rate limits, retries). Each channel is sent by it
 own task, so a slow or dead receiver delays only itself, and nothing here runs on
 the ingest path.
 
+Store writes are gathered and committed together (`_commit`): one transaction for
+all the jobs and notification log entries of one step of the engine (an alert
+storm is one step), one for all the attempts of one round of sends. A job is
+committed before its first send, together with the log entry that counts its
+group as notified.
+
 What survives a restart, as documents in the store:
 
 - ``delivery_job``: every job not yet delivered or given up (written before the
@@ -36,12 +42,12 @@ from monitorx.alerting.engine import AlertChange, AlertEvent
 from monitorx.alerting.notify.channels.base import ChannelError, SupportsAcknowledge
 from monitorx.alerting.notify.config import AlertingConfig
 from monitorx.alerting.notify.delivery import (
+    DEFAULT_CONCURRENCY,
     DeliveryAttempt,
     DeliveryJob,
     DeliveryPolicy,
     DeliveryQueue,
     Outcome,
-    RateLimit,
 )
 from monitorx.alerting.notify.dispatch import Dispatcher, NotificationLogEntry
 from monitorx.alerting.notify.notification import (
@@ -59,9 +65,21 @@ from monitorx.alerting.notify.silences import (
     silenced_by,
 )
 from monitorx.core import Alert, AlertStatus, Clock
-from monitorx.store import DocumentStore
+from monitorx.core.health import FAILED_ATTEMPTS, OVERDUE_INTERVALS, Check, Health
+from monitorx.store import DeliveryLogEntry, DocumentStore
 
 logger = logging.getLogger("monitorx.alerting.notify.notifier")
+
+
+def _failed_in_a_row(attempts: Sequence[DeliveryAttempt]) -> int:
+    count = 0
+    for attempt in reversed(attempts):
+        if attempt.outcome is Outcome.DELIVERED:
+            break
+        count += 1
+    return count
+
+
 JOB, NFLOG, ESCALATION = "delivery_job", "nflog", "escalation"
 
 
@@ -112,7 +130,8 @@ class Notifier:
         *,
         external_url: str = "",
         policy: DeliveryPolicy | None = None,
-        limit: RateLimit | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        tick_s: float = 1.0,
         inhibit_rules: Sequence[InhibitRule] = DEFAULT_INHIBIT_RULES,
     ) -> None:
         self._storage = storage
@@ -120,13 +139,14 @@ class Notifier:
         self._config = config
         self._external_url = external_url
         self._inhibit_rules = tuple(inhibit_rules)
+        self._tick_s = tick_s
         self.queue = DeliveryQueue(
             config.senders,
             clock,
             policy or DeliveryPolicy(),
-            limit or RateLimit(),
             limits=config.limits,
-            record=self._record,
+            concurrency=concurrency,
+            record=self._record_attempt,
         )
         self.dispatcher = Dispatcher(
             (),
@@ -146,6 +166,10 @@ class Notifier:
         self._pumps: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
+        # Store writes gathered since the last commit (`_commit`).
+        self._puts: dict[tuple[str, str], str] = {}
+        self._deletes: set[tuple[str, str]] = set()
+        self._log: list[DeliveryLogEntry] = []
 
     @property
     def config(self) -> AlertingConfig:
@@ -178,11 +202,9 @@ class Notifier:
             self._escalated.setdefault(data["fingerprint"], {})[data["step"]] = tuple(
                 data["channels"]
             )
-        for alert in active:
-            if alert.status is AlertStatus.FIRING:
-                await self.handle(AlertEvent(AlertChange.UPDATED, alert))
-                if alert.acknowledged:
-                    self._acknowledged.add(notified_alert(alert).fingerprint)
+        firing = [a for a in active if a.status is AlertStatus.FIRING]
+        await self.handle_events([AlertEvent(AlertChange.UPDATED, a) for a in firing])
+        self._acknowledged.update(notified_alert(a).fingerprint for a in firing if a.acknowledged)
 
     async def stop(self) -> None:
         tasks = [*self._pumps.values(), *self._background]
@@ -193,33 +215,106 @@ class Notifier:
     # Alert transitions ---------------------------------------------------------------
 
     async def handle(self, event: AlertEvent) -> None:
-        """The engine's listener: route the alert, flush what is due at once."""
-        alert = event.alert
-        if alert.status is AlertStatus.PENDING:
-            return
-        notified = notified_alert(alert, self._external_url)
-        if event.change is AlertChange.ACKNOWLEDGED:
-            self._acknowledged.add(notified.fingerprint)
-            self._spawn(self._acknowledge(alert, notified))
-            return
+        """`handle_events` of one transition."""
+        await self.handle_events([event])
+
+    async def handle_events(self, events: Sequence[AlertEvent]) -> None:
+        """The engine's batch listener: route the alerts of one step, flush what is
+        due at once, commit the jobs and log entries, start the sends."""
+        routed = False
         async with self._lock:
-            if notified.firing:
-                self._firing[notified.fingerprint] = notified
-            else:
-                self._firing.pop(notified.fingerprint, None)
-                self._acknowledged.discard(notified.fingerprint)
-                await self._end_escalations(notified)
-            self.dispatcher.add(notified)
-            for group in self.dispatcher.due():
-                await self.dispatcher.flush(group)
+            for event in events:
+                alert = event.alert
+                if alert.status is AlertStatus.PENDING:
+                    continue
+                notified = notified_alert(alert, self._external_url)
+                if event.change is AlertChange.ACKNOWLEDGED:
+                    self._acknowledged.add(notified.fingerprint)
+                    self._spawn(self._acknowledge(alert, notified))
+                    continue
+                if notified.firing:
+                    self._firing[notified.fingerprint] = notified
+                else:
+                    self._firing.pop(notified.fingerprint, None)
+                    self._acknowledged.discard(notified.fingerprint)
+                    self._end_escalations(notified)
+                self.dispatcher.add(notified)
+                routed = True
+            if routed:
+                for group in self.dispatcher.due():
+                    await self.dispatcher.flush(group)
+            await self._commit()
         self._pump()
 
     async def tick(self) -> None:
         """Scheduled: flush groups whose timers ran out, escalate, start due sends."""
         async with self._lock:
             await self.dispatcher.flush_due()
-            await self._escalate()
+            self._escalate()
+            await self._commit()
         self._pump()
+
+    async def _commit(self) -> None:
+        """Write what was gathered since the last commit, in one transaction."""
+        puts, deletes, log = self._puts, self._deletes, self._log
+        if not (puts or deletes or log):
+            return
+        self._puts, self._deletes, self._log = {}, set(), []
+        await self._storage.apply_documents(
+            [(kind, key, body) for (kind, key), body in puts.items()],
+            sorted(deletes),
+            log,
+        )
+
+    def _put(self, kind: str, key: str, body: str) -> None:
+        self._deletes.discard((kind, key))
+        self._puts[kind, key] = body
+
+    def _delete(self, kind: str, key: str) -> None:
+        self._puts.pop((kind, key), None)
+        self._deletes.add((kind, key))
+
+    def health(self) -> Check:
+        """Degraded when a channel's last `FAILED_ATTEMPTS` deliveries failed, or a
+        job has waited for its send more than `OVERDUE_INTERVALS` ticks past its
+        time (its channel's sender is stuck); the oldest undelivered job's age and
+        each channel's latest outcome either way."""
+        now = self._clock.now()
+        pending = self.queue.pending()
+        reasons = []
+        channels: dict[str, dict[str, object]] = {}
+        for name, attempts in sorted(self.queue.recent.items()):
+            last = list(attempts)[-FAILED_ATTEMPTS:]
+            failed = [a for a in last if a.outcome is not Outcome.DELIVERED]
+            channels[name] = {
+                "last_outcome": last[-1].outcome.value,
+                "last_attempt": last[-1].at.isoformat(),
+                "failed_in_a_row": _failed_in_a_row(attempts),
+            }
+            if len(failed) == FAILED_ATTEMPTS:
+                reasons.append(
+                    f"channel {name}: the last {FAILED_ATTEMPTS} deliveries failed "
+                    f"({last[-1].error or last[-1].outcome.value})"
+                )
+        stuck = [
+            j
+            for j in pending
+            if (now - j.due).total_seconds() > OVERDUE_INTERVALS * self._tick_s
+            and not self._sending(j.channel)
+        ]
+        if stuck:
+            reasons.append(f"{len(stuck)} notification(s) past their send time")
+        oldest = min((j.first_try for j in pending), default=None)
+        measured = {
+            "undelivered": len(pending),
+            "oldest_undelivered_s": 0.0 if oldest is None else (now - oldest).total_seconds(),
+            "channels": channels,
+        }
+        return Check(Health.DEGRADED if reasons else Health.HEALTHY, "; ".join(reasons), measured)
+
+    def _sending(self, channel: str) -> bool:
+        task = self._pumps.get(channel)
+        return task is not None and not task.done()
 
     def muted(self, alert: NotifiedAlert) -> bool:
         """Silenced or inhibited now."""
@@ -236,7 +331,12 @@ class Notifier:
     # Delivery ------------------------------------------------------------------------
 
     async def _deliver(self, notification: Notification) -> bool:
-        """Hand a notification to the delivery queue (kept in the store first)."""
+        """The dispatcher's deliver callback: `_hand_over`."""
+        return self._hand_over(notification)
+
+    def _hand_over(self, notification: Notification) -> bool:
+        """Put a notification on the delivery queue; its job is committed with the
+        step's other writes, before any send starts."""
         channel = notification.receiver
         if channel not in self._config.senders:
             reason = "channel is disabled" if channel in self._config.channels else "no channel"
@@ -245,10 +345,10 @@ class Notifier:
             attempt = DeliveryAttempt(
                 channel, notification.group_key, alert_ids, 0, now, Outcome.GAVE_UP, None, reason
             )
-            await self._record(attempt)
+            self._record(attempt)
             return True
         job = self.queue.submit(channel, notification)
-        await self._storage.put_document(JOB, job.id, _job_json(job))
+        self._put(JOB, job.id, _job_json(job))
         self._jobs[job.id] = (channel, job.attempts, job.due)
         return True
 
@@ -269,13 +369,18 @@ class Notifier:
                 continue
             job = pending.get(job_id)
             if job is None:  # delivered or given up
-                await self._storage.delete_document(JOB, job_id)
+                self._delete(JOB, job_id)
                 self._jobs.pop(job_id, None)
             elif (job.attempts, job.due) != (attempts, due):
-                await self._storage.put_document(JOB, job.id, _job_json(job))
+                self._put(JOB, job.id, _job_json(job))
                 self._jobs[job_id] = (channel, job.attempts, job.due)
+        await self._commit()
 
-    async def _record(self, attempt: DeliveryAttempt) -> None:
+    async def _record_attempt(self, attempt: DeliveryAttempt) -> None:
+        """The delivery queue's record callback (committed after its round of sends)."""
+        self._record(attempt)
+
+    def _record(self, attempt: DeliveryAttempt) -> None:
         if attempt.outcome is not Outcome.DELIVERED:
             logger.warning(
                 "notification to %s: %s (attempt %d) %s",
@@ -285,8 +390,8 @@ class Notifier:
                 attempt.error,
             )
         if attempt.alert_ids:
-            await self._storage.append_delivery_log(
-                attempt.alert_ids, attempt.at, _attempt_json(attempt)
+            self._log.append(
+                DeliveryLogEntry(attempt.alert_ids, attempt.at, _attempt_json(attempt))
             )
 
     async def deliveries(self, alert_id: str) -> list[dict[str, Any]]:
@@ -301,6 +406,7 @@ class Notifier:
     # Notification log ----------------------------------------------------------------
 
     async def _save_log(self, group_key: str, receiver: str, entry: NotificationLogEntry) -> None:
+        """The dispatcher's log callback (committed with the step's jobs)."""
         key = f"{receiver} {group_key}"
         body = {
             "group_key": group_key,
@@ -309,12 +415,12 @@ class Notifier:
             "resolved": sorted(entry.resolved),
             "sent_at": entry.sent_at.isoformat(),
         }
-        await self._storage.put_document(NFLOG, key, json.dumps(body))
+        self._put(NFLOG, key, json.dumps(body))
         self._log_docs.setdefault(group_key, set()).add(key)
 
     async def _drop_log(self, group_key: str) -> None:
         for key in self._log_docs.pop(group_key, set()):
-            await self._storage.delete_document(NFLOG, key)
+            self._delete(NFLOG, key)
 
     # Escalation and acknowledgement --------------------------------------------------
 
@@ -328,7 +434,7 @@ class Notifier:
                 )
         return steps
 
-    async def _escalate(self) -> None:
+    def _escalate(self) -> None:
         now = self._clock.now()
         for fp, alert in list(self._firing.items()):
             if fp in self._acknowledged or self.muted(alert):
@@ -338,10 +444,10 @@ class Notifier:
                 if step in reached or alert.starts_at + timedelta(seconds=after_s) > now:
                     continue
                 for channel in channels:
-                    await self._deliver(self._single(channel, alert, f"escalation/{step}"))
+                    self._hand_over(self._single(channel, alert, f"escalation/{step}"))
                 reached[step] = channels
                 body = {"fingerprint": fp, "step": step, "channels": list(channels)}
-                await self._storage.put_document(ESCALATION, f"{fp} {step}", json.dumps(body))
+                self._put(ESCALATION, f"{fp} {step}", json.dumps(body))
             if not reached:
                 del self._escalated[fp]
 
@@ -351,13 +457,13 @@ class Notifier:
             receiver=channel, alerts=(alert,), group_key=key, external_url=self._external_url
         )
 
-    async def _end_escalations(self, resolved: NotifiedAlert) -> None:
+    def _end_escalations(self, resolved: NotifiedAlert) -> None:
         wants = self._config.send_resolved()
         for step, channels in self._escalated.pop(resolved.fingerprint, {}).items():
             for channel in channels:
                 if wants.get(channel, True):
-                    await self._deliver(self._single(channel, resolved, f"escalation/{step}"))
-            await self._storage.delete_document(ESCALATION, f"{resolved.fingerprint} {step}")
+                    self._hand_over(self._single(channel, resolved, f"escalation/{step}"))
+            self._delete(ESCALATION, f"{resolved.fingerprint} {step}")
 
     async def _acknowledge(self, alert: Alert, notified: NotifiedAlert) -> None:
         """Tell every acknowledging channel (PagerDuty) the alert reached."""
@@ -384,4 +490,5 @@ class Notifier:
                 outcome = DeliveryAttempt(
                     channel, key, (alert.id,), 1, now, Outcome.DELIVERED, result.status_code
                 )
-            await self._record(outcome)
+            self._record(outcome)
+        await self._commit()

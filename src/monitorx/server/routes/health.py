@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import psutil
 from fastapi import APIRouter
 
 import monitorx
 from monitorx.core import MonitorXError
-from monitorx.server.deps import EngineDep, StorageDep
+from monitorx.core.health import Check, Health, worst
+from monitorx.server.deps import (
+    DecoderDep,
+    EngineDep,
+    EvaluatorDep,
+    NotifierDep,
+    SchedulerDep,
+    SettingsDep,
+    StorageDep,
+)
 from monitorx.server.responses import JSONResponse
 from monitorx.server.schemas import HealthOut
 from monitorx.store import Storage
@@ -21,47 +29,73 @@ router = APIRouter(prefix="/health", tags=["health"])
 SLOW_STORAGE_MS = 500.0
 
 
-async def _storage_check(storage: Storage) -> dict[str, Any]:
+async def _storage_check(storage: Storage) -> Check:
     started = time.perf_counter()
     try:
         await storage.ping()
     except MonitorXError as exc:
-        return {"status": "unhealthy", "error": str(exc)}
-    latency_ms = (time.perf_counter() - started) * 1000
-    status = "healthy" if latency_ms < SLOW_STORAGE_MS else "degraded"
-    return {"status": status, "latency_ms": round(latency_ms, 3)}
+        return Check(Health.UNHEALTHY, f"storage does not answer: {exc}")
+    latency_ms = round((time.perf_counter() - started) * 1000, 3)
+    if latency_ms >= SLOW_STORAGE_MS:
+        reason = f"a storage round trip took {latency_ms:.0f} ms"
+        return Check(Health.DEGRADED, reason, {"latency_ms": latency_ms})
+    return Check(Health.HEALTHY, "", {"latency_ms": latency_ms})
 
 
 _PROCESS = psutil.Process()
 
 
-def _process_check() -> dict[str, Any]:
+def _process_check() -> Check:
     """This server process: memory, CPU since the last look, threads."""
     with _PROCESS.oneshot():
-        return {
-            "status": "healthy",
+        measured = {
             "rss_mb": round(_PROCESS.memory_info().rss / 1024 / 1024, 1),
             "cpu_percent": _PROCESS.cpu_percent(interval=None),
             "threads": _PROCESS.num_threads(),
         }
+    return Check(Health.HEALTHY, "", measured)
 
 
 @router.get("", response_model=HealthOut)
-async def health(storage: StorageDep, engine: EngineDep) -> JSONResponse:
-    """Overall status from every check: the worst of them."""
+async def health(
+    settings: SettingsDep,
+    storage: StorageDep,
+    engine: EngineDep,
+    evaluator: EvaluatorDep,
+    notifier: NotifierDep,
+    scheduler: SchedulerDep,
+    decoder: DecoderDep,
+) -> JSONResponse:
+    """Every part, measured: ``degraded`` when its work is overdue by more than three
+    of its intervals or its last three attempts failed, ``unhealthy`` when storage
+    does not answer; each not-healthy check says why. The status is the worst."""
+    evaluation = evaluator.health()
+    alerting = Check(
+        evaluation.status,
+        evaluation.reason,
+        evaluation.measured | {"active_alerts": sum(engine.active_counts().values())},
+    )
+    notifications = (
+        notifier.health()
+        if settings.notify_enabled
+        else Check(Health.HEALTHY, "", {"enabled": False})
+    )
     checks = {
         "storage": await _storage_check(storage),
-        "alerting": {
-            "status": "healthy",
-            "active_alerts": sum(engine.active_counts().values()),
-        },
+        "ingest": decoder.health(),
+        "alerting": alerting,
+        "notifications": notifications,
+        "scheduler": scheduler.health(),
         "process": _process_check(),
     }
-    statuses = {c["status"] for c in checks.values()}
-    overall = next(
-        s for s in ("unhealthy", "degraded", "healthy") if s in statuses or s == "healthy"
+    overall = worst(c.status for c in checks.values())
+    return JSONResponse(
+        {
+            "status": overall.value,
+            "version": monitorx.__version__,
+            "checks": {name: check.to_json() for name, check in checks.items()},
+        }
     )
-    return JSONResponse({"status": overall, "version": monitorx.__version__, "checks": checks})
 
 
 @router.get("/live")
@@ -72,9 +106,10 @@ async def live() -> JSONResponse:
 
 @router.get("/ready", responses={503: {"description": "cannot serve"}})
 async def ready(storage: StorageDep) -> JSONResponse:
-    """200 when the store answers, else 503."""
+    """200 while the server can serve; 503 only when it cannot (storage does not
+    answer) — never merely because a part is degraded, so that one failing webhook
+    does not take a replica out of its load balancer."""
     check = await _storage_check(storage)
-    status = 200 if check["status"] != "unhealthy" else 503
-    return JSONResponse(
-        {"status": "ready" if status == 200 else "not ready", "storage": check}, status_code=status
-    )
+    status = 503 if check.status is Health.UNHEALTHY else 200
+    body = {"status": "ready" if status == 200 else "not ready", "storage": check.to_json()}
+    return JSONResponse(body, status_code=status)

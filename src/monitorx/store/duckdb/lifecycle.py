@@ -17,7 +17,7 @@ from monitorx.store.hot_tier import HotTier
 from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA, ROLLUP_SCHEMA
 from monitorx.store.queries import Resolution
 from monitorx.store.sql import rows
-from monitorx.store.sql.session import equal_filters
+from monitorx.store.sql.session import Statement, equal_filters
 
 T = TypeVar("T")
 
@@ -63,9 +63,10 @@ class LifecycleQueries:
 
     async def delete_metrics_before(self, cutoff: datetime) -> None:
         await self._settled()
+        params = [self._project, cutoff]
         await self._duckdb.write_all(
             [
-                (f"DELETE FROM {table} WHERE project_id = %s AND ts < %s", [self._project, cutoff])
+                Statement(f"DELETE FROM {table} WHERE project_id = %s AND ts < %s", params)
                 for table in ("inference_metrics", "drift_metrics")
             ]
         )

@@ -64,6 +64,7 @@ from monitorx.store.influx.layout import (
 from monitorx.store.influx.lines import bodies
 from monitorx.store.influx.reads import SeriesReads
 from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA, ROLLUP_SCHEMA, metric_table
+from monitorx.store.queries import DeliveryLogEntry
 from monitorx.store.storage import (
     AlertQuery,
     Resolution,
@@ -210,6 +211,9 @@ class InfluxStorage(SeriesReads):
     async def save_alert(self, alert: Alert) -> None:
         await self._side.save_alert(alert)
 
+    async def save_alerts(self, alerts: Sequence[Alert]) -> None:
+        await self._side.save_alerts(alerts)
+
     async def get_alert(self, alert_id: str) -> Alert | None:
         return await self._side.get_alert(alert_id)
 
@@ -262,6 +266,14 @@ class InfluxStorage(SeriesReads):
 
     async def delete_document(self, kind: str, key: str) -> bool:
         return await self._side.delete_document(kind, key)
+
+    async def apply_documents(
+        self,
+        puts: Sequence[tuple[str, str, str]] = (),
+        deletes: Sequence[tuple[str, str]] = (),
+        log: Sequence[DeliveryLogEntry] = (),
+    ) -> None:
+        await self._side.apply_documents(puts, deletes, log)
 
     async def append_delivery_log(self, alert_ids: Sequence[str], at: datetime, body: str) -> None:
         await self._side.append_delivery_log(alert_ids, at, body)

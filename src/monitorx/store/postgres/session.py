@@ -8,7 +8,14 @@ __all__ = ["PostgresSession"]
 from collections.abc import Mapping, Sequence
 
 from monitorx.store.postgres.connection import PostgresPool
-from monitorx.store.sql.session import Row
+from monitorx.store.sql.session import (
+    Row,
+    Statement,
+    Step,
+    Upsert,
+    multi_row_upsert,
+    upsert_groups,
+)
 
 
 def _mark(value: object) -> str:
@@ -39,10 +46,11 @@ class PostgresSession:
         async with self._pool.transaction() as conn, conn.cursor() as cur:
             await cur.executemany(sql, [list(r) for r in rows])
 
-    async def write_all(self, statements: Sequence[tuple[str, Sequence[object]]]) -> None:
+    async def write_all(self, steps: Sequence[Step]) -> None:
         async with self._pool.transaction() as conn:
-            for sql, params in statements:
-                await conn.execute(sql, list(params))
+            for group in upsert_groups(steps):
+                step = group if isinstance(group, Statement) else multi_row_upsert(group)
+                await conn.execute(step.sql, list(step.params))
 
     async def upsert(
         self,
@@ -51,13 +59,19 @@ class PostgresSession:
         values: Mapping[str, object],
         kept: Mapping[str, object] | None = None,
     ) -> bool:
-        """``xmax = 0`` holds for a row this statement inserted, not for one it updated."""
-        row = dict(key) | dict(values) | dict(kept or {})
-        updates = ", ".join(f"{name} = excluded.{name}" for name in values)
-        text = (
-            f"INSERT INTO {table} ({', '.join(row)}) "
-            f"VALUES ({', '.join(_mark(v) for v in row.values())}) "
-            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates} RETURNING xmax = 0"
-        )
-        ((created,),) = await self._pool.fetch(text, list(row.values()))
+        sql, params = _upsert(Upsert(table, key, values, kept or {}))
+        ((created,),) = await self._pool.fetch(sql, params)
         return bool(created)
+
+
+def _upsert(step: Upsert) -> tuple[str, list[object]]:
+    """One atomic statement; it returns ``xmax = 0``, which holds for a row this
+    statement inserted, not for one it updated."""
+    row = dict(step.key) | dict(step.values) | dict(step.kept)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in step.values)
+    sql = (
+        f"INSERT INTO {step.table} ({', '.join(row)}) "
+        f"VALUES ({', '.join(_mark(v) for v in row.values())}) "
+        f"ON CONFLICT ({', '.join(step.key)}) DO UPDATE SET {updates} RETURNING xmax = 0"
+    )
+    return sql, list(row.values())

@@ -26,6 +26,7 @@ import psycopg
 import pyarrow as pa
 
 from monitorx.core import Clock, MetricColumns, SystemClock
+from monitorx.store.group_commit import GroupCommit
 from monitorx.store.metric_batch import metric_table
 from monitorx.store.postgres.connection import PostgresPool
 from monitorx.store.postgres.copy import batch_days, copy_metrics_in
@@ -43,6 +44,8 @@ from monitorx.store.sql.documents import DocumentQueries
 from monitorx.store.sql.markers import MarkerQueries
 from monitorx.store.sql.registry import RegistryQueries
 
+# Metric batches one COPY may gather from concurrent writes (`GroupCommit`).
+GROUP_COMMIT_BATCHES = 256
 # The message PostgreSQL gives a row whose partition does not exist (SQLSTATE 23514,
 # shared with CHECK constraints, of which inference_metrics has none).
 _NO_PARTITION = "no partition of relation"
@@ -71,6 +74,7 @@ class PostgresStorage(
     ) -> None:
         self._pool = PostgresPool(url, min_connections, max_connections)
         self._sql = PostgresSession(self._pool)
+        self._metric_writes = GroupCommit(self._commit_metrics, GROUP_COMMIT_BATCHES)
         self._project = project_id
         self._clock = clock or SystemClock()
         self._time_split: MetricTimeSplit = DayPartitions(self._pool)
@@ -110,6 +114,16 @@ class PostgresStorage(
     async def write_metrics(self, batch: pa.Table | MetricColumns) -> None:
         table = batch if isinstance(batch, pa.Table) else metric_table(batch)
         if table.num_rows == 0:
+            return
+        # Concurrent writes (a burst of single-metric requests) share one COPY.
+        await self._metric_writes.write(table)
+
+    async def _commit_metrics(self, tables: list[pa.Table]) -> None:
+        try:
+            table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+        except pa.ArrowInvalid:  # schemas that differ: one COPY each
+            for one in tables:
+                await self._commit_metrics([one])
             return
         days = await asyncio.to_thread(batch_days, table)
         await self._time_split.ensure_days(days, self._today())

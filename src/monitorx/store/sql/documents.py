@@ -10,7 +10,12 @@ __all__ = ["DocumentQueries"]
 from collections.abc import Sequence
 from datetime import datetime
 
-from monitorx.store.sql.session import SQLQueries
+from monitorx.store.queries import DeliveryLogEntry
+from monitorx.store.sql.session import SQLQueries, Statement, Step, Upsert
+
+_APPEND_LOG = (
+    "INSERT INTO delivery_log (project_id, alert_id, attempted_at, body) VALUES (%s, %s, %s, %s)"
+)
 
 
 class DocumentQueries(SQLQueries):
@@ -26,6 +31,37 @@ class DocumentQueries(SQLQueries):
             {"body": body, "updated_at": now},
             {"created_at": now},
         )
+
+    async def apply_documents(
+        self,
+        puts: Sequence[tuple[str, str, str]] = (),
+        deletes: Sequence[tuple[str, str]] = (),
+        log: Sequence[DeliveryLogEntry] = (),
+    ) -> None:
+        now = self._clock.now()
+        steps: list[Step] = [
+            Upsert(
+                "documents",
+                {"project_id": self._project, "kind": kind, "key": key},
+                {"body": body, "updated_at": now},
+                {"created_at": now},
+            )
+            for kind, key, body in puts
+        ]
+        steps += [
+            Statement(
+                "DELETE FROM documents WHERE project_id = %s AND kind = %s AND key = %s",
+                [self._project, kind, key],
+            )
+            for kind, key in deletes
+        ]
+        steps += [
+            Statement(_APPEND_LOG, [self._project, alert_id, entry.at, entry.body])
+            for entry in log
+            for alert_id in entry.alert_ids
+        ]
+        if steps:
+            await self._sql.write_all(steps)
 
     async def get_document(self, kind: str, key: str) -> str | None:
         found = await self._sql.read(
@@ -55,9 +91,7 @@ class DocumentQueries(SQLQueries):
         if not alert_ids:
             return
         await self._sql.write_many(
-            "INSERT INTO delivery_log (project_id, alert_id, attempted_at, body) "
-            "VALUES (%s, %s, %s, %s)",
-            [[self._project, alert_id, at, body] for alert_id in alert_ids],
+            _APPEND_LOG, [[self._project, alert_id, at, body] for alert_id in alert_ids]
         )
 
     async def list_delivery_log(self, alert_id: str, limit: int = 1000) -> list[str]:

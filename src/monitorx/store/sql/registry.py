@@ -4,10 +4,12 @@ from __future__ import annotations
 
 __all__ = ["RegistryQueries"]
 
+from collections.abc import Sequence
+
 from monitorx.core import Alert, ModelConfig
 from monitorx.store.queries import AlertQuery
 from monitorx.store.sql import rows
-from monitorx.store.sql.session import SQLQueries, equal_filters
+from monitorx.store.sql.session import SQLQueries, Upsert, equal_filters
 
 _ALERT_NAMES = [name.strip() for name in rows.ALERT_COLUMNS.split(",")]
 
@@ -49,9 +51,15 @@ class RegistryQueries(SQLQueries):
     # Alerts ------------------------------------------------------------------------
 
     async def save_alert(self, alert: Alert) -> None:
+        await self.save_alerts([alert])
+
+    async def save_alerts(self, alerts: Sequence[Alert]) -> None:
+        if alerts:
+            await self._sql.write_all([self._alert_upsert(a) for a in alerts])
+
+    def _alert_upsert(self, alert: Alert) -> Upsert:
         values = dict(zip(_ALERT_NAMES, rows.alert_to_row(alert), strict=True))
-        key = {"project_id": self._project, "id": values.pop("id")}
-        await self._sql.upsert("alerts", key, values)
+        return Upsert("alerts", {"project_id": self._project, "id": values.pop("id")}, values)
 
     async def get_alert(self, alert_id: str) -> Alert | None:
         found = await self._sql.read(

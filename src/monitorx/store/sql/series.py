@@ -12,7 +12,7 @@ from monitorx.core import DriftMetric
 from monitorx.store.queries import BLOB_MODEL_SEPARATOR, MetricQuery
 from monitorx.store.sql import rows
 from monitorx.store.sql.blobs import PURGE_MODEL_BLOBS
-from monitorx.store.sql.session import SQLQueries, equal_filters
+from monitorx.store.sql.session import SQLQueries, Statement, equal_filters
 
 
 class SeriesQueries(SQLQueries):
@@ -45,17 +45,22 @@ class SeriesQueries(SQLQueries):
         """Every row of a model but its registry entry, in one transaction: metrics,
         drift, rollups, its alerts and their delivery log, its blobs."""
         project, model = self._project, model_id
-        statements: list[tuple[str, Sequence[object]]] = [
-            # The log is kept per alert: it goes with the model's alerts, before them.
-            (
-                "DELETE FROM delivery_log WHERE project_id = %s AND alert_id IN "
-                "(SELECT id FROM alerts WHERE project_id = %s AND model_id = %s)",
-                [project, project, model],
-            ),
-            *(
-                (f"DELETE FROM {table} WHERE project_id = %s AND model_id = %s", [project, model])
-                for table in ("inference_metrics", "drift_metrics", "alerts", *self._ROLLUP_TABLES)
-            ),
-            (PURGE_MODEL_BLOBS, [project, model, model + BLOB_MODEL_SEPARATOR]),
-        ]
-        await self._sql.write_all(statements)
+        tables = ("inference_metrics", "drift_metrics", "alerts", *self._ROLLUP_TABLES)
+        await self._sql.write_all(
+            [
+                # The log is kept per alert: it goes with the model's alerts, before them.
+                Statement(
+                    "DELETE FROM delivery_log WHERE project_id = %s AND alert_id IN "
+                    "(SELECT id FROM alerts WHERE project_id = %s AND model_id = %s)",
+                    [project, project, model],
+                ),
+                *(
+                    Statement(
+                        f"DELETE FROM {table} WHERE project_id = %s AND model_id = %s",
+                        [project, model],
+                    )
+                    for table in tables
+                ),
+                Statement(PURGE_MODEL_BLOBS, [project, model, model + BLOB_MODEL_SEPARATOR]),
+            ]
+        )

@@ -9,14 +9,99 @@ transactions, PostgreSQL on its pool with one atomic statement per write.
 
 from __future__ import annotations
 
-__all__ = ["Row", "SQLQueries", "SQLSession", "equal_filters"]
+__all__ = [
+    "Row",
+    "SQLQueries",
+    "SQLSession",
+    "Statement",
+    "Step",
+    "Upsert",
+    "equal_filters",
+    "multi_row_upsert",
+    "upsert_groups",
+]
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from monitorx.core import Clock
 
 Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One SQL statement with its parameters (``%s`` placeholders)."""
+
+    sql: str
+    params: Sequence[object] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Upsert:
+    """Insert the row ``key | values | kept``, or, where a row with ``key`` exists,
+    replace its ``values`` and keep its stored ``kept`` columns."""
+
+    table: str
+    key: Mapping[str, object]
+    values: Mapping[str, object]
+    kept: Mapping[str, object] = field(default_factory=dict)
+
+
+Step = Statement | Upsert
+
+
+# Rows of one multi-row upsert: far below PostgreSQL's 65,535 parameters a statement.
+UPSERT_ROWS = 500
+
+
+def upsert_groups(steps: Sequence[Step]) -> list[Statement | list[Upsert]]:
+    """The steps with each run of upserts into the same table and columns gathered
+    (the last of several upserts of one key kept, at most `UPSERT_ROWS` a run), so
+    that a backend can write a run as one multi-row statement."""
+    grouped: list[Statement | list[Upsert]] = []
+    for step in steps:
+        if isinstance(step, Statement):
+            grouped.append(step)
+            continue
+        last = grouped[-1] if grouped else None
+        if isinstance(last, list) and _shape(last[0]) == _shape(step):
+            last.append(step)
+        else:
+            grouped.append([step])
+    chunked: list[Statement | list[Upsert]] = []
+    for group in grouped:
+        if isinstance(group, Statement):
+            chunked.append(group)
+            continue
+        unique = list({tuple(s.key.values()): s for s in group}.values())
+        chunked += [unique[i : i + UPSERT_ROWS] for i in range(0, len(unique), UPSERT_ROWS)]
+    return chunked
+
+
+def _shape(step: Upsert) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    return (step.table, tuple(step.key), tuple(step.values), tuple(step.kept))
+
+
+def multi_row_upsert(run: Sequence[Upsert], mark: str = "%s") -> Statement:
+    """One ``INSERT … ON CONFLICT … DO UPDATE`` for a run of `upsert_groups` (its keys
+    unique): the ``kept`` columns are written on insert and left as stored on update."""
+    first = run[0]
+    columns = [*first.key, *first.values, *first.kept]
+    row = "(" + ", ".join([mark] * len(columns)) + ")"
+    updates = ", ".join(f"{name} = excluded.{name}" for name in first.values)
+    sql = (
+        f"INSERT INTO {first.table} ({', '.join(columns)}) VALUES "
+        + ", ".join([row] * len(run))
+        + f" ON CONFLICT ({', '.join(first.key)}) DO UPDATE SET {updates}"
+    )
+    params = [
+        value
+        for step in run
+        for value in (*step.key.values(), *step.values.values(), *step.kept.values())
+    ]
+    return Statement(sql, params)
 
 
 class SQLSession(Protocol):
@@ -33,8 +118,8 @@ class SQLSession(Protocol):
     async def write_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
         """Run one statement for each row of parameters, all in one transaction."""
 
-    async def write_all(self, statements: Sequence[tuple[str, Sequence[object]]]) -> None:
-        """Run ``(sql, params)`` statements in order, all in one transaction."""
+    async def write_all(self, steps: Sequence[Step]) -> None:
+        """Run the steps in order, all in one transaction."""
 
     async def upsert(
         self,

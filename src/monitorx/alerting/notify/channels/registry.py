@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "CHANNEL_BUILDERS",
     "CHANNEL_TYPES",
+    "DEFAULT_RATE_LIMITS",
     "SEND_RESOLVED_DEFAULTS",
     "ChannelBuilder",
     "build_channel",
@@ -27,6 +28,7 @@ from monitorx.alerting.notify.channels.pagerduty import PagerDutyChannel, PagerD
 from monitorx.alerting.notify.channels.slack import SlackChannel, SlackConfig
 from monitorx.alerting.notify.channels.teams import TeamsChannel, TeamsConfig
 from monitorx.alerting.notify.channels.webhook import WebhookChannel, WebhookConfig
+from monitorx.alerting.notify.rate_limits import RateLimit, RateLimits
 from monitorx.core import ValidationError
 
 ChannelBuilder = Callable[[object, httpx.AsyncClient], Channel]
@@ -56,6 +58,29 @@ _CONFIG_PARSERS: Mapping[str, Callable[[object], ChannelConfig]] = MappingProxyT
 # the chat and mail channels stay quiet about resolves unless asked.
 SEND_RESOLVED_DEFAULTS: Mapping[str, bool] = MappingProxyType(
     {"email": False, "pagerduty": True, "slack": False, "teams": True, "webhook": True}
+)
+
+# How often each channel type may be sent to unless a channel sets its own
+# ``rate_limit``: the providers' documented limits (sources in docs/channels.md).
+# Webhooks and SMTP servers are the user's own: not limited by default.
+DEFAULT_RATE_LIMITS: Mapping[str, RateLimits] = MappingProxyType(
+    {
+        # Slack incoming webhooks: one message per second (short bursts tolerated).
+        "slack": (RateLimit(1, 1.0),),
+        # PagerDuty Events API v2: 120 events a minute per integration key.
+        "pagerduty": (RateLimit(120, 60.0),),
+        # Teams connectors: 4 a second, 60 in 30 s, 100 an hour, 150 in two hours,
+        # 1,800 a day per webhook.
+        "teams": (
+            RateLimit(4, 1.0),
+            RateLimit(60, 30.0),
+            RateLimit(100, 3600.0),
+            RateLimit(150, 7200.0),
+            RateLimit(1800, 86400.0),
+        ),
+        "webhook": (),
+        "email": (),
+    }
 )
 
 
