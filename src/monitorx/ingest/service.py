@@ -10,7 +10,7 @@ never imports it.
 
 from __future__ import annotations
 
-__all__ = ["BatchOutcome", "Committed", "IngestService"]
+__all__ = ["BatchOutcome", "Committed", "IngestService", "SampleWrite"]
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -19,9 +19,12 @@ from typing import TypeAlias
 import pyarrow as pa
 
 from monitorx.core import Clock, DriftMetric, MetricColumns
+from monitorx.core.samples import SampleColumns
 from monitorx.ingest.decode import Rejection, decode_drift, decode_metric
 from monitorx.ingest.pool import BatchDecoder
+from monitorx.ingest.samples import decode_samples
 from monitorx.store import MetricStore
+from monitorx.store.samples.service import CustomMetrics
 
 Committed: TypeAlias = pa.Table | MetricColumns | DriftMetric
 """What evaluation receives: a committed batch of metrics, or one drift metric."""
@@ -35,6 +38,15 @@ class BatchOutcome:
     rejected: list[Rejection]
 
 
+@dataclass(frozen=True, slots=True)
+class SampleWrite:
+    """How many samples of a validated batch were stored, and the rows refused (a
+    metric past its series limit), each with why."""
+
+    accepted: int
+    refused: list[tuple[int, str]]
+
+
 class IngestService:
     """Decodes bodies, commits them to the store, then calls ``on_committed``."""
 
@@ -45,12 +57,14 @@ class IngestService:
         decoder: BatchDecoder,
         max_batch_items: int,
         on_committed: Callable[[Committed], None],
+        custom: CustomMetrics,
     ) -> None:
         self._storage = storage
         self._clock = clock
         self._decoder = decoder
         self._max_batch_items = max_batch_items
         self._on_committed = on_committed
+        self._custom = custom
 
     async def metric(self, body: bytes) -> None:
         """Store one inference metric; return once it is durable."""
@@ -75,3 +89,20 @@ class IngestService:
         for metric in metrics:
             await self._storage.write_drift(metric)
             self._on_committed(metric)
+
+    async def samples(self, body: bytes) -> BatchOutcome:
+        """Store the valid samples of a ``POST /metrics/custom`` body; the others, and
+        those past their metric's series limit, are rejected by index."""
+        columns, indices, rejected = decode_samples(body, self._clock.now(), self._max_batch_items)
+        written = await self.write_samples(columns)
+        rejected += [Rejection(indices[row], error) for row, error in written.refused]
+        rejected.sort(key=lambda r: r.index)
+        return BatchOutcome(written.accepted, rejected)
+
+    async def write_samples(self, columns: SampleColumns) -> SampleWrite:
+        """Store validated samples (from any way in: JSON, OTLP, line protocol,
+        remote_write); return once committed."""
+        if not len(columns):
+            return SampleWrite(0, [])
+        refused = await self._custom.write(columns)
+        return SampleWrite(len(columns) - len(refused), refused)

@@ -32,6 +32,7 @@ from monitorx.alerting.slo.catalog import SLOCatalog
 from monitorx.alerting.slo.evaluation import SLOEvaluator
 from monitorx.analysis.anomaly import SENSITIVITY_Z, build_detectors
 from monitorx.core import Clock
+from monitorx.core.timeparse import to_epoch_us
 from monitorx.evaluation.anomaly_scan import AnomalyScanner
 from monitorx.evaluation.batches import Evaluator
 from monitorx.evaluation.concept_drift_feed import ConceptDriftFeed
@@ -50,6 +51,11 @@ from monitorx.server.live import LiveHub
 from monitorx.server.log_redaction import install_log_redaction
 from monitorx.server.settings import Settings
 from monitorx.store import DataLifecycle, Storage, TieredReads
+from monitorx.store.label_keys import InferenceLabelKeys
+from monitorx.store.labelled_reads import InferenceByLabels
+from monitorx.store.samples.catalog import SeriesCatalog
+from monitorx.store.samples.hot import SampleHotTier
+from monitorx.store.samples.service import CustomMetrics
 
 Step = Callable[[], Awaitable[object]]
 
@@ -124,9 +130,22 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
         store, registry, engine, settings.error_rate_window_s, settings.error_rate_min_count, clock
     )
     decoder = BatchDecoder(settings.ingest_workers)
-    ingest = IngestService(store, clock, decoder, settings.max_batch_items, evaluator.submit)
-    lifecycle = DataLifecycle(store, settings.retention_policy(), clock, settings.project_id)
+    catalog = SeriesCatalog(settings.max_series_per_metric)
+    lifecycle = DataLifecycle(
+        store, settings.retention_policy(), clock, settings.project_id, series=catalog.get
+    )
     history = TieredReads(store, lifecycle, clock)
+    hot_samples = SampleHotTier(
+        round(settings.hot_retention_s * 1_000_000),
+        settings.hot_max_points,
+        to_epoch_us(clock.now()),
+    )
+    custom = CustomMetrics(store, catalog, hot_samples, lifecycle, clock)
+    ingest = IngestService(
+        store, clock, decoder, settings.max_batch_items, evaluator.submit, custom
+    )
+    label_keys = InferenceLabelKeys(clock)
+    evaluator.add_committed_listener(label_keys.observe)
     records = RecordStore(
         store, clock, settings.drift_bucket_max_rows, settings.drift_window_max_rows
     )
@@ -172,12 +191,16 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
         evaluator=evaluator,
         scheduler=scheduler,
         decoder=decoder,
+        custom=custom,
+        label_reads=InferenceByLabels(store, lifecycle, clock),
+        label_keys=label_keys,
     )
 
     scheduler.every(settings.alert_tick_s, "resolve-cleared-alerts", engine.resolve_cleared)
     if settings.notify_enabled:
         scheduler.every(settings.alert_tick_s, "notify", notifier.tick)
     scheduler.every(settings.lifecycle_interval_s, "data-lifecycle", lifecycle.run_once)
+    scheduler.every(settings.lifecycle_interval_s, "keep-series-last-seen", custom.keep_last_seen)
     scheduler.every(
         settings.lifecycle_interval_s,
         "drift-data-retention",
@@ -226,6 +249,8 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
     startup: list[Step] = [
         _async(decoder.start),
         store.open,
+        custom.load,
+        lambda: label_keys.load(store),
         registry.load,
         engine.load,
         slos.load,

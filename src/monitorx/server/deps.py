@@ -13,6 +13,7 @@ __all__ = [
     "AuthDep",
     "ClockDep",
     "ConceptDriftDep",
+    "CustomDep",
     "DecoderDep",
     "DriftAnalyzerDep",
     "DriftRunsDep",
@@ -20,6 +21,8 @@ __all__ = [
     "EvaluatorDep",
     "HistoryDep",
     "IngestDep",
+    "LabelKeysDep",
+    "LabelReadsDep",
     "LiveDep",
     "NotifierDep",
     "QualityDep",
@@ -64,6 +67,9 @@ from monitorx.server.auth import Authenticator, Principal, Role
 from monitorx.server.live import LiveHub
 from monitorx.server.settings import Settings
 from monitorx.store import Storage, TieredReads
+from monitorx.store.label_keys import InferenceLabelKeys
+from monitorx.store.labelled_reads import InferenceByLabels
+from monitorx.store.samples.service import CustomMetrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +98,9 @@ class Services:
     evaluator: Evaluator
     scheduler: Scheduler
     decoder: BatchDecoder
+    custom: CustomMetrics
+    label_reads: InferenceByLabels
+    label_keys: InferenceLabelKeys
 
 
 def services_of(app: FastAPI) -> Services:
@@ -131,6 +140,9 @@ LiveDep = Annotated[LiveHub, _service("live")]
 EvaluatorDep = Annotated[Evaluator, _service("evaluator")]
 SchedulerDep = Annotated[Scheduler, _service("scheduler")]
 DecoderDep = Annotated[BatchDecoder, _service("decoder")]
+CustomDep = Annotated[CustomMetrics, _service("custom")]
+LabelReadsDep = Annotated[InferenceByLabels, _service("label_reads")]
+LabelKeysDep = Annotated[InferenceLabelKeys, _service("label_keys")]
 
 
 def _access(role: Role) -> object:

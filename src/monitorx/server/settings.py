@@ -91,6 +91,12 @@ class Settings(BaseSettings):
         description="Limit for /reference, /records and /drift/analyze bodies.",
     )
     max_batch_items: int = Field(default=10_000, gt=0)
+    max_series_per_metric: int = Field(
+        default=10_000,
+        gt=0,
+        description="Label sets a custom metric may have; a sample that would open "
+        "another is rejected (existing series keep working).",
+    )
     ingest_workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         ge=0,

@@ -11,6 +11,7 @@ __all__ = [
     "ErrorWindow",
     "MetricQuery",
     "ModelWindowStats",
+    "QueryAggregation",
     "Resolution",
 ]
 
@@ -47,6 +48,30 @@ class Aggregation(StrEnum):
         return _QUANTILES.get(self)
 
 
+class QueryAggregation(StrEnum):
+    """The aggregations of `GET /metrics/query` and of rules over any metric: those
+    of `Aggregation`, and ``last`` (the latest point's value) and ``rate`` (the
+    per-second increase of a cumulative series, counter resets handled)."""
+
+    COUNT = "count"
+    SUM = "sum"
+    MEAN = "mean"
+    MIN = "min"
+    MAX = "max"
+    P50 = "p50"
+    P90 = "p90"
+    P95 = "p95"
+    P99 = "p99"
+    LAST = "last"
+    RATE = "rate"
+
+    @property
+    def quantile(self) -> float | None:
+        """The quantile this aggregation asks for, or None for the others."""
+        return _QUANTILES.get(Aggregation(self.value)) if self.value in _PLAIN else None
+
+
+_PLAIN = frozenset(a.value for a in Aggregation)
 _QUANTILES = {
     Aggregation.P50: 0.5,
     Aggregation.P90: 0.9,

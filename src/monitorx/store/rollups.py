@@ -15,7 +15,11 @@ from __future__ import annotations
 __all__ = [
     "SKETCH_K",
     "aggregate_rollups",
+    "group_starts",
+    "kll_sketch",
     "merge_rollups",
+    "merged_sketch",
+    "metric_values",
     "rollup_raw",
 ]
 
@@ -47,7 +51,7 @@ def canonical_tags(tags_json: str | None) -> str:
     return orjson.dumps(parsed, option=orjson.OPT_SORT_KEYS).decode() if parsed else _EMPTY_TAGS
 
 
-def _metric_values(raw: pa.Table, metric: MetricName) -> tuple[F64, npt.NDArray[np.bool_]]:
+def metric_values(raw: pa.Table, metric: MetricName) -> tuple[F64, npt.NDArray[np.bool_]]:
     """A metric's value per point, and which points carry it (API.md's rules)."""
     if metric is MetricName.ERROR_RATE:
         # Every point contributes: 1.0 if it failed, else its error_rate, else 0.0.
@@ -59,7 +63,7 @@ def _metric_values(raw: pa.Table, metric: MetricName) -> tuple[F64, npt.NDArray[
     return column.fill_null(0.0).to_numpy().astype(np.float64), present
 
 
-def _group_starts(*keys: npt.NDArray[np.int64]) -> I64:
+def group_starts(*keys: npt.NDArray[np.int64]) -> I64:
     """Where each run of equal keys starts, in arrays already sorted by the keys."""
     n = len(keys[0])
     if n == 0:
@@ -71,7 +75,7 @@ def _group_starts(*keys: npt.NDArray[np.int64]) -> I64:
     return np.flatnonzero(change).astype(np.int64)
 
 
-def _sketch(values: F64) -> bytes:
+def kll_sketch(values: F64) -> bytes:
     sketch = kll_doubles_sketch(SKETCH_K)
     sketch.update(values)
     return bytes(sketch.serialize())
@@ -97,12 +101,12 @@ def rollup_raw(raw: pa.Table, bucket_s: int) -> pa.Table:
     canon_names = sorted(canon_codes)
     pieces: list[pa.Table] = []
     for metric in MetricName:
-        values, present = _metric_values(raw, metric)
+        values, present = metric_values(raw, metric)
         keep = order[present[order]]
         if len(keep) == 0:
             continue
         m, t, b, v = model_code[keep], tag_code[keep], buckets[keep], values[keep]
-        starts = _group_starts(m, t, b)
+        starts = group_starts(m, t, b)
         ends = np.append(starts[1:], len(keep))
         pieces.append(
             pa.table(
@@ -116,7 +120,7 @@ def rollup_raw(raw: pa.Table, bucket_s: int) -> pa.Table:
                     "min": np.minimum.reduceat(v, starts),
                     "max": np.maximum.reduceat(v, starts),
                     "sketch": pa.array(
-                        [_sketch(v[s:e]) for s, e in zip(starts, ends, strict=True)],
+                        [kll_sketch(v[s:e]) for s, e in zip(starts, ends, strict=True)],
                         pa.binary(),
                     ),
                 },
@@ -126,7 +130,7 @@ def rollup_raw(raw: pa.Table, bucket_s: int) -> pa.Table:
     return pa.concat_tables(pieces) if pieces else ROLLUP_SCHEMA.empty_table()
 
 
-def _merged_sketch(blobs: Iterable[bytes]) -> kll_doubles_sketch:
+def merged_sketch(blobs: Iterable[bytes]) -> kll_doubles_sketch:
     merged = kll_doubles_sketch(SKETCH_K)
     for blob in blobs:
         merged.merge(kll_doubles_sketch.deserialize(blob))
@@ -145,7 +149,7 @@ def merge_rollups(rows: pa.Table, bucket_s: int) -> pa.Table:
         for name in key_names
     ]
     order = np.lexsort((wide, codes[2], codes[1], codes[0]))
-    starts = _group_starts(*(c[order].astype(np.int64) for c in codes), wide[order])
+    starts = group_starts(*(c[order].astype(np.int64) for c in codes), wide[order])
     ends = np.append(starts[1:], len(order))
     sorted_rows = rows.take(pa.array(order))
     count = sorted_rows.column("count").to_numpy()
@@ -163,7 +167,7 @@ def merge_rollups(rows: pa.Table, bucket_s: int) -> pa.Table:
             "max": np.maximum.reduceat(sorted_rows.column("max").to_numpy(), starts),
             "sketch": pa.array(
                 [
-                    bytes(_merged_sketch(blobs[s:e]).serialize())
+                    bytes(merged_sketch(blobs[s:e]).serialize())
                     for s, e in zip(starts, ends, strict=True)
                 ],
                 pa.binary(),
@@ -183,7 +187,7 @@ def aggregate_rollups(
     bucket = (rows.column("bucket").cast(pa.int64()).to_numpy() // interval_us) * interval_us
     order = np.argsort(bucket, kind="stable")
     bucket = bucket[order]
-    starts = _group_starts(bucket)
+    starts = group_starts(bucket)
     ends = np.append(starts[1:], len(order))
     count = rows.column("count").to_numpy()[order]
     counts = np.add.reduceat(count, starts)
@@ -203,7 +207,7 @@ def aggregate_rollups(
         blobs = rows.column("sketch").take(pa.array(order)).to_pylist()
         values = np.array(
             [
-                _merged_sketch(blobs[s:e]).get_quantile(quantile)
+                merged_sketch(blobs[s:e]).get_quantile(quantile)
                 for s, e in zip(starts, ends, strict=True)
             ],
             np.float64,

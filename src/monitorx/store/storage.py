@@ -7,7 +7,8 @@ per concern, so that a part of MonitorX can name just the concern it uses:
 - `DocumentStore`: small JSON documents (alerting configuration and state) and the
   delivery log;
 - `BlobStore`: opaque bytes (the Parquet parts of logged records and reference sets);
-- `LifecycleStore`: what rollups, retention and the cold tier need.
+- `LifecycleStore`: what rollups, retention and the cold tier need;
+- `SampleStore`: custom metrics — the series and their samples, raw and rolled up.
 
 Each concern has its conformance tests in ``tests/store/conformance``, run on every
 backend. Every method is safe to call concurrently. A write returns only once its
@@ -30,13 +31,15 @@ __all__ = [
     "MetricQuery",
     "MetricStore",
     "ModelWindowStats",
+    "QueryAggregation",
     "RegistryStore",
     "Resolution",
+    "SampleStore",
     "Storage",
     "StoreConnection",
 ]
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -50,6 +53,7 @@ from monitorx.core import (
     MetricName,
     ModelConfig,
 )
+from monitorx.core.samples import SeriesInfo
 from monitorx.store.queries import (
     BLOB_MODEL_SEPARATOR,
     Aggregation,
@@ -59,8 +63,10 @@ from monitorx.store.queries import (
     ErrorWindow,
     MetricQuery,
     ModelWindowStats,
+    QueryAggregation,
     Resolution,
 )
+from monitorx.store.samples.batch import SampleBatch
 
 
 class StoreConnection(Protocol):
@@ -238,6 +244,50 @@ class LifecycleStore(Protocol):
     async def set_marker(self, name: str, value: str) -> None: ...
 
 
+class SampleStore(Protocol):
+    """Custom metrics: each series kept once (`SeriesInfo`), its samples referring to
+    it by id. Rollup rows hold ``SAMPLE_ROLLUP_SCHEMA``, like the inference metrics'
+    rollups but per series, with a counter's increase and the last value."""
+
+    async def write_samples(self, batch: SampleBatch) -> None:
+        """Record the batch's new series and append its rows (``SAMPLE_SCHEMA``), in
+        one transaction; return once committed."""
+
+    async def list_series(self) -> list[tuple[SeriesInfo, int]]:
+        """Every series, with when it was last written as far as the store was told
+        (`touch_series`), in epoch µs."""
+
+    async def touch_series(self, last_seen_us: Mapping[int, int]) -> None:
+        """Keep each series' latest sample time (it only moves forward)."""
+
+    async def read_samples(
+        self, start: datetime, end: datetime, series_ids: Sequence[int] | None = None
+    ) -> pa.Table:
+        """Samples in ``[start, end)`` (of the given series, else all), ordered by
+        series then time, as ``SAMPLE_SCHEMA``."""
+
+    async def sample_time_bounds(self) -> tuple[datetime, datetime] | None:
+        """The oldest and newest sample timestamps, or None when there are none."""
+
+    async def delete_samples_before(self, cutoff: datetime) -> None: ...
+
+    async def write_sample_rollups(self, resolution: Resolution, table: pa.Table) -> None:
+        """Append rollup rows (``SAMPLE_ROLLUP_SCHEMA``); return once committed."""
+
+    async def read_sample_rollups(
+        self,
+        resolution: Resolution,
+        start: datetime,
+        end: datetime,
+        series_ids: Sequence[int] | None = None,
+    ) -> pa.Table:
+        """Rollup rows with ``bucket`` in ``[start, end)``, ordered by series, bucket."""
+
+    async def delete_sample_rollups(
+        self, resolution: Resolution, start: datetime, end: datetime
+    ) -> None: ...
+
+
 class Storage(
     StoreConnection,
     MetricStore,
@@ -245,6 +295,7 @@ class Storage(
     DocumentStore,
     BlobStore,
     LifecycleStore,
+    SampleStore,
     Protocol,
 ):
     """Where MonitorX keeps everything: every concern above, on one backend."""

@@ -83,6 +83,49 @@ _LLM_COLUMNS = """
     ALTER TABLE inference_metrics ADD COLUMN cost_usd DOUBLE;
 """
 
+
+# Custom metrics (store.duckdb.samples): each series once, its samples by id, and
+# rollups per series (store.samples.rollups).
+def _sample_rollup_table(name: str) -> str:
+    return f"""
+        CREATE TABLE {name} (
+            project_id VARCHAR NOT NULL,
+            series_id BIGINT NOT NULL,
+            bucket TIMESTAMP NOT NULL,
+            count BIGINT NOT NULL,
+            sum DOUBLE NOT NULL,
+            min DOUBLE NOT NULL,
+            max DOUBLE NOT NULL,
+            last DOUBLE NOT NULL,
+            last_ts TIMESTAMP NOT NULL,
+            increase DOUBLE NOT NULL,
+            sketch BLOB NOT NULL
+        );
+    """
+
+
+_SAMPLES = (
+    """
+    CREATE TABLE sample_series (
+        project_id VARCHAR NOT NULL,
+        series_id BIGINT NOT NULL,
+        name VARCHAR NOT NULL,
+        labels VARCHAR NOT NULL,
+        unit VARCHAR,
+        last_seen TIMESTAMP NOT NULL,
+        PRIMARY KEY (project_id, series_id)
+    );
+    CREATE TABLE samples (
+        project_id VARCHAR NOT NULL,
+        series_id BIGINT NOT NULL,
+        ts TIMESTAMP NOT NULL,
+        value DOUBLE NOT NULL
+    );
+    """
+    + _sample_rollup_table("sample_rollups_1m")
+    + _sample_rollup_table("sample_rollups_1h")
+)
+
 MIGRATIONS: list[tuple[int, str]] = [
     (
         1,
@@ -154,6 +197,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (6, _LLM_COLUMNS),
     # The lifecycle markers keep when they were set, as on PostgreSQL (store.sql.markers).
     (7, "ALTER TABLE markers ADD COLUMN updated_at TIMESTAMP;"),
+    (8, _SAMPLES),
 ]
 
 

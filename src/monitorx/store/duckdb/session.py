@@ -81,6 +81,11 @@ class DuckDBSession:
 
         await self._write(insert)
 
+    async def transaction(self, fn: Callable[[Any], T]) -> T:
+        """``fn(cursor)`` inside one write transaction (DuckDB's own calls: Arrow)."""
+        result: T = await self._write(fn)
+        return result
+
     async def write(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         text, values = _duckdb_sql(sql), _params(params)
         returning = "RETURNING" in text.upper()

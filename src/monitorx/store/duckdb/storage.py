@@ -31,6 +31,7 @@ from monitorx.core import (
 )
 from monitorx.core.timeparse import from_epoch_us, to_epoch_us
 from monitorx.store.duckdb.lifecycle import LifecycleQueries
+from monitorx.store.duckdb.samples import DuckDBSampleQueries
 from monitorx.store.duckdb.schema import migrate
 from monitorx.store.duckdb.session import DuckDBSession
 from monitorx.store.duckdb.writer import (
@@ -71,7 +72,13 @@ def _naive(when: datetime) -> datetime:
 
 
 class DuckDBStorage(
-    SeriesQueries, RegistryQueries, LifecycleQueries, MarkerQueries, DocumentQueries, BlobQueries
+    SeriesQueries,
+    RegistryQueries,
+    LifecycleQueries,
+    MarkerQueries,
+    DocumentQueries,
+    BlobQueries,
+    DuckDBSampleQueries,
 ):
     """`Storage` on an embedded DuckDB file (or ``:memory:``)."""
 

@@ -63,6 +63,7 @@ from monitorx.store.influx.layout import (
 )
 from monitorx.store.influx.lines import bodies
 from monitorx.store.influx.reads import SeriesReads
+from monitorx.store.influx.samples import InfluxSampleQueries
 from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA, ROLLUP_SCHEMA, metric_table
 from monitorx.store.queries import DeliveryLogEntry
 from monitorx.store.storage import (
@@ -94,7 +95,7 @@ def _rollup(resolution: Resolution) -> str:
     return iql.ident(rollup_measurement(resolution))
 
 
-class InfluxStorage(SeriesReads):
+class InfluxStorage(SeriesReads, InfluxSampleQueries):
     """`Storage` with its series in InfluxDB and its records in a DuckDB file."""
 
     def __init__(

@@ -229,6 +229,45 @@ ALTER TABLE inference_metrics
 """
 
 
+# Custom metrics (postgres.samples): each series once, its samples by id, rollups per
+# series. Samples are read by series and time; retention deletes by time.
+_SAMPLE_TABLES = """
+CREATE TABLE sample_series (
+    project_id text COLLATE "C" NOT NULL,
+    series_id bigint NOT NULL,
+    name text COLLATE "C" NOT NULL,
+    labels text NOT NULL,
+    unit text,
+    last_seen timestamptz NOT NULL,
+    PRIMARY KEY (project_id, series_id)
+);
+CREATE TABLE samples (
+    project_id text COLLATE "C" NOT NULL,
+    series_id bigint NOT NULL,
+    ts timestamptz NOT NULL,
+    value double precision NOT NULL
+);
+CREATE INDEX samples_series_ts ON samples (project_id, series_id, ts);
+CREATE INDEX samples_ts ON samples USING brin (ts);
+CREATE TABLE sample_rollups (
+    project_id text COLLATE "C" NOT NULL,
+    resolution text COLLATE "C" NOT NULL,
+    series_id bigint NOT NULL,
+    bucket timestamptz NOT NULL,
+    count bigint NOT NULL,
+    sum double precision NOT NULL,
+    min double precision NOT NULL,
+    max double precision NOT NULL,
+    last double precision NOT NULL,
+    last_ts timestamptz NOT NULL,
+    increase double precision NOT NULL,
+    sketch bytea NOT NULL
+);
+CREATE INDEX sample_rollups_series ON sample_rollups (project_id, resolution, series_id, bucket);
+CREATE INDEX sample_rollups_bucket ON sample_rollups (project_id, resolution, bucket);
+"""
+
+
 async def _create_metrics_table(conn: Connection, timescale_schema: str | None) -> None:
     if timescale_schema is None:
         await conn.execute(_METRICS_TABLE + " PARTITION BY RANGE (ts)")
@@ -259,6 +298,10 @@ async def _v5_llm_fields(conn: Connection, timescale_schema: str | None) -> None
     await conn.execute(_LLM_COLUMNS)
 
 
+async def _v6_samples(conn: Connection, timescale_schema: str | None) -> None:
+    await conn.execute(_SAMPLE_TABLES)
+
+
 # (version, what it does, the step). Append only: a released step never changes.
 MIGRATIONS = [
     (1, "inference and drift metrics, models, alerts", _v1_metrics_and_records),
@@ -266,6 +309,7 @@ MIGRATIONS = [
     (3, "alerting documents and delivery log", _v3_documents),
     (4, "blobs", _v4_blobs),
     (5, "LLM fields of inference metrics", _v5_llm_fields),
+    (6, "custom metrics: series, samples, rollups", _v6_samples),
 ]
 
 

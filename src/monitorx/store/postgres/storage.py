@@ -36,6 +36,7 @@ from monitorx.store.postgres.partitions import (
     HypertableChunks,
     MetricTimeSplit,
 )
+from monitorx.store.postgres.samples import PostgresSampleQueries
 from monitorx.store.postgres.schema import MetricLayout, migrate
 from monitorx.store.postgres.series import PostgresSeriesQueries
 from monitorx.store.postgres.session import PostgresSession
@@ -58,6 +59,7 @@ class PostgresStorage(
     MarkerQueries,
     DocumentQueries,
     BlobQueries,
+    PostgresSampleQueries,
 ):
     """`Storage` on PostgreSQL (``postgresql://user@host:5432/db?schema=name``)."""
 

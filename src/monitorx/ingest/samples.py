@@ -1,0 +1,129 @@
+"""`POST /api/v1/metrics/custom` bodies into `SampleColumns`: a JSON array of Sample
+(API.md), each item valid or rejected on its own, as the inference batch's are.
+
+msgspec checks types and lengths while it parses; names (pattern, reserved) are
+checked once per distinct name, values for finiteness over the whole column.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SampleWire", "decode_samples"]
+
+import math
+import re
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from monitorx.core import ValidationError
+from monitorx.core.samples import (
+    MAX_UNIT,
+    RESERVED_SAMPLE_NAMES,
+    SAMPLE_NAME_PATTERN,
+    SampleColumns,
+)
+from monitorx.core.timeparse import to_epoch_us
+from monitorx.ingest.decode import (
+    Rejection,
+    _check_count,
+    _convert_lenient,
+    _field_error,
+    _lenient_json,
+    _ts_us,
+)
+from monitorx.ingest.wire import Tags, Timestamp
+
+_NAME = re.compile(SAMPLE_NAME_PATTERN)
+_BAD_NAME = "must be 1–200 characters of A–Z a–z 0–9 _ : . starting with a letter"
+
+
+class SampleWire(msgspec.Struct, gc=False):
+    """API.md `Sample`. Unknown fields are ignored, for forward compatibility."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    value: float
+    labels: Tags | None = None
+    unit: Annotated[str, Meta(max_length=MAX_UNIT)] | None = None
+    timestamp: Timestamp | None = None
+
+
+_BATCH = msgspec.json.Decoder(list[SampleWire])
+_ITEM = msgspec.json.Decoder(SampleWire)
+_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def _name_error(name: str) -> str | None:
+    if _NAME.fullmatch(name) is None:
+        return f"name: {_BAD_NAME}"
+    if name in RESERVED_SAMPLE_NAMES:
+        return (
+            f"name: {name!r} is an inference metric's name; send it as an inference metric "
+            "or choose another name"
+        )
+    return None
+
+
+def _items(body: bytes, max_items: int) -> tuple[list[tuple[int, SampleWire]], list[Rejection]]:
+    """Every item that parsed, with its index, and why the others did not."""
+    rejected: list[Rejection] = []
+    try:
+        fast = _BATCH.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        fast = None
+    if fast is not None:
+        _check_count(len(fast), max_items)
+        return list(enumerate(fast)), rejected
+    valid: list[tuple[int, SampleWire]] = []
+    try:
+        raws = _RAW_LIST.decode(body)
+    except msgspec.ValidationError:
+        _lenient_json(body)  # malformed JSON says so, before "not an array"
+        raise ValidationError("expected a JSON array of samples", "body") from None
+    except msgspec.DecodeError:
+        obj = _lenient_json(body)
+        if not isinstance(obj, list):
+            raise ValidationError("expected a JSON array of samples", "body") from None
+        _check_count(len(obj), max_items)
+        for index, entry in enumerate(obj):
+            try:
+                valid.append((index, _convert_lenient(entry, SampleWire)))
+            except ValidationError as exc:
+                rejected.append(Rejection(index, str(exc)))
+        return valid, rejected
+    _check_count(len(raws), max_items)
+    for index, raw in enumerate(raws):
+        try:
+            valid.append((index, _ITEM.decode(raw)))
+        except msgspec.ValidationError as exc:
+            rejected.append(Rejection(index, str(_field_error(exc))))
+    return valid, rejected
+
+
+def decode_samples(
+    body: bytes, now: datetime, max_items: int
+) -> tuple[SampleColumns, list[int], list[Rejection]]:
+    """The valid samples as columns with each one's index in the body, and why each
+    other item was refused (sorted by index)."""
+    items, rejected = _items(body, max_items)
+    now_us = to_epoch_us(now)
+    name_errors = {name: _name_error(name) for name in {item.name for _, item in items}}
+    columns = SampleColumns()
+    indices: list[int] = []
+    for index, item in items:
+        error = name_errors[item.name]
+        if error is None and not math.isfinite(item.value):
+            error = "value: must be a finite number"
+        if error is None:
+            try:
+                ts_us = _ts_us(item.timestamp, now_us)
+            except ValidationError as exc:
+                error = str(exc)
+        if error is not None:
+            rejected.append(Rejection(index, error))
+            continue
+        columns.append(item.name, float(item.value), ts_us, dict(item.labels or {}), item.unit)
+        indices.append(index)
+    rejected.sort(key=lambda r: r.index)
+    return columns, indices, rejected

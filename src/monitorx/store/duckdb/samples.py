@@ -1,0 +1,133 @@
+"""The embedded store's custom metrics (see `SampleStore`): series in
+``sample_series``, samples in ``samples`` appended from Arrow, rollups per series in
+``sample_rollups_1m`` / ``sample_rollups_1h``."""
+
+from __future__ import annotations
+
+__all__ = ["DuckDBSampleQueries"]
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from monitorx.core.samples import SeriesInfo
+from monitorx.core.timeparse import from_epoch_us
+from monitorx.store.duckdb.session import DuckDBSession
+from monitorx.store.queries import Resolution
+from monitorx.store.samples.batch import SAMPLE_ROLLUP_SCHEMA, SAMPLE_SCHEMA, SampleBatch
+from monitorx.store.sql.samples import (
+    SAMPLE_ROLLUP_COLUMNS,
+    series_from_rows,
+    series_rows,
+    touch_statements,
+)
+
+_ROLLUP_TABLES = {Resolution.MINUTE: "sample_rollups_1m", Resolution.HOUR: "sample_rollups_1h"}
+
+
+def _rollup_table(resolution: Resolution) -> str:
+    if resolution not in _ROLLUP_TABLES:
+        raise ValueError(f"no sample rollup table for resolution {resolution.value!r}")
+    return _ROLLUP_TABLES[resolution]
+
+
+def _in_series(series_ids: Sequence[int] | None) -> tuple[str, list[object]]:
+    if series_ids is None:
+        return "", []
+    return " AND list_contains(%s, series_id)", [list(series_ids)]
+
+
+class DuckDBSampleQueries:
+    """Mixed into `DuckDBStorage`."""
+
+    _project: str
+    _duckdb: DuckDBSession
+
+    async def write_samples(self, batch: SampleBatch) -> None:
+        table = batch.table.select(SAMPLE_SCHEMA.names).cast(SAMPLE_SCHEMA)
+        new = series_rows(self._project, batch.new_series)
+
+        def write(cur: Any) -> None:
+            if new:
+                cur.executemany(
+                    "INSERT INTO sample_series VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    new,
+                )
+            if table.num_rows:
+                cur.register("sample_batch", table)
+                try:
+                    cur.execute(
+                        "INSERT INTO samples SELECT ?, series_id, ts, value FROM sample_batch",
+                        [self._project],
+                    )
+                finally:
+                    cur.unregister("sample_batch")
+
+        await self._duckdb.transaction(write)
+
+    async def list_series(self) -> list[tuple[SeriesInfo, int]]:
+        rows = await self._duckdb.read(
+            "SELECT series_id, name, labels, unit, last_seen FROM sample_series "
+            "WHERE project_id = %s",
+            [self._project],
+        )
+        return series_from_rows(rows)
+
+    async def touch_series(self, last_seen_us: Mapping[int, int]) -> None:
+        if last_seen_us:
+            await self._duckdb.write_all(touch_statements(self._project, last_seen_us))
+
+    async def read_samples(
+        self, start: datetime, end: datetime, series_ids: Sequence[int] | None = None
+    ) -> pa.Table:
+        extra, params = _in_series(series_ids)
+        table = await self._duckdb.read_arrow(
+            "SELECT series_id, ts, value FROM samples "
+            f"WHERE project_id = %s AND ts >= %s AND ts < %s{extra} ORDER BY series_id, ts",
+            [self._project, start, end, *params],
+        )
+        return table.cast(SAMPLE_SCHEMA)
+
+    async def sample_time_bounds(self) -> tuple[datetime, datetime] | None:
+        ((low, high),) = await self._duckdb.read(
+            "SELECT epoch_us(min(ts)), epoch_us(max(ts)) FROM samples WHERE project_id = %s",
+            [self._project],
+        )
+        return None if low is None else (from_epoch_us(int(low)), from_epoch_us(int(high)))
+
+    async def delete_samples_before(self, cutoff: datetime) -> None:
+        await self._duckdb.write(
+            "DELETE FROM samples WHERE project_id = %s AND ts < %s", [self._project, cutoff]
+        )
+
+    async def write_sample_rollups(self, resolution: Resolution, table: pa.Table) -> None:
+        await self._duckdb.insert_arrow(
+            _rollup_table(resolution), table.cast(SAMPLE_ROLLUP_SCHEMA), [self._project]
+        )
+
+    async def read_sample_rollups(
+        self,
+        resolution: Resolution,
+        start: datetime,
+        end: datetime,
+        series_ids: Sequence[int] | None = None,
+    ) -> pa.Table:
+        extra, params = _in_series(series_ids)
+        table = await self._duckdb.read_arrow(
+            f"SELECT {SAMPLE_ROLLUP_COLUMNS} FROM {_rollup_table(resolution)} "
+            f"WHERE project_id = %s AND bucket >= %s AND bucket < %s{extra} "
+            "ORDER BY series_id, bucket",
+            [self._project, start, end, *params],
+        )
+        return table.cast(SAMPLE_ROLLUP_SCHEMA)
+
+    async def delete_sample_rollups(
+        self, resolution: Resolution, start: datetime, end: datetime
+    ) -> None:
+        await self._duckdb.write(
+            f"DELETE FROM {_rollup_table(resolution)} "
+            "WHERE project_id = %s AND bucket >= %s AND bucket < %s",
+            [self._project, start, end],
+        )

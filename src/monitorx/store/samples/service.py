@@ -1,0 +1,204 @@
+"""Custom metrics of one project: writes through the series catalog into the store
+and the hot tier, and reads by label matchers and groups over any range.
+
+A read picks its tier as inference aggregates do (`TieredReads`): raw samples when
+the range starts inside the raw retention — from the hot tier when it holds the
+whole range, else from the store — and rollups beyond, with the samples after the
+rollups' watermark rolled up on the fly. The interval is then rounded up to whole
+rollup buckets; the result names the tier it used.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CustomMetrics", "GroupSeries", "SeriesResult"]
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from monitorx.core import Clock
+from monitorx.core.samples import SampleColumns, SeriesInfo
+from monitorx.core.timeparse import from_epoch_us, to_epoch_us
+from monitorx.store.lifecycle import DataLifecycle
+from monitorx.store.queries import QueryAggregation, Resolution
+from monitorx.store.samples.catalog import LabelMatcher, MetricSummary, SeriesCatalog
+from monitorx.store.samples.grouped import GroupedPoints, aggregate_grouped
+from monitorx.store.samples.hot import SampleHotTier
+from monitorx.store.samples.rollups import aggregate_sample_rollups, rollup_samples
+from monitorx.store.storage import SampleStore
+from monitorx.store.tiered_series import CUSTOM
+
+_S = 1_000_000
+# Label keys `GET /metrics/names` lists: those of series written in this window.
+NAMES_WINDOW = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSeries:
+    """One group of a query: its label values and its (bucket µs, value) points."""
+
+    labels: dict[str, str]
+    points: list[tuple[int, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesResult:
+    series: list[GroupSeries]
+    resolution: Resolution
+    interval_s: float
+    sources: int = 0
+    """How many stored series the groups were made of."""
+    refused: list[tuple[int, str]] = field(default_factory=list)
+
+
+def group_labels(labels: dict[str, str], group_by: Sequence[str]) -> dict[str, str]:
+    """The labels a series brings to its group: the ``group_by`` keys it has."""
+    return {k: labels[k] for k in group_by if labels.get(k)}
+
+
+def _groups(
+    series: Sequence[SeriesInfo], group_by: Sequence[str]
+) -> tuple[dict[int, int], list[dict[str, str]]]:
+    """Each series' group index, and each group's labels (sorted by labels)."""
+    keys = {s.series_id: tuple(sorted(group_labels(s.labels, group_by).items())) for s in series}
+    ordered = sorted(set(keys.values()))
+    index = {key: i for i, key in enumerate(ordered)}
+    return {sid: index[key] for sid, key in keys.items()}, [dict(k) for k in ordered]
+
+
+class CustomMetrics:
+    """The custom metrics of one store (see the module docstring)."""
+
+    def __init__(
+        self,
+        storage: SampleStore,
+        catalog: SeriesCatalog,
+        hot: SampleHotTier,
+        lifecycle: DataLifecycle,
+        clock: Clock,
+    ) -> None:
+        self._storage = storage
+        self.catalog = catalog
+        self._hot = hot
+        self._lifecycle = lifecycle
+        self._clock = clock
+        self._touched: dict[int, int] = {}
+
+    async def load(self) -> None:
+        """Read the catalog of series from the store."""
+        series = await self._storage.list_series()
+        self.catalog.load(series)
+        self._touched = {info.series_id: seen for info, seen in series}
+
+    async def write(self, columns: SampleColumns) -> list[tuple[int, str]]:
+        """Store a validated batch; return the rows refused (series limit), each with
+        why. Returns once the rest is committed."""
+        batch, refused = self.catalog.prepare(columns)
+        if len(batch) or batch.new_series:
+            try:
+                await self._storage.write_samples(batch)
+            except BaseException:
+                self.catalog.discard(batch.new_series)
+                raise
+            self._hot.append(batch.table, to_epoch_us(self._clock.now()))
+        return refused
+
+    async def keep_last_seen(self) -> None:
+        """Tell the store when each series written since the last call was last seen
+        (scheduled; a restart then knows which label keys are recent)."""
+        seen = self.catalog.last_seen()
+        changed = {sid: us for sid, us in seen.items() if us > self._touched.get(sid, -1)}
+        if changed:
+            await self._storage.touch_series(changed)
+            self._touched.update(changed)
+
+    def metrics(self) -> list[MetricSummary]:
+        since = to_epoch_us(self._clock.now() - NAMES_WINDOW)
+        return self.catalog.metrics(since)
+
+    async def query(
+        self,
+        name: str,
+        agg: QueryAggregation,
+        interval_s: float,
+        start: datetime,
+        end: datetime,
+        matchers: Sequence[LabelMatcher] = (),
+        group_by: Sequence[str] = (),
+    ) -> SeriesResult:
+        series = self.catalog.select(name, matchers)
+        group_of, labels = _groups(series, group_by)
+        resolution = self._resolution_for(start, interval_s)
+        watermark = (
+            None
+            if resolution is Resolution.RAW
+            else await self._lifecycle.watermark(resolution, CUSTOM)
+        )
+        ids = list(group_of)
+        if not ids:
+            found: dict[int, list[tuple[int, float]]] = {}
+        elif watermark is None:
+            resolution = Resolution.RAW
+            points = await self._raw_points(ids, group_of, start, end)
+            found = await asyncio.to_thread(
+                aggregate_grouped, points, agg, max(1, round(interval_s * _S))
+            )
+        else:
+            step_s = resolution.seconds
+            interval_s = max(step_s, -(-interval_s // step_s) * step_s)
+            split = min(end, max(start, from_epoch_us(watermark)))
+            rows = await self._storage.read_sample_rollups(resolution, start, split, ids)
+            if split < end:
+                raw = await self._storage.read_samples(split, end, ids)
+                rows = pa.concat_tables(
+                    [rows, await asyncio.to_thread(rollup_samples, raw, step_s)]
+                )
+            found = await asyncio.to_thread(
+                aggregate_sample_rollups, rows, group_of, agg, round(interval_s * _S)
+            )
+        result = [GroupSeries(labels[g], found.get(g, [])) for g in range(len(labels))]
+        return SeriesResult(
+            [s for s in result if s.points], resolution, interval_s, sources=len(ids)
+        )
+
+    def _resolution_for(self, start: datetime, interval_s: float) -> Resolution:
+        policy = self._lifecycle.policy
+        age_s = (self._clock.now() - start).total_seconds()
+        if age_s <= policy.raw_s:
+            return Resolution.RAW
+        if age_s <= policy.minute_s and interval_s < Resolution.HOUR.seconds:
+            return Resolution.MINUTE
+        return Resolution.HOUR
+
+    async def _raw_points(
+        self, ids: list[int], group_of: dict[int, int], start: datetime, end: datetime
+    ) -> GroupedPoints:
+        start_us, end_us = to_epoch_us(start), to_epoch_us(end)
+        if self._hot.covers(start_us):
+            parts = [
+                GroupedPoints(
+                    np.full(ts.size, group_of[sid], np.int64),
+                    np.full(ts.size, sid, np.int64),
+                    ts,
+                    values,
+                )
+                for sid, ts, values in self._hot.read(ids, start_us, end_us)
+            ]
+            return GroupedPoints.concat(parts)
+        table = await self._storage.read_samples(start, end, ids)
+        sid = table.column("series_id").to_numpy()
+        lookup = pc.index_in(table.column("series_id"), value_set=pa.array(ids, pa.int64()))
+        groups = np.array([group_of[s] for s in ids], np.int64)[
+            lookup.to_numpy(zero_copy_only=False)
+        ]
+        return GroupedPoints(
+            groups,
+            sid.astype(np.int64),
+            table.column("ts").cast(pa.int64()).to_numpy(),
+            table.column("value").to_numpy(),
+        )
