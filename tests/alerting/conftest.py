@@ -10,7 +10,14 @@ import pytest
 
 from monitorx.alerting.engine import AlertEngine
 from monitorx.core import FakeClock
+from monitorx.core.timeparse import to_epoch_us
 from monitorx.store import DuckDBStorage, Storage
+from monitorx.store.labelled_reads import InferenceByLabels
+from monitorx.store.lifecycle import DataLifecycle, RetentionPolicy
+from monitorx.store.metric_queries import MetricQueries
+from monitorx.store.samples.catalog import SeriesCatalog
+from monitorx.store.samples.hot import SampleHotTier
+from monitorx.store.samples.service import CustomMetrics
 
 
 @pytest.fixture
@@ -19,6 +26,22 @@ async def storage(clock: FakeClock) -> AsyncIterator[DuckDBStorage]:
     await store.open()
     yield store
     await store.close()
+
+
+@pytest.fixture
+def custom_metrics(storage: Storage, clock: FakeClock) -> CustomMetrics:
+    """Custom metrics over ``storage`` as a server keeps them (series limit 10,000;
+    the hot tier covers from the clock's start)."""
+    hot = SampleHotTier(3600 * 1_000_000, 1_000_000, to_epoch_us(clock.now()))
+    lifecycle = DataLifecycle(storage, RetentionPolicy(), clock)
+    return CustomMetrics(storage, SeriesCatalog(10_000), hot, lifecycle, clock)
+
+
+@pytest.fixture
+def queries(storage: Storage, clock: FakeClock, custom_metrics: CustomMetrics) -> MetricQueries:
+    """Grouped reads of inference and custom metrics over ``storage``."""
+    lifecycle = DataLifecycle(storage, RetentionPolicy(), clock)
+    return MetricQueries(InferenceByLabels(storage, lifecycle, clock), custom_metrics)
 
 
 @pytest.fixture

@@ -186,6 +186,8 @@ def test_rule_crud(api: httpx.Client) -> None:
         "threshold": 250.0,
         "severity": None,
         "model_ids": [],
+        "labels": {},
+        "group_by": [],
         "alert_type": "latency",
         "enabled": True,
         "description": "",
@@ -209,7 +211,13 @@ def test_rule_crud(api: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        (rule(metric="vibes"), "metric"),
+        (rule(metric="vibes!"), "metric"),
+        (rule(labels={"region": 3}), "labels.region"),
+        (rule(labels=["region"]), "labels"),
+        (rule(group_by="region"), "group_by"),
+        (rule(group_by=["region", "severity"]), "group_by[1]"),
+        (rule(group_by=["region"], model_ids=["a"]), "model_ids"),
+        (rule(metric="queue.depth", model_ids=["a"]), "model_ids"),
         (rule(aggregation="p42"), "aggregation"),
         (rule(op="=="), "op"),
         (rule(window="8d"), "window"),

@@ -60,13 +60,13 @@ class AlertEvent:
 # A listener may be a coroutine function or a plain function (an in-process handler).
 AlertListener = Callable[[AlertEvent], Awaitable[None] | None]
 BatchListener = Callable[[Sequence[AlertEvent]], Awaitable[None]]
-AlertKey = tuple[str, AlertType, tuple[tuple[str, str], ...]]
+AlertKey = tuple[str | None, AlertType, tuple[tuple[str, str], ...]]
 # Labels that mark an alert whose evaluator resolves it (not the clear period).
 OWNED_LABELS = ("rule", "slo")
 
 
 def alert_key(
-    model_id: str, alert_type: AlertType, labels: Mapping[str, str] | None = None
+    model_id: str | None, alert_type: AlertType, labels: Mapping[str, str] | None = None
 ) -> AlertKey:
     """An alert's identity: model, type and its own labels."""
     return (model_id, alert_type, tuple(sorted((labels or {}).items())))
@@ -121,9 +121,11 @@ class AlertEngine:
         return self._active.get(alert_key(model_id, alert_type, labels))
 
     def active_counts(self) -> dict[str, int]:
+        """Per model, its unresolved alerts (those of no model are not counted)."""
         counts: dict[str, int] = {}
         for model_id, *_ in self._active:
-            counts[model_id] = counts.get(model_id, 0) + 1
+            if model_id is not None:
+                counts[model_id] = counts.get(model_id, 0) + 1
         return counts
 
     async def process(self, breaches: Iterable[Breach]) -> list[Alert]:
@@ -181,16 +183,29 @@ class AlertEngine:
         return alert
 
     async def resolve_identity(
-        self, model_id: str, alert_type: AlertType, labels: Mapping[str, str] | None = None
+        self, model_id: str | None, alert_type: AlertType, labels: Mapping[str, str] | None = None
     ) -> Alert | None:
         """Resolve the unresolved alert with this identity (an evaluator's clear)."""
+        resolved = await self.resolve_identities([(model_id, alert_type, labels)])
+        return resolved[0] if resolved else None
+
+    async def resolve_identities(
+        self, identities: Iterable[tuple[str | None, AlertType, Mapping[str, str] | None]]
+    ) -> list[Alert]:
+        """Resolve the unresolved alerts with these identities, in one commit (a
+        recovery of many groups at once is one step, as a storm is)."""
+        events: list[AlertEvent] = []
         async with self._lock:
-            alert = self._active.get(alert_key(model_id, alert_type, labels))
-            if alert is None:
-                return None
-            previous, alert = alert, await self._resolve_locked(alert)
-        await self._notify([AlertEvent(AlertChange.RESOLVED, alert, previous)])
-        return alert
+            keys = list(dict.fromkeys(alert_key(*identity) for identity in identities))
+            for key in keys:
+                alert = self._active.get(key)
+                if alert is not None:
+                    events.append(AlertEvent(AlertChange.RESOLVED, self._resolved(alert), alert))
+            await self._storage.save_alerts([e.alert for e in events])
+            for key in keys:
+                self._active.pop(key, None)
+        await self._notify(events)
+        return [e.alert for e in events]
 
     async def _resolve_locked(self, alert: Alert) -> Alert:
         alert = self._resolved(alert)

@@ -39,13 +39,16 @@ class AlertType(StrEnum):
     SLO_BURN = "slo_burn"
     FORECAST = "forecast"  # a trend forecast crosses a threshold soon (predictive alert)
     QUALITY = "quality"
+    METRIC = "metric"  # a window rule over a custom metric
 
 
 @dataclass(frozen=True, slots=True)
 class Breach:
-    """A value past its threshold: the candidate an evaluator hands to the alert engine."""
+    """A value past its threshold: the candidate an evaluator hands to the alert engine.
+    ``model_id`` is None for what concerns no one model (a rule's group of series
+    with no ``model_id`` label)."""
 
-    model_id: str
+    model_id: str | None
     alert_type: AlertType
     severity: Severity
     value: float
@@ -57,10 +60,11 @@ class Breach:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """An alert (API.md `Alert`). ``started_at`` is when it began firing."""
+    """An alert (API.md `Alert`). ``started_at`` is when it began firing; ``model_id``
+    None: the alert concerns no one model (see `Breach`)."""
 
     id: str
-    model_id: str
+    model_id: str | None
     alert_type: AlertType
     severity: Severity
     status: AlertStatus

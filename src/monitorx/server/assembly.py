@@ -53,6 +53,7 @@ from monitorx.server.settings import Settings
 from monitorx.store import DataLifecycle, Storage, TieredReads
 from monitorx.store.label_keys import InferenceLabelKeys
 from monitorx.store.labelled_reads import InferenceByLabels
+from monitorx.store.metric_queries import MetricQueries
 from monitorx.store.samples.catalog import SeriesCatalog
 from monitorx.store.samples.hot import SampleHotTier
 from monitorx.store.samples.service import CustomMetrics
@@ -149,7 +150,8 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
     records = RecordStore(
         store, clock, settings.drift_bucket_max_rows, settings.drift_window_max_rows
     )
-    rule_evaluator = RuleEvaluator(store, engine, clock)
+    queries = MetricQueries(InferenceByLabels(store, lifecycle, clock), custom)
+    rule_evaluator = RuleEvaluator(store, queries, engine, clock)
     rules = RuleCatalog(store, rule_evaluator)
     slo_evaluator = SLOEvaluator(store, engine, clock, settings.retention_raw_s)
     slos = SLOCatalog(store, slo_evaluator, settings.retention_raw_s)
@@ -192,7 +194,7 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
         scheduler=scheduler,
         decoder=decoder,
         custom=custom,
-        label_reads=InferenceByLabels(store, lifecycle, clock),
+        metric_queries=queries,
         label_keys=label_keys,
     )
 

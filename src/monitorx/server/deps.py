@@ -22,8 +22,8 @@ __all__ = [
     "HistoryDep",
     "IngestDep",
     "LabelKeysDep",
-    "LabelReadsDep",
     "LiveDep",
+    "MetricQueriesDep",
     "NotifierDep",
     "QualityDep",
     "ReadAccess",
@@ -68,7 +68,7 @@ from monitorx.server.live import LiveHub
 from monitorx.server.settings import Settings
 from monitorx.store import Storage, TieredReads
 from monitorx.store.label_keys import InferenceLabelKeys
-from monitorx.store.labelled_reads import InferenceByLabels
+from monitorx.store.metric_queries import MetricQueries
 from monitorx.store.samples.service import CustomMetrics
 
 
@@ -99,7 +99,7 @@ class Services:
     scheduler: Scheduler
     decoder: BatchDecoder
     custom: CustomMetrics
-    label_reads: InferenceByLabels
+    metric_queries: MetricQueries
     label_keys: InferenceLabelKeys
 
 
@@ -141,7 +141,7 @@ EvaluatorDep = Annotated[Evaluator, _service("evaluator")]
 SchedulerDep = Annotated[Scheduler, _service("scheduler")]
 DecoderDep = Annotated[BatchDecoder, _service("decoder")]
 CustomDep = Annotated[CustomMetrics, _service("custom")]
-LabelReadsDep = Annotated[InferenceByLabels, _service("label_reads")]
+MetricQueriesDep = Annotated[MetricQueries, _service("metric_queries")]
 LabelKeysDep = Annotated[InferenceLabelKeys, _service("label_keys")]
 
 

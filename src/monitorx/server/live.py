@@ -87,7 +87,9 @@ class Subscription:
         self._pending: deque[dict[str, Any]] = deque(maxlen=maxlen)
         self._ready = asyncio.Event()
 
-    def wants(self, model_id: str) -> bool:
+    def wants(self, model_id: str | None) -> bool:
+        """A message about ``model_id`` (None: about no one model, which only those
+        following every model get)."""
         return self.models is None or model_id in self.models
 
     def offer(self, message: dict[str, Any]) -> None:
@@ -148,7 +150,7 @@ class LiveHub:
         message = {"type": "alert", "change": event.change.value, "alert": alert_json(event.alert)}
         self._fan_out(event.alert.model_id, message)
 
-    def _fan_out(self, model_id: str, message: dict[str, Any]) -> None:
+    def _fan_out(self, model_id: str | None, message: dict[str, Any]) -> None:
         for subscription in self._subscribers:
             if subscription.wants(model_id):
                 subscription.offer(message)

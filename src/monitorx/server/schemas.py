@@ -184,7 +184,9 @@ class Summary(BaseModel):
 
 class AlertOut(BaseModel):
     id: str
-    model_id: str
+    model_id: str | None = Field(
+        description="null for a rule's group of series with no model_id label"
+    )
     alert_type: str
     severity: Literal["low", "medium", "high", "critical"]
     status: Literal["pending", "firing", "resolved"]

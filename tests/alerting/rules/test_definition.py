@@ -11,7 +11,7 @@ from monitorx.alerting.rules.definition import RuleRecord, RuleSource, format_du
 from monitorx.alerting.rules.file import load_rules_file, parse_rules_file
 from monitorx.alerting.rules.window import Comparison
 from monitorx.core import AlertType, MetricName, Severity, ValidationError
-from monitorx.store import Aggregation
+from monitorx.store import QueryAggregation
 
 P95 = {
     "id": "p95-latency",
@@ -42,8 +42,9 @@ def fields_of(exc: pytest.ExceptionInfo[ValidationError]) -> list[str]:
 
 def test_a_rule_parses_with_its_durations_in_seconds() -> None:
     record = RuleRecord.from_body(P95)
-    assert record.rule.metric is MetricName.LATENCY
-    assert record.rule.aggregation is Aggregation.P95
+    assert record.rule.metric == MetricName.LATENCY
+    assert record.rule.aggregation is QueryAggregation.P95
+    assert not record.rule.per_group
     assert record.rule.comparison is Comparison.ABOVE
     assert (record.rule.window_s, record.rule.for_s, record.rule.clear_s) == (300, 120, 300)
     assert record.rule.threshold == 250.0
@@ -120,7 +121,7 @@ def test_a_fixed_severity_wins_over_the_bands() -> None:
         ({"id": "no spaces"}, "id"),
         ({"id": "x" * 129}, "id"),
         ({"id": ...}, "id"),
-        ({"metric": "vibes"}, "metric"),
+        ({"metric": "p95 latency"}, "metric"),  # neither inference nor a valid name
         ({"metric": ...}, "metric"),
         ({"aggregation": "p42"}, "aggregation"),
         ({"op": "=>"}, "op"),
@@ -157,7 +158,7 @@ def test_each_bad_field_is_named(changes: dict[str, Any], field: str) -> None:
 
 def test_every_bad_field_is_named_at_once() -> None:
     with pytest.raises(ValidationError) as exc:
-        RuleRecord.from_body(rule(metric="vibes", threshold=None, window="9d"))
+        RuleRecord.from_body(rule(metric="9lives", threshold=None, window="9d"))
     assert sorted(fields_of(exc)) == ["metric", "threshold", "window"]
 
 
@@ -224,7 +225,9 @@ def test_a_rules_file_loads_its_rules_with_source_file(tmp_path: Path) -> None:
     first, second = load_rules_file(path)
     assert (first.id, second.id) == ("p95-latency", "no-traffic")
     assert first.source is RuleSource.FILE and first.rule.for_s == 120
-    assert second.rule.aggregation is Aggregation.COUNT and second.rule.model_ids == ("fraud-v3",)
+    assert second.rule.aggregation is QueryAggregation.COUNT and second.rule.model_ids == (
+        "fraud-v3",
+    )
 
 
 def test_an_empty_rules_file_has_no_rules() -> None:

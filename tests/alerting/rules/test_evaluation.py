@@ -19,6 +19,7 @@ from monitorx.alerting.rules.window import RuleState
 from monitorx.core import AlertStatus, AlertType, FakeClock, MetricColumns, MetricName, Severity
 from monitorx.core.timeparse import to_epoch_us
 from monitorx.store import Aggregation, AlertQuery, Storage, open_storage
+from monitorx.store.metric_queries import MetricQueries
 from tests.backends import backend_url
 
 # Not aligned to any round interval: a window must not be split at a bucket edge.
@@ -77,9 +78,9 @@ async def step(
 
 
 async def test_pending_then_firing_only_after_for(
-    storage: Storage, engine: AlertEngine, clock: FakeClock
+    storage: Storage, queries: MetricQueries, engine: AlertEngine, clock: FakeClock
 ) -> None:
-    evaluator = RuleEvaluator(storage, engine, clock)
+    evaluator = RuleEvaluator(storage, queries, engine, clock)
     await evaluator.set_rules([record()])
     assert await step(evaluator, storage, clock, 0, 400) is RuleState.PENDING
     (state,) = evaluator.state()["p95-latency"]
@@ -98,9 +99,9 @@ async def test_pending_then_firing_only_after_for(
 
 
 async def test_a_dip_while_pending_drops_it_and_no_alert_is_raised(
-    storage: Storage, engine: AlertEngine, clock: FakeClock
+    storage: Storage, queries: MetricQueries, engine: AlertEngine, clock: FakeClock
 ) -> None:
-    evaluator = RuleEvaluator(storage, engine, clock)
+    evaluator = RuleEvaluator(storage, queries, engine, clock)
     await evaluator.set_rules([record()])
     await step(evaluator, storage, clock, 0, 400)
     await step(evaluator, storage, clock, 60, 400)
@@ -113,9 +114,9 @@ async def test_a_dip_while_pending_drops_it_and_no_alert_is_raised(
 
 
 async def test_a_firing_alert_is_updated_not_duplicated(
-    storage: Storage, engine: AlertEngine, clock: FakeClock
+    storage: Storage, queries: MetricQueries, engine: AlertEngine, clock: FakeClock
 ) -> None:
-    evaluator = RuleEvaluator(storage, engine, clock)
+    evaluator = RuleEvaluator(storage, queries, engine, clock)
     await evaluator.set_rules([record(**{"for": 0})])
     await step(evaluator, storage, clock, 0, 300)
     (first,) = engine.active()
@@ -127,9 +128,9 @@ async def test_a_firing_alert_is_updated_not_duplicated(
 
 
 async def test_it_resolves_only_after_the_clear_period_and_a_breach_resets_it(
-    storage: Storage, engine: AlertEngine, clock: FakeClock
+    storage: Storage, queries: MetricQueries, engine: AlertEngine, clock: FakeClock
 ) -> None:
-    evaluator = RuleEvaluator(storage, engine, clock)
+    evaluator = RuleEvaluator(storage, queries, engine, clock)
     await evaluator.set_rules([record(**{"for": 0, "clear": "5m"})])
     await step(evaluator, storage, clock, 0, 400)
     (alert,) = engine.active()
@@ -149,10 +150,10 @@ async def test_it_resolves_only_after_the_clear_period_and_a_breach_resets_it(
 
 
 async def test_count_of_no_traffic_is_zero_and_fires_a_below_rule(
-    storage: Storage, engine: AlertEngine, clock: FakeClock
+    storage: Storage, queries: MetricQueries, engine: AlertEngine, clock: FakeClock
 ) -> None:
     rule = record(aggregation="count", op="<", threshold=1, **{"for": 0}, model_ids=["m"])
-    evaluator = RuleEvaluator(storage, engine, clock)
+    evaluator = RuleEvaluator(storage, queries, engine, clock)
     await evaluator.set_rules([rule])
     await evaluator.evaluate_once([])  # explicit model_ids are evaluated all the same
     (alert,) = engine.active()
@@ -160,11 +161,11 @@ async def test_count_of_no_traffic_is_zero_and_fires_a_below_rule(
 
 
 async def test_rules_apply_to_their_models_or_to_every_given_model(
-    storage: Storage, engine: AlertEngine, clock: FakeClock
+    storage: Storage, queries: MetricQueries, engine: AlertEngine, clock: FakeClock
 ) -> None:
     for model in ("a", "b", "c"):
         await write_latency(storage, clock, 400, model=model)
-    evaluator = RuleEvaluator(storage, engine, clock)
+    evaluator = RuleEvaluator(storage, queries, engine, clock)
     await evaluator.set_rules([record(**{"for": 0}), record(id="only-b", model_ids=["b"])])
     await evaluator.evaluate_once(["a", "b"])
     state = evaluator.state()
@@ -174,9 +175,9 @@ async def test_rules_apply_to_their_models_or_to_every_given_model(
 
 
 async def test_deleting_or_disabling_a_rule_resolves_its_alerts(
-    storage: Storage, engine: AlertEngine, clock: FakeClock
+    storage: Storage, queries: MetricQueries, engine: AlertEngine, clock: FakeClock
 ) -> None:
-    evaluator = RuleEvaluator(storage, engine, clock)
+    evaluator = RuleEvaluator(storage, queries, engine, clock)
     fast = record(**{"for": 0})
     await evaluator.set_rules([fast, record(id="other", **{"for": 0})])
     await step(evaluator, storage, clock, 0, 400)
@@ -189,9 +190,9 @@ async def test_deleting_or_disabling_a_rule_resolves_its_alerts(
 
 
 async def test_a_model_gone_from_the_list_clears_like_no_data(
-    storage: Storage, engine: AlertEngine, clock: FakeClock
+    storage: Storage, queries: MetricQueries, engine: AlertEngine, clock: FakeClock
 ) -> None:
-    evaluator = RuleEvaluator(storage, engine, clock)
+    evaluator = RuleEvaluator(storage, queries, engine, clock)
     await evaluator.set_rules([record(**{"for": 0, "clear": "1m"})])
     await step(evaluator, storage, clock, 0, 400)
     assert len(engine.active()) == 1
@@ -203,16 +204,16 @@ async def test_a_model_gone_from_the_list_clears_like_no_data(
 
 
 async def test_after_a_restart_a_firing_rule_alert_still_clears(
-    storage: Storage, engine: AlertEngine, clock: FakeClock
+    storage: Storage, queries: MetricQueries, engine: AlertEngine, clock: FakeClock
 ) -> None:
-    before = RuleEvaluator(storage, engine, clock)
+    before = RuleEvaluator(storage, queries, engine, clock)
     await before.set_rules([record(**{"for": 0, "clear": "1m"}), record(id="gone", **{"for": 0})])
     await step(before, storage, clock, 0, 400)
     # A new engine and evaluator on the same store: the server restarted, and the
     # rule "gone" was deleted meanwhile.
     engine = AlertEngine(storage, clock, clear_period_s=300)
     await engine.load()
-    after = RuleEvaluator(storage, engine, clock)
+    after = RuleEvaluator(storage, queries, engine, clock)
     await after.set_rules([record(**{"for": 0, "clear": "1m"})])
     await after.restore()
     (alert,) = engine.active()

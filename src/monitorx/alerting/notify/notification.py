@@ -49,6 +49,8 @@ _SEPARATOR = b"\xff"
 ALERTNAME = "alertname"
 MODEL_ID = "model_id"
 SEVERITY = "severity"
+# Labels that say what kind of alert it is, not what it is about.
+_NOT_SUBJECT = frozenset({ALERTNAME, SEVERITY, "rule"})
 
 
 def fingerprint(labels: Mapping[str, str]) -> str:
@@ -61,10 +63,12 @@ def fingerprint(labels: Mapping[str, str]) -> str:
 
 
 def identity_labels(alert: Alert) -> dict[str, str]:
-    """The labels that name an alert: its own, its type and its model (no severity)."""
+    """The labels that name an alert: its own, its type and its model, if it has one
+    (no severity)."""
     labels = {k: v for k, v in alert.labels.items() if k != SEVERITY}
     labels[ALERTNAME] = alert.alert_type.value
-    labels[MODEL_ID] = alert.model_id
+    if alert.model_id is not None:
+        labels[MODEL_ID] = alert.model_id
     return labels
 
 
@@ -117,6 +121,15 @@ class NotifiedAlert:
         return self.labels.get(MODEL_ID, "")
 
     @property
+    def subject(self) -> str:
+        """What the alert is about: its model, else (a rule's group of series) the
+        group's labels as ``region=eu, queue=jobs``; "" when neither."""
+        if self.model_id:
+            return self.model_id
+        own = sorted((k, v) for k, v in self.labels.items() if k not in _NOT_SUBJECT)
+        return ", ".join(f"{k}={v}" for k, v in own)
+
+    @property
     def severity(self) -> Severity | None:
         """The ``severity`` label as a Severity, or None when absent or unknown."""
         try:
@@ -134,13 +147,9 @@ def notified_alert(
 ) -> NotifiedAlert:
     """The NotifiedAlert for a MonitorX alert (firing or resolved; pending is refused)."""
     labels = dict(alert.labels)
-    labels.update(
-        {
-            ALERTNAME: alert.alert_type.value,
-            MODEL_ID: alert.model_id,
-            SEVERITY: alert.severity.value,
-        }
-    )
+    labels.update({ALERTNAME: alert.alert_type.value, SEVERITY: alert.severity.value})
+    if alert.model_id is not None:
+        labels[MODEL_ID] = alert.model_id
     annotations = {"summary": alert.message}
     if description:
         annotations["description"] = description

@@ -8,6 +8,10 @@ alert it raises looks like and where the rule came from::
      "severity": "high", "model_ids": ["fraud-v3"], "alert_type": "latency",
      "enabled": true, "description": "checkout is slow"}
 
+    {"id": "queue-backlog", "metric": "queue.depth", "aggregation": "last",
+     "window": "5m", "op": ">", "threshold": 1000,
+     "labels": {"env": "prod"}, "group_by": ["queue", "model_id"]}
+
 Required: ``id``, ``metric``, ``aggregation``, ``window``, ``op``, ``threshold``.
 Durations are seconds or strings such as ``30s``, ``5m``, ``1h``, ``7d``; ``window``
 is at most 7 days, ``for`` and ``clear`` default to 0 (fire at the first true
@@ -15,9 +19,15 @@ evaluation, resolve at the first false one, as Prometheus's ``for`` and
 ``keep_firing_for``). Without ``model_ids`` a rule applies to every model.
 Without ``severity`` the alert's severity comes from API.md's bands on how far the
 value is past the threshold (value / threshold for ``>``/``>=``, threshold / value
-for ``<``/``<=``). ``alert_type`` defaults from the metric. ``source`` (``api`` or
-``file``) and ``models`` (the state per model) are shown by the API and ignored
-when sent back.
+for ``<``/``<=``). ``alert_type`` defaults from the metric (``metric`` for a custom
+one). ``source`` (``api`` or ``file``) and ``models`` (the state per model or
+group) are shown by the API and ignored when sent back.
+
+``metric`` is an inference metric or a custom metric's name (which need not have
+data yet). ``labels`` (exact matchers: every key must have that value) and
+``group_by`` (label keys) make the rule one over groups of series: one alert per
+group, carrying the group's labels, with the group's ``model_id`` label as its
+model (else none); ``model_ids`` belongs to per-model rules only.
 
 Every bad field is refused with a `ValidationError` that names it.
 """
@@ -26,6 +36,7 @@ from __future__ import annotations
 
 __all__ = [
     "MAX_RULE_WINDOW_S",
+    "RESERVED_GROUP_KEYS",
     "RuleRecord",
     "RuleSource",
     "format_duration",
@@ -39,13 +50,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from monitorx.alerting.rules.window import Comparison, WindowRule
+from monitorx.alerting.rules.window import INFERENCE_METRICS, Comparison, WindowRule
 from monitorx.core import AlertType, FieldError, MetricName, Severity, ValidationError
 from monitorx.core.identifiers import check_identifier
 from monitorx.core.numbers import finite_number
+from monitorx.core.samples import (
+    MAX_LABEL_KEY,
+    MAX_LABEL_VALUE,
+    MAX_LABELS,
+    SAMPLE_NAME_PATTERN,
+)
 from monitorx.core.severity import severity_for_ratio
 from monitorx.core.timeparse import parse_duration
-from monitorx.store import Aggregation
+from monitorx.store import QueryAggregation
 
 # A rule's window is at most a week: longer aggregates belong to SLOs and reports,
 # and every evaluation reads the whole window again.
@@ -54,11 +71,25 @@ MAX_DESCRIPTION_CHARS = 1024
 MAX_RULE_MODELS = 1000
 
 _REQUIRED = ("id", "metric", "aggregation", "window", "op", "threshold")
-_OPTIONAL = ("for", "clear", "severity", "model_ids", "alert_type", "enabled", "description")
+_OPTIONAL = (
+    "for",
+    "clear",
+    "severity",
+    "model_ids",
+    "labels",
+    "group_by",
+    "alert_type",
+    "enabled",
+    "description",
+)
 # Shown by the API; a client that sends a rule back as it read it may include them.
 _READ_ONLY = ("source", "models")
 _KNOWN = frozenset((*_REQUIRED, *_OPTIONAL, *_READ_ONLY))
 
+_MODEL_IDS_PER_MODEL = (
+    "applies to per-model rules (an inference metric with no labels or group_by); "
+    'a rule over labels takes labels {"model_id": …} or group_by ["model_id"]'
+)
 _METRIC_ALERT_TYPES = {
     MetricName.LATENCY: AlertType.LATENCY,
     MetricName.ERROR_RATE: AlertType.ERROR_RATE,
@@ -72,6 +103,9 @@ _METRIC_ALERT_TYPES = {
     MetricName.COMPLETION_TOKENS: AlertType.RESOURCE_USAGE,
     MetricName.COST_USD: AlertType.RESOURCE_USAGE,
 }
+# Labels every alert and notification sets itself: a group cannot bring its own.
+RESERVED_GROUP_KEYS = frozenset({"rule", "alertname", "severity"})
+_METRIC_NAME = re.compile(SAMPLE_NAME_PATTERN)
 _ZERO_DURATION = re.compile(r"^\s*0+(?:\.0+)?\s*(?:ms|s|m|h|d|w)?\s*$")
 _UNITS = (("d", 86400), ("h", 3600), ("m", 60))
 
@@ -117,11 +151,15 @@ class RuleRecord:
         # Below-rules: the ratio turns over (a throughput of 25 under 100 is 4×).
         return severity_for_ratio(self.rule.threshold, value)
 
-    def message(self, value: float) -> str:
-        """The alert's message: what was measured, over what, against what."""
+    def message(self, value: float, group: Mapping[str, str] | None = None) -> str:
+        """The alert's message: what was measured (of which group), over what,
+        against what."""
         rule = self.rule
+        of = ""
+        if group:
+            of = "{" + ",".join(f'{k}="{v}"' for k, v in sorted(group.items())) + "}"
         text = (
-            f"{rule.aggregation.value} {rule.metric.value} over {format_duration(rule.window_s)} "
+            f"{rule.aggregation.value} {rule.metric}{of} over {format_duration(rule.window_s)} "
             f"is {value:.4g}, {rule.comparison.value} {rule.threshold:g} (rule {rule.id})"
         )
         return f"{self.description}: {text}" if self.description else text
@@ -131,7 +169,7 @@ class RuleRecord:
         rule = self.rule
         return {
             "id": rule.id,
-            "metric": rule.metric.value,
+            "metric": rule.metric,
             "aggregation": rule.aggregation.value,
             "window": format_duration(rule.window_s),
             "op": rule.comparison.value,
@@ -140,6 +178,8 @@ class RuleRecord:
             "clear": format_duration(rule.clear_s),
             "severity": None if self.severity is None else self.severity.value,
             "model_ids": list(rule.model_ids),
+            "labels": dict(rule.labels),
+            "group_by": list(rule.group_by),
             "alert_type": self.alert_type.value,
             "enabled": self.enabled,
             "description": self.description,
@@ -176,8 +216,8 @@ class RuleRecord:
         rule_id = fields.take("id", _identifier)
         if rule_id is not None and path_id is not None and rule_id != path_id:
             errors.append(FieldError("id", f"body id {rule_id!r} differs from the path's"))
-        metric = fields.take("metric", _enum(MetricName))
-        aggregation = fields.take("aggregation", _enum(Aggregation))
+        metric = fields.take("metric", _metric)
+        aggregation = fields.take("aggregation", _enum(QueryAggregation))
         window_s = fields.take("window", _window)
         comparison = fields.take("op", _enum(Comparison))
         threshold = fields.take("threshold", finite_number)
@@ -185,9 +225,16 @@ class RuleRecord:
         clear_s = fields.take("clear", _non_negative_duration, 0.0)
         severity = fields.take("severity", _enum(Severity))
         model_ids = fields.take("model_ids", _model_ids, ())
+        labels = fields.take("labels", _labels, ())
+        group_by = fields.take("group_by", _group_by, ())
         alert_type = fields.take("alert_type", _enum(AlertType))
         enabled = fields.take("enabled", _boolean, True)
         description = fields.take("description", _description, "")
+        per_group = bool(labels or group_by) or (
+            metric is not None and metric not in INFERENCE_METRICS
+        )
+        if per_group and model_ids:
+            errors.append(FieldError("model_ids", _MODEL_IDS_PER_MODEL))
         if errors:
             raise ValidationError(errors)
         assert rule_id is not None and metric is not None and aggregation is not None
@@ -203,10 +250,15 @@ class RuleRecord:
             clear_s=clear_s,
             severity=severity or Severity.HIGH,
             model_ids=model_ids,
+            labels=labels,
+            group_by=group_by,
+        )
+        default_type = (
+            _METRIC_ALERT_TYPES[MetricName(metric)] if metric in INFERENCE_METRICS else None
         )
         return cls(
             rule=rule,
-            alert_type=alert_type or _METRIC_ALERT_TYPES[metric],
+            alert_type=alert_type or default_type or AlertType.METRIC,
             severity=severity,
             enabled=enabled,
             description=description,
@@ -237,6 +289,49 @@ def _identifier(value: object, name: str) -> str:
     if not isinstance(value, str):
         raise ValidationError("expected a string", name)
     return check_identifier(value, name)
+
+
+def _metric(value: object, name: str) -> str:
+    if isinstance(value, str) and (value in INFERENCE_METRICS or _METRIC_NAME.match(value)):
+        return value
+    raise ValidationError(
+        "expected an inference metric (latency, error_rate, …) or a custom metric's name "
+        "(1–200 of A–Z a–z 0–9 _ : . starting with a letter)",
+        name,
+    )
+
+
+def _labels(value: object, name: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, Mapping):
+        raise ValidationError('expected an object of label values, e.g. {"region": "eu"}', name)
+    if len(value) > MAX_LABELS:
+        raise ValidationError(f"at most {MAX_LABELS} labels", name)
+    for key, item in value.items():
+        if not key or len(key) > MAX_LABEL_KEY:
+            raise ValidationError(f"a key must be 1–{MAX_LABEL_KEY} characters", name)
+        if not isinstance(item, str) or len(item) > MAX_LABEL_VALUE:
+            raise ValidationError(
+                f"expected a string of up to {MAX_LABEL_VALUE} characters", f"{name}.{key}"
+            )
+    return tuple(sorted(value.items()))
+
+
+def _group_by(value: object, name: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ValidationError('expected a list of label keys, e.g. ["region"]', name)
+    if len(value) > MAX_LABELS:
+        raise ValidationError(f"at most {MAX_LABELS} label keys", name)
+    for index, key in enumerate(value):
+        if not isinstance(key, str) or not key or len(key) > MAX_LABEL_KEY:
+            raise ValidationError(
+                f"expected a label key of 1–{MAX_LABEL_KEY} characters", f"{name}[{index}]"
+            )
+        if key in RESERVED_GROUP_KEYS:
+            raise ValidationError(
+                f"{key!r} is set on every alert by MonitorX; group by another label",
+                f"{name}[{index}]",
+            )
+    return tuple(dict.fromkeys(value))
 
 
 def _enum(kind: type[StrEnum]) -> Any:

@@ -1,5 +1,5 @@
 """`/api/v1/rules`: window rules ("p95 latency over 5 minutes above 250 ms for 2
-minutes"), with each rule's current state per model."""
+minutes"), with each rule's current state per model or group of labels."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import AdminAccess, ReadAccess, RulesDep, WriteAccess
 from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
-from monitorx.store import Aggregation
+from monitorx.store import QueryAggregation
 
 router = APIRouter(prefix="/rules", tags=["rules"])
 
@@ -28,15 +28,33 @@ _BODY: dict[str, Any] = {
     "required": ["id", "metric", "aggregation", "window", "op", "threshold"],
     "properties": {
         "id": {"type": "string", "pattern": IDENTIFIER_PATTERN},
-        "metric": {"enum": [m.value for m in MetricName]},
-        "aggregation": {"enum": [a.value for a in Aggregation]},
+        "metric": {
+            "type": "string",
+            "description": "an inference metric (" + ", ".join(m.value for m in MetricName) + ") "
+            "or a custom metric's name",
+        },
+        "aggregation": {"enum": [a.value for a in QueryAggregation]},
         "window": {**_DURATION, "description": "at most 7 days"},
         "op": {"enum": [c.value for c in Comparison]},
         "threshold": {"type": "number"},
         "for": {**_DURATION, "description": "pending this long before firing (default 0)"},
         "clear": {**_DURATION, "description": "false this long before resolving (default 0)"},
         "severity": {"enum": [s.value for s in Severity], "description": "default: bands"},
-        "model_ids": {"type": "array", "items": {"type": "string"}},
+        "model_ids": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "per-model rules: the models it applies to (default every model)",
+        },
+        "labels": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "exact label matchers; with them the rule is evaluated per group",
+        },
+        "group_by": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "label keys: one alert per group of their values",
+        },
         "alert_type": {"enum": [t.value for t in AlertType]},
         "enabled": {"type": "boolean"},
         "description": {"type": "string", "maxLength": 1024},
@@ -46,7 +64,7 @@ _WITH_BODY = {"requestBody": {"required": True, "content": {"application/json": 
 
 
 def _shown(catalog: RuleCatalog, record: RuleRecord) -> dict[str, object]:
-    """The rule and, per model it was evaluated for, its state: ``inactive``,
+    """The rule and, per model or group it was evaluated for, its state: ``inactive``,
     ``pending`` or ``firing``, since when, the last value and when it was computed."""
     states = catalog.evaluator.state().get(record.id, [])
     return {**record.to_json(), "models": [s.to_json() for s in states]}
@@ -55,8 +73,8 @@ def _shown(catalog: RuleCatalog, record: RuleRecord) -> dict[str, object]:
 @router.post("", status_code=201, responses=ERROR_RESPONSES, openapi_extra=_WITH_BODY)
 async def create_rule(request: Request, catalog: RulesDep, _: WriteAccess) -> JSONResponse:
     """Add a rule: ``{"id", "metric", "aggregation", "window", "op", "threshold",
-    "for"?, "clear"?, "severity"?, "model_ids"?, "alert_type"?, "enabled"?,
-    "description"?}``. 409 if the id exists."""
+    "for"?, "clear"?, "severity"?, "model_ids"?, "labels"?, "group_by"?, "alert_type"?,
+    "enabled"?, "description"?}``. 409 if the id exists."""
     record = RuleRecord.from_body(await read_checked_json(request))
     await catalog.create(record)
     return JSONResponse(_shown(catalog, record), status_code=201)

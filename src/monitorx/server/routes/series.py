@@ -13,14 +13,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from monitorx.core import MetricName, NotFound, ValidationError
+from monitorx.core import MetricName, ValidationError
 from monitorx.core.timeparse import from_epoch_us, parse_duration
 from monitorx.server.deps import (
     ClockDep,
     CustomDep,
     IngestDep,
     LabelKeysDep,
-    LabelReadsDep,
+    MetricQueriesDep,
     ReadAccess,
     WriteAccess,
 )
@@ -59,11 +59,10 @@ _SAMPLES_BODY = {
         },
     }
 }
-_INFERENCE_METRICS = frozenset(m.value for m in MetricName)
 
 
-def parse_matchers(values: list[str], model_id: str | None) -> list[LabelMatcher]:
-    """``key:value`` / ``key!:value`` matchers; ``model_id`` is one more."""
+def parse_matchers(values: list[str]) -> list[LabelMatcher]:
+    """``key:value`` / ``key!:value`` matchers."""
     matchers = []
     for text in values:
         key, sep, value = text.partition(":")
@@ -71,8 +70,6 @@ def parse_matchers(values: list[str], model_id: str | None) -> list[LabelMatcher
             raise ValidationError(f"expected key:value or key!:value, got {text[:60]!r}", "label")
         negate = key.endswith("!")
         matchers.append(LabelMatcher(key.removesuffix("!"), value, negate))
-    if model_id:
-        matchers.append(LabelMatcher("model_id", model_id))
     return matchers
 
 
@@ -148,8 +145,7 @@ _UNITS = {
 @router.get("/query", responses=ERROR_RESPONSES)
 async def query(
     clock: ClockDep,
-    custom: CustomDep,
-    inference: LabelReadsDep,
+    queries: MetricQueriesDep,
     _: ReadAccess,
     metric: Annotated[str, Query(description="an inference metric or a custom metric's name")],
     agg: Annotated[QueryAggregation, Query()] = QueryAggregation.MEAN,
@@ -167,17 +163,11 @@ async def query(
     tier answered, ``X-MonitorX-Interval`` the bucket width used."""
     interval_s = parse_duration(number_or_text(interval), "interval")
     span = parse_range(start, end, clock.now())
-    matchers = parse_matchers(label or [], None)
+    matchers = parse_matchers(label or [])
     keys = parse_group_by(group_by)
-    if metric in _INFERENCE_METRICS:
-        result = await inference.query(
-            MetricName(metric), agg, interval_s, span.start, span.end, matchers, keys, model_id
-        )
-    elif custom.catalog.has_metric(metric):
-        matchers = parse_matchers(label or [], model_id)
-        result = await custom.query(metric, agg, interval_s, span.start, span.end, matchers, keys)
-    else:
-        raise NotFound(f"no metric named {metric!r}; GET /api/v1/metrics/names lists them")
+    result = await queries.query(
+        metric, agg, interval_s, span.start, span.end, matchers, keys, model_id
+    )
     body = {
         "metric": metric,
         "agg": agg.value,

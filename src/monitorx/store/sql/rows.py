@@ -125,10 +125,14 @@ def model_from_json(text: str) -> ModelConfig:
     )
 
 
+# An alert of no model keeps "" in the (NOT NULL) column: no model id is empty.
+_NO_MODEL = ""
+
+
 def alert_to_row(alert: Alert) -> list[object]:
     return [
         alert.id,
-        alert.model_id,
+        _NO_MODEL if alert.model_id is None else alert.model_id,
         alert.alert_type.value,
         alert.severity.value,
         alert.status.value,
@@ -150,7 +154,7 @@ def alert_from_row(row: tuple[Any, ...]) -> Alert:
      acked, acked_at, labels) = row  # fmt: skip
     return Alert(
         id=aid,
-        model_id=mid,
+        model_id=mid or None,
         alert_type=AlertType(atype),
         severity=Severity(sev),
         status=AlertStatus(status),

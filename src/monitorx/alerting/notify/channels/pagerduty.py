@@ -94,7 +94,7 @@ class PagerDutyConfig:
 
 
 def _summary(alert: NotifiedAlert) -> str:
-    text = f"{alert.alertname or 'alert'} on {alert.model_id or 'unknown model'}"
+    text = f"{alert.alertname or 'alert'} on {alert.subject or 'unknown model'}"
     if alert.summary:
         text += f": {alert.summary}"
     if len(text) > MAX_SUMMARY_CHARS:

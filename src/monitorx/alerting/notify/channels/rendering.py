@@ -102,13 +102,13 @@ def subject(notification: Notification) -> str:
 def alert_title(alert: NotifiedAlert) -> str:
     """``[FIRING] latency on fraud-v3``."""
     name = alert.alertname or "alert"
-    where = f" on {alert.model_id}" if alert.model_id else ""
+    where = f" on {alert.subject}" if alert.subject else ""
     return f"[{alert.status.value.upper()}] {name}{where}"
 
 
 def alert_facts(alert: NotifiedAlert) -> list[tuple[str, str]]:
     """The facts a card or table shows for one alert, in reading order."""
-    facts = [("Model", alert.model_id or "n/a")]
+    facts = [("Model", alert.model_id)] if alert.model_id else [("Group", alert.subject or "n/a")]
     severity = alert.severity
     facts.append(("Severity", severity.value if severity is not None else "n/a"))
     if alert.value is not None:

@@ -85,7 +85,7 @@ def _alert_section(alert: NotifiedAlert) -> dict[str, Any]:
 
 
 def _action(alert: NotifiedAlert, several: bool) -> dict[str, Any]:
-    title = f"Open {alert.alertname} on {alert.model_id}" if several else "Open in MonitorX"
+    title = f"Open {alert.alertname} on {alert.subject}" if several else "Open in MonitorX"
     return {"type": "Action.OpenUrl", "title": title, "url": alert.generator_url}
 
 
