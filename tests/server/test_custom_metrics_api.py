@@ -231,7 +231,9 @@ def test_inference_metrics_are_matched_and_grouped_by_tags_and_model_id(
     )
     assert [s["labels"] for s in body["series"]] == [
         # Sorted by labels, keys in name order (as Prometheus sorts label sets).
-        {"model_id": m, "region": r} for m in ("fraud-v3", "fraud-v4") for r in ("eu", "us")
+        {"model_id": m, "region": r}
+        for m in ("fraud-v3", "fraud-v4")
+        for r in ("eu", "us")
     ]
     for s in body["series"]:
         values = [
