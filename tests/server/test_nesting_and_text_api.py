@@ -239,3 +239,22 @@ def test_a_control_character_in_the_url_is_a_422_naming_where(
     assert response.status_code == 422, response.text
     assert fields(response) == [field]
     assert api.get("/health/ready").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("GET", "/models/a%0Ab/summary"),
+        ("GET", "/models/a%0Db/thresholds"),
+        ("POST", "/models/a%0Db/drift/analyze"),
+        ("POST", "/models/%C3%B2/drift/analyze"),
+    ],
+)
+def test_a_model_id_that_is_no_identifier_names_no_model(
+    api: httpx.Client, method: str, url: str
+) -> None:
+    # Line breaks are allowed text but no identifier; on InfluxDB these were 503s
+    # (an InfluxQL string cannot hold a carriage return).
+    response = api.request(method, url)
+    assert response.status_code == 404, response.text
+    assert "identifiers" in response.json()["detail"] or "no model" in response.json()["detail"]

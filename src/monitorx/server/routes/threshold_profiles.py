@@ -15,6 +15,7 @@ from monitorx.alerting.threshold_profiles import (
     ThresholdProfile,
 )
 from monitorx.core import NotFound
+from monitorx.core.identifiers import is_identifier
 from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import AdminAccess, ReadAccess, Services, ServicesDep, WriteAccess
 from monitorx.server.openapi import ERROR_RESPONSES
@@ -112,7 +113,9 @@ async def model_thresholds(model_id: str, services: ServicesDep, _: ReadAccess) 
     model with data but not registered has none; an unknown model is 404."""
     model = services.registry.get(model_id)
     if model is None:
-        if await services.storage.has_metrics(model_id):
+        # A model id that is no identifier names no model (and InfluxQL could not
+        # quote every such string).
+        if is_identifier(model_id) and await services.storage.has_metrics(model_id):
             return JSONResponse({})
         raise NotFound(f"no model with id {model_id!r}")
     catalog = _catalog(services)
