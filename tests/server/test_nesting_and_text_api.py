@@ -258,3 +258,14 @@ def test_a_model_id_that_is_no_identifier_names_no_model(
     response = api.request(method, url)
     assert response.status_code == 404, response.text
     assert "identifiers" in response.json()["detail"] or "no model" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("value", ["a%0Db", "%0A", "a%0D%0Ab"])
+@pytest.mark.parametrize("path", ["/metrics/inference", "/metrics/drift"])
+def test_a_filter_on_a_line_break_matches_nothing(api: httpx.Client, path: str, value: str) -> None:
+    # Allowed text, so the URL passes; on InfluxDB it was a 503 (an InfluxQL string
+    # cannot hold a line break).
+    assert post(api, "/metrics/inference", METRIC).status_code == 202
+    response = api.get(f"{path}?model_id={value}")
+    assert response.status_code == 200, response.text
+    assert response.json() == []
