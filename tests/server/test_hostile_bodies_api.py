@@ -70,7 +70,7 @@ VOLATILE = {
     "models", "status", "last_run", "points_seen", "batches_dropped", "detections",
     "last_detection",
 }  # fmt: skip
-EXAMPLES_PER_OPERATION = 6
+EXAMPLES_PER_OPERATION = 4  # random ones, beside the 9 explicit examples
 JSON = {"Content-Type": "application/json"}
 
 
