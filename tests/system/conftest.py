@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from tests.conftest import free_port
@@ -45,9 +46,22 @@ def start_server(
     data_dir: Path, extra_env: dict[str, str] | None = None, extra_args: Sequence[str] = ()
 ) -> ServerProcess:
     """`monitorx serve` on a free port, its stdout and stderr in ``<data_dir>/server.log``;
-    ``extra_args`` go after the defaults (``--log-level debug`` overrides ``warning``)."""
-    port = free_port()
+    ``extra_args`` go after the defaults (``--log-level debug`` overrides ``warning``).
+
+    Ready means this process listens on the port and answers ``/health/ready``: a
+    port another test run took between `free_port` and the bind is tried again."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    for _ in range(3):
+        server = _launch(data_dir, extra_env, extra_args)
+        if server is not None:
+            return server
+    raise RuntimeError("monitorx serve found no free port in 3 tries")
+
+
+def _launch(
+    data_dir: Path, extra_env: dict[str, str] | None, extra_args: Sequence[str]
+) -> ServerProcess | None:
+    port = free_port()
     log = (data_dir / "server.log").open("ab")
     env = {**os.environ, "MONITORX_AUTH_ENABLED": "false", **(extra_env or {})}
     process = subprocess.Popen(
@@ -73,17 +87,27 @@ def start_server(
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            log.close()
             err = (data_dir / "server.log").read_text()[-2000:]
+            if "address already in use" in err.lower():
+                return None
             raise RuntimeError(f"monitorx serve exited with {process.returncode}: {err}")
         try:
-            if httpx.get(f"{server.api}/health/ready", timeout=1).status_code == 200:
-                return server
+            ready = httpx.get(f"{server.api}/health/ready", timeout=1).status_code == 200
         except httpx.TransportError:
-            pass
+            ready = False
+        if ready and _listens(process.pid, port):
+            return server
         time.sleep(0.05)
     server.stop()
     raise RuntimeError("monitorx serve did not become ready in 30 s")
+
+
+def _listens(pid: int, port: int) -> bool:
+    try:
+        connections = psutil.Process(pid).net_connections(kind="tcp")
+    except psutil.Error:
+        return False
+    return any(c.status == psutil.CONN_LISTEN and c.laddr.port == port for c in connections)
 
 
 @pytest.fixture

@@ -332,11 +332,12 @@ def run_demo(
         traffic = _DemoTraffic(client, np.random.default_rng(seed), say)
         traffic.register()
         report = traffic.report
-        say(f"Sending about {rate_per_s * len(MODELS):,.0f} metrics/s. Dashboard: {base}/")
         started = clock()
         last_progress, sent_before, errors_before = started, 0, 0
         failing_since: float | None = None
         try:
+            # Inside the try: a Ctrl-C as soon as this line shows still gets the summary.
+            say(f"Sending about {rate_per_s * len(MODELS):,.0f} metrics/s. Dashboard: {base}/")
             while duration_s is None or clock() - started < duration_s:
                 try:
                     traffic.send_round(clock() - started, rate_per_s, clock())

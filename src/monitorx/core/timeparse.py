@@ -81,7 +81,10 @@ def parse_duration(value: object, field: str) -> float:
     if isinstance(value, bool):
         raise ValidationError("expected seconds or a duration such as '5m'", field)
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an integer past the float range
+            raise ValidationError("must be at most 400 days", field) from None
     elif isinstance(value, str):
         match = _DURATION.match(value)
         if match is None:

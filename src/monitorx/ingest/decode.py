@@ -11,7 +11,6 @@ from __future__ import annotations
 
 __all__ = ["Rejection", "decode_drift", "decode_metric", "decode_metric_batch"]
 
-import json
 import math
 import re
 import secrets
@@ -35,7 +34,9 @@ from monitorx.core import (
     ValidationError,
 )
 from monitorx.core.identifiers import IDENTIFIER_PATTERN, check_identifier, is_identifier
+from monitorx.core.lenient_json import loads_lenient
 from monitorx.core.severity import severity_for_confidence
+from monitorx.core.text import check_text, find_bad_text, may_hold_bad_text
 from monitorx.core.timeparse import MAX_EPOCH_S, parse_timestamp, to_epoch_us
 from monitorx.ingest.wire import DriftWire, MetricWire, ResourceUsageWire
 
@@ -77,7 +78,7 @@ def _field_error(exc: msgspec.ValidationError) -> FieldError:
 def _lenient_json(body: bytes) -> Any:
     """Parse JSON that may hold NaN/Infinity; raise `MalformedPayload` if it is not JSON."""
     try:
-        return json.loads(body)
+        return loads_lenient(body)
     except (ValueError, RecursionError) as exc:
         raise MalformedPayload(f"body is not valid JSON: {exc}") from None
 
@@ -103,6 +104,11 @@ def _convert_lenient(obj: Any, kind: type[S]) -> S:
         return msgspec.convert(obj, kind, strict=True)
     except msgspec.ValidationError as exc:
         raise ValidationError([_field_error(exc)]) from None
+    except UnicodeEncodeError:
+        # A lone surrogate (which only this lenient path lets through) where msgspec
+        # compares text: a literal or a constrained string.
+        text = find_bad_text(obj)
+        raise ValidationError([text] if text else "holds a lone surrogate", "body") from None
 
 
 def _decode_one(body: bytes, decoder: msgspec.json.Decoder[S], kind: type[S]) -> S:
@@ -204,6 +210,10 @@ def decode_metric(body: bytes, now: datetime) -> MetricColumns:
     """One metric (``POST /metrics/inference``); raises `ValidationError` naming the field."""
     item = _decode_one(body, _ITEM, MetricWire)
     check_identifier(item.model_id, "model_id")
+    if may_hold_bad_text(body):
+        bad = _bad_text(item)
+        if bad is not None:
+            raise ValidationError([bad])
     return _columns([item], [_ts_us(item.timestamp, to_epoch_us(now))])
 
 
@@ -223,6 +233,8 @@ def decode_metric_batch(
         bad_ids = {m for m in {item.model_id for item in fast} if not is_identifier(m)}
         if bad_ids:
             items = _reject_bad_ids(items, bad_ids, rejected)
+        if may_hold_bad_text(body):
+            items = _reject_bad_text(items, rejected)
         kept, ts_us = _timestamps(items, now_us, rejected)
         rejected.sort(key=lambda r: r.index)
         return _columns(kept, ts_us), rejected
@@ -250,9 +262,18 @@ def decode_metric_batch(
                 valid.append((index, _ITEM.decode(raw)))
             except msgspec.ValidationError as exc:
                 rejected.append(Rejection(index, str(_field_error(exc))))
+            except msgspec.DecodeError:
+                # Bytes that are not UTF-8 (skipped unread in the array): this item
+                # alone is read leniently, and refused if it is not text.
+                try:
+                    valid.append((index, _decode_one(bytes(raw), _ITEM, MetricWire)))
+                except (ValidationError, MalformedPayload) as exc:
+                    rejected.append(Rejection(index, str(exc)))
     bad_ids = {m for m in {item.model_id for _, item in valid} if not is_identifier(m)}
     if bad_ids:
         valid = _reject_bad_ids(valid, bad_ids, rejected)
+    if may_hold_bad_text(body):
+        valid = _reject_bad_text(valid, rejected)
     kept, ts_us = _timestamps(valid, now_us, rejected)
     rejected.sort(key=lambda r: r.index)
     return _columns(kept, ts_us), rejected
@@ -270,6 +291,29 @@ def _reject_bad_ids(
     return kept
 
 
+def _bad_text(item: MetricWire) -> FieldError | None:
+    """The first of the metric's strings that may not be stored (`monitorx.core.text`);
+    its model id is an identifier, checked on its own."""
+    if item.request_id is not None:
+        bad = find_bad_text(item.request_id, "request_id")
+        if bad is not None:
+            return bad
+    return find_bad_text(item.tags, "tags") if item.tags else None
+
+
+def _reject_bad_text(
+    items: list[tuple[int, MetricWire]], rejected: list[Rejection]
+) -> list[tuple[int, MetricWire]]:
+    kept = []
+    for index, item in items:
+        bad = _bad_text(item)
+        if bad is None:
+            kept.append((index, item))
+        else:
+            rejected.append(Rejection(index, str(bad)))
+    return kept
+
+
 def _check_count(count: int, max_items: int) -> None:
     if count == 0:
         raise ValidationError("batch is empty; send 1 to 10,000 metrics", "body")
@@ -284,6 +328,8 @@ def decode_drift(body: bytes, now: datetime) -> DriftMetric:
     item = _decode_one(body, _DRIFT, DriftWire)
     if item.score is not None and not math.isfinite(item.score):
         raise ValidationError("must be a finite number", "score")
+    if item.feature is not None:
+        check_text(item.feature, "feature")
     ts = now if item.timestamp is None else parse_timestamp(item.timestamp)
     to_epoch_us(ts)
     severity = (

@@ -29,7 +29,6 @@ __all__ = [
 ]
 
 import io
-import json
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -43,6 +42,8 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from monitorx.core import MalformedPayload, ValidationError
+from monitorx.core.lenient_json import loads_lenient
+from monitorx.core.text import check_json_text, forbidden_class, printable, text_problem
 
 # A feature name is at most 256 characters (API.md "String lengths").
 MAX_FEATURE_NAME = 256
@@ -58,15 +59,17 @@ _PARQUET_TYPES = ("application/vnd.apache.parquet", "application/octet-stream")
 
 def decode_json(body: bytes) -> Any:
     """Parse a JSON body fast; NaN and Infinity parse (as floats) so that the field
-    holding them can be named in a 422. Not JSON at all: 400."""
+    holding them can be named in a 422. Not JSON at all: 400. A string that may not
+    be stored (`monitorx.core.text`) is a 422 naming its field."""
     try:
-        return orjson.loads(body)
+        value = orjson.loads(body)
     except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise MalformedPayload(f"the body is not valid JSON: {exc}") from None
+        try:
+            value = loads_lenient(body)
+        except (ValueError, RecursionError) as exc:
+            raise MalformedPayload(f"the body is not valid JSON: {exc}") from None
+    check_json_text(body, value)
+    return value
 
 
 def numeric_or_string(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray | None:
@@ -230,7 +233,34 @@ def table_from_upload(body: bytes, content_type: str) -> pa.Table:
         names.append(str(name))
         columns.append(converted)
     _check_names(names, "body")
-    return pa.table(columns, names=names)
+    table = pa.table(columns, names=names)
+    _check_upload_text(table)
+    return table
+
+
+# The rule of stored text (`monitorx.core.text`) in RE2's syntax, for Arrow's
+# kernels; valid UTF-8 cannot hold a surrogate.
+_FORBIDDEN_UTF8 = forbidden_class(surrogates=False)
+
+
+def _check_upload_text(table: pa.Table) -> None:
+    """A CSV or Parquet upload's names and strings follow the rule of stored text,
+    as a JSON body's do; a Parquet file may also hold bytes that are not UTF-8."""
+    for name in table.column_names:
+        problem = text_problem(name)
+        if problem is not None:
+            raise ValidationError(f"the column name {problem}", printable(name))
+        column = table.column(name)
+        if not pa.types.is_string(column.type):
+            continue
+        try:
+            column.validate(full=True)
+        except pa.ArrowInvalid:
+            raise ValidationError("holds text that is not valid UTF-8", name) from None
+        bad = pc.match_substring_regex(column, _FORBIDDEN_UTF8)
+        if pc.any(bad).as_py():
+            row = pc.index(bad, True).as_py()
+            raise ValidationError(f"row {row} {text_problem(column[row].as_py())}", name)
 
 
 def _castable(column: pa.ChunkedArray) -> bool:

@@ -30,6 +30,7 @@ from monitorx.core import (
     UnsupportedMediaType,
     ValidationError,
 )
+from monitorx.core.text import printable
 from monitorx.server.responses import JSONResponse
 
 logger = logging.getLogger("monitorx.server")
@@ -51,9 +52,13 @@ _STATUS: list[tuple[type[MonitorXError], int, str]] = [
 def problem(
     status: int, code: str, detail: str, errors: list[FieldError] | None = None, **extra: Any
 ) -> JSONResponse:
-    body: dict[str, Any] = {"error": code, "detail": detail}
+    # A message may quote what the client sent: its control characters and lone
+    # surrogates are written as escapes, so that the body is valid JSON and UTF-8.
+    body: dict[str, Any] = {"error": code, "detail": printable(detail)}
     if errors:
-        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+        body["errors"] = [
+            {"field": printable(e.field), "message": printable(e.message)} for e in errors
+        ]
     body.update(extra)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, headers=headers)

@@ -1,4 +1,5 @@
-"""Request guards that run before routing: body size (413) and JSON content type (415)."""
+"""Request guards that run before routing: body size (413), JSON content type (415),
+and the URL's text and a JSON body's nesting depth (422, `monitorx.server.input_guards`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ __all__ = ["RequestLimits"]
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitorx.core import PayloadTooLarge
-from monitorx.server.errors import problem
+from monitorx.server.errors import error_response, problem
+from monitorx.server.input_guards import guard_json_depth, url_text_error
 
 _BULK_SUFFIXES = ("/reference", "/records", "/drift/analyze")
 _WRITE_METHODS = {"POST", "PUT", "PATCH"}
@@ -28,8 +30,9 @@ def _is_json(content_type: str) -> bool:
 
 
 class RequestLimits:
-    """Refuse bodies over the limit (also when streamed without Content-Length) and
-    writes whose Content-Type is not JSON."""
+    """Refuse URLs holding control characters, bodies over the limit (also when
+    streamed without Content-Length), writes whose Content-Type is not JSON, and
+    JSON nested too deep to parse."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int, max_bulk_body_bytes: int) -> None:
         self.app = app
@@ -37,7 +40,14 @@ class RequestLimits:
         self.max_bulk = max_bulk_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _WRITE_METHODS:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        bad_url = url_text_error(scope)
+        if bad_url is not None:
+            await error_response(bad_url)(scope, receive, send)
+            return
+        if scope["method"] not in _WRITE_METHODS:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
@@ -75,4 +85,7 @@ class RequestLimits:
                     raise PayloadTooLarge(f"body is over the {limit:,}-byte limit", "body")
             return message
 
-        await self.app(scope, limited_receive, send)
+        if length == b"0" or not (content_type == "" or _is_json(content_type)):
+            await self.app(scope, limited_receive, send)
+        else:
+            await guard_json_depth(self.app, scope, limited_receive, send)

@@ -10,13 +10,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from monitorx.core.identifiers import IDENTIFIER_PATTERN
+from monitorx.core.text import text_problem
+
+
+def _storable(value: str) -> str:
+    """The one rule of stored text (`monitorx.core.text`), as a pydantic check."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+StoredText = AfterValidator(_storable)
+"""Put on every string field of a body that is stored: no control character but
+tab, line feed and carriage return, no lone surrogate (pydantic refuses those first)."""
 
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
-TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-TagValue = Annotated[str, StringConstraints(max_length=1024)]
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128), StoredText]
+TagValue = Annotated[str, StringConstraints(max_length=1024), StoredText]
 Tags = Annotated[dict[TagKey, TagValue], Field(max_length=64)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
@@ -47,9 +61,9 @@ class ModelConfigBody(BaseModel):
     model_config = _STRICT
 
     id: Identifier | None = None
-    name: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=256), StoredText] | None = None
     model_type: Literal["llm", "cv", "tabular"]
-    version: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "1"
+    version: Annotated[str, StringConstraints(min_length=1, max_length=64), StoredText] = "1"
     environment: Literal["dev", "staging", "prod"] = "prod"
     thresholds: ThresholdsSchema = Field(default_factory=ThresholdsSchema)
     tags: Tags = Field(default_factory=dict)

@@ -101,7 +101,8 @@ class LearnSpec:
             raise ValidationError("unknown field", f"{where}.{unknown[0]}")
         aggregation = value.get("aggregation", DEFAULT_LEARN_AGGREGATION.value)
         allowed = ", ".join(a.value for a in Aggregation if a is not Aggregation.COUNT)
-        if aggregation not in {a.value for a in Aggregation} - {"count"}:
+        learnable = {a.value for a in Aggregation} - {"count"}
+        if not isinstance(aggregation, str) or aggregation not in learnable:
             raise ValidationError(f"expected one of {allowed}", f"{where}.aggregation")
         factor = finite_number(value.get("factor", DEFAULT_LEARN_FACTOR), f"{where}.factor")
         if factor <= 0:

@@ -69,7 +69,7 @@ class QualityConfig:
         task_value = body.get("task")
         task: Task | None = None
         if task_value is not None:
-            if task_value not in {t.value for t in Task}:
+            if not isinstance(task_value, str) or task_value not in {t.value for t in Task}:
                 raise ValidationError("must be 'classification', 'regression' or null", "task")
             task = Task(task_value)
         interval_s = (

@@ -9,7 +9,7 @@ import pyarrow as pa
 from fastapi import APIRouter, Request
 
 from monitorx.core import NotFound, ValidationError
-from monitorx.core.identifiers import check_identifier
+from monitorx.core.identifiers import check_identifier, is_identifier
 from monitorx.core.timeparse import to_epoch_us
 from monitorx.evaluation.registry import ModelRegistry
 from monitorx.ingest.feature_tables import decode_json, table_from_rows, table_from_upload
@@ -107,6 +107,8 @@ async def analyze_drift(
     hour), or of ``{"current": {"rows": [...]}}``, against its reference set.
     ``stattest``, ``threshold`` and the other drift options override the automatic
     choice. 404 for an unknown model, 409 without a reference set or current rows."""
+    if not is_identifier(model_id):  # names no model; InfluxQL could not even quote it
+        raise NotFound(f"no model with id {model_id!r}: model ids are identifiers")
     body = await request.body()
     parsed = await asyncio.to_thread(decode_json, body) if body else {}
     if not isinstance(parsed, dict):

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from monitorx.core import NotFound
+from monitorx.core.identifiers import is_identifier
 from monitorx.core.timeparse import parse_duration
 from monitorx.server.deps import ClockDep, EngineDep, ReadAccess, RegistryDep, StorageDep
 from monitorx.server.openapi import ERROR_RESPONSES
@@ -82,6 +83,8 @@ async def model_summary(
     window: _Window = "1h",
 ) -> JSONResponse:
     """One model's summary; 404 for a model neither registered nor seen in the data."""
+    if not is_identifier(model_id):  # names no model; InfluxQL could not even quote it
+        raise NotFound(f"no model with id {model_id!r}: model ids are identifiers")
     window_s = parse_duration(number_or_text(window), "window")
     end = clock.now()
     found = await storage.window_stats(end - timedelta(seconds=window_s), end, model_id=model_id)

@@ -14,6 +14,7 @@ from monitorx.alerting.profiles.profile import (
     ThresholdProfile,
 )
 from monitorx.core import NotFound
+from monitorx.core.identifiers import is_identifier
 from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import (
     AdminAccess,
@@ -125,7 +126,9 @@ async def model_thresholds(
     model with data but not registered has none; an unknown model is 404."""
     model = registry.get(model_id)
     if model is None:
-        if await storage.has_metrics(model_id):
+        # A model id that is no identifier names no model (and InfluxQL could not
+        # quote every such string).
+        if is_identifier(model_id) and await storage.has_metrics(model_id):
             return JSONResponse({})
         raise NotFound(f"no model with id {model_id!r}")
     effective = catalog.effective(model)

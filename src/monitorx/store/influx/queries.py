@@ -23,12 +23,14 @@ __all__ = [
     "metrics_table",
     "number",
     "rollups_table",
+    "tag_equals",
     "times",
     "where",
 ]
 
 import base64
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -60,6 +62,21 @@ def literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+# What an InfluxQL string literal cannot hold: its scanner stops at a line break,
+# and NUL ends the query.
+_UNQUOTABLE = re.compile("[\x00\n\r]")
+
+
+def tag_equals(key: str, value: str) -> str:
+    """``"key" = 'value'``. A value no InfluxQL string can hold (a line break, NUL)
+    is matched by an anchored regular expression instead, which spells each such
+    character as a Go escape (``\\x{d}``): a filter on any string is a query."""
+    if _UNQUOTABLE.search(value) is None:
+        return f"{ident(key)} = {literal(value)}"
+    pattern = "".join(c if c.isalnum() else f"\\x{{{ord(c):x}}}" for c in value)
+    return f"{ident(key)} =~ /^{pattern}$/"
+
+
 def number(value: float) -> str:
     """A finite float as an InfluxQL float literal: plain digits with a decimal
     point, since InfluxQL reads no exponent (``1e-05`` is written ``0.00001``). The
@@ -83,10 +100,10 @@ def where(
     tags: Mapping[str, str | None] | None = None,
 ) -> str:
     """A ``WHERE`` clause: this project, the given tag values, ``[start, end)``."""
-    terms = [f"{ident('project')} = {literal(project)}"]
+    terms = [tag_equals("project", project)]
     for key, value in (tags or {}).items():
         if value is not None:
-            terms.append(f"{ident(key)} = {literal(value)}")
+            terms.append(tag_equals(key, value))
     if start is not None:
         terms.append(f"time >= {_nanos(start)}")
     if end is not None:
