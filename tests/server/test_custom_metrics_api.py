@@ -6,6 +6,7 @@ limit; old ranges from rollups."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -284,6 +285,27 @@ def test_an_unknown_metric_is_404_and_bad_samples_are_named(api: httpx.Client) -
     too_many = [{"name": "x", "value": 1}] * 10_001
     assert api.post("/metrics/custom", json=too_many).status_code == 413
     assert api.get("/metrics/query", params={"metric": "x"}).status_code == 404
+
+
+def test_labels_and_units_keep_the_rule_of_stored_text(api: httpx.Client) -> None:
+    at = NOW.timestamp() - 60
+    body = [
+        {"name": "ok.name", "value": 1, "labels": {"k": "tab\there"}, "timestamp": at},
+        {"name": "ok.name", "value": 2, "labels": {"k": "bell\u0007"}},
+        {"name": "ok.name", "value": 3, "labels": {"k\u0000": "v"}},
+        {"name": "ok.name", "value": 4, "unit": "\ud800"},
+    ]
+    response = api.post(
+        "/metrics/custom",
+        content=json.dumps(body),  # escapes: a lone surrogate is valid JSON text
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["accepted"] == 1
+    fields = [r["error"].split(":")[0] for r in response.json()["rejected"]]
+    assert fields == ["labels.k", "labels.k\\u0000", "unit"]
+    (series,) = _query(api, metric="ok.name", agg="count", interval="1h", group_by="k")["series"]
+    assert series["labels"] == {"k": "tab\there"}
 
 
 class TestOldRanges:

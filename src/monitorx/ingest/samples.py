@@ -24,6 +24,7 @@ from monitorx.core.samples import (
     SAMPLE_NAME_PATTERN,
     SampleColumns,
 )
+from monitorx.core.text import find_bad_text, may_hold_bad_text
 from monitorx.core.timeparse import to_epoch_us
 from monitorx.ingest.decode import (
     Rejection,
@@ -107,6 +108,9 @@ def decode_samples(
     """The valid samples as columns with each one's index in the body, and why each
     other item was refused (sorted by index)."""
     items, rejected = _items(body, max_items)
+    # The rule of stored text: labels and units are checked only when the body's
+    # bytes say a string could break it (names are held to their pattern anyway).
+    suspect = may_hold_bad_text(body)
     now_us = to_epoch_us(now)
     name_errors = {name: _name_error(name) for name in {item.name for _, item in items}}
     columns = SampleColumns()
@@ -115,6 +119,10 @@ def decode_samples(
         error = name_errors[item.name]
         if error is None and not math.isfinite(item.value):
             error = "value: must be a finite number"
+        if error is None and suspect:
+            bad = find_bad_text(item.labels, "labels") if item.labels else None
+            bad = bad or (find_bad_text(item.unit, "unit") if item.unit else None)
+            error = None if bad is None else str(bad)
         if error is None:
             try:
                 ts_us = _ts_us(item.timestamp, now_us)
