@@ -132,6 +132,8 @@ function showError(id, error) {
   box.textContent = error ? error.message : "";
 }
 
+const bucketWords = (s) => s < 120 ? `${s} s` : s < 7200 ? `${s / 60} min` : s < 172800 ? `${s / 3600} h` : `${s / 86400} d`;
+
 function chartUnit(unit) {
   if (state.agg === "count") return "";
   return state.agg === "rate" ? (unit ? unit + "/s" : "per s") : unit || "";
@@ -156,7 +158,7 @@ async function refresh() {
   const traces = answer.traces.slice(0, MAX_LINES);
   document.getElementById("x-note").textContent = answer.traces.length > MAX_LINES
     ? `${answer.traces.length} groups: the first ${MAX_LINES} by labels are drawn; filter or group by fewer keys to see the others.` : "";
-  const title = `${q.metric} · ${q.agg}${q.group_by.length ? " by " + q.group_by.join(", ") : ""} · ${answer.interval} s buckets`;
+  const title = `${q.metric} · ${q.agg}${q.group_by.length ? " by " + q.group_by.join(", ") : ""} · ${bucketWords(answer.interval)} buckets`;
   charts = {[title]: traces};
   document.getElementById("x-chart").dataset.groups = String(answer.traces.length);
   await MX.chart("x-chart", title, traces, {unit: chartUnit(info().unit), span: r, interval: answer.interval});
