@@ -31,6 +31,7 @@ PAGES = [
     ("/models/fraud-v3", True),
     ("/alerts", True),
     ("/compare?models=fraud-v3,ranker", True),
+    ("/explore?metric=latency&agg=p95&group_by=model_id", False),
     ("/dashboards", False),
     ("/dashboards/checkout", True),
 ]
@@ -57,7 +58,8 @@ def _seed(api: httpx.Client) -> None:
     breach = {"model_id": "fraud-v3", "latency": 180.0}
     assert api.post("/metrics/inference", json=breach).status_code == 202
     panel = {"title": "p95", "metric": "latency", "agg": "p95", "models": ["fraud-v3", "ranker"]}
-    dashboard = {"id": "checkout", "title": "Checkout", "range": "1h", "panels": [panel]}
+    by_model = {"query": {"metric": "latency", "agg": "max", "group_by": ["model_id"]}}
+    dashboard = {"id": "checkout", "title": "Checkout", "range": "1h", "panels": [panel, by_model]}
     assert api.put("/dashboards/checkout", json=dashboard).is_success
 
 

@@ -17,6 +17,7 @@ from tests.conftest import LiveServer
         ("/models/fraud-v3", "model.js"),
         ("/alerts", "alerts.js"),
         ("/compare", "compare.js"),
+        ("/explore", "explore.js"),
         ("/dashboards", "dashboards.js"),
         ("/dashboards/ops", "dashboard.js"),
         ("/login", "login.js"),

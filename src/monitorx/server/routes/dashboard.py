@@ -72,6 +72,11 @@ async def compare_page() -> Response:
     return render_page("compare", "Compare models")
 
 
+@router.get("/explore")
+async def explore_page() -> Response:
+    return render_page("explore", "Explore")
+
+
 @router.get("/dashboards")
 async def dashboards_page() -> Response:
     return render_page("dashboards", "Dashboards")

@@ -1,11 +1,16 @@
 """`/api/v1/dashboards`: custom dashboards, saved as documents and shared by link.
 
-A dashboard is a title, a default time range and panels; each panel charts one
-metric under one aggregate for one or more models (one line per model)::
+A dashboard is a title, a default time range and panels. A panel charts one
+inference metric under one aggregate for one or more models (one line per model),
+or holds a query of any metric by labels (one line per group; see
+`dashboard_panels`)::
 
     {"id": "checkout", "title": "Checkout models", "range": "6h",
      "panels": [{"title": "p95 latency", "metric": "latency", "agg": "p95",
-                 "models": ["fraud-v3", "fraud-v4"], "range": "24h"}]}
+                 "models": ["fraud-v3", "fraud-v4"], "range": "24h"},
+                {"title": "CTR by region", "range": null,
+                 "query": {"metric": "ranker.ctr", "agg": "mean",
+                           "labels": [], "group_by": ["region"]}}]}
 
 ``range`` is one of the dashboard's time ranges (15m, 1h, 6h, 24h, 7d); a panel
 without one follows the page's range. The page for a saved dashboard is
@@ -19,20 +24,27 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request, Response
 
-from monitorx.core import Conflict, MetricName, NotFound, ValidationError
+from monitorx.core import Conflict, NotFound, ValidationError
 from monitorx.core.identifiers import check_identifier
 from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import ReadAccess, StorageDep, WriteAccess
 from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
-from monitorx.store import Aggregation, Storage
+from monitorx.server.routes.dashboard_panels import (
+    MAX_TITLE,
+    PANEL_SCHEMA,
+    RANGE_SCHEMA,
+    checked_range,
+    checked_title,
+    panel_from_body,
+)
+from monitorx.store import Storage
 
 router = APIRouter(prefix="/dashboards", tags=["dashboards"])
 
-_RANGE_SCHEMA: dict[str, Any] = {
-    "type": ["string", "null"],
-    "enum": ["15m", "1h", "6h", "24h", "7d", None],
-}
+DOCUMENT_KIND = "dashboard"
+MAX_PANELS = 50
+
 _BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -43,94 +55,15 @@ _BODY: dict[str, Any] = {
                     "required": ["id"],
                     "properties": {
                         "id": {"type": "string"},
-                        "title": {"type": "string", "maxLength": 256},
-                        "range": _RANGE_SCHEMA,
-                        "panels": {
-                            "type": "array",
-                            "maxItems": 50,
-                            "items": {
-                                "type": "object",
-                                "required": ["metric", "models"],
-                                "properties": {
-                                    "title": {"type": "string", "maxLength": 256},
-                                    "metric": {
-                                        "type": "string",
-                                        "enum": [m.value for m in MetricName],
-                                    },
-                                    "agg": {
-                                        "type": "string",
-                                        "enum": [a.value for a in Aggregation],
-                                    },
-                                    "models": {
-                                        "type": "array",
-                                        "minItems": 1,
-                                        "maxItems": 20,
-                                        "items": {"type": "string"},
-                                    },
-                                    "range": _RANGE_SCHEMA,
-                                },
-                            },
-                        },
+                        "title": {"type": "string", "maxLength": MAX_TITLE},
+                        "range": RANGE_SCHEMA,
+                        "panels": {"type": "array", "maxItems": MAX_PANELS, "items": PANEL_SCHEMA},
                     },
                 }
             }
         },
     }
 }
-
-DOCUMENT_KIND = "dashboard"
-RANGES = ("15m", "1h", "6h", "24h", "7d")
-MAX_PANELS = 50
-MAX_MODELS_PER_PANEL = 20
-MAX_TITLE = 256
-
-
-def _title(value: object, field: str, default: str) -> str:
-    if value is None:
-        return default
-    if not isinstance(value, str) or len(value) > MAX_TITLE:
-        raise ValidationError(f"must be a string of at most {MAX_TITLE} characters", field)
-    return value
-
-
-def _range(value: object, field: str) -> str | None:
-    if value is None:
-        return None
-    if value not in RANGES:
-        raise ValidationError(f"must be one of {', '.join(RANGES)}", field)
-    return str(value)
-
-
-def _choice(value: object, allowed: list[str], field: str, default: str) -> str:
-    if value is None:
-        return default
-    if not isinstance(value, str) or value not in allowed:
-        raise ValidationError(f"must be one of {', '.join(allowed)}", field)
-    return value
-
-
-def _panel(value: object, index: int) -> dict[str, Any]:
-    where = f"panels[{index}]"
-    if not isinstance(value, dict):
-        raise ValidationError("a panel is an object", where)
-    models = value.get("models")
-    if not isinstance(models, list) or not 1 <= len(models) <= MAX_MODELS_PER_PANEL:
-        raise ValidationError(f"a list of 1 to {MAX_MODELS_PER_PANEL} model ids", f"{where}.models")
-    for n, model in enumerate(models):
-        if not isinstance(model, str):
-            raise ValidationError("a model id is a string", f"{where}.models[{n}]")
-        check_identifier(model, f"{where}.models[{n}]")
-    metric = _choice(value.get("metric"), [m.value for m in MetricName], f"{where}.metric", "")
-    if not metric:
-        raise ValidationError("required", f"{where}.metric")
-    agg = _choice(value.get("agg"), [a.value for a in Aggregation], f"{where}.agg", "mean")
-    return {
-        "title": _title(value.get("title"), f"{where}.title", f"{metric} {agg}"),
-        "metric": metric,
-        "agg": agg,
-        "models": models,
-        "range": _range(value.get("range"), f"{where}.range"),
-    }
 
 
 def dashboard_from_body(body: object, dashboard_id: str | None = None) -> dict[str, Any]:
@@ -148,9 +81,9 @@ def dashboard_from_body(body: object, dashboard_id: str | None = None) -> dict[s
         raise ValidationError(f"a list of at most {MAX_PANELS} panels", "panels")
     return {
         "id": raw_id,
-        "title": _title(body.get("title"), "title", raw_id),
-        "range": _range(body.get("range"), "range") or "1h",
-        "panels": [_panel(p, i) for i, p in enumerate(panels)],
+        "title": checked_title(body.get("title"), "title", raw_id),
+        "range": checked_range(body.get("range"), "range") or "1h",
+        "panels": [panel_from_body(p, i) for i, p in enumerate(panels)],
     }
 
 

@@ -1,5 +1,6 @@
-// Custom dashboards: the saved list, and an editor that composes panels and saves
-// them through /api/v1/dashboards. ?edit=<id> opens one for editing.
+// Custom dashboards: the saved list, and an editor that composes panels of models
+// and saves them through /api/v1/dashboards (query panels come from Explore and are
+// kept as they are). ?edit=<id> opens one for editing.
 "use strict";
 
 const {el} = MX;
@@ -7,10 +8,20 @@ let saved = [];
 let panels = [];
 let editing = MX.params.get("edit");
 
+// What a panel charts: its models, or its query's filters and groups (with a link
+// that opens the query in Explore, where query panels are made).
+function panelSubject(p) {
+  if (!p.query) return p.models.join(", ");
+  const q = p.query;
+  const words = [q.labels.length ? q.labels.join(", ") : "all series", q.group_by.length ? "by " + q.group_by.join(", ") : null];
+  return el("span", {}, words.filter(Boolean).join(" · ") + " ", el("a", {href: MX.exploreLink(q, p.range)}, "explore"));
+}
+
 function renderPanels() {
   const body = document.querySelector("#panels tbody");
-  body.replaceChildren(...panels.map((p, i) => el("tr", {}, el("td", {}, p.title || `${p.metric} ${p.agg}`), el("td", {}, p.metric),
-    el("td", {}, p.agg), el("td", {}, p.models.join(", ")), el("td", {}, p.range || "page"),
+  body.replaceChildren(...panels.map((p, i) => el("tr", {}, el("td", {}, p.title || `${p.metric} ${p.agg}`),
+    el("td", {}, p.query ? p.query.metric : p.metric), el("td", {}, p.query ? p.query.agg : p.agg), el("td", {}, panelSubject(p)),
+    el("td", {}, p.range || "page"),
     el("td", {}, el("button", {type: "button", class: "danger", onclick: () => { panels.splice(i, 1); renderPanels(); }}, "Remove")))));
   if (!panels.length) body.append(el("tr", {}, el("td", {class: "empty", colspan: 6}, "No panels yet.")));
 }

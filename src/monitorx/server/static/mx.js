@@ -133,12 +133,38 @@ const MX = (() => {
     return {interval: answer.interval, series};
   }
 
+  // ---- any metric by its labels: GET /metrics/query ----
+  // ``q`` is a query panel's query: {metric, agg, labels: ["key:value" | "key!:value"],
+  // group_by: [keys]}. One trace per group, named by its labels in group_by order
+  // ("region=eu, model_id=ranker-v2"; the metric's name when ungrouped), at the
+  // range's bucket width: {interval, traces: [{name, x, y}], labels: [{...} per trace]}.
+  function groupName(labels, q) {
+    const keys = [...(q.group_by || []).filter((k) => k in labels), ...Object.keys(labels).filter((k) => !(q.group_by || []).includes(k))];
+    return keys.length ? keys.map((k) => `${k}=${labels[k]}`).join(", ") : q.metric;
+  }
+  async function metricQuery(q, r = range()) {
+    const answer = await get("/metrics/query?" + query({
+      metric: q.metric, agg: q.agg, interval: intervalFor(r.seconds), start: r.start.toISOString(), end: r.end.toISOString(),
+      label: q.labels || [], group_by: (q.group_by || []).join(","),
+    }));
+    return {
+      interval: answer.interval,
+      traces: answer.series.map((s) => ({name: groupName(s.labels, q), x: s.points.map((p) => p.time), y: s.points.map((p) => p.value)})),
+      labels: answer.series.map((s) => s.labels),
+    };
+  }
+  // The Explore page showing ``q`` (over ``rangeKey`` when given): a link to it.
+  const exploreLink = (q, rangeKey = null) => "/explore?" + query({
+    metric: q.metric, agg: q.agg, label: q.labels || [], group_by: (q.group_by || []).join(","), range: rangeKey,
+  });
+
   // ---- auto-refresh: every 5–120 s, a visible countdown, pause and resume ----
-  const timer = {every: 30, left: 30, paused: false, busy: false};
+  const timer = {every: 30, left: 30, paused: false, busy: false, again: false};
   function onRefresh(fn) { refreshers.push(fn); }
+  // A refresh asked for while one runs (a control changed mid-way) runs after it.
   async function refreshNow() {
     timer.left = timer.every;
-    if (timer.busy) return;
+    if (timer.busy) { timer.again = true; return; }
     timer.busy = true;
     try {
       await Promise.all(refreshers.map((fn) => fn()));
@@ -152,6 +178,7 @@ const MX = (() => {
     } finally {
       timer.busy = false;
       showCountdown();
+      if (timer.again) { timer.again = false; refreshNow(); }
     }
   }
   function showCountdown() {
@@ -442,6 +469,7 @@ const MX = (() => {
 
   return {
     API, CREDENTIAL, params, get, post, request, save, query, range, rangeLabel, intervalFor, aggregate, aggregates, setParams,
+    metricQuery, groupName, exploreLink,
     onRefresh, refreshNow, live, liveRedraw, setExport, seriesRows, alertRows, toCSV, plot, chart, withGaps, sparkline, el, severityBadge,
     statusBadge, modelStatus, THEME, fmt, pct, when, toast, sortable, start, timer, SEVERITY_RANK,
   };
