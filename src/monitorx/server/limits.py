@@ -29,12 +29,21 @@ def _is_json(content_type: str) -> bool:
 
 class RequestLimits:
     """Refuse bodies over the limit (also when streamed without Content-Length) and
-    writes whose Content-Type is not JSON."""
+    writes whose Content-Type is not JSON, except on ``own_media_paths``: the
+    standard ways in (OTLP, line protocol, remote_write) take their protocols' own
+    content types and answer a wrong one themselves, in their protocol's shape."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, max_bulk_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        max_bulk_body_bytes: int,
+        own_media_paths: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         self.max_body = max_body_bytes
         self.max_bulk = max_bulk_body_bytes
+        self.own_media_paths = own_media_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _WRITE_METHODS:
@@ -52,6 +61,7 @@ class RequestLimits:
         content_type = headers.get(b"content-type", b"").decode("latin-1")
         if (
             content_type
+            and path not in self.own_media_paths
             and not _is_json(content_type)
             and length != b"0"
             and not (path.endswith("/reference") and _media(content_type) in _REFERENCE_UPLOADS)
