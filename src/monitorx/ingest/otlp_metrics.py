@@ -129,7 +129,22 @@ def _text(value: AnyValue) -> str:
         return base64.b64encode(value.bytes_value).decode()
     if kind is None:
         return ""
-    return orjson.dumps(json_format.MessageToDict(value)).decode()
+    return orjson.dumps(_plain(value)).decode()
+
+
+def _plain(value: AnyValue) -> object:
+    """An attribute value as plain JSON data: arrays as lists, maps as objects."""
+    kind = value.WhichOneof("value")
+    if kind == "array_value":
+        return [_plain(item) for item in value.array_value.values]
+    if kind == "kvlist_value":
+        return {item.key: _plain(item.value) for item in value.kvlist_value.values}
+    if kind in ("string_value", "bool_value", "int_value"):
+        return getattr(value, kind)
+    if kind == "double_value":
+        number = value.double_value
+        return number if math.isfinite(number) else repr(number)
+    return _text(value) if kind else None
 
 
 def _labels(attributes: Iterable[KeyValue], base: dict[str, str]) -> dict[str, str]:
