@@ -79,7 +79,10 @@ def parse_metrics_request(body: bytes, json: bool) -> ExportMetricsServiceReques
     request = ExportMetricsServiceRequest()
     try:
         if json:
-            json_format.ParseDict(orjson.loads(body), request, ignore_unknown_fields=True)
+            data = orjson.loads(body)
+            if not isinstance(data, dict):
+                raise json_format.ParseError("the request must be a JSON object")
+            json_format.ParseDict(data, request, ignore_unknown_fields=True)
         else:
             request.ParseFromString(body)
     except (DecodeError, json_format.ParseError, orjson.JSONDecodeError, RecursionError) as exc:
