@@ -8,7 +8,7 @@ became. It can also play the store's refusals (``received.refuse``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -53,7 +53,7 @@ class ReceivedSamples:
 
 
 @pytest.fixture
-def received(monkeypatch: pytest.MonkeyPatch) -> Iterator[ReceivedSamples]:
+def received(monkeypatch: pytest.MonkeyPatch) -> ReceivedSamples:
     recorder = ReceivedSamples()
     monkeypatch.setattr(sample_sink, "write_samples", recorder.write)
-    yield recorder
+    return recorder
