@@ -237,7 +237,11 @@ def decode_lines(body: str, now_us: int, precision: str = "n") -> DecodedLines:
     names, values, times = samples.name, samples.value, samples.ts_us
     add_name, add_value = names.append, values.append
     labels_of, units, line_of_row = samples.labels, samples.unit, out.line_of_row
+    add_time, add_labels, add_line = times.append, labels_of.append, line_of_row.append
     known: dict[str, _Series] = {}
+    multiply, divide = scale
+    # Most bodies have no backslash or quote at all: then no line needs looking at.
+    careful = "\\" in body or '"' in body
     lines = iter(body.split("\n"))
     number = 0
     for raw in lines:
@@ -247,7 +251,7 @@ def decode_lines(body: str, now_us: int, precision: str = "n") -> DecodedLines:
             continue
         first, line_no = len(names), number
         try:
-            if "\\" in line or '"' in line:
+            if careful and ("\\" in line or '"' in line):
                 series, fields, ts_us, taken = _escaped_line(line, lines, scale, now_us)
                 for key, value in fields:
                     add_name(series.name(key))
@@ -257,7 +261,12 @@ def decode_lines(body: str, now_us: int, precision: str = "n") -> DecodedLines:
                 parts = line.split(" ")
                 if len(parts) == 3 and "  " not in line:
                     key, field_text, ts_text = parts
-                    ts_us = _timestamp_us(ts_text, scale)
+                    if ts_text.isdigit():
+                        ts_us = int(ts_text) * multiply // divide
+                        if ts_us >= MAX_TS_US:
+                            raise _LineRefused("timestamp after 9999-12-31")
+                    else:
+                        ts_us = _timestamp_us(ts_text, scale)
                 elif len(parts) == 2:
                     key, field_text = parts
                     ts_us = now_us
@@ -294,6 +303,12 @@ def decode_lines(body: str, now_us: int, precision: str = "n") -> DecodedLines:
             continue
         out.points += 1
         count = len(names) - first
+        if count == 1:
+            add_time(ts_us)
+            add_labels(series.labels)
+            units.append(None)
+            add_line(line_no)
+            continue
         times.extend([ts_us] * count)
         labels_of.extend([series.labels] * count)
         units.extend([None] * count)

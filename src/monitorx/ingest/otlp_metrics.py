@@ -172,17 +172,22 @@ def _finite(value: float, what: str) -> float:
 class _PointSamples:
     """The samples of one point, kept only when the whole point is valid."""
 
-    __slots__ = ("base", "rows", "unit")
+    __slots__ = ("base", "names", "rows", "unit")
 
-    def __init__(self, metric: Metric) -> None:
+    def __init__(self, metric: Metric, unit: str | None, names: dict[str, str]) -> None:
         self.base = metric.name
-        self.unit = unit_or_none(metric.unit)
+        self.unit = unit
+        self.names = names
         self.rows: list[tuple[str, float, str | None]] = []
 
     def add(self, suffix: str, value: float | None, unit: bool = True) -> None:
         if value is None:
             return
-        name = sample_name_with_suffix(self.base, suffix) if suffix else sample_name_from(self.base)
+        name = self.names.get(suffix)
+        if name is None:
+            base = self.base
+            name = sample_name_with_suffix(base, suffix) if suffix else sample_name_from(base)
+            self.names[suffix] = name
         problem = name_problem(name)
         if problem:
             raise _PointRefused(problem)
@@ -278,12 +283,14 @@ def decode_metrics(request: ExportMetricsServiceRequest, now_us: int) -> Decoded
         for scope_metrics in resource_metrics.scope_metrics:
             for metric in scope_metrics.metrics:
                 points, read = _points(metric)
+                unit = unit_or_none(metric.unit)
+                names: dict[str, str] = {}  # sample names by suffix, made once a metric
                 for point in points:
                     index = out.points
                     out.points += 1
                     if point.flags & _NO_RECORDED_VALUE:
                         continue
-                    rows = _PointSamples(metric)
+                    rows = _PointSamples(metric, unit, names)
                     try:
                         labels = _labels(point.attributes, base)
                         ts_us = point.time_unix_nano // 1000 or now_us
