@@ -98,8 +98,11 @@ async def export_metrics(
     except MonitorXError as exc:
         return _error(exc, as_json)
     refused = await sample_sink.write_samples(ingest, decoded.samples)
+    points_by_reason: dict[str, set[int]] = {}
     for row in refused:
-        decoded.reasons[row.reason] = decoded.reasons.get(row.reason, 0) + 1
+        points_by_reason.setdefault(row.reason, set()).add(decoded.point_of_row[row.row])
+    for reason, points in points_by_reason.items():
+        decoded.reasons[reason] = decoded.reasons.get(reason, 0) + len(points)
     decoded.rejected += len({decoded.point_of_row[row.row] for row in refused})
     answer = ExportMetricsServiceResponse()
     if decoded.rejected:
