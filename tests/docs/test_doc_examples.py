@@ -60,7 +60,7 @@ NOT_RUN = {
     "docs/dashboard.md": 3,
     "docs/llm.md": 1,
     "docs/notifications.md": 1,
-    "docs/performance.md": 4,
+    "docs/performance.md": 5,
     "docs/sdk.md": 2,
     "docs/storage.md": 2,
 }

@@ -90,3 +90,58 @@ def test_an_expired_token_is_401(secured: LiveServer) -> None:
         response = client.get("/models")
     assert response.status_code == 401
     assert "expired" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-API-Key": "writer-key"},
+        {"Authorization": "Bearer writer-key"},
+        {"Authorization": "Token writer-key"},
+    ],
+)
+def test_a_key_is_accepted_in_each_of_its_three_forms(
+    secured: LiveServer, headers: dict[str, str]
+) -> None:
+    with _client(secured, **headers) as client:
+        assert client.post("/models", json=MODEL).status_code == 201
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "Token"])
+def test_a_wrong_key_in_authorization_is_401(secured: LiveServer, scheme: str) -> None:
+    with _client(secured, Authorization=f"{scheme} nope") as client:
+        response = client.get("/models")
+    assert response.status_code == 401
+    # Not a key, so a bearer credential is read as a JWT (this server takes them).
+    expected = "invalid API key" if scheme == "Token" else "invalid token"
+    assert response.json()["detail"].startswith(expected)
+
+
+# The standard ways in, each with a body it accepts: (path, headers, body).
+PROTOCOL_WRITES = [
+    ("/write", {}, b"m value=1"),
+    ("/api/v2/write", {}, b"m value=1"),
+    ("/v1/metrics", {"Content-Type": "application/json"}, b"{}"),
+    (
+        "/api/v1/prom/write",
+        {"Content-Type": "application/x-protobuf", "Content-Encoding": "snappy"},
+        b"\x00",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "headers", "body"), PROTOCOL_WRITES)
+def test_the_standard_ways_in_need_a_key_with_the_write_role(
+    secured: LiveServer, path: str, headers: dict[str, str], body: bytes
+) -> None:
+    with httpx.Client(base_url=secured.url, headers=headers, timeout=10) as client:
+        assert client.post(path, content=body).status_code == 401
+        read = client.post(path, content=body, headers={"Authorization": "Token reader-key"})
+        assert read.status_code == 403
+        for credential in (
+            {"X-API-Key": "writer-key"},
+            {"Authorization": "Bearer writer-key"},
+            {"Authorization": "Token writer-key"},
+        ):
+            response = client.post(path, content=body, headers=credential)
+            assert response.status_code in (200, 204), (credential, response.text)

@@ -57,6 +57,7 @@ KEY = "mx_Zq8sKx2LrWv0aT4nH7eYc1BuJd9FgPo3"
             "{'query_string': b'api_key=<secret>', 'headers': [(b'x-api-key', b'<secret>')]}",
         ),
         (f"retrying with Bearer {KEY} now", "retrying with Bearer <secret> now"),
+        (f"sent Token {KEY} to /api/v2/write", "sent Token <secret> to /api/v2/write"),
     ],
 )
 def test_credential_values_are_replaced(line: str, expected: str) -> None:

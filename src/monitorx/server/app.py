@@ -28,10 +28,13 @@ from monitorx.server.routes import (
     drift_analysis,
     drift_schedule,
     health,
+    line_protocol,
     metrics,
     models,
     notification_routes,
+    otlp,
     quality,
+    remote_write,
     rules,
     series,
     silences,
@@ -66,7 +69,13 @@ API_ROUTERS = (
     dashboards,
     dashboard_series,
     ws,
+    remote_write,
 )
+# The standard ways in at the paths their clients use (API.md): OTLP/HTTP at the
+# root, InfluxDB's /write and /api/v2/write; remote_write is under API_PREFIX.
+ROOT_ROUTERS = (otlp, line_protocol)
+# Their bodies are protobuf or line protocol: each checks its own content type.
+PROTOCOL_PATHS = frozenset({"/v1/metrics", "/write", "/api/v2/write", f"{API_PREFIX}/prom/write"})
 
 
 def create_app(
@@ -92,6 +101,8 @@ def create_app(
     for module in API_ROUTERS:
         api.include_router(module.router)
     app.include_router(api)
+    for module in ROOT_ROUTERS:
+        app.include_router(module.router)
     app.include_router(dashboard.router)
     app.include_router(api_docs_router)
     _install_middleware(app, settings, parts.services)
@@ -120,6 +131,7 @@ def _install_middleware(app: FastAPI, settings: Settings, services: Services) ->
         RequestLimits,
         max_body_bytes=settings.max_body_bytes,
         max_bulk_body_bytes=settings.max_bulk_body_bytes,
+        own_media_paths=PROTOCOL_PATHS,
     )
     if settings.rate_limit_per_s > 0:
         buckets = TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst)

@@ -1,4 +1,9 @@
-"""Who is calling: API keys (``X-API-Key``) and HS256 JWTs (``Authorization: Bearer``).
+"""Who is calling: API keys and HS256 JWTs.
+
+A key is accepted as ``X-API-Key: <key>``, as ``Authorization: Bearer <key>`` (what
+Prometheus' remote_write and OTLP exporters send) and as ``Authorization: Token
+<key>`` (InfluxDB 2 clients and Telegraf). A bearer credential that is not a key is
+read as a JWT (``Authorization: Bearer <jwt>``).
 
 Roles, from least to most: ``read`` (GET), ``write`` (also send metrics and act on
 alerts), ``admin`` (everything). With auth disabled every caller is an admin.
@@ -57,17 +62,35 @@ class Authenticator:
         if key is not None:
             return self._by_key(key)
         authorization = conn.headers.get("authorization", "")
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() == "bearer" and token:
-            return self._by_jwt(token.strip())
-        raise Unauthorized("authentication required: send X-API-Key or Authorization: Bearer")
+        scheme, _, credential = authorization.partition(" ")
+        scheme, credential = scheme.lower(), credential.strip()
+        if scheme == "token" and credential:
+            return self._by_key(credential)
+        if scheme == "bearer" and credential:
+            principal = self._known_key(credential)
+            if principal is not None:
+                return principal
+            if self._jwt_secret is None:
+                raise Unauthorized("invalid API key")
+            return self._by_jwt(credential)
+        raise Unauthorized(
+            "authentication required: send X-API-Key, Authorization: Bearer or Authorization: Token"
+        )
 
-    def _by_key(self, key: str) -> Principal:
+    def _known_key(self, key: str) -> Principal | None:
         given = key.encode()
+        found = None
+        # Every key is compared, so the time taken does not tell which one matched.
         for known, principal in self._keys:
             if hmac.compare_digest(given, known):
-                return principal
-        raise Unauthorized("invalid API key")
+                found = principal
+        return found
+
+    def _by_key(self, key: str) -> Principal:
+        principal = self._known_key(key)
+        if principal is None:
+            raise Unauthorized("invalid API key")
+        return principal
 
     def _by_jwt(self, token: str) -> Principal:
         if self._jwt_secret is None:

@@ -32,12 +32,22 @@ def _is_json(content_type: str) -> bool:
 class RequestLimits:
     """Refuse URLs holding control characters, bodies over the limit (also when
     streamed without Content-Length), writes whose Content-Type is not JSON, and
-    JSON nested too deep to parse."""
+    JSON nested too deep to parse. On ``own_media_paths`` — the standard ways in
+    (OTLP, line protocol, remote_write), which take their protocols' own content
+    types and answer a wrong one themselves, in their protocol's shape — only the
+    size is checked."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, max_bulk_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        max_bulk_body_bytes: int,
+        own_media_paths: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         self.max_body = max_body_bytes
         self.max_bulk = max_bulk_body_bytes
+        self.own_media_paths = own_media_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,6 +72,7 @@ class RequestLimits:
         content_type = headers.get(b"content-type", b"").decode("latin-1")
         if (
             content_type
+            and path not in self.own_media_paths
             and not _is_json(content_type)
             and length != b"0"
             and not (path.endswith("/reference") and _media(content_type) in _REFERENCE_UPLOADS)
@@ -85,7 +96,10 @@ class RequestLimits:
                     raise PayloadTooLarge(f"body is over the {limit:,}-byte limit", "body")
             return message
 
-        if length == b"0" or not (content_type == "" or _is_json(content_type)):
+        json_body = _is_json(content_type) or (
+            content_type == "" and path not in self.own_media_paths
+        )
+        if length == b"0" or not json_body:
             await self.app(scope, limited_receive, send)
         else:
             await guard_json_depth(self.app, scope, limited_receive, send)

@@ -78,8 +78,9 @@ _QUOTED = re.compile(
 )
 # ``name: value`` as a header line (the WebSocket library logs ``< x-api-key: …``).
 _HEADER_LINE = re.compile(r"(?m)^([<>]?[ \t]*)([A-Za-z0-9_\-]+)([ \t]*:[ \t]*)(\S[^\r\n]*)")
-# ``Bearer <token>`` / ``Basic <credentials>`` anywhere.
-_SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=\-]{8,})")
+# ``Bearer <token>`` / ``Basic <credentials>`` anywhere, and InfluxDB's ``Token <key>``
+# (capitalised, as clients send it: "token" is too common a word in messages).
+_SCHEME = re.compile(r"\b((?i:bearer|basic)|Token)(\s+)([A-Za-z0-9._~+/=\-]{8,})")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
 

@@ -1,0 +1,111 @@
+"""OpenTelemetry OTLP/HTTP: ``POST /v1/metrics`` at the server root.
+
+As the OTLP specification has it: the body is an ``ExportMetricsServiceRequest``
+in binary protobuf (``application/x-protobuf``) or JSON (``application/json``),
+gzip-compressed or not; the answer is 200 with an ``ExportMetricsServiceResponse``
+in the request's content type, whose ``partial_success`` counts the data points
+that were rejected and says why (the client must not retry them). A body that does
+not parse is 400 and one past the size limit 413, each with a ``google.rpc.Status``
+in the request's content type; another content type is 415.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from google.protobuf import json_format
+from google.rpc.status_pb2 import Status
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceResponse,
+)
+from starlette.responses import Response
+
+from monitorx.core import MonitorXError, PayloadTooLarge
+from monitorx.ingest import sample_sink
+from monitorx.ingest.content_encoding import open_body
+from monitorx.ingest.otlp_metrics import DecodedMetrics, decode_metrics, parse_metrics_request
+from monitorx.server.deps import ClockDep, IngestDep, SettingsDep, WriteAccess
+from monitorx.server.routes.protocol_bodies import decode_off_loop, media_type, now_us
+
+router = APIRouter(tags=["opentelemetry"])
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+# google.rpc.Code values for the Status of an error answer.
+_INVALID_ARGUMENT = 3
+_RESOURCE_EXHAUSTED = 8
+
+_REQUEST_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "An OTLP ExportMetricsServiceRequest; Content-Encoding gzip or none.",
+        "content": {PROTOBUF: {"schema": {"type": "string", "format": "binary"}}, JSON: {}},
+    }
+}
+_ANSWERS: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "An ExportMetricsServiceResponse in the request's content type; "
+        "partial_success counts the rejected data points",
+        "content": {PROTOBUF: {}, JSON: {}},
+    },
+    400: {"description": "not an OTLP request; a google.rpc.Status says why"},
+    413: {"description": "body too large, as sent or decompressed"},
+    415: {"description": "neither application/x-protobuf nor application/json"},
+}
+
+
+def _encode(message: ExportMetricsServiceResponse | Status, as_json: bool, status: int) -> Response:
+    if as_json:
+        text = json_format.MessageToJson(message, indent=None)
+        return Response(text, status_code=status, media_type=JSON)
+    return Response(message.SerializeToString(), status_code=status, media_type=PROTOBUF)
+
+
+def _error(exc: MonitorXError, as_json: bool) -> Response:
+    too_large = isinstance(exc, PayloadTooLarge)
+    code = _RESOURCE_EXHAUSTED if too_large else _INVALID_ARGUMENT
+    status = Status(code=code, message=str(exc))
+    return _encode(status, as_json, 413 if too_large else 400)
+
+
+@router.post(
+    "/v1/metrics",
+    status_code=200,
+    response_class=Response,
+    responses=_ANSWERS,
+    openapi_extra=_REQUEST_BODY,
+)
+async def export_metrics(
+    request: Request, ingest: IngestDep, clock: ClockDep, settings: SettingsDep, _: WriteAccess
+) -> Response:
+    """Store the data points of an OTLP metrics export (docs/opentelemetry.md)."""
+    media = media_type(request)
+    if media not in (PROTOBUF, JSON):
+        status = Status(
+            code=_INVALID_ARGUMENT,
+            message=f"Content-Type {media or 'none'!r} is not supported; send {PROTOBUF} or {JSON}",
+        )
+        return _encode(status, True, 415)
+    as_json = media == JSON
+    raw = await request.body()
+    now = now_us(clock)
+
+    def decode() -> DecodedMetrics:
+        body = open_body(raw, request.headers.get("content-encoding"), settings.max_body_bytes)
+        return decode_metrics(parse_metrics_request(body, as_json), now)
+
+    try:
+        decoded = await decode_off_loop(len(raw), decode)
+    except MonitorXError as exc:
+        return _error(exc, as_json)
+    refused = await sample_sink.write_samples(ingest, decoded.samples)
+    points_by_reason: dict[str, set[int]] = {}
+    for row in refused:
+        points_by_reason.setdefault(row.reason, set()).add(decoded.point_of_row[row.row])
+    for reason, points in points_by_reason.items():
+        decoded.reasons[reason] = decoded.reasons.get(reason, 0) + len(points)
+    decoded.rejected += len({decoded.point_of_row[row.row] for row in refused})
+    answer = ExportMetricsServiceResponse()
+    if decoded.rejected:
+        answer.partial_success.rejected_data_points = decoded.rejected
+        answer.partial_success.error_message = decoded.message()
+    return _encode(answer, as_json, 200)
