@@ -16,10 +16,10 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from monitorx.core import Clock
 from monitorx.core.samples import SampleColumns, SeriesInfo
@@ -27,7 +27,7 @@ from monitorx.core.timeparse import from_epoch_us, to_epoch_us
 from monitorx.store.lifecycle import DataLifecycle
 from monitorx.store.queries import QueryAggregation, Resolution
 from monitorx.store.samples.catalog import LabelMatcher, MetricSummary, SeriesCatalog
-from monitorx.store.samples.grouped import GroupedPoints, aggregate_grouped
+from monitorx.store.samples.grouped import SeriesRun, aggregate_runs
 from monitorx.store.samples.hot import SampleHotTier
 from monitorx.store.samples.rollups import aggregate_sample_rollups, rollup_samples
 from monitorx.store.storage import SampleStore
@@ -144,9 +144,9 @@ class CustomMetrics:
             found: dict[int, list[tuple[int, float]]] = {}
         elif watermark is None:
             resolution = Resolution.RAW
-            points = await self._raw_points(ids, group_of, start, end)
+            runs = await self._raw_runs(ids, group_of, start, end)
             found = await asyncio.to_thread(
-                aggregate_grouped, points, agg, max(1, round(interval_s * _S))
+                aggregate_runs, runs, agg, max(1, round(interval_s * _S))
             )
         else:
             step_s = resolution.seconds
@@ -175,30 +175,25 @@ class CustomMetrics:
             return Resolution.MINUTE
         return Resolution.HOUR
 
-    async def _raw_points(
+    async def _raw_runs(
         self, ids: list[int], group_of: dict[int, int], start: datetime, end: datetime
-    ) -> GroupedPoints:
+    ) -> list[SeriesRun]:
+        """Each series' raw points in the range, in time order: the hot tier's arrays
+        as they are, or the store's read (ordered by series, then time) cut at each
+        series' first row — views, no copy."""
         start_us, end_us = to_epoch_us(start), to_epoch_us(end)
         if self._hot.covers(start_us):
-            parts = [
-                GroupedPoints(
-                    np.full(ts.size, group_of[sid], np.int64),
-                    np.full(ts.size, sid, np.int64),
-                    ts,
-                    values,
-                )
+            return [
+                SeriesRun(group_of[sid], ts, values)
                 for sid, ts, values in self._hot.read(ids, start_us, end_us)
             ]
-            return GroupedPoints.concat(parts)
         table = await self._storage.read_samples(start, end, ids)
         sid = table.column("series_id").to_numpy()
-        lookup = pc.index_in(table.column("series_id"), value_set=pa.array(ids, pa.int64()))
-        groups = np.array([group_of[s] for s in ids], np.int64)[
-            lookup.to_numpy(zero_copy_only=False)
+        ts = table.column("ts").cast(pa.int64()).to_numpy()
+        values = table.column("value").to_numpy()
+        cuts = [*np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]]).tolist(), sid.size]
+        return [
+            SeriesRun(group_of[int(sid[low])], ts[low:high], values[low:high])
+            for low, high in pairwise(cuts)
+            if high > low
         ]
-        return GroupedPoints(
-            groups,
-            sid.astype(np.int64),
-            table.column("ts").cast(pa.int64()).to_numpy(),
-            table.column("value").to_numpy(),
-        )
