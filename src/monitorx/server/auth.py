@@ -1,5 +1,8 @@
 """Who is calling: API keys (``X-API-Key``) and HS256 JWTs (``Authorization: Bearer``).
 
+A bearer token that is an API key stands for that key: Prometheus scrapers and
+remote_write, and OTLP exporters, can send a key only as ``Authorization: Bearer``.
+
 Roles, from least to most: ``read`` (GET), ``write`` (also send metrics and act on
 alerts), ``admin`` (everything). With auth disabled every caller is an admin.
 """
@@ -59,15 +62,29 @@ class Authenticator:
         authorization = conn.headers.get("authorization", "")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() == "bearer" and token:
-            return self._by_jwt(token.strip())
+            return self._by_bearer(token.strip())
         raise Unauthorized("authentication required: send X-API-Key or Authorization: Bearer")
 
     def _by_key(self, key: str) -> Principal:
+        principal = self._key_principal(key)
+        if principal is None:
+            raise Unauthorized("invalid API key")
+        return principal
+
+    def _key_principal(self, key: str) -> Principal | None:
         given = key.encode()
         for known, principal in self._keys:
             if hmac.compare_digest(given, known):
                 return principal
-        raise Unauthorized("invalid API key")
+        return None
+
+    def _by_bearer(self, token: str) -> Principal:
+        principal = self._key_principal(token)
+        if principal is not None:
+            return principal
+        if self._jwt_secret is None:
+            raise Unauthorized("invalid API key (and bearer JWTs are not enabled on this server)")
+        return self._by_jwt(token)
 
     def _by_jwt(self, token: str) -> Principal:
         if self._jwt_secret is None:
