@@ -31,6 +31,7 @@ from monitorx.server.routes import (
     metrics,
     models,
     notification_routes,
+    prometheus,
     quality,
     rules,
     silences,
@@ -40,6 +41,7 @@ from monitorx.server.routes import (
     ws,
 )
 from monitorx.server.settings import Settings
+from monitorx.server.telemetry import RequestMetrics, RouteTemplates
 from monitorx.store import Storage, open_storage
 
 API_PREFIX = "/api/v1"
@@ -90,6 +92,7 @@ def create_app(
     for module in API_ROUTERS:
         api.include_router(module.router)
     app.include_router(api)
+    app.include_router(prometheus.router)
     app.include_router(dashboard.router)
     app.include_router(api_docs_router)
     _install_middleware(app, settings, parts.services)
@@ -111,8 +114,8 @@ def _open_storage(settings: Settings, clock: Clock) -> Storage:
 
 
 def _install_middleware(app: FastAPI, settings: Settings, services: Services) -> None:
-    # Outermost last: rate limits, then size and content-type checks, then the
-    # fast ingest path.
+    # Outermost last: request latency (of every request, those refused included),
+    # rate limits, then size and content-type checks, then the fast ingest path.
     app.add_middleware(FastIngest, services=services, prefix=API_PREFIX)
     app.add_middleware(
         RequestLimits,
@@ -122,3 +125,8 @@ def _install_middleware(app: FastAPI, settings: Settings, services: Services) ->
     if settings.rate_limit_per_s > 0:
         buckets = TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst)
         app.add_middleware(RateLimits, buckets=buckets, exempt_prefix=f"{API_PREFIX}/health")
+    app.add_middleware(
+        RequestMetrics,
+        latency=services.telemetry.requests,
+        templates=RouteTemplates.of_app(app),
+    )

@@ -32,6 +32,7 @@ __all__ = [
     "Services",
     "SettingsDep",
     "StorageDep",
+    "TelemetryDep",
     "ThresholdProfilesDep",
     "WriteAccess",
     "services_of",
@@ -63,6 +64,7 @@ from monitorx.records.store import RecordStore
 from monitorx.server.auth import Authenticator, Principal, Role
 from monitorx.server.live import LiveHub
 from monitorx.server.settings import Settings
+from monitorx.server.telemetry import Telemetry
 from monitorx.store import Storage, TieredReads
 
 
@@ -92,6 +94,7 @@ class Services:
     evaluator: Evaluator
     scheduler: Scheduler
     decoder: BatchDecoder
+    telemetry: Telemetry
 
 
 def services_of(app: FastAPI) -> Services:
@@ -131,6 +134,7 @@ LiveDep = Annotated[LiveHub, _service("live")]
 EvaluatorDep = Annotated[Evaluator, _service("evaluator")]
 SchedulerDep = Annotated[Scheduler, _service("scheduler")]
 DecoderDep = Annotated[BatchDecoder, _service("decoder")]
+TelemetryDep = Annotated[Telemetry, _service("telemetry")]
 
 
 def _access(role: Role) -> object:
