@@ -4,10 +4,7 @@ live server's `/metrics` exposes (per-model series on)."""
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -15,30 +12,9 @@ import yaml
 
 from tests.conftest import make_settings, run_server
 from tests.exposition import scrape
+from tests.grafana import GRAFANA, load_dashboard, metric_names, panels, queries
 
-ROOT = Path(__file__).resolve().parents[2]
-GRAFANA = ROOT / "deploy" / "grafana"
-DASHBOARD = GRAFANA / "monitorx-dashboard.json"
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
-
-_STRING = re.compile(r'"(?:\\.|[^"\\])*"')
-_BRACES = re.compile(r"\{[^}]*\}|\[[^\]]*\]")
-_GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
-_NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
-_KEYWORDS = {"and", "or", "unless", "bool", "offset", "by", "without"}
-_FUNCTION = re.compile(r"\s*\(")
-
-
-def metric_names(expr: str) -> set[str]:
-    """The metric names a PromQL expression selects (not its functions, label names
-    or values, ranges or grouping labels)."""
-    bare = _GROUPING.sub(" ", _BRACES.sub(" ", _STRING.sub(" ", expr)))
-    names = set()
-    for found in _NAME.finditer(bare):
-        if found[0] in _KEYWORDS or _FUNCTION.match(bare, found.end()):
-            continue
-        names.add(found[0])
-    return names
 
 
 def test_metric_names_are_what_a_query_selects() -> None:
@@ -49,39 +25,16 @@ def test_metric_names_are_what_a_query_selects() -> None:
     assert metric_names(expr) == {"monitorx_x_bucket", "up"}
 
 
-def _load() -> dict[str, Any]:
-    dashboard: dict[str, Any] = json.loads(DASHBOARD.read_text())
-    return dashboard
-
-
-def _panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every panel, those inside collapsed rows too."""
-    found = []
-    for panel in dashboard["panels"]:
-        found.append(panel)
-        found += panel.get("panels", [])
-    return found
-
-
-def _queries(dashboard: dict[str, Any]) -> list[str]:
-    """The PromQL of every panel target and the label_values() of every variable."""
-    exprs = [t["expr"] for p in _panels(dashboard) for t in p.get("targets", [])]
-    for variable in dashboard["templating"]["list"]:
-        if variable["type"] == "query":
-            exprs.append(re.sub(r"^label_values\((.*),\s*\w+\)$", r"\1", variable["definition"]))
-    return exprs
-
-
 def test_the_dashboard_is_one_grafana_dashboard_over_a_prometheus_variable() -> None:
-    dashboard = _load()
+    dashboard = load_dashboard()
     assert (dashboard["uid"], dashboard["title"]) == ("monitorx", "MonitorX")
     variables = {v["name"]: v for v in dashboard["templating"]["list"]}
     assert variables["datasource"]["type"] == "datasource"
     assert variables["datasource"]["query"] == "prometheus"
-    panels = _panels(dashboard)
-    ids = [p["id"] for p in panels]
+    found = panels(dashboard)
+    ids = [p["id"] for p in found]
     assert len(ids) == len(set(ids)), "panel ids must be unique"
-    for panel in panels:
+    for panel in found:
         assert set(panel["gridPos"]) == {"h", "w", "x", "y"}
         assert panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24, panel["title"]
         if panel["type"] == "row":
@@ -97,7 +50,7 @@ def test_the_dashboard_is_one_grafana_dashboard_over_a_prometheus_variable() -> 
 
 
 def test_the_dashboard_shows_each_part_of_the_server() -> None:
-    used = set().union(*(metric_names(expr) for expr in _queries(_load())))
+    used = set().union(*(metric_names(expr) for expr in queries(load_dashboard())))
     for family in (
         "monitorx_ingest_accepted_total",
         "monitorx_http_request_duration_seconds_bucket",
@@ -125,7 +78,7 @@ def test_every_query_names_only_series_a_live_server_exposes(tmp_path: Path) -> 
         sent = httpx.post(f"{server.api}/metrics/inference", json={"model_id": "m", "latency": 5})
         assert sent.status_code == 202
         exposed = scrape(server.url).sample_names()
-    for expr in _queries(_load()):
+    for expr in queries(load_dashboard()):
         names = metric_names(expr)
         assert names, f"no metric in {expr}"
         unknown = names - exposed
