@@ -58,6 +58,11 @@ class BucketHistogram:
         self.counts[bisect_left(self.bounds, value)] += 1
         self.sum += value
 
+    def copy(self) -> BucketHistogram:
+        copied = BucketHistogram.__new__(BucketHistogram)
+        copied.bounds, copied.counts, copied.sum = self.bounds, list(self.counts), self.sum
+        return copied
+
     def add(self, counts: Sequence[int], total: float) -> None:
         """Add values counted elsewhere: ``counts`` per bucket, as `counts` holds
         them, and their sum."""

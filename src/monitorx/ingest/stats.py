@@ -50,6 +50,16 @@ class IngestStats:
     )
     write_errors: dict[IngestKind, int] = field(default_factory=_per_kind)
 
+    def copy(self) -> IngestStats:
+        """The counts as they are now, apart from later changes."""
+        return IngestStats(
+            dict(self.accepted),
+            dict(self.rejected),
+            {kind: h.copy() for kind, h in self.batch_sizes.items()},
+            {kind: h.copy() for kind, h in self.write_seconds.items()},
+            dict(self.write_errors),
+        )
+
     def count(self, kind: IngestKind, accepted: int, rejected: int = 0) -> None:
         """One request body's outcome: ``accepted`` items stored, ``rejected``
         refused (invalid, or past a limit)."""

@@ -26,7 +26,5 @@ router = APIRouter(tags=["prometheus"])
     },
 )
 async def metrics(telemetry: TelemetryDep, _: ReadAccess) -> Response:
-    """MonitorX's own metrics. Collected on the event loop, where the counters are
-    kept, so that a scrape reads them consistently (a scrape takes about a
-    millisecond)."""
-    return Response(telemetry.exposition(), media_type=EXPOSITION_CONTENT_TYPE)
+    """MonitorX's own metrics, every family ``monitorx_…``."""
+    return Response(await telemetry.exposition(), media_type=EXPOSITION_CONTENT_TYPE)

@@ -1,7 +1,7 @@
 """MonitorX's own metrics for Prometheus: the collector, the request-latency
 middleware, the optional per-model series and the per-app registry."""
 
-from monitorx.server.telemetry.collector import MonitorXCollector, ObservedParts
+from monitorx.server.telemetry.collector import MonitorXCollector, SnapshotCollector, families
 from monitorx.server.telemetry.models import ModelSeries
 from monitorx.server.telemetry.registry import EXPOSITION_CONTENT_TYPE, Telemetry
 from monitorx.server.telemetry.requests import (
@@ -11,6 +11,7 @@ from monitorx.server.telemetry.requests import (
     RequestMetrics,
     RouteTemplates,
 )
+from monitorx.server.telemetry.snapshot import ObservedParts, Snapshot, take_snapshot
 
 __all__ = [
     "ENDPOINT_KEY",
@@ -22,5 +23,9 @@ __all__ = [
     "RequestLatency",
     "RequestMetrics",
     "RouteTemplates",
+    "Snapshot",
+    "SnapshotCollector",
     "Telemetry",
+    "families",
+    "take_snapshot",
 ]

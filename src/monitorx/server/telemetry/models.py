@@ -34,6 +34,13 @@ class ModelSeries:
         self.errors: dict[str, int] = {}
         self.latency: dict[str, BucketHistogram] = {}
 
+    def copy(self) -> ModelSeries:
+        copied = ModelSeries()
+        copied.requests = dict(self.requests)
+        copied.errors = dict(self.errors)
+        copied.latency = {model_id: h.copy() for model_id, h in self.latency.items()}
+        return copied
+
     def observe(self, batch: pa.Table | MetricColumns) -> None:
         """Count a committed batch of inference metrics (an evaluator listener)."""
         if isinstance(batch, MetricColumns) and len(batch) <= _PLAIN_ROWS:

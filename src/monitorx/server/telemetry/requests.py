@@ -44,6 +44,9 @@ class RequestLatency:
     def __init__(self) -> None:
         self.histograms: dict[RequestKey, BucketHistogram] = {}
 
+    def copy(self) -> dict[RequestKey, BucketHistogram]:
+        return {key: histogram.copy() for key, histogram in self.histograms.items()}
+
     def observe(self, endpoint: str, method: str, status: int, seconds: float) -> None:
         key = (endpoint, method if method in _METHODS else "other", f"{status // 100}xx")
         histogram = self.histograms.get(key)
@@ -58,10 +61,15 @@ class RouteTemplates:
     def __init__(self, routes: Iterable[tuple[object, str]]) -> None:
         """``routes``: each route object and its full path template."""
         self._by_route: dict[int, str] = {}
+        # Templates without parameters are looked up; only the others are matched.
+        self._exact: dict[str, str] = {}
         self._patterns: list[tuple[re.Pattern[str], str]] = []
         for route, path in routes:
             self._by_route[id(route)] = path
-            self._patterns.append((compile_path(path)[0], path))
+            if "{" in path:
+                self._patterns.append((compile_path(path)[0], path))
+            else:
+                self._exact[path] = path
 
     @classmethod
     def of_app(cls, app: Starlette) -> RouteTemplates:
@@ -81,6 +89,10 @@ class RouteTemplates:
         return found if found is not None else str(getattr(route, "path", UNMATCHED))
 
     def match(self, path: str) -> str:
+        """The template of the route ``path`` would reach, else `UNMATCHED`."""
+        found = self._exact.get(path)
+        if found is not None:
+            return found
         for pattern, template in self._patterns:
             if pattern.match(path):
                 return template
