@@ -227,7 +227,9 @@ def bench_line(args: argparse.Namespace, batches: list[list[dict[str, object]]])
             raise SystemExit(f"MonitorX counts {counted:,} points, {args.samples:,} were sent")
         rates["monitorx"].append(args.samples / result.seconds)
         with influxd() as influx_url:
-            httpx.post(f"{influx_url}/query", params={"q": "CREATE DATABASE bench"}).raise_for_status()
+            httpx.post(
+                f"{influx_url}/query", params={"q": "CREATE DATABASE bench"}
+            ).raise_for_status()
             theirs = [_post("/write?db=bench&precision=ns", b, "text/plain") for b in bodies]
             result = load(influx_url, theirs, args.connections, b"HTTP/1.1 204")
         rates["influxdb"].append(args.samples / result.seconds)
@@ -240,9 +242,7 @@ def bench_line(args: argparse.Namespace, batches: list[list[dict[str, object]]])
 
 
 def bench_otlp(args: argparse.Namespace, batches: list[list[dict[str, object]]]) -> None:
-    requests = [
-        _post("/v1/metrics", b, "application/x-protobuf") for b in otlp_bodies(batches)
-    ]
+    requests = [_post("/v1/metrics", b, "application/x-protobuf") for b in otlp_bodies(batches)]
     rates = []
     for _ in range(args.runs):
         with monitorx_server() as (url, _):

@@ -58,9 +58,10 @@ NOT_RUN = {
     "README.md": 4,
     "docs/channels.md": 1,
     "docs/dashboard.md": 3,
+    "docs/grafana.md": 3,
     "docs/llm.md": 1,
     "docs/notifications.md": 1,
-    "docs/performance.md": 5,
+    "docs/performance.md": 6,
     "docs/sdk.md": 2,
     "docs/storage.md": 2,
 }

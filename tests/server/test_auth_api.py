@@ -145,3 +145,23 @@ def test_the_standard_ways_in_need_a_key_with_the_write_role(
         ):
             response = client.post(path, content=body, headers=credential)
             assert response.status_code in (200, 204), (credential, response.text)
+
+
+def test_an_api_key_sent_as_a_bearer_token_carries_its_role(secured: LiveServer) -> None:
+    """Prometheus scrapers and remote_write send a key only as `Authorization: Bearer`."""
+    with _client(secured, Authorization="Bearer writer-key") as writer:
+        assert writer.post("/models", json=MODEL).status_code == 201
+        assert writer.delete("/models/m").status_code == 403
+    with _client(secured, Authorization="Bearer reader-key") as reader:
+        assert reader.get("/models").status_code == 200
+        assert reader.post("/models", json=MODEL).status_code == 403
+
+
+def test_a_bearer_token_that_is_no_key_and_no_jwt_is_401(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data", auth_enabled=True, api_keys=["admin-key"])
+    with run_server(settings) as server, _client(server, Authorization="Bearer nope") as client:
+        response = client.get("/models")
+        assert response.status_code == 401
+        assert "invalid API key" in response.json()["detail"]
+        client.headers["Authorization"] = "Bearer admin-key"
+        assert client.get("/models").status_code == 200

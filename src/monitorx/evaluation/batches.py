@@ -87,6 +87,17 @@ class Evaluator:
         self._last_error = ""
         self._task: asyncio.Task[None] | None = None
         self._committed_listeners: list[Callable[[pa.Table | MetricColumns], None]] = []
+        # Counted since the start, for the server's metrics: evaluation rounds, the
+        # rounds that failed, and the threshold breaches found (each handed to the
+        # alert engine, which opens or updates an alert).
+        self.rounds = 0
+        self.failed_rounds = 0
+        self.breaches = 0
+
+    @property
+    def backlog(self) -> int:
+        """Committed batches waiting to be evaluated."""
+        return len(self._queued_at)
 
     def add_committed_listener(self, listener: Callable[[pa.Table | MetricColumns], None]) -> None:
         """Call ``listener`` with every committed batch of metrics, on the request's
@@ -120,7 +131,7 @@ class Evaluator:
         """Degraded when a committed batch has waited more than `EVALUATION_LAG_S` to
         be evaluated, or the last `FAILED_ATTEMPTS` rounds failed."""
         now = self._clock.now()
-        backlog = len(self._queued_at)
+        backlog = self.backlog
         oldest_s = (now - self._queued_at[0]).total_seconds() if self._queued_at else 0.0
         reasons = []
         if oldest_s > EVALUATION_LAG_S:
@@ -158,15 +169,18 @@ class Evaluator:
                         if isinstance(item, DriftMetric)
                         else await self._metrics(item)
                     )
+                self.breaches += len(breaches)
                 if breaches:
                     await self._engine.process(breaches)
             except Exception as exc:
+                self.failed_rounds += 1
                 self._failures_in_a_row += 1
                 self._last_error = f"{type(exc).__name__}: {exc}"
                 logger.exception("evaluating %d committed batches failed", len(items))
             else:
                 self._failures_in_a_row = 0
             finally:
+                self.rounds += 1
                 self._last_run = self._clock.now()
                 for _ in items:
                     self._queue.task_done()

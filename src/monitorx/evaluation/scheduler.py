@@ -31,6 +31,7 @@ class JobState:
     interval_s: float
     job: Job
     runs: int = 0
+    failures: int = 0  # since the start
     failures_in_a_row: int = 0
     running_since: datetime | None = None
     last_finished: datetime | None = None
@@ -57,6 +58,11 @@ class Scheduler:
     def every(self, seconds: float, name: str, job: Job) -> None:
         self._jobs.append(JobState(name, seconds, job))
 
+    @property
+    def jobs(self) -> tuple[JobState, ...]:
+        """Every job's state, in the order they were added (read it, don't change it)."""
+        return tuple(self._jobs)
+
     def start(self) -> None:
         self._started_at = self._clock.now()
         for state in self._jobs:
@@ -77,6 +83,7 @@ class Scheduler:
             try:
                 await state.job()
             except Exception as exc:
+                state.failures += 1
                 state.failures_in_a_row += 1
                 state.last_error = f"{type(exc).__name__}: {exc}"
                 logger.exception("scheduled job %s failed", state.name)

@@ -10,7 +10,7 @@ than decoding them.
 
 from __future__ import annotations
 
-__all__ = ["BatchDecoder"]
+__all__ = ["BatchDecoder", "DecoderStats"]
 
 import asyncio
 import gc
@@ -22,6 +22,7 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from datetime import datetime
 
 import pyarrow as pa
@@ -91,6 +92,19 @@ def _warm_up() -> None:
     to_epoch_us(datetime(2000, 1, 1).astimezone())
 
 
+@dataclass(frozen=True, slots=True)
+class DecoderStats:
+    """The decoder's workers and the batches it has decoded, at one moment."""
+
+    workers: int  # configured
+    processes: int  # started by the pool
+    alive: int
+    restarts: int  # of the pool, after a worker died
+    in_flight: int  # batches handed to the workers and not yet back (the queue)
+    pool_batches: int  # decoded by a worker process
+    inline_batches: int  # decoded in the server process (small bodies, no workers)
+
+
 class BatchDecoder:
     """Decodes batch bodies in ``workers`` processes (0: always in-process)."""
 
@@ -98,6 +112,9 @@ class BatchDecoder:
         self._workers = workers
         self._pool: ProcessPoolExecutor | None = None
         self._restarts = 0
+        self._in_flight = 0
+        self._pool_batches = 0
+        self._inline_batches = 0
 
     def start(self) -> None:
         if self._workers <= 0:
@@ -124,27 +141,38 @@ class BatchDecoder:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def stats(self) -> DecoderStats:
+        """The workers and counts now (what `health` and the server's metrics read)."""
+        pool = self._pool
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        return DecoderStats(
+            workers=self._workers,
+            processes=len(processes),
+            alive=sum(1 for p in processes if p.is_alive()),
+            restarts=self._restarts,
+            in_flight=self._in_flight,
+            pool_batches=self._pool_batches,
+            inline_batches=self._inline_batches,
+        )
+
     def health(self) -> Check:
         """Degraded when a worker process is gone (the pool restarts on the next
         batch that needs it); workers not started, because none is configured or the
         server has not started them yet, are healthy."""
-        measured: dict[str, object] = {"workers": self._workers, "restarts": self._restarts}
-        pool = self._pool
-        if pool is None:
-            return Check(Health.HEALTHY, "", measured | {"alive": 0})
-        processes = list(getattr(pool, "_processes", None) or {})
-        alive = sum(1 for p in (pool._processes or {}).values() if p.is_alive())
-        measured["alive"] = alive
-        if processes and alive < len(processes):
-            gone = len(processes) - alive
+        stats = self.stats()
+        measured = {"workers": stats.workers, "restarts": stats.restarts, "alive": stats.alive}
+        if stats.processes and stats.alive < stats.processes:
+            gone = stats.processes - stats.alive
             return Check(Health.DEGRADED, f"{gone} decoder worker(s) died", measured)
         return Check(Health.HEALTHY, "", measured)
 
     async def decode(self, body: bytes, now: datetime, max_items: int) -> _Decoded:
         pool = self._pool
         if pool is None or len(body) < POOL_MIN_BYTES:
+            self._inline_batches += 1
             return decode_batch_to_table(body, now, max_items)
         loop = asyncio.get_running_loop()
+        self._in_flight += 1
         try:
             ipc, rejected = await loop.run_in_executor(
                 pool, _decode_in_worker, body, now, max_items
@@ -154,5 +182,9 @@ class BatchDecoder:
             self._restarts += 1
             self.stop()
             self.start()
+            self._inline_batches += 1
             return decode_batch_to_table(body, now, max_items)
+        finally:
+            self._in_flight -= 1
+        self._pool_batches += 1
         return pa.ipc.open_stream(ipc).read_all(), rejected

@@ -5,26 +5,31 @@ the drift metrics of a platform analysis — goes through `IngestService`, so th
 "write, then evaluate" is written once: the store commits first (a 2xx means
 durable), and only then is the committed batch handed to whatever the app wired in
 as ``on_committed`` (the evaluate stage). ``ingest`` sits below ``evaluation`` and
-never imports it.
+never imports it. Each body's outcome and each store write's duration are counted
+in ``stats`` (`IngestStats`), which the server reports to Prometheus.
 """
 
 from __future__ import annotations
 
 __all__ = ["BatchOutcome", "Committed", "IngestService", "SampleWrite"]
 
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
 import pyarrow as pa
 
-from monitorx.core import Clock, DriftMetric, MetricColumns
+from monitorx.core import Clock, DriftMetric, MetricColumns, ValidationError
 from monitorx.core.samples import SampleColumns
 from monitorx.ingest.decode import Rejection, decode_drift, decode_metric
 from monitorx.ingest.pool import BatchDecoder
 from monitorx.ingest.samples import decode_samples
+from monitorx.ingest.stats import IngestKind, IngestStats
 from monitorx.store import MetricStore
 from monitorx.store.samples.service import CustomMetrics
+
+T = TypeVar("T")
 
 Committed: TypeAlias = pa.Table | MetricColumns | DriftMetric
 """What evaluation receives: a committed batch of metrics, or one drift metric."""
@@ -65,44 +70,72 @@ class IngestService:
         self._max_batch_items = max_batch_items
         self._on_committed = on_committed
         self._custom = custom
+        self.stats = IngestStats()
 
     async def metric(self, body: bytes) -> None:
         """Store one inference metric; return once it is durable."""
-        metric = decode_metric(body, self._clock.now())
-        await self._storage.write_metrics(metric)
+        try:
+            metric = decode_metric(body, self._clock.now())
+        except ValidationError:
+            self.stats.count(IngestKind.INFERENCE, 0, 1)
+            raise
+        await self._store(IngestKind.INFERENCE, self._storage.write_metrics(metric))
+        self.stats.count(IngestKind.INFERENCE, 1)
         self._on_committed(metric)
 
     async def metric_batch(self, body: bytes) -> BatchOutcome:
         """Store the valid items of a batch (none stored when none is valid)."""
         table, rejected = await self._decoder.decode(body, self._clock.now(), self._max_batch_items)
         if table.num_rows:
-            await self._storage.write_metrics(table)
+            await self._store(IngestKind.INFERENCE, self._storage.write_metrics(table))
+        self.stats.count(IngestKind.INFERENCE, table.num_rows, len(rejected))
+        if table.num_rows:
             self._on_committed(table)
         return BatchOutcome(table.num_rows, rejected)
 
     async def drift(self, body: bytes) -> None:
         """Store one drift metric reported by a client."""
-        await self.drift_metrics([decode_drift(body, self._clock.now())])
+        try:
+            metric = decode_drift(body, self._clock.now())
+        except ValidationError:
+            self.stats.count(IngestKind.DRIFT, 0, 1)
+            raise
+        await self.drift_metrics([metric])
 
     async def drift_metrics(self, metrics: Iterable[DriftMetric]) -> None:
         """Store drift metrics (a client's, or a platform analysis'), each then evaluated."""
         for metric in metrics:
-            await self._storage.write_drift(metric)
+            await self._store(IngestKind.DRIFT, self._storage.write_drift(metric))
+            self.stats.count(IngestKind.DRIFT, 1)
             self._on_committed(metric)
 
     async def samples(self, body: bytes) -> BatchOutcome:
         """Store the valid samples of a ``POST /metrics/custom`` body; the others, and
         those past their metric's series limit, are rejected by index."""
         columns, indices, rejected = decode_samples(body, self._clock.now(), self._max_batch_items)
-        written = await self.write_samples(columns)
+        written = await self.write_samples(columns, refused_before=len(rejected))
         rejected += [Rejection(indices[row], error) for row, error in written.refused]
         rejected.sort(key=lambda r: r.index)
         return BatchOutcome(written.accepted, rejected)
 
-    async def write_samples(self, columns: SampleColumns) -> SampleWrite:
+    async def write_samples(self, columns: SampleColumns, refused_before: int = 0) -> SampleWrite:
         """Store validated samples (from any way in: JSON, OTLP, line protocol,
-        remote_write); return once committed."""
-        if not len(columns):
-            return SampleWrite(0, [])
-        refused = await self._custom.write(columns)
-        return SampleWrite(len(columns) - len(refused), refused)
+        remote_write); return once committed. ``refused_before``: the items of the
+        same body its decoder refused, counted with this write's outcome."""
+        refused: list[tuple[int, str]] = []
+        if len(columns):
+            refused = await self._store(IngestKind.CUSTOM, self._custom.write(columns))
+        accepted = len(columns) - len(refused)
+        self.stats.count(IngestKind.CUSTOM, accepted, len(refused) + refused_before)
+        return SampleWrite(accepted, refused)
+
+    async def _store(self, kind: IngestKind, write: Awaitable[T]) -> T:
+        """Await one store write, timing it and counting it when it fails."""
+        started = time.perf_counter()
+        try:
+            return await write
+        except Exception:
+            self.stats.write_errors[kind] += 1
+            raise
+        finally:
+            self.stats.write_seconds[kind].observe(time.perf_counter() - started)

@@ -33,6 +33,7 @@ from monitorx.server.routes import (
     models,
     notification_routes,
     otlp,
+    prometheus,
     quality,
     remote_write,
     rules,
@@ -44,6 +45,7 @@ from monitorx.server.routes import (
     ws,
 )
 from monitorx.server.settings import Settings
+from monitorx.server.telemetry import RequestMetrics, RouteTemplates
 from monitorx.store import Storage, open_storage
 
 API_PREFIX = "/api/v1"
@@ -73,7 +75,7 @@ API_ROUTERS = (
 )
 # The standard ways in at the paths their clients use (API.md): OTLP/HTTP at the
 # root, InfluxDB's /write and /api/v2/write; remote_write is under API_PREFIX.
-ROOT_ROUTERS = (otlp, line_protocol)
+ROOT_ROUTERS = (otlp, line_protocol, prometheus)
 # Their bodies are protobuf or line protocol: each checks its own content type.
 PROTOCOL_PATHS = frozenset({"/v1/metrics", "/write", "/api/v2/write", f"{API_PREFIX}/prom/write"})
 
@@ -124,8 +126,8 @@ def _open_storage(settings: Settings, clock: Clock) -> Storage:
 
 
 def _install_middleware(app: FastAPI, settings: Settings, services: Services) -> None:
-    # Outermost last: rate limits, then size and content-type checks, then the
-    # fast ingest path.
+    # Outermost last: request latency (of every request, those refused included),
+    # rate limits, then size and content-type checks, then the fast ingest path.
     app.add_middleware(FastIngest, services=services, prefix=API_PREFIX)
     app.add_middleware(
         RequestLimits,
@@ -136,3 +138,8 @@ def _install_middleware(app: FastAPI, settings: Settings, services: Services) ->
     if settings.rate_limit_per_s > 0:
         buckets = TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst)
         app.add_middleware(RateLimits, buckets=buckets, exempt_prefix=f"{API_PREFIX}/health")
+    app.add_middleware(
+        RequestMetrics,
+        latency=services.telemetry.requests,
+        templates=RouteTemplates.of_app(app),
+    )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import httpx
 from fastapi import FastAPI
 
+import monitorx
 from monitorx.alerting.engine import AlertEngine
 from monitorx.alerting.handlers import load_alert_handlers
 from monitorx.alerting.notify.channels.redaction import install_http_log_redaction
@@ -50,6 +51,7 @@ from monitorx.server.deps import Services
 from monitorx.server.live import LiveHub
 from monitorx.server.log_redaction import install_log_redaction
 from monitorx.server.settings import Settings
+from monitorx.server.telemetry import ModelSeries, ObservedParts, RequestLatency, Telemetry
 from monitorx.store import DataLifecycle, Storage, TieredReads
 from monitorx.store.label_keys import InferenceLabelKeys
 from monitorx.store.labelled_reads import InferenceByLabels
@@ -109,6 +111,35 @@ def _notifier(
         tick_s=settings.alert_tick_s,
     )
     return notifier, http
+
+
+def _telemetry(
+    settings: Settings,
+    ingest: IngestService,
+    decoder: BatchDecoder,
+    evaluator: Evaluator,
+    engine: AlertEngine,
+    notifier: Notifier,
+    live: LiveHub,
+    scheduler: Scheduler,
+) -> Telemetry:
+    """The app's own Prometheus registry over its parts (server/telemetry)."""
+    models = ModelSeries() if settings.prometheus_model_series else None
+    if models is not None:
+        evaluator.add_committed_listener(models.observe)
+    parts = ObservedParts(
+        version=monitorx.__version__,
+        ingest=ingest.stats,
+        decoder=decoder,
+        evaluator=evaluator,
+        engine=engine,
+        deliveries=notifier.queue,
+        live=live,
+        scheduler=scheduler,
+        requests=RequestLatency(),
+        models=models,
+    )
+    return Telemetry.build(parts)
 
 
 def _async(fn: Callable[[], object]) -> Step:
@@ -196,6 +227,9 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
         custom=custom,
         metric_queries=queries,
         label_keys=label_keys,
+        telemetry=_telemetry(
+            settings, ingest, decoder, evaluator, engine, notifier, live, scheduler
+        ),
     )
 
     scheduler.every(settings.alert_tick_s, "resolve-cleared-alerts", engine.resolve_cleared)

@@ -1,7 +1,7 @@
 """Who is calling: API keys and HS256 JWTs.
 
 A key is accepted as ``X-API-Key: <key>``, as ``Authorization: Bearer <key>`` (what
-Prometheus' remote_write and OTLP exporters send) and as ``Authorization: Token
+Prometheus' scrapers and remote_write and OTLP exporters send) and as ``Authorization: Token
 <key>`` (InfluxDB 2 clients and Telegraf). A bearer credential that is not a key is
 read as a JWT (``Authorization: Bearer <jwt>``).
 

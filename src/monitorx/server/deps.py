@@ -35,6 +35,7 @@ __all__ = [
     "Services",
     "SettingsDep",
     "StorageDep",
+    "TelemetryDep",
     "ThresholdProfilesDep",
     "WriteAccess",
     "services_of",
@@ -66,6 +67,7 @@ from monitorx.records.store import RecordStore
 from monitorx.server.auth import Authenticator, Principal, Role
 from monitorx.server.live import LiveHub
 from monitorx.server.settings import Settings
+from monitorx.server.telemetry import Telemetry
 from monitorx.store import Storage, TieredReads
 from monitorx.store.label_keys import InferenceLabelKeys
 from monitorx.store.metric_queries import MetricQueries
@@ -101,6 +103,7 @@ class Services:
     custom: CustomMetrics
     metric_queries: MetricQueries
     label_keys: InferenceLabelKeys
+    telemetry: Telemetry
 
 
 def services_of(app: FastAPI) -> Services:
@@ -143,6 +146,7 @@ DecoderDep = Annotated[BatchDecoder, _service("decoder")]
 CustomDep = Annotated[CustomMetrics, _service("custom")]
 MetricQueriesDep = Annotated[MetricQueries, _service("metric_queries")]
 LabelKeysDep = Annotated[InferenceLabelKeys, _service("label_keys")]
+TelemetryDep = Annotated[Telemetry, _service("telemetry")]
 
 
 def _access(role: Role) -> object:

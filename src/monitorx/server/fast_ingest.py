@@ -5,7 +5,8 @@ not batch; routing it through FastAPI's dependency and middleware layers costs
 more than decoding and storing the metric. This ASGI layer answers the two ingest
 endpoints directly — with the same authentication, handlers and error bodies as
 the routes, which stay declared for the OpenAPI document — and passes every other
-request on.
+request on. Its requests are timed like any other by the request-latency
+middleware outside it (server/telemetry).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from monitorx.server.deps import Services
 from monitorx.server.errors import error_response
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes.metrics import accept_batch, accept_metric
+from monitorx.server.telemetry import ENDPOINT_KEY
 
 Handler = Callable[[IngestService, bytes], Awaitable[JSONResponse]]
 
@@ -42,6 +44,9 @@ class FastIngest:
         if handler is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        # The request-latency middleware labels the request with this (routing,
+        # which would name it, is skipped).
+        scope[ENDPOINT_KEY] = scope["path"]
         request = Request(scope, receive)
         try:
             auth = self.services.auth

@@ -222,6 +222,12 @@ class Settings(BaseSettings):
         default=120.0, gt=0, description="How often the forecasts are refitted."
     )
 
+    prometheus_model_series: bool = Field(
+        default=False,
+        description="Serve per-model request, error and latency series (label model_id) "
+        "on /metrics: one series per model and family, so off by default.",
+    )
+
     def retention_policy(self) -> RetentionPolicy:
         return RetentionPolicy(
             raw_s=self.retention_raw_s,

@@ -63,6 +63,7 @@ async def test_a_receiver_down_for_a_while_gets_the_alert_once_it_is_back(
     # Backoff 1 s, 2 s, 4 s, then delivered on the fourth attempt.
     assert waits == [1.0, 2.0, 4.0]
     assert [a.outcome for a in log.attempts] == [Outcome.FAILED] * 3 + [Outcome.DELIVERED]
+    assert q.outcomes == {"ops": {Outcome.FAILED: 3, Outcome.DELIVERED: 1}}
     assert [a.status_code for a in log.attempts] == [503, 503, 503, 200]
     assert log.attempts[0].alert_ids == ("a1",)
     assert "503" in log.attempts[0].error
@@ -89,6 +90,7 @@ async def test_a_refused_payload_is_not_retried(
     await q.run_due()
     assert q.pending() == []
     assert [a.outcome for a in log.attempts] == [Outcome.GAVE_UP]
+    assert q.outcomes == {"ops": {Outcome.GAVE_UP: 1}}
 
 
 async def test_past_the_retry_budget_it_gives_up(

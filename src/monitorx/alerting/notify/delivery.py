@@ -32,7 +32,7 @@ __all__ = [
 import asyncio
 import random
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -120,6 +120,8 @@ class DeliveryQueue:
     _limiters: dict[str, ChannelRateLimiter] = field(default_factory=dict, init=False)
     # The outcomes of each channel's latest attempts, newest last (for health).
     recent: dict[str, deque[DeliveryAttempt]] = field(default_factory=dict, init=False)
+    # How many attempts of each channel ended each way since the start (for metrics).
+    outcomes: dict[str, Counter[Outcome]] = field(default_factory=dict, init=False)
 
     def submit(self, channel: str, notification: Notification) -> DeliveryJob:
         now = self.clock.now()
@@ -223,6 +225,7 @@ class DeliveryQueue:
 
     async def _log(self, attempt: DeliveryAttempt) -> None:
         self.recent.setdefault(attempt.channel, deque(maxlen=RECENT_ATTEMPTS)).append(attempt)
+        self.outcomes.setdefault(attempt.channel, Counter())[attempt.outcome] += 1
         await self.record(attempt)
 
     async def _finish(
