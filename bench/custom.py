@@ -214,7 +214,7 @@ def bench_http(args: argparse.Namespace, batches: list[list[dict[str, object]]])
 
 
 def bench_line(args: argparse.Namespace, batches: list[list[dict[str, object]]]) -> None:
-    from influx_write import influxd  # the bench's own InfluxDB 1.x, started here
+    from influx_write import influxdb  # a fresh influxd of Debian's, started here
 
     bodies = line_bodies(batches)
     ours = [_post("/write?precision=ns", b, "text/plain") for b in bodies]
@@ -226,10 +226,12 @@ def bench_line(args: argparse.Namespace, batches: list[list[dict[str, object]]])
         if counted != args.samples:
             raise SystemExit(f"MonitorX counts {counted:,} points, {args.samples:,} were sent")
         rates["monitorx"].append(args.samples / result.seconds)
-        with influxd() as influx_url:
-            httpx.post(
-                f"{influx_url}/query", params={"q": "CREATE DATABASE bench"}
-            ).raise_for_status()
+        with (
+            tempfile.TemporaryDirectory(prefix="monitorx-bench-influxd-") as tmp,
+            influxdb(None, Path(tmp)) as (influx_url, _),
+        ):
+            create = {"q": "CREATE DATABASE bench"}
+            httpx.post(f"{influx_url}/query", params=create).raise_for_status()
             theirs = [_post("/write?db=bench&precision=ns", b, "text/plain") for b in bodies]
             result = load(influx_url, theirs, args.connections, b"HTTP/1.1 204")
         rates["influxdb"].append(args.samples / result.seconds)
