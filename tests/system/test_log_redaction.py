@@ -42,8 +42,13 @@ def test_no_credential_from_a_client_reaches_the_log(tmp_path: Path) -> None:
                 with connect(f"{ws_base}?{query}") as ws, pytest.raises(ConnectionClosed):
                     ws.recv(timeout=10)
             assert api.get("/models", headers={"X-API-Key": SECRET}).status_code == 200
-            bearer = {"Authorization": f"Bearer {SECRET}"}
-            assert api.get("/models", headers=bearer).status_code == 401  # not a JWT
+            # A key is taken as a bearer credential and as a Token (Prometheus, OTLP
+            # exporters, InfluxDB clients send it so); a wrong one is refused.
+            for scheme in ("Bearer", "Token"):
+                headers = {"Authorization": f"{scheme} {SECRET}"}
+                assert api.get("/models", headers=headers).status_code == 200
+                headers = {"Authorization": f"{scheme} {SECRET[::-1]}"}
+                assert api.get("/models", headers=headers).status_code == 401
         with connect(ws_base, additional_headers={"X-API-Key": SECRET}) as ws:
             assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
         with connect(ws_base) as ws:
@@ -52,8 +57,9 @@ def test_no_credential_from_a_client_reaches_the_log(tmp_path: Path) -> None:
     finally:
         server.stop()
     log = (tmp_path / "data" / "server.log").read_text()
-    assert SECRET not in log
-    assert SECRET[:12] not in log and SECRET[-12:] not in log
+    for secret in (SECRET, SECRET[::-1]):
+        assert secret not in log
+        assert secret[:12] not in log and secret[-12:] not in log
     # The lines are there, with the value replaced.
     assert '"GET /api/v1/models?api_key=<secret> HTTP/1.1" 401' in log
     assert '"GET /api/v1/models?model_id=a&access_token=<secret> HTTP/1.1" 401' in log
