@@ -1,10 +1,9 @@
 """End to end with Debian's `prometheus`: it scrapes a live `monitorx serve` (auth
 on) every second with the job docs/prometheus.md shows, and its query API returns
 MonitorX's series with the values of what was sent; the docs' alerting rules load,
-and every query of the Grafana dashboard and of the docs runs on it.
-
-The remote_write half (Prometheus writing into MonitorX's `POST /api/v1/prom/write`)
-comes with that endpoint."""
+and every query of the Grafana dashboard and of the docs runs on it. And the
+other way: with docs/prometheus.md's `remote_write`, what Prometheus scrapes
+arrives in MonitorX as custom metrics, queried back with their labels."""
 
 from __future__ import annotations
 
@@ -177,3 +176,52 @@ def test_the_docs_rules_and_every_dashboard_query_run_on_prometheus(
     # Every panel shows data but those of notification channels, of which there are
     # none (failures and errors show as 0; the wrong key's 401s as errors).
     assert set(empty) == {"Notifications sent by channel", "Notifications failed by channel"}
+
+
+def test_prometheus_remote_writes_what_it_scrapes_into_monitorx(
+    monitorx: ServerProcess, tmp_path: Path
+) -> None:
+    if prometheus_binary() is None:
+        unavailable("prometheus (scripts/ensure-prometheus installs it)")
+    work = tmp_path / "prometheus"
+    work.mkdir()
+    config = _config(monitorx, work)
+    (remote,) = _doc_yaml("remote_write:")["remote_write"]
+    writer_key = work / "monitorx-writer.key"
+    writer_key.write_text(ADMIN_KEY)
+    remote["url"] = f"{monitorx.url}/api/v1/prom/write"
+    remote["authorization"]["credentials_file"] = str(writer_key)
+    # The docs' example keeps model_/gpu_/ranker_ series; here MonitorX's own.
+    remote["write_relabel_configs"] = [
+        {"source_labels": ["__name__"], "regex": "monitorx_ingest_.*", "action": "keep"}
+    ]
+    remote["queue_config"] = {"batch_send_deadline": "1s"}
+    config.update(rule_files=[], remote_write=[remote])
+    prometheus = start_prometheus(config, work)
+    try:
+        _scraped_once(prometheus)
+        sent = _send(monitorx)
+
+        def written() -> list[dict[str, Any]]:
+            params = {
+                "metric": "monitorx_ingest_accepted_total",
+                "agg": "last",
+                "interval": "1h",
+                "label": ["kind:inference", f"job:{JOB}"],
+                "group_by": "job,kind",
+            }
+            with httpx.Client(base_url=monitorx.api, headers={"X-API-Key": ADMIN_KEY}) as api:
+                response = api.get("/metrics/query", params=params)
+            if response.status_code == 404:  # nothing written yet
+                return []
+            series: list[dict[str, Any]] = response.json()["series"]
+            return series
+
+        def latest(series: list[dict[str, Any]]) -> float | None:
+            return series[0]["points"][-1]["value"] if series else None
+
+        series = eventually(written, lambda s: latest(s) == sent["accepted"], timeout_s=WAIT_S)
+        assert latest(series) == sent["accepted"], prometheus.log()
+        assert series[0]["labels"] == {"job": JOB, "kind": "inference"}
+    finally:
+        prometheus.stop()
