@@ -20,10 +20,12 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import pyarrow as pa
 
@@ -38,6 +40,8 @@ logger = logging.getLogger("monitorx.ingest")
 POOL_MIN_BYTES = 64 * 1024
 
 _Decoded = tuple[pa.Table, list[Rejection]]
+T = TypeVar("T")
+U = TypeVar("U")
 
 
 def decode_batch_to_table(body: bytes, now: datetime, max_items: int) -> _Decoded:
@@ -167,24 +171,44 @@ class BatchDecoder:
         return Check(Health.HEALTHY, "", measured)
 
     async def decode(self, body: bytes, now: datetime, max_items: int) -> _Decoded:
+        """An inference batch body as an Arrow table and its rejections."""
+        if self._pool is None or len(body) < POOL_MIN_BYTES:
+            self._inline_batches += 1
+            return decode_batch_to_table(body, now, max_items)
+        ipc, rejected = await self.run(
+            _decode_in_worker, decode_batch_to_table, body, now, max_items
+        )
+        if isinstance(ipc, pa.Table):  # decoded here: the pool had just died
+            return ipc, rejected
+        return pa.ipc.open_stream(ipc).read_all(), rejected
+
+    async def run(
+        self,
+        in_worker: Callable[[bytes, datetime, int], T],
+        in_process: Callable[[bytes, datetime, int], U],
+        body: bytes,
+        now: datetime,
+        max_items: int,
+    ) -> T | U:
+        """``in_worker`` (a module-level function, its result sent back pickled) in a
+        worker for a large body; ``in_process`` here for a small one, without
+        workers, or when the pool has just died (it is restarted)."""
         pool = self._pool
         if pool is None or len(body) < POOL_MIN_BYTES:
             self._inline_batches += 1
-            return decode_batch_to_table(body, now, max_items)
+            return in_process(body, now, max_items)
         loop = asyncio.get_running_loop()
         self._in_flight += 1
         try:
-            ipc, rejected = await loop.run_in_executor(
-                pool, _decode_in_worker, body, now, max_items
-            )
+            result = await loop.run_in_executor(pool, in_worker, body, now, max_items)
         except BrokenProcessPool:
             logger.error("an ingest worker process died; restarting the pool")
             self._restarts += 1
             self.stop()
             self.start()
             self._inline_batches += 1
-            return decode_batch_to_table(body, now, max_items)
+            return in_process(body, now, max_items)
         finally:
             self._in_flight -= 1
         self._pool_batches += 1
-        return pa.ipc.open_stream(ipc).read_all(), rejected
+        return result

@@ -112,7 +112,10 @@ class IngestService:
     async def samples(self, body: bytes) -> BatchOutcome:
         """Store the valid samples of a ``POST /metrics/custom`` body; the others, and
         those past their metric's series limit, are rejected by index."""
-        columns, indices, rejected = decode_samples(body, self._clock.now(), self._max_batch_items)
+        # A large body is decoded in a worker process, as an inference batch is.
+        columns, indices, rejected = await self._decoder.run(
+            decode_samples, decode_samples, body, self._clock.now(), self._max_batch_items
+        )
         written = await self.write_samples(columns, refused_before=len(rejected))
         rejected += [Rejection(indices[row], error) for row, error in written.refused]
         rejected.sort(key=lambda r: r.index)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DuckDBSampleQueries"]
+__all__ = ["SAMPLE_GROUP_COMMIT_BATCHES", "DuckDBSampleQueries"]
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -15,6 +15,7 @@ import pyarrow as pa
 from monitorx.core.samples import SeriesInfo
 from monitorx.core.timeparse import from_epoch_us
 from monitorx.store.duckdb.session import DuckDBSession
+from monitorx.store.group_commit import GroupCommit
 from monitorx.store.queries import Resolution
 from monitorx.store.samples.batch import SAMPLE_ROLLUP_SCHEMA, SAMPLE_SCHEMA, SampleBatch
 from monitorx.store.sql.samples import (
@@ -39,22 +40,47 @@ def _in_series(series_ids: Sequence[int] | None) -> tuple[str, list[object]]:
     return " AND list_contains(%s, series_id)", [list(series_ids)]
 
 
+_SERIES_COLUMNS = ("project_id", "series_id", "name", "labels", "unit", "last_seen")
+_SERIES_TYPES = (pa.string(), pa.int64(), pa.string(), pa.string(), pa.string(), pa.timestamp("us"))
+# Batches of samples one transaction may carry.
+SAMPLE_GROUP_COMMIT_BATCHES = 64
+
+
 class DuckDBSampleQueries:
     """Mixed into `DuckDBStorage`."""
 
     _project: str
     _duckdb: DuckDBSession
+    _sample_writes: GroupCommit[SampleBatch]
 
     async def write_samples(self, batch: SampleBatch) -> None:
-        table = batch.table.select(SAMPLE_SCHEMA.names).cast(SAMPLE_SCHEMA)
-        new = series_rows(self._project, batch.new_series)
+        # Concurrent batches share a transaction: one commit for what arrived while
+        # the last one ran (each caller returns once its rows are committed).
+        await self._sample_writes.write(batch)
+
+    async def _commit_samples(self, batches: list[SampleBatch]) -> None:
+        table = pa.concat_tables(
+            [b.table.select(SAMPLE_SCHEMA.names).cast(SAMPLE_SCHEMA) for b in batches]
+        )
+        rows = series_rows(self._project, [info for b in batches for info in b.new_series])
+        # From Arrow, as the samples: executemany is slow on DuckDB (a burst of new
+        # series is thousands of rows).
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(_SERIES_COLUMNS)
+        new = pa.table(
+            {name: pa.array(column, type=kind) for name, column, kind in zip(
+                _SERIES_COLUMNS, columns, _SERIES_TYPES, strict=True)}
+        )  # fmt: skip
 
         def write(cur: Any) -> None:
-            if new:
-                cur.executemany(
-                    "INSERT INTO sample_series VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    new,
-                )
+            if rows:
+                cur.register("new_series", new)
+                try:
+                    cur.execute(
+                        f"INSERT INTO sample_series SELECT {', '.join(_SERIES_COLUMNS)} "
+                        "FROM new_series ON CONFLICT DO NOTHING"
+                    )
+                finally:
+                    cur.unregister("new_series")
             if table.num_rows:
                 cur.register("sample_batch", table)
                 try:

@@ -31,7 +31,7 @@ from monitorx.core import (
 )
 from monitorx.core.timeparse import from_epoch_us, to_epoch_us
 from monitorx.store.duckdb.lifecycle import LifecycleQueries
-from monitorx.store.duckdb.samples import DuckDBSampleQueries
+from monitorx.store.duckdb.samples import SAMPLE_GROUP_COMMIT_BATCHES, DuckDBSampleQueries
 from monitorx.store.duckdb.schema import migrate
 from monitorx.store.duckdb.session import DuckDBSession
 from monitorx.store.duckdb.writer import (
@@ -39,6 +39,7 @@ from monitorx.store.duckdb.writer import (
     DEFAULT_FLUSH_ROWS,
     MetricWriter,
 )
+from monitorx.store.group_commit import GroupCommit
 from monitorx.store.hot_tier import HotTier
 from monitorx.store.metric_batch import ERROR_CONTRIBUTION_SQL, metric_sql
 from monitorx.store.metric_log import MetricLog
@@ -108,6 +109,7 @@ class DuckDBStorage(
         self._local = threading.local()
         self._small_writes = asyncio.Lock()
         self._sql = self._duckdb = DuckDBSession(self._run, self._write)
+        self._sample_writes = GroupCommit(self._commit_samples, SAMPLE_GROUP_COMMIT_BATCHES)
 
     @property
     def description(self) -> str:

@@ -16,6 +16,9 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import pyarrow as pa
+
 from monitorx.core.samples import SampleColumns, SeriesInfo, canonical_labels, series_id
 from monitorx.store.samples.batch import SampleBatch, sample_table
 
@@ -84,34 +87,45 @@ class SeriesCatalog:
         new: dict[int, SeriesInfo] = {}
         with self._lock:
             for row, (name, labels) in enumerate(zip(columns.name, columns.labels, strict=True)):
-                items = tuple(sorted(labels.items()))
-                sid = self._ids.get((name, items))
+                # A client sends a series' labels in the same order every time: that
+                # order finds its id without sorting; a new order is sorted once.
+                key = (name, tuple(labels.items()))
+                sid = self._ids.get(key)
                 if sid is None:
                     sid = series_id(name, canonical_labels(labels))
-                    self._ids[(name, items)] = sid
+                    self._ids[key] = sid
                 if sid not in self._series and sid not in new:
                     if len(self._by_name.get(name, ())) >= self.max_series_per_metric:
-                        refused.append(
-                            (
-                                row,
-                                f"metric {name!r} has reached its limit of "
-                                f"{self.max_series_per_metric:,} label sets; this sample "
-                                "would open another",
-                            )
-                        )
+                        refused.append((row, self._over_limit(name)))
                         continue
-                    info = SeriesInfo(sid, name, dict(items), columns.unit[row])
+                    info = SeriesInfo(sid, name, dict(sorted(labels.items())), columns.unit[row])
                     new[sid] = info
                     self._add(info, columns.ts_us[row])
                 ids.append(sid)
                 kept.append(row)
-            for row, sid in zip(kept, ids, strict=True):
-                known = self._series[sid]
-                known.last_seen_us = max(known.last_seen_us, columns.ts_us[row])
-        table = sample_table(
-            ids, [columns.ts_us[r] for r in kept], [columns.value[r] for r in kept]
-        )
+            all_kept = len(kept) == len(columns)
+            ts = columns.ts_us if all_kept else [columns.ts_us[r] for r in kept]
+            values = columns.value if all_kept else [columns.value[r] for r in kept]
+            table = sample_table(ids, ts, values)
+            self._seen(table)
         return SampleBatch(table, list(new.values())), refused
+
+    def _over_limit(self, name: str) -> str:
+        return (
+            f"metric {name!r} has reached its limit of {self.max_series_per_metric:,} label "
+            "sets; this sample would open another"
+        )
+
+    def _seen(self, table: pa.Table) -> None:
+        """Move each series' last write time to its latest sample in ``table``."""
+        ids = table.column("series_id").to_numpy()
+        ts = table.column("ts").cast(pa.int64()).to_numpy()
+        unique, inverse = np.unique(ids, return_inverse=True)
+        latest = np.full(unique.size, np.iinfo(np.int64).min)
+        np.maximum.at(latest, inverse, ts)
+        for sid, seen_us in zip(unique.tolist(), latest.tolist(), strict=True):
+            known = self._series[sid]
+            known.last_seen_us = max(known.last_seen_us, seen_us)
 
     def discard(self, series: Sequence[SeriesInfo]) -> None:
         """Forget series whose opening write failed."""
