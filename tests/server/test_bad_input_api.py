@@ -14,6 +14,9 @@ BAD_METRICS: list[tuple[str, bytes, int, str]] = [
     ("infinite latency", b'{"model_id":"m","latency":Infinity}', 422, "latency"),
     ("negative infinity", b'{"model_id":"m","latency":-Infinity}', 422, "latency"),
     ("past float range", b'{"model_id":"m","latency":1e400}', 422, "latency"),
+    ("past what sums hold", b'{"model_id":"m","latency":1.7e308}', 422, "latency"),
+    ("cost past what sums hold", b'{"model_id":"m","latency":1,"llm":{"cost_usd":1e101}}', 422,
+     "llm.cost_usd"),
     ("negative latency", b'{"model_id":"m","latency":-0.5}', 422, "latency"),
     ("latency as text", b'{"model_id":"m","latency":"12"}', 422, "latency"),
     ("latency missing", b'{"model_id":"m"}', 422, "latency"),
@@ -82,3 +85,23 @@ def test_json_of_the_wrong_shape_is_422(api: httpx.Client) -> None:
     assert api.post("/metrics/inference/batch", json={"model_id": "m"}).status_code == 422
     assert api.post("/models", json=["m"]).status_code == 422
     assert api.post("/metrics/drift", json="text").status_code == 422
+
+
+def test_values_too_large_to_sum_are_refused_and_aggregates_keep_working(
+    api: httpx.Client,
+) -> None:
+    """A finite value near the float range would overflow every later sum of its
+    model (a 5xx on PostgreSQL and InfluxDB): it is refused, the others stored."""
+    batch = [{"model_id": "m", "latency": 1.7e308}] * 3 + [{"model_id": "m", "latency": 12.0}]
+    body = api.post("/metrics/inference/batch", json=batch).json()
+    assert body["accepted"] == 1
+    assert [r["index"] for r in body["rejected"]] == [0, 1, 2]
+    assert all("latency" in r["error"] and "1e+100" in r["error"] for r in body["rejected"])
+    summary = api.get("/models/m/summary")
+    assert summary.status_code == 200 and summary.json()["count"] == 1
+    aggregate = api.get("/metrics/aggregate", params={"model_id": "m", "agg": "mean"})
+    assert aggregate.status_code == 200
+    assert [p["value"] for p in aggregate.json()] == [12.0]
+    samples = [{"name": "big", "value": -1e300}, {"name": "big", "value": 5.0}]
+    body = api.post("/metrics/custom", json=samples).json()
+    assert body["accepted"] == 1 and body["rejected"][0]["index"] == 0

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-__all__ = ["finite_number"]
+__all__ = ["MAX_MEASURED", "finite_number"]
 
 import math
 
 from monitorx.core.errors import ValidationError
+
+MAX_MEASURED = 1e100
+"""The largest magnitude a measured value (an inference metric's numbers, a custom
+sample) may have. Beyond it no real measurement lies, and the store's sums over a
+window (and sums of squares) of such values would overflow a double: a value that
+stored would break every later aggregate of its model or series, so it is refused."""
 
 
 def finite_number(value: object, name: str) -> float:

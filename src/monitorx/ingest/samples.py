@@ -34,7 +34,7 @@ from monitorx.ingest.decode import (
     _lenient_json,
     _ts_us,
 )
-from monitorx.ingest.wire import Tags, Timestamp
+from monitorx.ingest.wire import Measured, Tags, Timestamp
 
 _NAME = re.compile(SAMPLE_NAME_PATTERN)
 _BAD_NAME = "must be 1–200 characters of A–Z a–z 0–9 _ : . starting with a letter"
@@ -44,7 +44,7 @@ class SampleWire(msgspec.Struct, gc=False):
     """API.md `Sample`. Unknown fields are ignored, for forward compatibility."""
 
     name: Annotated[str, Meta(min_length=1, max_length=200)]
-    value: float
+    value: Measured
     labels: Tags | None = None
     unit: Annotated[str, Meta(max_length=MAX_UNIT)] | None = None
     timestamp: Timestamp | None = None

@@ -16,6 +16,7 @@ import msgspec
 from msgspec import Meta
 
 from monitorx.core.identifiers import IDENTIFIER_PATTERN
+from monitorx.core.numbers import MAX_MEASURED
 
 MAX_TAGS = 64
 MAX_TAG_KEY = 128
@@ -24,7 +25,9 @@ MAX_REQUEST_ID = 128
 MAX_NAME = 256
 
 Identifier = Annotated[str, Meta(pattern=IDENTIFIER_PATTERN)]
-NonNegative = Annotated[float, Meta(ge=0)]
+# At most MAX_MEASURED: past it a window's sum overflows (core/numbers.py).
+NonNegative = Annotated[float, Meta(ge=0, le=MAX_MEASURED)]
+Measured = Annotated[float, Meta(ge=-MAX_MEASURED, le=MAX_MEASURED)]
 Fraction = Annotated[float, Meta(ge=0, le=1)]
 # Token counts: integers that a BIGINT column (and JavaScript) holds exactly.
 TokenCount = Annotated[int, Meta(ge=0, le=2**53)]
