@@ -24,6 +24,7 @@ from monitorx.store.sql.samples import (
     touch_statements,
 )
 
+_SERIES = ["project_id", "series_id", "name", "labels", "unit", "last_seen"]
 _ROLLUP_TABLES = {Resolution.MINUTE: "sample_rollups_1m", Resolution.HOUR: "sample_rollups_1h"}
 
 
@@ -51,10 +52,15 @@ class DuckDBSampleQueries:
 
         def write(cur: Any) -> None:
             if new:
-                cur.executemany(
-                    "INSERT INTO sample_series VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    new,
-                )
+                # From Arrow, not executemany: DuckDB runs executemany one statement a
+                # row (~2 ms each), and a first write can open thousands of series.
+                cur.register("new_series", pa.table(list(zip(*new, strict=True)), names=_SERIES))
+                try:
+                    cur.execute(
+                        "INSERT INTO sample_series SELECT * FROM new_series ON CONFLICT DO NOTHING"
+                    )
+                finally:
+                    cur.unregister("new_series")
             if table.num_rows:
                 cur.register("sample_batch", table)
                 try:
