@@ -16,6 +16,8 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from monitorx.core.samples import SampleColumns, SeriesInfo, canonical_labels, series_id
 from monitorx.store.samples.batch import SampleBatch, sample_table
 
@@ -82,36 +84,69 @@ class SeriesCatalog:
         kept: list[int] = []
         refused: list[tuple[int, str]] = []
         new: dict[int, SeriesInfo] = {}
+        # Decoders hand the rows of one series the same labels dict (a line's
+        # fields, a point's samples, a body's repeated series keys): a row whose
+        # name and dict were seen in this batch takes the same answer, without
+        # sorting its labels again. The dicts live as long as ``columns``.
+        seen: dict[tuple[str, int], int | None] = {}
+        names, labels_of = columns.name, columns.labels
         with self._lock:
-            for row, (name, labels) in enumerate(zip(columns.name, columns.labels, strict=True)):
-                items = tuple(sorted(labels.items()))
-                sid = self._ids.get((name, items))
+            for row, (name, labels) in enumerate(zip(names, labels_of, strict=True)):
+                key = (name, id(labels))
+                if key in seen:
+                    sid = seen[key]
+                else:
+                    sid = seen[key] = self._series_of(name, labels, row, columns, new)
                 if sid is None:
-                    sid = series_id(name, canonical_labels(labels))
-                    self._ids[(name, items)] = sid
-                if sid not in self._series and sid not in new:
-                    if len(self._by_name.get(name, ())) >= self.max_series_per_metric:
-                        refused.append(
-                            (
-                                row,
-                                f"metric {name!r} has reached its limit of "
-                                f"{self.max_series_per_metric:,} label sets; this sample "
-                                "would open another",
-                            )
-                        )
-                        continue
-                    info = SeriesInfo(sid, name, dict(items), columns.unit[row])
-                    new[sid] = info
-                    self._add(info, columns.ts_us[row])
+                    refused.append((row, self._limit_reason(name)))
+                    continue
                 ids.append(sid)
                 kept.append(row)
-            for row, sid in zip(kept, ids, strict=True):
-                known = self._series[sid]
-                known.last_seen_us = max(known.last_seen_us, columns.ts_us[row])
-        table = sample_table(
-            ids, [columns.ts_us[r] for r in kept], [columns.value[r] for r in kept]
+            ts_us = columns.ts_us if len(kept) == len(names) else [columns.ts_us[r] for r in kept]
+            self._saw(ids, ts_us)
+        values = columns.value if len(kept) == len(names) else [columns.value[r] for r in kept]
+        return SampleBatch(sample_table(ids, ts_us, values), list(new.values())), refused
+
+    def _series_of(
+        self,
+        name: str,
+        labels: dict[str, str],
+        row: int,
+        columns: SampleColumns,
+        new: dict[int, SeriesInfo],
+    ) -> int | None:
+        """The id of the series of ``name`` and ``labels``, opened (into ``new``)
+        when it is not known; None when that would pass the metric's limit."""
+        items = tuple(sorted(labels.items()))
+        sid = self._ids.get((name, items))
+        if sid is None:
+            sid = series_id(name, canonical_labels(labels))
+            self._ids[(name, items)] = sid
+        if sid not in self._series and sid not in new:
+            if len(self._by_name.get(name, ())) >= self.max_series_per_metric:
+                return None
+            info = SeriesInfo(sid, name, dict(items), columns.unit[row])
+            new[sid] = info
+            self._add(info, columns.ts_us[row])
+        return sid
+
+    def _limit_reason(self, name: str) -> str:
+        return (
+            f"metric {name!r} has reached its limit of {self.max_series_per_metric:,} "
+            "label sets; this sample would open another"
         )
-        return SampleBatch(table, list(new.values())), refused
+
+    def _saw(self, ids: list[int], ts_us: list[int]) -> None:
+        """Move each series' last seen time to its latest sample in the batch."""
+        if not ids:
+            return
+        sids, inverse = np.unique(np.asarray(ids, np.int64), return_inverse=True)
+        latest = np.full(sids.size, np.iinfo(np.int64).min, np.int64)
+        np.maximum.at(latest, inverse, np.asarray(ts_us, np.int64))
+        for sid, us in zip(sids.tolist(), latest.tolist(), strict=True):
+            known = self._series[sid]
+            if us > known.last_seen_us:
+                known.last_seen_us = us
 
     def discard(self, series: Sequence[SeriesInfo]) -> None:
         """Forget series whose opening write failed."""
