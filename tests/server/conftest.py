@@ -10,14 +10,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from monitorx.core.samples import canonical_labels
+from monitorx.core.timeparse import from_epoch_us
 from tests.conftest import LiveServer
 
 Row = tuple[str, float, int, dict[str, str], str | None]
 """A stored sample: name, value, time (epoch µs), labels, unit."""
 
-# The widest range every backend reads (InfluxDB keeps nanoseconds in 64 bits).
 _FIRST = datetime(1970, 1, 1, tzinfo=UTC)
-_LAST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def _key(row: Row) -> tuple[str, int, str, float]:
@@ -34,7 +33,9 @@ def stored_samples(server: LiveServer, name: str | None = None) -> list[Row]:
     read from the store itself, in `in_order`'s order."""
     storage = server.services.storage
     series = {info.series_id: info for info, _ in server.on_loop(storage.list_series())}
-    table = server.on_loop(storage.read_samples(_FIRST, _LAST)).to_pylist()
+    # Everything up to the last time the store keeps (its very last µs aside).
+    last = from_epoch_us(storage.latest_sample_us)
+    table = server.on_loop(storage.read_samples(_FIRST, last)).to_pylist()
     rows: list[Row] = []
     for sample in table:
         info = series[sample["series_id"]]

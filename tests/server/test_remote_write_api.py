@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from monitorx.ingest.prompb.remote_write_pb2 import WriteRequest
+from tests.backends import api_backend
 from tests.conftest import LiveServer
 from tests.server.conftest import stored_samples
 
@@ -117,3 +118,26 @@ def test_a_snappy_body_past_the_limit_once_decompressed_is_413(client: httpx.Cli
     body = bytes(cramjam.snappy.compress_raw(b"\0" * 11_000_000))
     response = client.post("/prom/write", content=body, headers=HEADERS)
     assert response.status_code == 413
+
+
+def test_a_sample_later_than_the_store_keeps_is_refused_by_series_and_the_rest_stored(
+    client: httpx.Client, live_server: LiveServer
+) -> None:
+    far_ms = 10_000_000_000_000  # 2286-11-20: past InfluxDB's nanoseconds, not the API's 9999
+    request = WriteRequest()
+    for name, at_ms in (("far", far_ms), ("near", T_MS)):
+        series = request.timeseries.add()
+        series.labels.add(name="__name__", value=name)
+        series.samples.add(value=1.0, timestamp=at_ms)
+    body = bytes(cramjam.snappy.compress_raw(request.SerializeToString()))
+    response = client.post("/prom/write", content=body, headers=HEADERS)
+    stored = [(row[0], row[2]) for row in stored_samples(live_server)]
+    if api_backend() == "influx":
+        assert response.status_code == 400
+        assert (
+            "far: timestamp after 2262-04-11T23:47:16Z, the last this store keeps" in response.text
+        )
+        assert stored == [("near", T_MS * 1000)]
+    else:
+        assert response.status_code == 204, response.text
+        assert stored == [("far", far_ms * 1000), ("near", T_MS * 1000)]

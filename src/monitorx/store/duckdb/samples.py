@@ -16,7 +16,12 @@ from monitorx.core.samples import SeriesInfo
 from monitorx.core.timeparse import from_epoch_us
 from monitorx.store.duckdb.session import DuckDBSession
 from monitorx.store.queries import Resolution
-from monitorx.store.samples.batch import SAMPLE_ROLLUP_SCHEMA, SAMPLE_SCHEMA, SampleBatch
+from monitorx.store.samples.batch import (
+    LATEST_SAMPLE_US,
+    SAMPLE_ROLLUP_SCHEMA,
+    SAMPLE_SCHEMA,
+    SampleBatch,
+)
 from monitorx.store.sql.samples import (
     SAMPLE_ROLLUP_COLUMNS,
     series_from_rows,
@@ -42,6 +47,8 @@ def _in_series(series_ids: Sequence[int] | None) -> tuple[str, list[object]]:
 
 class DuckDBSampleQueries:
     """Mixed into `DuckDBStorage`."""
+
+    latest_sample_us = LATEST_SAMPLE_US
 
     _project: str
     _duckdb: DuckDBSession
