@@ -2,37 +2,66 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from monitorx.core import Clock, FakeClock
 from monitorx.server.app import create_app
+from monitorx.server.deps import Services, services_of
 from monitorx.server.settings import Settings
 from tests.backends import api_backend, backend_url
 from tests.http_receiver import HttpReceiver, closed_port_url
 
+T = TypeVar("T")
+
 
 @dataclass
 class LiveServer:
-    """A server started by a test: its base URL (no path) and its data directory."""
+    """A server started by a test: its base URL (no path) and its data directory;
+    its app and event loop, so that a test can read what the server itself stored."""
 
     url: str
     data_dir: Path
     settings: Settings
+    app: FastAPI
+    loop: asyncio.AbstractEventLoop
 
     @property
     def api(self) -> str:
         return f"{self.url}/api/v1"
+
+    @property
+    def services(self) -> Services:
+        """The services the running app was built with (its store among them)."""
+        return services_of(self.app)
+
+    def on_loop(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run ``work`` on the server's event loop, where its store's connections
+        live, and return its result."""
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout=60)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, keeping the event loop it serves on."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().serve(sockets)
 
 
 def free_port() -> int:
@@ -50,7 +79,7 @@ def run_server(
     port = port or free_port()
     app = create_app(settings, clock=clock)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
+    server = _Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -58,8 +87,9 @@ def run_server(
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("test server did not start")
         time.sleep(0.01)
+    assert server.loop is not None
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", settings.data_dir, settings)
+        yield LiveServer(f"http://127.0.0.1:{port}", settings.data_dir, settings, app, server.loop)
     finally:
         server.should_exit = True
         thread.join(timeout=15)

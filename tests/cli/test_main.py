@@ -5,12 +5,20 @@ from __future__ import annotations
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import grpc
 import httpx
 import pytest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import MetricsServiceStub
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from monitorx.cli.main import _bootstrap_key, build_parser
+from monitorx.cli.main import _bootstrap_key, build_parser, main
+from tests.conftest import free_port
 from tests.system.conftest import start_server
 
 
@@ -46,3 +54,39 @@ def test_serve_with_auth_on_and_no_keys_uses_the_bootstrap_key(tmp_path: Path) -
         assert httpx.get(f"{server.api}/models", headers={"X-API-Key": key}).status_code == 200
     finally:
         server.stop()
+
+
+@pytest.mark.system
+def test_serve_with_an_otlp_grpc_port_takes_otlp_over_grpc(tmp_path: Path) -> None:
+    grpc_port = free_port()
+    server = start_server(tmp_path / "data", extra_args=["--otlp-grpc-port", str(grpc_port)])
+    try:
+        request = ExportMetricsServiceRequest()
+        metric = request.resource_metrics.add().scope_metrics.add().metrics.add(name="queue.depth")
+        queue = KeyValue(key="queue", value=AnyValue(string_value="emails"))
+        metric.gauge.data_points.add(time_unix_nano=time.time_ns(), as_int=17, attributes=[queue])
+        with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+            MetricsServiceStub(channel).Export(request, timeout=10)
+        answer = httpx.get(
+            f"{server.api}/metrics/query",
+            params={"metric": "queue.depth", "agg": "last", "interval": "1h", "group_by": "queue"},
+        )
+        assert answer.status_code == 200, answer.text
+        [series] = answer.json()["series"]
+        assert series["labels"] == {"queue": "emails"} and series["points"][-1]["value"] == 17
+    finally:
+        server.stop()
+    log = (tmp_path / "data" / "server.log").read_text()
+    assert f"OTLP/gRPC metrics on 127.0.0.1:{grpc_port}" in log
+
+
+def test_serve_with_an_otlp_grpc_port_and_no_grpcio_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "grpc", None)  # as if grpcio were not installed
+    monkeypatch.delitem(sys.modules, "monitorx.server.otlp_grpc", raising=False)
+    monkeypatch.setenv("MONITORX_AUTH_ENABLED", "false")
+    data_dir = str(tmp_path / "data")
+    assert main(["serve", "--otlp-grpc-port", "4317", "--data-dir", data_dir]) == 2
+    error = capsys.readouterr().err
+    assert 'needs grpcio, which is not installed: pip install "monitorx[otlp-grpc]"' in error

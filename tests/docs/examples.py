@@ -52,7 +52,19 @@ def console_commands(code: str) -> str:
     return "\n".join(line[2:] for line in code.splitlines() if line.startswith("$ "))
 
 
-def with_port(code: str, port: int) -> str:
+_OTLP_GRPC = re.compile(r"\b(localhost|127\.0\.0\.1):4317\b")
+
+
+def uses_otlp_grpc(page: str) -> bool:
+    """Whether the page's examples talk OTLP/gRPC to ``localhost:4317``."""
+    return any(_OTLP_GRPC.search(e.code) for e in examples(page) if e.not_run is None)
+
+
+def with_port(code: str, port: int, grpc_port: int | None = None) -> str:
     """The examples talk to ``localhost:8000`` or ``127.0.0.1:8000``, where
-    scripts/quickstart and the README serve; the test's server has a port of its own."""
-    return re.sub(r"\b(localhost|127\.0\.0\.1):8000\b", rf"\g<1>:{port}", code)
+    scripts/quickstart and the README serve, and OTLP/gRPC to ``localhost:4317``; the
+    test's server has ports of its own."""
+    code = re.sub(r"\b(localhost|127\.0\.0\.1):8000\b", rf"\g<1>:{port}", code)
+    if grpc_port is not None:
+        code = _OTLP_GRPC.sub(rf"\g<1>:{grpc_port}", code)
+    return code

@@ -14,7 +14,8 @@ data in ``./data``.
   PATH (``monitorx``, ``python``).
 - The one substitution: the server listens on a free port, not 8000, so
   ``localhost:8000`` and ``127.0.0.1:8000`` in the code name that port, and so does
-  MONITORX_URL (the SDK's default URL).
+  MONITORX_URL (the SDK's default URL). A page that names port 4317 gets a server
+  that also serves OTLP/gRPC, on another free port, which ``localhost:4317`` names.
 - bash, sh and console blocks run with ``set -euo pipefail`` and ``curl`` with
   ``--fail-with-body``: a failing command or an HTTP error fails the block. A
   python block runs in a fresh interpreter and must exit 0 without a traceback; on
@@ -36,6 +37,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import free_port
 from tests.docs.examples import (
     CHECK_LANGUAGES,
     PAGES,
@@ -44,6 +46,7 @@ from tests.docs.examples import (
     Example,
     console_commands,
     examples,
+    uses_otlp_grpc,
     with_port,
 )
 from tests.system.conftest import ServerProcess, start_server
@@ -61,6 +64,7 @@ NOT_RUN = {
     "docs/grafana.md": 3,
     "docs/llm.md": 1,
     "docs/notifications.md": 1,
+    "docs/opentelemetry.md": 1,
     "docs/performance.md": 6,
     "docs/sdk.md": 2,
     "docs/storage.md": 2,
@@ -119,9 +123,10 @@ def test_the_json_example_parses(example: Example) -> None:
 class PageRun:
     """A page's server, working directory and environment."""
 
-    def __init__(self, server: ServerProcess, work: Path) -> None:
+    def __init__(self, server: ServerProcess, work: Path, grpc_port: int | None) -> None:
         self.server = server
         self.work = work
+        self.grpc_port = grpc_port
         self.port = int(server.url.rsplit(":", 1)[1])
         self.key = (server.data_dir / "admin-api-key").read_text().strip()
         (work / ".venv").symlink_to(VENV)
@@ -147,7 +152,7 @@ class PageRun:
         return len(response.json())
 
     def run(self, example: Example) -> None:
-        code = with_port(example.code, self.port)
+        code = with_port(example.code, self.port, self.grpc_port)
         if example.lang == "console":
             code = console_commands(code)
         if example.lang == "python":
@@ -180,9 +185,11 @@ class PageRun:
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("page", RUN_PAGES)
 def test_the_examples_of_the_page_run_in_order(page: str, tmp_path: Path) -> None:
-    server = start_server(tmp_path / "data", {"MONITORX_AUTH_ENABLED": "true"})
+    grpc_port = free_port() if uses_otlp_grpc(page) else None
+    grpc_args = ["--otlp-grpc-port", str(grpc_port)] if grpc_port else []
+    server = start_server(tmp_path / "data", {"MONITORX_AUTH_ENABLED": "true"}, grpc_args)
     try:
-        run = PageRun(server, tmp_path)
+        run = PageRun(server, tmp_path, grpc_port)
         for example in examples(page):
             if example.lang in RUN_LANGUAGES and example.not_run is None:
                 run.run(example)

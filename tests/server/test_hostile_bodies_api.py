@@ -7,7 +7,9 @@ surrogate, NUL or another control character in a string or a key, a number past
 the float range, a string of megabytes, a value of the wrong type — sent as
 escaped ASCII or as raw UTF-8. Whatever it sends:
 
-- the answer is never a 5xx, and its body is JSON that says what was wrong;
+- the answer is never a 5xx, and its body is JSON that says what was wrong (the
+  standard ways in — OTLP, line protocol, remote_write — say it in their
+  protocol's own error body, which their clients read);
 - nothing of a refused body is stored: every GET that shows stored state answers
   the same before and after (a refused item of a batch is not among the metrics);
 - nothing stored holds a character the rule of stored text forbids
@@ -33,6 +35,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from monitorx.core.text import FORBIDDEN_RANGES, find_bad_text
+from monitorx.server.app import PROTOCOL_PATHS
 from tests.conftest import LiveServer
 from tests.http_receiver import HttpReceiver
 
@@ -264,6 +267,21 @@ def encode(body: Any, ascii_only: bool) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
+def error_text(template: str, response: httpx.Response) -> str:
+    """What an error answer says was wrong: the ``detail`` of MonitorX's JSON error
+    body (always JSON, whatever was sent), or for a standard way in its protocol's
+    own: InfluxDB's ``error`` (1.x) or ``message`` (2.x), the ``message`` of OTLP's
+    ``google.rpc.Status``, remote_write's plain text (as Prometheus' receiver)."""
+    if template not in PROTOCOL_PATHS:
+        detail = response.json().get("detail")
+        return detail if isinstance(detail, str) else ""
+    if response.headers.get("content-type", "").startswith("application/json"):
+        body = response.json()
+        found = [body.get(key) for key in ("error", "message")]
+        return next((text for text in found if isinstance(text, str) and text), "")
+    return response.text
+
+
 def write_operations(api: httpx.Client) -> list[tuple[str, str]]:
     schema = api.get("/openapi.json").json()
     return [
@@ -403,15 +421,16 @@ def probe(
             f"{method} {template} with {body[:200]!r}: {response.status_code} {response.text[:300]}"
         )
         assert response.status_code < 500, shown
-        answer = response.json()  # always JSON, whatever was sent
         if response.status_code >= 400:
-            assert isinstance(answer.get("detail"), str) and answer["detail"], shown
+            assert error_text(template, response), shown
             assert witness.read() == witness.last, f"a refused body changed what is stored: {shown}"
             return
+        answer = None if template in PROTOCOL_PATHS else response.json()  # JSON, whatever was sent
         witness.last = witness.read()
         bad = find_bad_text(witness.last)
         assert bad is None, f"stored text breaks the rule at {bad}: {shown}"
         if template.endswith("/inference/batch"):
+            assert isinstance(answer, dict), shown
             refused = {item["index"] for item in answer["rejected"]}
             sent = json.loads(body) if refused else []
             items = [sent[i] for i in refused if isinstance(sent[i], dict)]

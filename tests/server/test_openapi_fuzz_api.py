@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
@@ -24,6 +25,10 @@ from tests.conftest import LiveServer, make_settings, run_server
 KEY = "schemathesis-admin-key"
 AUTH = {"X-API-Key": KEY}
 EXAMPLES_PER_MODE = 6
+
+# The standard ways in take protobuf (OTLP, remote_write), which schemathesis cannot
+# make from a schema: random bytes, as a broken or hostile client would send.
+schemathesis.openapi.media_type("application/x-protobuf", st.binary(max_size=4096))
 
 
 @pytest.fixture

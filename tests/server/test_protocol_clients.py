@@ -1,8 +1,8 @@
 """End to end with the real clients, against a live server with auth on: the
 official OpenTelemetry Python SDK and its OTLP/HTTP exporter, and InfluxDB 2's
 Python client (influxdb-client) with its Token auth. What their requests became is
-read where the routes hand samples to the store (tests/server/conftest.py);
-tests/server/test_protocols_readback.py reads the same back over the API."""
+read from the server's own store (tests/server/conftest.py);
+tests/server/test_protocols_readback.py reads samples back over the API."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.resources import Resource
 
 from tests.conftest import LiveServer, make_settings, run_server
-from tests.server.conftest import ReceivedSamples
+from tests.server.conftest import in_order, stored_samples
 
 KEY = "ingest-key-0123456789"
 
@@ -80,22 +80,23 @@ def _record(provider: MeterProvider) -> None:
 
 @pytest.mark.parametrize("gzip", [False, True], ids=["identity", "gzip"])
 def test_the_otel_sdk_exports_a_counter_up_down_counter_gauge_and_histogram(
-    server: LiveServer, received: ReceivedSamples, gzip: bool
+    server: LiveServer, gzip: bool
 ) -> None:
     provider = _provider(server, gzip=gzip)
     _record(provider)
     assert provider.force_flush(10_000)
-    assert len(received.batches) == 1, "one export, one batch"
+    rows = stored_samples(server)  # before shutdown, which exports the same totals again
     provider.shutdown()
-    received.batches[1:] = []  # the export at shutdown sends the same totals again
     service = {"service": "ranker"}
-    counts = {row[3]["region"]: row[1] for row in received.named("ranker.requests")}
-    assert counts == {"eu": 5.0, "us": 7.0}
-    assert next(row[3] for row in received.named("ranker.requests")) == {**service, "region": "eu"}
-    assert [row[1] for row in received.named("ranker.in_flight")] == [3.0]
-    [gauge] = received.named("gpu.temperature")
-    assert gauge[1:][0] == 64.5 and gauge[3] == {**service, "gpu": "0"} and gauge[4] == "Cel"
-    by_name = {row[0]: row[1] for row in received.rows if row[0].startswith("ranker.duration")}
+    requests = {row[3]["region"]: row for row in rows if row[0] == "ranker.requests"}
+    assert {region: (row[1], row[3], row[4]) for region, row in requests.items()} == {
+        "eu": (5.0, {**service, "region": "eu"}, "{request}"),
+        "us": (7.0, {**service, "region": "us"}, "{request}"),
+    }
+    assert [(row[1], row[3]) for row in rows if row[0] == "ranker.in_flight"] == [(3.0, service)]
+    [gauge] = [row for row in rows if row[0] == "gpu.temperature"]
+    assert gauge[1] == 64.5 and gauge[3] == {**service, "gpu": "0"} and gauge[4] == "Cel"
+    by_name = {row[0]: row[1] for row in rows if row[0].startswith("ranker.duration")}
     assert by_name["ranker.duration.count"] == 8.0
     assert by_name["ranker.duration.sum"] == 1332.0
     assert by_name["ranker.duration.min"] == 3.0 and by_name["ranker.duration.max"] == 700.0
@@ -104,11 +105,11 @@ def test_the_otel_sdk_exports_a_counter_up_down_counter_gauge_and_histogram(
     assert by_name["ranker.duration.p50"] == 50.0
     assert 500 < by_name["ranker.duration.p99"] <= 700
     now_us = datetime.now(UTC).timestamp() * 1e6
-    assert all(abs(row[2] - now_us) < 60e6 for row in received.rows)
+    assert all(abs(row[2] - now_us) < 60e6 for row in rows)
 
 
 def test_delta_temporality_exports_the_increase_of_each_interval(
-    server: LiveServer, received: ReceivedSamples
+    server: LiveServer,
 ) -> None:
     provider = _provider(server, delta=True)
     counter = provider.get_meter("t").create_counter("jobs.done")
@@ -117,11 +118,11 @@ def test_delta_temporality_exports_the_increase_of_each_interval(
     counter.add(6)
     assert provider.force_flush(10_000)
     provider.shutdown()
-    assert [row[1] for row in received.named("jobs.done")] == [4.0, 6.0]
+    assert [row[1] for row in stored_samples(server, "jobs.done")] == [4.0, 6.0]
 
 
 def test_the_otel_sdk_with_a_wrong_key_stores_nothing(
-    server: LiveServer, received: ReceivedSamples
+    server: LiveServer,
 ) -> None:
     exporter = OTLPMetricExporter(
         endpoint=f"{server.url}/v1/metrics", headers={"Authorization": "Bearer wrong"}
@@ -132,7 +133,7 @@ def test_the_otel_sdk_with_a_wrong_key_stores_nothing(
     data = reader.get_metrics_data()
     assert data is not None
     assert exporter.export(data).name == "FAILURE"
-    assert received.rows == []
+    assert stored_samples(server) == []
 
 
 @pytest.fixture
@@ -142,7 +143,7 @@ def influx(server: LiveServer) -> Iterator[InfluxDBClient]:
 
 
 def test_influxdb_client_writes_points_through_api_v2_write(
-    influx: InfluxDBClient, received: ReceivedSamples
+    server: LiveServer, influx: InfluxDBClient
 ) -> None:
     when = datetime(2026, 1, 1, 12, 0, 0, 250_000, tzinfo=UTC)
     points = [
@@ -158,34 +159,34 @@ def test_influxdb_client_writes_points_through_api_v2_write(
     influx.write_api(write_options=SYNCHRONOUS).write(bucket="ops", record=points)
     ts_us = int(when.timestamp() * 1_000_000)
     labels = {"name": "emails", "dc": "eu west"}
-    assert received.rows == [
-        ("queue", 42.0, ts_us, labels, None),
-        ("queue_oldest_s", 12.5, ts_us, labels, None),
-        ("queue_paused", 0.0, ts_us, labels, None),
-    ]
+    assert stored_samples(server) == in_order(
+        [
+            ("queue", 42.0, ts_us, labels, None),
+            ("queue_oldest_s", 12.5, ts_us, labels, None),
+            ("queue_paused", 0.0, ts_us, labels, None),
+        ]
+    )
 
 
-def test_influxdb_client_with_gzip_and_seconds(
-    server: LiveServer, received: ReceivedSamples
-) -> None:
+def test_influxdb_client_with_gzip_and_seconds(server: LiveServer) -> None:
     with InfluxDBClient(url=server.url, token=KEY, org="acme", enable_gzip=True) as client:
         client.write_api(write_options=SYNCHRONOUS).write(
             bucket="ops",
             record="disk,path=/data used_percent=71.5 1767268800",
             write_precision=WritePrecision.S,
         )
-    assert received.rows == [
+    assert stored_samples(server) == [
         ("disk_used_percent", 71.5, 1_767_268_800_000_000, {"path": "/data"}, None)
     ]
 
 
 def test_influxdb_client_sees_the_partial_write_as_an_error_naming_the_line(
-    influx: InfluxDBClient, received: ReceivedSamples
+    server: LiveServer, influx: InfluxDBClient
 ) -> None:
     with pytest.raises(ApiException) as raised:
         influx.write_api(write_options=SYNCHRONOUS).write(
-            bucket="ops", record="ok value=1\nbroken value=\nok value=2"
+            bucket="ops", record="ok value=1 1000\nbroken value=\nok value=2 2000"
         )
     assert raised.value.status == 400
     assert "line 2: unable to parse 'broken value=': missing field value" in raised.value.body
-    assert [row[1] for row in received.rows] == [1.0, 2.0]
+    assert [(row[1], row[2]) for row in stored_samples(server)] == [(1.0, 1), (2.0, 2)]

@@ -1,10 +1,5 @@
 """Samples sent through each standard way in are read back through
-``GET /api/v1/metrics/query`` as API.md defines it.
-
-These run against the real store once the storage of custom samples is merged and
-`monitorx.ingest.sample_sink.write_samples` calls it (the marked integration
-point); until then they fail, as the xfail marker says, and strictly so: the day
-they pass, the marker must go."""
+``GET /api/v1/metrics/query`` as API.md defines it, from the real store."""
 
 from __future__ import annotations
 
@@ -12,7 +7,6 @@ import time
 
 import cramjam
 import httpx
-import pytest
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
@@ -20,8 +14,6 @@ from opentelemetry.sdk.resources import Resource
 
 from monitorx.ingest.prompb.remote_write_pb2 import WriteRequest
 from tests.conftest import LiveServer
-
-pytestmark = pytest.mark.xfail(strict=True, reason="storage of samples not merged yet")
 
 
 def _last(api: httpx.Client, metric: str, group_by: str) -> dict[str, float]:

@@ -53,6 +53,8 @@ def serve(args: argparse.Namespace) -> int:
         overrides["data_dir"] = Path(args.data_dir)
     if args.storage is not None:
         overrides["storage_url"] = args.storage
+    if args.otlp_grpc_port is not None:
+        overrides["otlp_grpc_port"] = args.otlp_grpc_port
     settings = Settings(**overrides)  # type: ignore[arg-type]
     embedded = embedded_store(settings.resolved_storage_url())
     if embedded is not None:
@@ -75,6 +77,8 @@ def serve(args: argparse.Namespace) -> int:
     sys.setswitchinterval(0.0005)
     print(f"MonitorX {_version()} storing data at {settings.resolved_storage_url()}")
     print(f"Dashboard and API on http://{settings.host}:{settings.port}/ (docs at /docs)")
+    if settings.otlp_grpc_port is not None:
+        print(f"OTLP/gRPC metrics on {settings.host}:{settings.otlp_grpc_port}")
     sys.stdout.flush()
     return run_server(app, settings.host, settings.port, args.log_level, args.access_log)
 
@@ -103,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_serve.add_argument("--port", type=int, help="port (default 8000)")
     p_serve.add_argument("--data-dir", help="where the embedded store lives (default ./data)")
     p_serve.add_argument("--storage", help="storage URL, e.g. duckdb:///path/to/file.db")
+    p_serve.add_argument(
+        "--otlp-grpc-port",
+        type=int,
+        help="also serve OTLP/gRPC metrics on this port, usually 4317 (default: off; "
+        'needs pip install "monitorx[otlp-grpc]")',
+    )
     p_serve.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )

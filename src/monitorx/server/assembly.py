@@ -32,7 +32,7 @@ from monitorx.alerting.rules.file import load_rules_file
 from monitorx.alerting.slo.catalog import SLOCatalog
 from monitorx.alerting.slo.evaluation import SLOEvaluator
 from monitorx.analysis.anomaly import SENSITIVITY_Z, build_detectors
-from monitorx.core import Clock
+from monitorx.core import Clock, MonitorXError
 from monitorx.core.timeparse import to_epoch_us
 from monitorx.evaluation.anomaly_scan import AnomalyScanner
 from monitorx.evaluation.batches import Evaluator
@@ -147,6 +147,34 @@ def _async(fn: Callable[[], object]) -> Step:
         fn()
 
     return step
+
+
+OTLP_GRPC_EXTRA = 'pip install "monitorx[otlp-grpc]"'
+
+
+def _otlp_grpc(settings: Settings, services: Services) -> tuple[Step, Step] | None:
+    """Start and stop of the OTLP/gRPC server, when ``otlp_grpc_port`` asks for one.
+    grpcio is an optional extra: without it, a `MonitorXError` that says how to
+    install it, before anything starts."""
+    if settings.otlp_grpc_port is None:
+        return None
+    try:
+        from monitorx.server.otlp_grpc import OtlpGrpcServer
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.partition(".")[0] != "grpc":
+            raise
+        raise MonitorXError(
+            f"OTLP/gRPC (otlp_grpc_port, --otlp-grpc-port) needs grpcio, which is not "
+            f"installed: {OTLP_GRPC_EXTRA}"
+        ) from None
+    server = OtlpGrpcServer(
+        services.ingest,
+        services.auth,
+        services.clock,
+        (settings.host, settings.otlp_grpc_port),
+        settings.max_body_bytes,
+    )
+    return server.start, server.stop
 
 
 def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
@@ -313,4 +341,9 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
         store.close,
         _async(decoder.stop),
     ]
+    otlp_grpc = _otlp_grpc(settings, services)
+    if otlp_grpc is not None:
+        # Listens once everything it writes through is up; stops taking calls first.
+        startup.append(otlp_grpc[0])
+        shutdown.insert(0, otlp_grpc[1])
     return Assembly(services, startup, shutdown)

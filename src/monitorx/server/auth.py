@@ -14,6 +14,7 @@ from __future__ import annotations
 __all__ = ["Authenticator", "Principal", "Role"]
 
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -56,12 +57,17 @@ class Authenticator:
         self._jwt_secret = jwt_secret
 
     def authenticate(self, conn: HTTPConnection) -> Principal:
+        return self.authenticate_headers(conn.headers)
+
+    def authenticate_headers(self, headers: Mapping[str, str]) -> Principal:
+        """The caller named by ``headers`` (lower-case names: HTTP headers, or the
+        metadata of a gRPC call); `Unauthorized` when none is."""
         if not self.enabled:
             return _ANONYMOUS_ADMIN
-        key = conn.headers.get("x-api-key")
+        key = headers.get("x-api-key")
         if key is not None:
             return self._by_key(key)
-        authorization = conn.headers.get("authorization", "")
+        authorization = headers.get("authorization", "")
         scheme, _, credential = authorization.partition(" ")
         scheme, credential = scheme.lower(), credential.strip()
         if scheme == "token" and credential:

@@ -97,6 +97,13 @@ class Settings(BaseSettings):
         description="Label sets a custom metric may have; a sample that would open "
         "another is rejected (existing series keep working).",
     )
+    otlp_grpc_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Serve OTLP/gRPC metrics (MetricsService/Export) on this port of "
+        "`host`, usually 4317 (none: off). Needs grpcio: the otlp-grpc extra.",
+    )
     ingest_workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         ge=0,

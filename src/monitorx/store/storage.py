@@ -249,6 +249,12 @@ class SampleStore(Protocol):
     it by id. Rollup rows hold ``SAMPLE_ROLLUP_SCHEMA``, like the inference metrics'
     rollups but per series, with a counter's increase and the last value."""
 
+    @property
+    def latest_sample_us(self) -> int:
+        """The last sample time (epoch µs) this store keeps: 9999-12-31 for the SQL
+        stores, 2262-04-11 for InfluxDB (nanoseconds in 64 bits). Later rows are
+        refused before `write_samples`, each with why."""
+
     async def write_samples(self, batch: SampleBatch) -> None:
         """Record the batch's new series and append its rows (``SAMPLE_SCHEMA``), in
         one transaction; return once committed."""

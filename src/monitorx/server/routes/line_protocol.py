@@ -17,7 +17,6 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from monitorx.core import MonitorXError, PayloadTooLarge, UnsupportedMediaType
-from monitorx.ingest import sample_sink
 from monitorx.ingest.content_encoding import open_body
 from monitorx.ingest.line_protocol import DecodedLines, LineError, decode_lines
 from monitorx.server.deps import ClockDep, IngestDep, SettingsDep, WriteAccess
@@ -86,12 +85,12 @@ async def _write(
         raise _Refused(415, str(exc)) from None
     except MonitorXError as exc:
         raise _Refused(400, str(exc)) from None
-    refused = await sample_sink.write_samples(ingest, decoded.samples)
+    written = await ingest.write_samples(decoded.samples)
     errors = list(decoded.errors)
-    if refused:
+    if written.refused:
         by_line: dict[int, str] = {}
-        for row in refused:
-            by_line.setdefault(decoded.line_of_row[row.row], row.reason)
+        for row, reason in written.refused:
+            by_line.setdefault(decoded.line_of_row[row], reason)
         errors.extend(LineError(line, "", reason) for line, reason in by_line.items())
         errors.sort(key=lambda e: e.line)
     if not errors:

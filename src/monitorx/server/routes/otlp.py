@@ -20,8 +20,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from starlette.responses import Response
 
 from monitorx.core import MonitorXError, PayloadTooLarge
-from monitorx.ingest import sample_sink
 from monitorx.ingest.content_encoding import open_body
+from monitorx.ingest.otlp_export import store_export
 from monitorx.ingest.otlp_metrics import DecodedMetrics, decode_metrics, parse_metrics_request
 from monitorx.server.deps import ClockDep, IngestDep, SettingsDep, WriteAccess
 from monitorx.server.routes.protocol_bodies import decode_off_loop, media_type, now_us
@@ -97,15 +97,4 @@ async def export_metrics(
         decoded = await decode_off_loop(len(raw), decode)
     except MonitorXError as exc:
         return _error(exc, as_json)
-    refused = await sample_sink.write_samples(ingest, decoded.samples)
-    points_by_reason: dict[str, set[int]] = {}
-    for row in refused:
-        points_by_reason.setdefault(row.reason, set()).add(decoded.point_of_row[row.row])
-    for reason, points in points_by_reason.items():
-        decoded.reasons[reason] = decoded.reasons.get(reason, 0) + len(points)
-    decoded.rejected += len({decoded.point_of_row[row.row] for row in refused})
-    answer = ExportMetricsServiceResponse()
-    if decoded.rejected:
-        answer.partial_success.rejected_data_points = decoded.rejected
-        answer.partial_success.error_message = decoded.message()
-    return _encode(answer, as_json, 200)
+    return _encode(await store_export(ingest, decoded), as_json, 200)

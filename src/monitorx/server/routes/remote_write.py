@@ -15,7 +15,6 @@ from fastapi import APIRouter, Request
 from starlette.responses import PlainTextResponse, Response
 
 from monitorx.core import MonitorXError, PayloadTooLarge
-from monitorx.ingest import sample_sink
 from monitorx.ingest.content_encoding import unsnappy
 from monitorx.ingest.remote_write import DecodedSeries, decode_write_request
 from monitorx.server.deps import ClockDep, IngestDep, SettingsDep, WriteAccess
@@ -82,13 +81,13 @@ async def remote_write(
         return PlainTextResponse(str(exc), status_code=413)
     except MonitorXError as exc:
         return PlainTextResponse(str(exc), status_code=400)
-    refused = await sample_sink.write_samples(ingest, decoded.samples)
+    written = await ingest.write_samples(decoded.samples)
     seen: set[int] = set()
-    for row in refused:
-        series = decoded.series_of_row[row.row]
+    for row, reason in written.refused:
+        series = decoded.series_of_row[row]
         if series not in seen:
             seen.add(series)
-            decoded.problems.append(f"{decoded.names[series]}: {row.reason}")
+            decoded.problems.append(f"{decoded.names[series]}: {reason}")
     if decoded.problems:
         return PlainTextResponse(decoded.message(), status_code=400)
     return Response(status_code=204)

@@ -17,7 +17,12 @@ from monitorx.core.timeparse import from_epoch_us
 from monitorx.store.duckdb.session import DuckDBSession
 from monitorx.store.group_commit import GroupCommit
 from monitorx.store.queries import Resolution
-from monitorx.store.samples.batch import SAMPLE_ROLLUP_SCHEMA, SAMPLE_SCHEMA, SampleBatch
+from monitorx.store.samples.batch import (
+    LATEST_SAMPLE_US,
+    SAMPLE_ROLLUP_SCHEMA,
+    SAMPLE_SCHEMA,
+    SampleBatch,
+)
 from monitorx.store.sql.samples import (
     SAMPLE_ROLLUP_COLUMNS,
     series_from_rows,
@@ -48,6 +53,8 @@ SAMPLE_GROUP_COMMIT_BATCHES = 64
 
 class DuckDBSampleQueries:
     """Mixed into `DuckDBStorage`."""
+
+    latest_sample_us = LATEST_SAMPLE_US
 
     _project: str
     _duckdb: DuckDBSession

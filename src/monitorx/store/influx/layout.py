@@ -38,6 +38,7 @@ from __future__ import annotations
 __all__ = [
     "DRIFT",
     "INFERENCE",
+    "MAX_US",
     "METRIC_FIELDS",
     "ROLLUP_FIELDS",
     "NanoCounter",
@@ -101,7 +102,8 @@ ROLLUP_FIELDS: tuple[tuple[str, FieldKind], ...] = (
     ("sketch", "string"),
 )
 _NANOS_PER_US = 1000
-_MAX_US = (MAX_NANO_TIME - (_NANOS_PER_US - 1)) // _NANOS_PER_US
+MAX_US = (MAX_NANO_TIME - (_NANOS_PER_US - 1)) // _NANOS_PER_US
+"""The last microsecond InfluxDB stores."""
 # 16 hex digits: a clash between two tag sets of one model, metric and bucket would
 # take billions of tag sets.
 _TAGSET_BYTES = 8
@@ -129,7 +131,7 @@ def rollup_measurement(resolution: Resolution) -> str:
 
 
 def _check_us(ts_us: npt.NDArray[np.int64], field: str) -> None:
-    if ts_us.size and (int(ts_us.min()) < 0 or int(ts_us.max()) > _MAX_US):
+    if ts_us.size and (int(ts_us.min()) < 0 or int(ts_us.max()) > MAX_US):
         raise ValidationError(
             "InfluxDB stores times from 1970 up to 2262-04-11T23:47:16Z only", field
         )

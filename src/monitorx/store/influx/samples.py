@@ -28,6 +28,7 @@ from monitorx.core.timeparse import from_epoch_us, to_epoch_us
 from monitorx.store.duckdb.storage import DuckDBStorage
 from monitorx.store.influx import queries as iql
 from monitorx.store.influx.client import InfluxClient, Series
+from monitorx.store.influx.layout import MAX_US
 from monitorx.store.influx.lines import escape_tag_value
 from monitorx.store.queries import Resolution
 from monitorx.store.samples.batch import SAMPLE_ROLLUP_SCHEMA, SAMPLE_SCHEMA, SampleBatch
@@ -87,6 +88,8 @@ def _id_filters(series_ids: Sequence[int] | None) -> list[str]:
 
 class InfluxSampleQueries:
     """Mixed into `InfluxStorage`."""
+
+    latest_sample_us = MAX_US
 
     _project: str
     _influx: InfluxClient

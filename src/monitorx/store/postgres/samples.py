@@ -19,7 +19,12 @@ from monitorx.store.postgres.binary_copy import encode_binary_copy
 from monitorx.store.postgres.connection import PostgresPool
 from monitorx.store.postgres.copy import copy_out, read_csv_table
 from monitorx.store.queries import Resolution
-from monitorx.store.samples.batch import SAMPLE_ROLLUP_SCHEMA, SAMPLE_SCHEMA, SampleBatch
+from monitorx.store.samples.batch import (
+    LATEST_SAMPLE_US,
+    SAMPLE_ROLLUP_SCHEMA,
+    SAMPLE_SCHEMA,
+    SampleBatch,
+)
 from monitorx.store.sql.samples import (
     SAMPLE_ROLLUP_COLUMNS,
     series_from_rows,
@@ -65,6 +70,8 @@ def _samples_from_csv(csv: bytes) -> pa.Table:
 
 class PostgresSampleQueries:
     """Mixed into `PostgresStorage`."""
+
+    latest_sample_us = LATEST_SAMPLE_US
 
     _pool: PostgresPool
     _project: str

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["SAMPLE_ROLLUP_SCHEMA", "SAMPLE_SCHEMA", "SampleBatch", "sample_table"]
+__all__ = [
+    "LATEST_SAMPLE_US",
+    "SAMPLE_ROLLUP_SCHEMA",
+    "SAMPLE_SCHEMA",
+    "SampleBatch",
+    "sample_table",
+]
 
 from dataclasses import dataclass, field
 
@@ -10,6 +16,10 @@ import numpy as np
 import pyarrow as pa
 
 from monitorx.core.samples import SeriesInfo
+from monitorx.core.timeparse import MAX_EPOCH_S
+
+LATEST_SAMPLE_US = (int(MAX_EPOCH_S) + 1) * 1_000_000 - 1
+"""9999-12-31T23:59:59.999999Z: the last sample time API.md admits."""
 
 SAMPLE_SCHEMA = pa.schema(
     [("series_id", pa.int64()), ("ts", pa.timestamp("us")), ("value", pa.float64())]

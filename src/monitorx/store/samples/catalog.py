@@ -17,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
 from monitorx.core.samples import SampleColumns, SeriesInfo, canonical_labels, series_id
 from monitorx.store.samples.batch import SampleBatch, sample_table
@@ -85,47 +84,71 @@ class SeriesCatalog:
         kept: list[int] = []
         refused: list[tuple[int, str]] = []
         new: dict[int, SeriesInfo] = {}
+        # Decoders hand the rows of one series the same labels dict (a line's
+        # fields, a point's samples, a body's repeated series keys): a row whose
+        # name and dict were seen in this batch takes the same answer, without
+        # sorting its labels again. The dicts live as long as ``columns``.
+        seen: dict[tuple[str, int], int | None] = {}
+        names, labels_of = columns.name, columns.labels
         with self._lock:
-            for row, (name, labels) in enumerate(zip(columns.name, columns.labels, strict=True)):
-                # A client sends a series' labels in the same order every time: that
-                # order finds its id without sorting; a new order is sorted once.
-                key = (name, tuple(labels.items()))
-                sid = self._ids.get(key)
+            for row, (name, labels) in enumerate(zip(names, labels_of, strict=True)):
+                key = (name, id(labels))
+                if key in seen:
+                    sid = seen[key]
+                else:
+                    sid = seen[key] = self._series_of(name, labels, row, columns, new)
                 if sid is None:
-                    sid = series_id(name, canonical_labels(labels))
-                    self._ids[key] = sid
-                if sid not in self._series and sid not in new:
-                    if len(self._by_name.get(name, ())) >= self.max_series_per_metric:
-                        refused.append((row, self._over_limit(name)))
-                        continue
-                    info = SeriesInfo(sid, name, dict(sorted(labels.items())), columns.unit[row])
-                    new[sid] = info
-                    self._add(info, columns.ts_us[row])
+                    refused.append((row, self._limit_reason(name)))
+                    continue
                 ids.append(sid)
                 kept.append(row)
-            all_kept = len(kept) == len(columns)
-            ts = columns.ts_us if all_kept else [columns.ts_us[r] for r in kept]
-            values = columns.value if all_kept else [columns.value[r] for r in kept]
-            table = sample_table(ids, ts, values)
-            self._seen(table)
-        return SampleBatch(table, list(new.values())), refused
+            ts_us = columns.ts_us if len(kept) == len(names) else [columns.ts_us[r] for r in kept]
+            self._saw(ids, ts_us)
+        values = columns.value if len(kept) == len(names) else [columns.value[r] for r in kept]
+        return SampleBatch(sample_table(ids, ts_us, values), list(new.values())), refused
 
-    def _over_limit(self, name: str) -> str:
+    def _series_of(
+        self,
+        name: str,
+        labels: dict[str, str],
+        row: int,
+        columns: SampleColumns,
+        new: dict[int, SeriesInfo],
+    ) -> int | None:
+        """The id of the series of ``name`` and ``labels``, opened (into ``new``)
+        when it is not known; None when that would pass the metric's limit."""
+        # A client sends a series' labels in the same order every time: that order
+        # finds its id without sorting; a new order is sorted once.
+        key = (name, tuple(labels.items()))
+        sid = self._ids.get(key)
+        if sid is None:
+            sid = series_id(name, canonical_labels(labels))
+            self._ids[key] = sid
+        if sid not in self._series and sid not in new:
+            if len(self._by_name.get(name, ())) >= self.max_series_per_metric:
+                return None
+            info = SeriesInfo(sid, name, dict(sorted(labels.items())), columns.unit[row])
+            new[sid] = info
+            self._add(info, columns.ts_us[row])
+        return sid
+
+    def _limit_reason(self, name: str) -> str:
         return (
-            f"metric {name!r} has reached its limit of {self.max_series_per_metric:,} label "
-            "sets; this sample would open another"
+            f"metric {name!r} has reached its limit of {self.max_series_per_metric:,} "
+            "label sets; this sample would open another"
         )
 
-    def _seen(self, table: pa.Table) -> None:
-        """Move each series' last write time to its latest sample in ``table``."""
-        ids = table.column("series_id").to_numpy()
-        ts = table.column("ts").cast(pa.int64()).to_numpy()
-        unique, inverse = np.unique(ids, return_inverse=True)
-        latest = np.full(unique.size, np.iinfo(np.int64).min)
-        np.maximum.at(latest, inverse, ts)
-        for sid, seen_us in zip(unique.tolist(), latest.tolist(), strict=True):
+    def _saw(self, ids: list[int], ts_us: list[int]) -> None:
+        """Move each series' last seen time to its latest sample in the batch."""
+        if not ids:
+            return
+        sids, inverse = np.unique(np.asarray(ids, np.int64), return_inverse=True)
+        latest = np.full(sids.size, np.iinfo(np.int64).min, np.int64)
+        np.maximum.at(latest, inverse, np.asarray(ts_us, np.int64))
+        for sid, us in zip(sids.tolist(), latest.tolist(), strict=True):
             known = self._series[sid]
-            known.last_seen_us = max(known.last_seen_us, seen_us)
+            if us > known.last_seen_us:
+                known.last_seen_us = us
 
     def discard(self, series: Sequence[SeriesInfo]) -> None:
         """Forget series whose opening write failed."""

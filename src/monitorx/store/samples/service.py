@@ -96,8 +96,12 @@ class CustomMetrics:
         self._touched = {info.series_id: seen for info, seen in series}
 
     async def write(self, columns: SampleColumns) -> list[tuple[int, str]]:
-        """Store a validated batch; return the rows refused (series limit), each with
-        why. Returns once the rest is committed."""
+        """Store a validated batch; return the rows refused (a time past what the
+        store keeps, the series limit), each with why, by row. Returns once the rest
+        is committed."""
+        latest = self._storage.latest_sample_us
+        if columns.ts_us and max(columns.ts_us) > latest:
+            return await self._write_until(columns, latest)
         batch, refused = self.catalog.prepare(columns)
         if len(batch) or batch.new_series:
             try:
@@ -107,6 +111,18 @@ class CustomMetrics:
                 raise
             self._hot.append(batch.table, to_epoch_us(self._clock.now()))
         return refused
+
+    async def _write_until(self, columns: SampleColumns, latest_us: int) -> list[tuple[int, str]]:
+        """`write` the rows up to ``latest_us``; refuse the later ones."""
+        why = (
+            f"timestamp after {from_epoch_us(latest_us):%Y-%m-%dT%H:%M:%SZ}, the last "
+            "this store keeps"
+        )
+        kept = [row for row, ts in enumerate(columns.ts_us) if ts <= latest_us]
+        refused = [(row, why) for row, ts in enumerate(columns.ts_us) if ts > latest_us]
+        if kept:
+            refused += [(kept[row], r) for row, r in await self.write(columns.take(kept))]
+        return sorted(refused)
 
     async def keep_last_seen(self) -> None:
         """Tell the store when each series written since the last call was last seen
