@@ -44,17 +44,23 @@ from monitorx.alerting.notify.config import AlertingConfig
 from monitorx.alerting.notify.delivery import (
     DEFAULT_CONCURRENCY,
     DeliveryAttempt,
-    DeliveryJob,
     DeliveryPolicy,
     DeliveryQueue,
     Outcome,
 )
+from monitorx.alerting.notify.delivery_health import delivery_health
 from monitorx.alerting.notify.dispatch import Dispatcher, NotificationLogEntry
+from monitorx.alerting.notify.documents import (
+    ESCALATION,
+    JOB,
+    NFLOG,
+    attempt_json,
+    job_from,
+    job_json,
+)
 from monitorx.alerting.notify.notification import (
     Notification,
     NotifiedAlert,
-    notification_from_json,
-    notification_to_json,
     notified_alert,
 )
 from monitorx.alerting.notify.routing import match_routes
@@ -65,60 +71,10 @@ from monitorx.alerting.notify.silences import (
     silenced_by,
 )
 from monitorx.core import Alert, AlertStatus, Clock
-from monitorx.core.health import FAILED_ATTEMPTS, OVERDUE_INTERVALS, Check, Health
+from monitorx.core.health import Check
 from monitorx.store import DeliveryLogEntry, DocumentStore
 
 logger = logging.getLogger("monitorx.alerting.notify.notifier")
-
-
-def _failed_in_a_row(attempts: Sequence[DeliveryAttempt]) -> int:
-    count = 0
-    for attempt in reversed(attempts):
-        if attempt.outcome is Outcome.DELIVERED:
-            break
-        count += 1
-    return count
-
-
-JOB, NFLOG, ESCALATION = "delivery_job", "nflog", "escalation"
-
-
-def _attempt_json(attempt: DeliveryAttempt) -> str:
-    return json.dumps(
-        {
-            "channel": attempt.channel,
-            "group_key": attempt.group_key,
-            "attempt": attempt.attempt,
-            "at": attempt.at.isoformat(),
-            "outcome": attempt.outcome.value,
-            "status_code": attempt.status_code,
-            "error": attempt.error,
-        }
-    )
-
-
-def _job_json(job: DeliveryJob) -> str:
-    return json.dumps(
-        {
-            "id": job.id,
-            "channel": job.channel,
-            "notification": notification_to_json(job.notification),
-            "first_try": job.first_try.isoformat(),
-            "due": job.due.isoformat(),
-            "attempts": job.attempts,
-        }
-    )
-
-
-def _job_from(data: dict[str, Any]) -> DeliveryJob:
-    return DeliveryJob(
-        channel=data["channel"],
-        notification=notification_from_json(data["notification"]),
-        first_try=datetime.fromisoformat(data["first_try"]),
-        due=datetime.fromisoformat(data["due"]),
-        attempts=data["attempts"],
-        id=data["id"],
-    )
 
 
 class Notifier:
@@ -194,7 +150,7 @@ class Notifier:
             self.dispatcher.restore_log(data["group_key"], data["receiver"], entry)
             self._log_docs.setdefault(data["group_key"], set()).add(key)
         for _, body in await self._storage.list_documents(JOB):
-            job = _job_from(json.loads(body))
+            job = job_from(json.loads(body))
             self.queue.restore(job)
             self._jobs[job.id] = (job.channel, job.attempts, job.due)
         for _, body in await self._storage.list_documents(ESCALATION):
@@ -275,42 +231,8 @@ class Notifier:
         self._deletes.add((kind, key))
 
     def health(self) -> Check:
-        """Degraded when a channel's last `FAILED_ATTEMPTS` deliveries failed, or a
-        job has waited for its send more than `OVERDUE_INTERVALS` ticks past its
-        time (its channel's sender is stuck); the oldest undelivered job's age and
-        each channel's latest outcome either way."""
-        now = self._clock.now()
-        pending = self.queue.pending()
-        reasons = []
-        channels: dict[str, dict[str, object]] = {}
-        for name, attempts in sorted(self.queue.recent.items()):
-            last = list(attempts)[-FAILED_ATTEMPTS:]
-            failed = [a for a in last if a.outcome is not Outcome.DELIVERED]
-            channels[name] = {
-                "last_outcome": last[-1].outcome.value,
-                "last_attempt": last[-1].at.isoformat(),
-                "failed_in_a_row": _failed_in_a_row(attempts),
-            }
-            if len(failed) == FAILED_ATTEMPTS:
-                reasons.append(
-                    f"channel {name}: the last {FAILED_ATTEMPTS} deliveries failed "
-                    f"({last[-1].error or last[-1].outcome.value})"
-                )
-        stuck = [
-            j
-            for j in pending
-            if (now - j.due).total_seconds() > OVERDUE_INTERVALS * self._tick_s
-            and not self._sending(j.channel)
-        ]
-        if stuck:
-            reasons.append(f"{len(stuck)} notification(s) past their send time")
-        oldest = min((j.first_try for j in pending), default=None)
-        measured = {
-            "undelivered": len(pending),
-            "oldest_undelivered_s": 0.0 if oldest is None else (now - oldest).total_seconds(),
-            "channels": channels,
-        }
-        return Check(Health.DEGRADED if reasons else Health.HEALTHY, "; ".join(reasons), measured)
+        """See `delivery_health`."""
+        return delivery_health(self.queue, self._sending, self._clock.now(), self._tick_s)
 
     def _sending(self, channel: str) -> bool:
         task = self._pumps.get(channel)
@@ -348,7 +270,7 @@ class Notifier:
             self._record(attempt)
             return True
         job = self.queue.submit(channel, notification)
-        self._put(JOB, job.id, _job_json(job))
+        self._put(JOB, job.id, job_json(job))
         self._jobs[job.id] = (channel, job.attempts, job.due)
         return True
 
@@ -372,7 +294,7 @@ class Notifier:
                 self._delete(JOB, job_id)
                 self._jobs.pop(job_id, None)
             elif (job.attempts, job.due) != (attempts, due):
-                self._put(JOB, job.id, _job_json(job))
+                self._put(JOB, job.id, job_json(job))
                 self._jobs[job_id] = (channel, job.attempts, job.due)
         await self._commit()
 
@@ -390,9 +312,7 @@ class Notifier:
                 attempt.error,
             )
         if attempt.alert_ids:
-            self._log.append(
-                DeliveryLogEntry(attempt.alert_ids, attempt.at, _attempt_json(attempt))
-            )
+            self._log.append(DeliveryLogEntry(attempt.alert_ids, attempt.at, attempt_json(attempt)))
 
     async def deliveries(self, alert_id: str) -> list[dict[str, Any]]:
         """Every attempt to notify about an alert, oldest first."""

@@ -41,7 +41,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from monitorx.alerting.rules.definition import format_duration, parse_window
+from monitorx.alerting.rules.definition import format_duration
+from monitorx.alerting.rules.fields import parse_window
 from monitorx.core import (
     Environment,
     FieldError,

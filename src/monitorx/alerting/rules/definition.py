@@ -34,41 +34,32 @@ Every bad field is refused with a `ValidationError` that names it.
 
 from __future__ import annotations
 
-__all__ = [
-    "MAX_RULE_WINDOW_S",
-    "RESERVED_GROUP_KEYS",
-    "RuleRecord",
-    "RuleSource",
-    "format_duration",
-    "parse_window",
-]
+__all__ = ["RuleRecord", "RuleSource", "format_duration"]
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from monitorx.alerting.rules.fields import (
+    Fields,
+    parse_boolean,
+    parse_description,
+    parse_enum,
+    parse_group_by,
+    parse_identifier,
+    parse_labels,
+    parse_metric,
+    parse_model_ids,
+    parse_non_negative_duration,
+    parse_window,
+)
 from monitorx.alerting.rules.window import INFERENCE_METRICS, Comparison, WindowRule
 from monitorx.core import AlertType, FieldError, MetricName, Severity, ValidationError
-from monitorx.core.identifiers import check_identifier
 from monitorx.core.numbers import finite_number
-from monitorx.core.samples import (
-    MAX_LABEL_KEY,
-    MAX_LABEL_VALUE,
-    MAX_LABELS,
-    SAMPLE_NAME_PATTERN,
-)
 from monitorx.core.severity import severity_for_ratio
-from monitorx.core.timeparse import parse_duration
 from monitorx.store import QueryAggregation
-
-# A rule's window is at most a week: longer aggregates belong to SLOs and reports,
-# and every evaluation reads the whole window again.
-MAX_RULE_WINDOW_S = 7 * 86400
-MAX_DESCRIPTION_CHARS = 1024
-MAX_RULE_MODELS = 1000
 
 _REQUIRED = ("id", "metric", "aggregation", "window", "op", "threshold")
 _OPTIONAL = (
@@ -103,10 +94,6 @@ _METRIC_ALERT_TYPES = {
     MetricName.COMPLETION_TOKENS: AlertType.RESOURCE_USAGE,
     MetricName.COST_USD: AlertType.RESOURCE_USAGE,
 }
-# Labels every alert and notification sets itself: a group cannot bring its own.
-RESERVED_GROUP_KEYS = frozenset({"rule", "alertname", "severity"})
-_METRIC_NAME = re.compile(SAMPLE_NAME_PATTERN)
-_ZERO_DURATION = re.compile(r"^\s*0+(?:\.0+)?\s*(?:ms|s|m|h|d|w)?\s*$")
 _UNITS = (("d", 86400), ("h", 3600), ("m", 60))
 
 
@@ -212,24 +199,24 @@ class RuleRecord:
             for name in sorted(set(map(str, data)) - _KNOWN)
         ]
         errors += [FieldError(n, "is required") for n in _REQUIRED if data.get(n) is None]
-        fields = _Fields(data, errors)
-        rule_id = fields.take("id", _identifier)
+        fields = Fields(data, errors)
+        rule_id = fields.take("id", parse_identifier)
         if rule_id is not None and path_id is not None and rule_id != path_id:
             errors.append(FieldError("id", f"body id {rule_id!r} differs from the path's"))
-        metric = fields.take("metric", _metric)
-        aggregation = fields.take("aggregation", _enum(QueryAggregation))
-        window_s = fields.take("window", _window)
-        comparison = fields.take("op", _enum(Comparison))
+        metric = fields.take("metric", parse_metric)
+        aggregation = fields.take("aggregation", parse_enum(QueryAggregation))
+        window_s = fields.take("window", parse_window)
+        comparison = fields.take("op", parse_enum(Comparison))
         threshold = fields.take("threshold", finite_number)
-        for_s = fields.take("for", _non_negative_duration, 0.0)
-        clear_s = fields.take("clear", _non_negative_duration, 0.0)
-        severity = fields.take("severity", _enum(Severity))
-        model_ids = fields.take("model_ids", _model_ids, ())
-        labels = fields.take("labels", _labels, ())
-        group_by = fields.take("group_by", _group_by, ())
-        alert_type = fields.take("alert_type", _enum(AlertType))
-        enabled = fields.take("enabled", _boolean, True)
-        description = fields.take("description", _description, "")
+        for_s = fields.take("for", parse_non_negative_duration, 0.0)
+        clear_s = fields.take("clear", parse_non_negative_duration, 0.0)
+        severity = fields.take("severity", parse_enum(Severity))
+        model_ids = fields.take("model_ids", parse_model_ids, ())
+        labels = fields.take("labels", parse_labels, ())
+        group_by = fields.take("group_by", parse_group_by, ())
+        alert_type = fields.take("alert_type", parse_enum(AlertType))
+        enabled = fields.take("enabled", parse_boolean, True)
+        description = fields.take("description", parse_description, "")
         per_group = bool(labels or group_by) or (
             metric is not None and metric not in INFERENCE_METRICS
         )
@@ -264,148 +251,3 @@ class RuleRecord:
             description=description,
             source=source,
         )
-
-
-class _Fields:
-    """Reads one field at a time; a bad one is recorded, not raised, so that one
-    answer names every bad field."""
-
-    def __init__(self, data: Mapping[str, Any], errors: list[FieldError]) -> None:
-        self._data = data
-        self._errors = errors
-
-    def take(self, name: str, parse: Any, default: Any = None) -> Any:
-        value = self._data.get(name)
-        if value is None:
-            return default
-        try:
-            return parse(value, name)
-        except ValidationError as exc:
-            self._errors.extend(exc.errors)
-            return default
-
-
-def _identifier(value: object, name: str) -> str:
-    if not isinstance(value, str):
-        raise ValidationError("expected a string", name)
-    return check_identifier(value, name)
-
-
-def _metric(value: object, name: str) -> str:
-    if isinstance(value, str) and (value in INFERENCE_METRICS or _METRIC_NAME.match(value)):
-        return value
-    raise ValidationError(
-        "expected an inference metric (latency, error_rate, …) or a custom metric's name "
-        "(1–200 of A–Z a–z 0–9 _ : . starting with a letter)",
-        name,
-    )
-
-
-def _labels(value: object, name: str) -> tuple[tuple[str, str], ...]:
-    if not isinstance(value, Mapping):
-        raise ValidationError('expected an object of label values, e.g. {"region": "eu"}', name)
-    if len(value) > MAX_LABELS:
-        raise ValidationError(f"at most {MAX_LABELS} labels", name)
-    for key, item in value.items():
-        if not key or len(key) > MAX_LABEL_KEY:
-            raise ValidationError(f"a key must be 1–{MAX_LABEL_KEY} characters", name)
-        if not isinstance(item, str) or len(item) > MAX_LABEL_VALUE:
-            raise ValidationError(
-                f"expected a string of up to {MAX_LABEL_VALUE} characters", f"{name}.{key}"
-            )
-    return tuple(sorted(value.items()))
-
-
-def _group_by(value: object, name: str) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        raise ValidationError('expected a list of label keys, e.g. ["region"]', name)
-    if len(value) > MAX_LABELS:
-        raise ValidationError(f"at most {MAX_LABELS} label keys", name)
-    for index, key in enumerate(value):
-        if not isinstance(key, str) or not key or len(key) > MAX_LABEL_KEY:
-            raise ValidationError(
-                f"expected a label key of 1–{MAX_LABEL_KEY} characters", f"{name}[{index}]"
-            )
-        if key in RESERVED_GROUP_KEYS:
-            raise ValidationError(
-                f"{key!r} is set on every alert by MonitorX; group by another label",
-                f"{name}[{index}]",
-            )
-    return tuple(dict.fromkeys(value))
-
-
-def _enum(kind: type[StrEnum]) -> Any:
-    def parse(value: object, name: str) -> StrEnum:
-        allowed = ", ".join(member.value for member in kind)
-        if not isinstance(value, str):
-            raise ValidationError(f"expected one of {allowed}", name)
-        try:
-            return kind(value)
-        except ValueError:
-            message = f"unknown {name} {value[:40]!r}; expected one of {allowed}"
-            raise ValidationError(message, name) from None
-
-    return parse
-
-
-def _duration(value: object, name: str) -> float:
-    """`parse_duration`, with numbers past the float range refused by name."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = finite_number(value, name)
-    return parse_duration(value, name)
-
-
-def _negative(value: object) -> bool:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value < 0
-    return isinstance(value, str) and value.strip().startswith("-")
-
-
-def parse_window(value: object, name: str) -> float:
-    """A trailing window: a duration above 0 and at most 7 days."""
-    return _window(value, name)
-
-
-def _window(value: object, name: str) -> float:
-    if _negative(value):
-        raise ValidationError("must not be negative", name)
-    seconds = _duration(value, name)
-    if seconds > MAX_RULE_WINDOW_S:
-        raise ValidationError("must be at most 7 days", name)
-    return seconds
-
-
-def _non_negative_duration(value: object, name: str) -> float:
-    if _negative(value):
-        raise ValidationError("must not be negative", name)
-    if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
-        return 0.0
-    if isinstance(value, str) and _ZERO_DURATION.match(value):
-        return 0.0
-    return _duration(value, name)
-
-
-def _model_ids(value: object, name: str) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        raise ValidationError("expected a list of model ids", name)
-    if len(value) > MAX_RULE_MODELS:
-        raise ValidationError(f"at most {MAX_RULE_MODELS} model ids", name)
-    for index, item in enumerate(value):
-        if not isinstance(item, str):
-            raise ValidationError("expected a model id (a string)", f"{name}[{index}]")
-        check_identifier(item, f"{name}[{index}]")
-    return tuple(dict.fromkeys(value))  # unique, in the given order
-
-
-def _boolean(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValidationError("expected true or false", name)
-    return value
-
-
-def _description(value: object, name: str) -> str:
-    if not isinstance(value, str) or len(value) > MAX_DESCRIPTION_CHARS:
-        raise ValidationError(
-            f"expected a string of up to {MAX_DESCRIPTION_CHARS} characters", name
-        )
-    return value
