@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __all__ = ["Rejection", "decode_drift", "decode_metric", "decode_metric_batch"]
 
+import functools
 import math
 import re
 import secrets
@@ -43,7 +44,6 @@ from monitorx.ingest.wire import DriftWire, MetricWire, ResourceUsageWire
 S = TypeVar("S", bound=msgspec.Struct)
 
 _ITEM = msgspec.json.Decoder(MetricWire)
-_BATCH = msgspec.json.Decoder(list[MetricWire])
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 _DRIFT = msgspec.json.Decoder(DriftWire)
 _BAD_ID = "must be 1–128 characters of A–Z a–z 0–9 . _ : -"
@@ -217,58 +217,69 @@ def decode_metric(body: bytes, now: datetime) -> MetricColumns:
     return _columns([item], [_ts_us(item.timestamp, to_epoch_us(now))])
 
 
+@functools.cache
+def _decoders(kind: type[S]) -> tuple[msgspec.json.Decoder[list[S]], msgspec.json.Decoder[S]]:
+    return msgspec.json.Decoder(list[kind]), msgspec.json.Decoder(kind)  # type: ignore[valid-type]
+
+
+def decode_items(
+    body: bytes, kind: type[S], max_items: int, noun: str
+) -> tuple[list[tuple[int, S]], list[Rejection]]:
+    """A JSON array body of ``kind`` items (``noun`` names them in errors): every item
+    that parsed, with its index, and why each other did not.
+
+    The whole array is parsed in one call when it is valid; otherwise item by item,
+    so that one bad item is refused alone — NaN or Infinity (read leniently, then
+    refused by field name), bytes that are not UTF-8, a field of the wrong type.
+    A body that is not a JSON array, or is empty or too long, raises."""
+    batch, one = _decoders(kind)
+    rejected: list[Rejection] = []
+    try:
+        fast = batch.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        fast = None
+    if fast is not None:
+        _check_count(len(fast), max_items, noun)
+        return list(enumerate(fast)), rejected
+    valid: list[tuple[int, S]] = []
+    try:
+        raws = _RAW_LIST.decode(body)
+    except msgspec.ValidationError:
+        _lenient_json(body)  # malformed JSON says so, before "not an array"
+        raise ValidationError(f"expected a JSON array of {noun}", "body") from None
+    except msgspec.DecodeError:
+        obj = _lenient_json(body)
+        if not isinstance(obj, list):
+            raise ValidationError(f"expected a JSON array of {noun}", "body") from None
+        _check_count(len(obj), max_items, noun)
+        for index, entry in enumerate(obj):
+            try:
+                valid.append((index, _convert_lenient(entry, kind)))
+            except ValidationError as exc:
+                rejected.append(Rejection(index, str(exc)))
+        return valid, rejected
+    _check_count(len(raws), max_items, noun)
+    for index, raw in enumerate(raws):
+        try:
+            valid.append((index, one.decode(raw)))
+        except msgspec.ValidationError as exc:
+            rejected.append(Rejection(index, str(_field_error(exc))))
+        except msgspec.DecodeError:
+            # Bytes that are not UTF-8 (skipped unread in the array): this item
+            # alone is read leniently, and refused if it is not text.
+            try:
+                valid.append((index, _decode_one(bytes(raw), one, kind)))
+            except (ValidationError, MalformedPayload) as exc:
+                rejected.append(Rejection(index, str(exc)))
+    return valid, rejected
+
+
 def decode_metric_batch(
     body: bytes, now: datetime, max_items: int
 ) -> tuple[MetricColumns, list[Rejection]]:
     """A batch: the valid items as columns, and why each other item was refused."""
     now_us = to_epoch_us(now)
-    rejected: list[Rejection] = []
-    try:
-        fast = _BATCH.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        fast = None
-    if fast is not None:
-        _check_count(len(fast), max_items)
-        items = list(enumerate(fast))
-        bad_ids = {m for m in {item.model_id for item in fast} if not is_identifier(m)}
-        if bad_ids:
-            items = _reject_bad_ids(items, bad_ids, rejected)
-        if may_hold_bad_text(body):
-            items = _reject_bad_text(items, rejected)
-        kept, ts_us = _timestamps(items, now_us, rejected)
-        rejected.sort(key=lambda r: r.index)
-        return _columns(kept, ts_us), rejected
-
-    valid: list[tuple[int, MetricWire]] = []
-    try:
-        raws = _RAW_LIST.decode(body)
-    except msgspec.ValidationError:
-        _lenient_json(body)  # malformed JSON says so, before "not an array"
-        raise ValidationError("expected a JSON array of metrics", "body") from None
-    except msgspec.DecodeError:
-        obj = _lenient_json(body)
-        if not isinstance(obj, list):
-            raise ValidationError("expected a JSON array of metrics", "body") from None
-        _check_count(len(obj), max_items)
-        for index, entry in enumerate(obj):
-            try:
-                valid.append((index, _convert_lenient(entry, MetricWire)))
-            except ValidationError as exc:
-                rejected.append(Rejection(index, str(exc)))
-    else:
-        _check_count(len(raws), max_items)
-        for index, raw in enumerate(raws):
-            try:
-                valid.append((index, _ITEM.decode(raw)))
-            except msgspec.ValidationError as exc:
-                rejected.append(Rejection(index, str(_field_error(exc))))
-            except msgspec.DecodeError:
-                # Bytes that are not UTF-8 (skipped unread in the array): this item
-                # alone is read leniently, and refused if it is not text.
-                try:
-                    valid.append((index, _decode_one(bytes(raw), _ITEM, MetricWire)))
-                except (ValidationError, MalformedPayload) as exc:
-                    rejected.append(Rejection(index, str(exc)))
+    valid, rejected = decode_items(body, MetricWire, max_items, "metrics")
     bad_ids = {m for m in {item.model_id for _, item in valid} if not is_identifier(m)}
     if bad_ids:
         valid = _reject_bad_ids(valid, bad_ids, rejected)
@@ -314,9 +325,9 @@ def _reject_bad_text(
     return kept
 
 
-def _check_count(count: int, max_items: int) -> None:
+def _check_count(count: int, max_items: int, noun: str = "metrics") -> None:
     if count == 0:
-        raise ValidationError("batch is empty; send 1 to 10,000 metrics", "body")
+        raise ValidationError(f"batch is empty; send 1 to {max_items:,} {noun}", "body")
     if count > max_items:
         raise PayloadTooLarge(
             f"batch has {count} items; at most {max_items} are accepted per request", "body"

@@ -26,14 +26,7 @@ from monitorx.core.samples import (
 )
 from monitorx.core.text import find_bad_text, may_hold_bad_text
 from monitorx.core.timeparse import to_epoch_us
-from monitorx.ingest.decode import (
-    Rejection,
-    _check_count,
-    _convert_lenient,
-    _field_error,
-    _lenient_json,
-    _ts_us,
-)
+from monitorx.ingest.decode import Rejection, _ts_us, decode_items
 from monitorx.ingest.wire import Measured, Tags, Timestamp
 
 _NAME = re.compile(SAMPLE_NAME_PATTERN)
@@ -50,11 +43,6 @@ class SampleWire(msgspec.Struct, gc=False):
     timestamp: Timestamp | None = None
 
 
-_BATCH = msgspec.json.Decoder(list[SampleWire])
-_ITEM = msgspec.json.Decoder(SampleWire)
-_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
-
-
 def _name_error(name: str) -> str | None:
     if _NAME.fullmatch(name) is None:
         return f"name: {_BAD_NAME}"
@@ -66,48 +54,12 @@ def _name_error(name: str) -> str | None:
     return None
 
 
-def _items(body: bytes, max_items: int) -> tuple[list[tuple[int, SampleWire]], list[Rejection]]:
-    """Every item that parsed, with its index, and why the others did not."""
-    rejected: list[Rejection] = []
-    try:
-        fast = _BATCH.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        fast = None
-    if fast is not None:
-        _check_count(len(fast), max_items)
-        return list(enumerate(fast)), rejected
-    valid: list[tuple[int, SampleWire]] = []
-    try:
-        raws = _RAW_LIST.decode(body)
-    except msgspec.ValidationError:
-        _lenient_json(body)  # malformed JSON says so, before "not an array"
-        raise ValidationError("expected a JSON array of samples", "body") from None
-    except msgspec.DecodeError:
-        obj = _lenient_json(body)
-        if not isinstance(obj, list):
-            raise ValidationError("expected a JSON array of samples", "body") from None
-        _check_count(len(obj), max_items)
-        for index, entry in enumerate(obj):
-            try:
-                valid.append((index, _convert_lenient(entry, SampleWire)))
-            except ValidationError as exc:
-                rejected.append(Rejection(index, str(exc)))
-        return valid, rejected
-    _check_count(len(raws), max_items)
-    for index, raw in enumerate(raws):
-        try:
-            valid.append((index, _ITEM.decode(raw)))
-        except msgspec.ValidationError as exc:
-            rejected.append(Rejection(index, str(_field_error(exc))))
-    return valid, rejected
-
-
 def decode_samples(
     body: bytes, now: datetime, max_items: int
 ) -> tuple[SampleColumns, list[int], list[Rejection]]:
     """The valid samples as columns with each one's index in the body, and why each
     other item was refused (sorted by index)."""
-    items, rejected = _items(body, max_items)
+    items, rejected = decode_items(body, SampleWire, max_items, "samples")
     # The rule of stored text: labels and units are checked only when the body's
     # bytes say a string could break it (names are held to their pattern anyway).
     suspect = may_hold_bad_text(body)
