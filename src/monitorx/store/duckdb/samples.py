@@ -6,13 +6,12 @@ from __future__ import annotations
 
 __all__ = ["SAMPLE_GROUP_COMMIT_BATCHES", "DuckDBSampleQueries"]
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
-from monitorx.core.samples import SeriesInfo
 from monitorx.core.timeparse import from_epoch_us
 from monitorx.store.duckdb.session import DuckDBSession
 from monitorx.store.group_commit import GroupCommit
@@ -25,9 +24,8 @@ from monitorx.store.samples.batch import (
 )
 from monitorx.store.sql.samples import (
     SAMPLE_ROLLUP_COLUMNS,
-    series_from_rows,
+    SeriesCatalogQueries,
     series_rows,
-    touch_statements,
 )
 
 _ROLLUP_TABLES = {Resolution.MINUTE: "sample_rollups_1m", Resolution.HOUR: "sample_rollups_1h"}
@@ -51,7 +49,7 @@ _SERIES_TYPES = (pa.string(), pa.int64(), pa.string(), pa.string(), pa.string(),
 SAMPLE_GROUP_COMMIT_BATCHES = 64
 
 
-class DuckDBSampleQueries:
+class DuckDBSampleQueries(SeriesCatalogQueries):
     """Mixed into `DuckDBStorage`."""
 
     latest_sample_us = LATEST_SAMPLE_US
@@ -99,18 +97,6 @@ class DuckDBSampleQueries:
                     cur.unregister("sample_batch")
 
         await self._duckdb.transaction(write)
-
-    async def list_series(self) -> list[tuple[SeriesInfo, int]]:
-        rows = await self._duckdb.read(
-            "SELECT series_id, name, labels, unit, last_seen FROM sample_series "
-            "WHERE project_id = %s",
-            [self._project],
-        )
-        return series_from_rows(rows)
-
-    async def touch_series(self, last_seen_us: Mapping[int, int]) -> None:
-        if last_seen_us:
-            await self._duckdb.write_all(touch_statements(self._project, last_seen_us))
 
     async def read_samples(
         self, start: datetime, end: datetime, series_ids: Sequence[int] | None = None

@@ -7,14 +7,13 @@ from __future__ import annotations
 __all__ = ["PostgresSampleQueries"]
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 from psycopg import sql
 
-from monitorx.core.samples import SeriesInfo
 from monitorx.store.postgres.binary_copy import encode_binary_copy
 from monitorx.store.postgres.connection import PostgresPool
 from monitorx.store.postgres.copy import copy_out, read_csv_table
@@ -27,9 +26,8 @@ from monitorx.store.samples.batch import (
 )
 from monitorx.store.sql.samples import (
     SAMPLE_ROLLUP_COLUMNS,
-    series_from_rows,
+    SeriesCatalogQueries,
     series_rows,
-    touch_statements,
 )
 from monitorx.store.sql.session import SQLSession
 
@@ -68,7 +66,7 @@ def _samples_from_csv(csv: bytes) -> pa.Table:
     )
 
 
-class PostgresSampleQueries:
+class PostgresSampleQueries(SeriesCatalogQueries):
     """Mixed into `PostgresStorage`."""
 
     latest_sample_us = LATEST_SAMPLE_US
@@ -93,18 +91,6 @@ class PostgresSampleQueries:
                 async with conn.cursor() as cur, cur.copy(_COPY_SAMPLES_IN) as copy:
                     for buffer in encode_binary_copy(table):
                         await copy.write(buffer)
-
-    async def list_series(self) -> list[tuple[SeriesInfo, int]]:
-        rows = await self._sql.read(
-            "SELECT series_id, name, labels, unit, last_seen FROM sample_series "
-            "WHERE project_id = %s",
-            [self._project],
-        )
-        return series_from_rows(rows)
-
-    async def touch_series(self, last_seen_us: Mapping[int, int]) -> None:
-        if last_seen_us:
-            await self._sql.write_all(touch_statements(self._project, last_seen_us))
 
     async def read_samples(
         self, start: datetime, end: datetime, series_ids: Sequence[int] | None = None

@@ -3,7 +3,13 @@ series catalog in and out, and the upkeep of each series' last sample time."""
 
 from __future__ import annotations
 
-__all__ = ["SAMPLE_ROLLUP_COLUMNS", "series_from_rows", "series_rows", "touch_statements"]
+__all__ = [
+    "SAMPLE_ROLLUP_COLUMNS",
+    "SeriesCatalogQueries",
+    "series_from_rows",
+    "series_rows",
+    "touch_statements",
+]
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -15,7 +21,7 @@ from monitorx.core.samples import SeriesInfo, canonical_labels
 from monitorx.core.timeparse import from_epoch_us, to_epoch_us
 from monitorx.store.samples.batch import SAMPLE_ROLLUP_SCHEMA
 from monitorx.store.sql import rows as stored
-from monitorx.store.sql.session import Statement
+from monitorx.store.sql.session import SQLQueries, Statement
 
 SAMPLE_ROLLUP_COLUMNS = ", ".join(SAMPLE_ROLLUP_SCHEMA.names)
 # Series whose last sample time one UPDATE brings forward.
@@ -61,3 +67,19 @@ def touch_statements(project_id: str, last_seen_us: Mapping[int, int]) -> list[S
             )
         )
     return statements
+
+
+class SeriesCatalogQueries(SQLQueries):
+    """The series catalog's rows, read and kept up to date: mixed into the SQL stores."""
+
+    async def list_series(self) -> list[tuple[SeriesInfo, int]]:
+        rows = await self._sql.read(
+            "SELECT series_id, name, labels, unit, last_seen FROM sample_series "
+            "WHERE project_id = %s",
+            [self._project],
+        )
+        return series_from_rows(rows)
+
+    async def touch_series(self, last_seen_us: Mapping[int, int]) -> None:
+        if last_seen_us:
+            await self._sql.write_all(touch_statements(self._project, last_seen_us))
