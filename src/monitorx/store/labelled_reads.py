@@ -74,13 +74,8 @@ class InferenceByLabels:
         self._clock = clock
 
     def _resolution_for(self, start: datetime, interval_s: float) -> Resolution:
-        policy = self._lifecycle.policy
         age_s = (self._clock.now() - start).total_seconds()
-        if age_s <= policy.raw_s:
-            return Resolution.RAW
-        if age_s <= policy.minute_s and interval_s < Resolution.HOUR.seconds:
-            return Resolution.MINUTE
-        return Resolution.HOUR
+        return self._lifecycle.policy.resolution_for(age_s, interval_s)
 
     async def query(
         self,

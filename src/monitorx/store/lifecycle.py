@@ -59,6 +59,16 @@ class RetentionPolicy:
     rollup_grace_s: float = 120.0
     cold_tier_url: str | None = None
 
+    def resolution_for(self, age_s: float, interval_s: float) -> Resolution:
+        """Which tier answers a range whose start is ``age_s`` old: raw points while
+        they are kept, then minute rollups (unless the buckets are an hour or
+        longer), then hour rollups."""
+        if age_s <= self.raw_s:
+            return Resolution.RAW
+        if age_s <= self.minute_s and interval_s < Resolution.HOUR.seconds:
+            return Resolution.MINUTE
+        return Resolution.HOUR
+
 
 @dataclass(frozen=True, slots=True)
 class LifecycleReport:

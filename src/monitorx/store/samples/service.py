@@ -183,13 +183,8 @@ class CustomMetrics:
         )
 
     def _resolution_for(self, start: datetime, interval_s: float) -> Resolution:
-        policy = self._lifecycle.policy
         age_s = (self._clock.now() - start).total_seconds()
-        if age_s <= policy.raw_s:
-            return Resolution.RAW
-        if age_s <= policy.minute_s and interval_s < Resolution.HOUR.seconds:
-            return Resolution.MINUTE
-        return Resolution.HOUR
+        return self._lifecycle.policy.resolution_for(age_s, interval_s)
 
     async def _raw_runs(
         self, ids: list[int], group_of: dict[int, int], start: datetime, end: datetime
