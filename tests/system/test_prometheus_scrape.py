@@ -169,13 +169,22 @@ def test_the_docs_rules_and_every_dashboard_query_run_on_prometheus(
 
     for line in "\n".join(_doc_blocks("promql")).splitlines():
         prometheus.query(line)
-    empty = []
-    for title, expr in panel_queries(load_dashboard()):
-        if not prometheus.query(as_prometheus_sees_it(expr, JOB)):
-            empty.append(title)
+    panels = panel_queries(load_dashboard())
+
+    def empty_panels() -> set[str]:
+        return {
+            title
+            for title, expr in panels
+            if not prometheus.query(as_prometheus_sees_it(expr, JOB))
+        }
+
     # Every panel shows data but those of notification channels, of which there are
-    # none (failures and errors show as 0; the wrong key's 401s as errors).
-    assert set(empty) == {"Notifications sent by channel", "Notifications failed by channel"}
+    # none (failures and errors show as 0; the wrong key's 401s as errors). A model's
+    # series are born with the first metric sent, so their rate() needs two scrapes
+    # after it: wait for them rather than read the first scrape.
+    expected = {"Notifications sent by channel", "Notifications failed by channel"}
+    empty = eventually(empty_panels, lambda found: found == expected, WAIT_S, poll_s=0.5)
+    assert empty == expected, prometheus.log()
 
 
 def test_prometheus_remote_writes_what_it_scrapes_into_monitorx(
