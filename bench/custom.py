@@ -276,6 +276,7 @@ def bench_groupby(points: int = 1_000_000, label_sets: int = 50) -> None:
     from monitorx.core.timeparse import to_epoch_us
     from monitorx.store import DuckDBStorage, QueryAggregation
     from monitorx.store.lifecycle import DataLifecycle, RetentionPolicy
+    from monitorx.store.samples.batch import KeyedSamples
     from monitorx.store.samples.catalog import SeriesCatalog
     from monitorx.store.samples.hot import SampleHotTier
     from monitorx.store.samples.service import CustomMetrics
@@ -302,7 +303,7 @@ def bench_groupby(points: int = 1_000_000, label_sets: int = 50) -> None:
                 columns = SampleColumns()
                 for k in range(part, min(points, part + 100_000)):
                     columns.append("gpu.temp", float(values[k]), int(ts[k]), labels[which[k]], None)
-                assert await custom.write(columns) == []
+                assert await custom.write(KeyedSamples.of(columns)) == []
             clock.set(now + timedelta(seconds=1))
             loop = asyncio.get_running_loop()
             out = {}

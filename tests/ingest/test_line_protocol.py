@@ -12,7 +12,7 @@ TS_NS = 1_700_000_000_123_456_789
 
 
 def _rows(decoded: DecodedLines) -> list[tuple[str, float, int, dict[str, str]]]:
-    s = decoded.samples
+    s = decoded.samples.columns()
     return list(zip(s.name, s.value, s.ts_us, s.labels, strict=True))
 
 
@@ -29,8 +29,8 @@ def test_field_value_is_named_as_the_measurement_and_others_get_a_suffix() -> No
         ("gpu_temp", 64.0, TS_NS // 1000, {"host": "a", "region": "eu"}),
         ("gpu_healthy", 1.0, TS_NS // 1000, {"host": "a", "region": "eu"}),
     ]
-    assert decoded.samples.unit == [None, None, None]
-    assert decoded.line_of_row == [1, 1, 1] and decoded.points == 1
+    assert decoded.samples.columns().unit == [None, None, None]
+    assert decoded.line_of_row.tolist() == [1, 1, 1] and decoded.points == 1
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,7 @@ def test_field_value_is_named_as_the_measurement_and_others_get_a_suffix() -> No
     ],
 )
 def test_every_numeric_field_type_counts(text: str, value: float) -> None:
-    assert _one(f"m f={text}").samples.value == [value]
+    assert _one(f"m f={text}").samples.columns().value == [value]
 
 
 @pytest.mark.parametrize(
@@ -123,13 +123,13 @@ def test_a_string_field_may_run_over_several_lines() -> None:
         ("m", 2.0, 1_000_000, {"host": "a"}),
         ("m", 3.0, 1_000_000, {"host": "b"}),
     ]
-    assert decoded.line_of_row == [1, 4]
+    assert decoded.line_of_row.tolist() == [1, 4]
     assert [e.line for e in decoded.errors] == [5]
 
 
 def test_an_unbalanced_quote_refuses_the_rest_of_the_body_as_one_line() -> None:
     decoded = decode_lines('m value=1\nm s="open,value=2\nm value=3', NOW_US)
-    assert decoded.samples.value == [1.0]
+    assert decoded.samples.columns().value == [1.0]
     assert [(e.line, e.reason) for e in decoded.errors] == [(2, "unbalanced quotes")]
 
 
@@ -147,7 +147,7 @@ def test_an_unbalanced_quote_refuses_the_rest_of_the_body_as_one_line() -> None:
     ],
 )
 def test_every_precision(precision: str, stamp: str, ts_us: int) -> None:
-    assert _one(f"m value=1 {stamp}", precision).samples.ts_us == [ts_us]
+    assert _one(f"m value=1 {stamp}", precision).samples.columns().ts_us == [ts_us]
 
 
 def test_the_precisions_are_those_of_both_apis() -> None:
@@ -155,15 +155,15 @@ def test_the_precisions_are_those_of_both_apis() -> None:
 
 
 def test_a_line_without_timestamp_is_at_the_servers_time() -> None:
-    assert _one("m value=1").samples.ts_us == [NOW_US]
+    assert _one("m value=1").samples.columns().ts_us == [NOW_US]
 
 
 def test_blank_lines_comments_crlf_and_extra_spaces_are_tolerated() -> None:
     body = "# a comment\n\n  m value=1  1000000000 \r\nm  value=2\r\n   \n"
     decoded = _one(body)
-    assert decoded.samples.value == [1.0, 2.0]
-    assert decoded.samples.ts_us == [1_000_000, NOW_US]
-    assert decoded.line_of_row == [3, 4]
+    assert decoded.samples.columns().value == [1.0, 2.0]
+    assert decoded.samples.columns().ts_us == [1_000_000, NOW_US]
+    assert decoded.line_of_row.tolist() == [3, 4]
 
 
 def test_a_field_given_twice_counts_once_with_its_last_value() -> None:
@@ -172,13 +172,13 @@ def test_a_field_given_twice_counts_once_with_its_last_value() -> None:
 
 def test_names_from_other_characters_become_valid_sample_names() -> None:
     decoded = _one("disk-io,dev=sda read.bytes=1\n2xx value=1\nkafka_lag value=5")
-    assert decoded.samples.name == ["disk_io_read.bytes", "m_2xx", "kafka_lag"]
+    assert decoded.samples.columns().name == ["disk_io_read.bytes", "m_2xx", "kafka_lag"]
 
 
-def test_samples_of_one_series_share_one_labels_dict() -> None:
-    decoded = _one("m,h=a value=1\nm,h=a value=2\nm,h=b value=3")
-    labels = decoded.samples.labels
-    assert labels[0] is labels[1] and labels[0] == {"h": "a"} and labels[2] == {"h": "b"}
+def test_each_series_is_given_once_and_its_rows_refer_to_it() -> None:
+    samples = _one("m,h=a value=1\nm,h=a value=2\nm,h=b value=3").samples
+    assert samples.names == ["m", "m"] and samples.labels == [{"h": "a"}, {"h": "b"}]
+    assert samples.key.tolist() == [0, 0, 1]
 
 
 MALFORMED = [
@@ -207,8 +207,8 @@ MALFORMED = [
 @pytest.mark.parametrize(("line", "reason"), MALFORMED)
 def test_a_malformed_line_is_named_with_its_reason(line: str, reason: str) -> None:
     decoded = decode_lines(f"ok value=1\n{line}\nok value=2", NOW_US)
-    assert decoded.samples.value == [1.0, 2.0], "the well-formed lines still count"
-    assert decoded.line_of_row == [1, 3]
+    assert decoded.samples.columns().value == [1.0, 2.0], "the well-formed lines still count"
+    assert decoded.line_of_row.tolist() == [1, 3]
     assert len(decoded.errors) == 1
     error = decoded.errors[0]
     assert error.line == 2 and reason in error.reason

@@ -75,11 +75,10 @@ def test_the_decoder_keeps_and_refuses_what_influxd_does() -> None:
     httpx.post(f"{url}/write", params={"db": database}, content=BODY, timeout=30)
 
     decoded = decode_lines(BODY, 0)
+    rows = decoded.samples.columns()
     ours = {
         (name, frozenset(labels.items()), value)
-        for name, labels, value in zip(
-            decoded.samples.name, decoded.samples.labels, decoded.samples.value, strict=True
-        )
+        for name, labels, value in zip(rows.name, rows.labels, rows.value, strict=True)
     }
     assert [e.line for e in decoded.errors] == refused_by_influxd
     assert ours == _influx_samples(url, database)

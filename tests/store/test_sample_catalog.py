@@ -5,21 +5,22 @@ protocol decoders hand them) or carry equal copies."""
 from __future__ import annotations
 
 from monitorx.core.samples import SampleColumns, canonical_labels, series_id
+from monitorx.store.samples.batch import KeyedSamples
 from monitorx.store.samples.catalog import SeriesCatalog
 
 
-def _columns(rows: list[tuple[str, dict[str, str], int]]) -> SampleColumns:
+def _columns(rows: list[tuple[str, dict[str, str], int]]) -> KeyedSamples:
     columns = SampleColumns()
     for value, (name, labels, ts_us) in enumerate(rows):
         columns.append(name, float(value), ts_us, labels, None)
-    return columns
+    return KeyedSamples.of(columns)
 
 
 def test_shared_and_equal_label_dicts_make_one_series_per_name_and_labels() -> None:
     eu = {"region": "eu", "host": "a"}
     rows = [("cpu", eu, 10), ("mem", eu, 11), ("cpu", eu, 12), ("cpu", dict(eu), 13)]
     batch, refused = SeriesCatalog(10).prepare(_columns(rows))
-    assert refused == []
+    assert refused.tolist() == []
     cpu = series_id("cpu", canonical_labels(eu))
     mem = series_id("mem", canonical_labels(eu))
     assert batch.table.column("series_id").to_pylist() == [cpu, mem, cpu, cpu]
@@ -32,12 +33,12 @@ def test_rows_past_the_limit_are_refused_each_and_the_others_kept() -> None:
     old, new = {"id": "old"}, {"id": "new"}
     rows = [("q", old, 1), ("q", new, 2), ("q", old, 3), ("q", new, 4), ("q", {"id": "new"}, 5)]
     batch, refused = catalog.prepare(_columns(rows))
-    assert [row for row, _ in refused] == [1, 3, 4]
-    assert all("metric 'q' has reached its limit of 1 label sets" in why for _, why in refused)
+    assert refused.tolist() == [1, 3, 4]
+    assert "metric 'q' has reached its limit of 1 label sets" in catalog.limit_reason("q")
     assert batch.table.column("value").to_pylist() == [0.0, 2.0]
     # The next batch: the existing series still works, a new one is still refused.
     batch, refused = catalog.prepare(_columns([("q", new, 6), ("q", old, 7)]))
-    assert [row for row, _ in refused] == [0]
+    assert refused.tolist() == [0]
     assert batch.table.column("value").to_pylist() == [1.0]
 
 

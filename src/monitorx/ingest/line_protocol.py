@@ -21,18 +21,23 @@ from __future__ import annotations
 
 __all__ = ["PRECISIONS", "DecodedLines", "LineError", "decode_lines"]
 
+import functools
 import math
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+import numpy as np
 
 from monitorx.core.samples import SampleColumns, sample_name_from
+from monitorx.ingest.line_protocol_columns import decode_plain_body
 from monitorx.ingest.line_protocol_escapes import Unterminated, split_escaped_line
 from monitorx.ingest.sample_rules import (
     MAX_TS_US,
     label_problem,
     name_problem,
 )
+from monitorx.store.samples.batch import I64, KeyedSamples
 
 # Timestamp precision → (multiply, divide) to epoch microseconds. /write (v1) takes
 # n, u, ms, s, m, h; /api/v2/write takes ns, us, ms, s. Both spellings are here.
@@ -75,14 +80,14 @@ class LineError:
         return f"line {self.line}: unable to parse '{text}': {self.reason}"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class DecodedLines:
     """A body's samples, the line each sample came from, and the refused lines."""
 
-    samples: SampleColumns = field(default_factory=SampleColumns)
-    line_of_row: list[int] = field(default_factory=list)
-    errors: list[LineError] = field(default_factory=list)
-    points: int = 0
+    samples: KeyedSamples
+    line_of_row: I64
+    errors: list[LineError]
+    points: int
     """Well-formed lines (InfluxDB's points), string-only ones included."""
 
 
@@ -169,8 +174,11 @@ class _Series:
         return name
 
 
+@functools.lru_cache(maxsize=16_384)
 def _plain_series(key: str) -> _Series:
-    """The series of a key without escapes."""
+    """The series of a key without escapes. Kept across bodies: a collector sends
+    the same series keys request after request (a `_Series` is never changed but
+    for the sample names it adds, and its labels dict is never written to)."""
     parts = key.split(",")
     measurement = parts[0]
     if not measurement:
@@ -230,15 +238,35 @@ def decode_lines(body: str, now_us: int, precision: str = "n") -> DecodedLines:
     """Every line of ``body``: its samples, or why it was refused.
 
     ``precision`` is a key of `PRECISIONS` (the route checks it); a line without a
-    timestamp is at ``now_us``."""
+    timestamp is at ``now_us``. A plain body is decoded as a whole, in Arrow
+    (`monitorx.ingest.line_protocol_columns`); any other line by line."""
     scale = PRECISIONS[precision]
-    out = DecodedLines()
-    samples = out.samples
+    known: dict[str, _Series] = {}
+
+    def series_field(key: str, field_key: str) -> tuple[str, dict[str, str]] | None:
+        try:
+            series = known.get(key) or known.setdefault(key, _plain_series(key))
+            return series.name(field_key), series.labels
+        except _LineRefused:
+            return None
+
+    plain = decode_plain_body(body, now_us, scale, series_field)
+    if plain is not None:
+        return DecodedLines(plain.samples, plain.line_of_row, [], plain.points)
+    return _decode_line_by_line(body, now_us, scale, known)
+
+
+def _decode_line_by_line(
+    body: str, now_us: int, scale: tuple[int, int], known: dict[str, _Series]
+) -> DecodedLines:
+    samples = SampleColumns()
+    errors: list[LineError] = []
+    points = 0
     names, values, times = samples.name, samples.value, samples.ts_us
     add_name, add_value = names.append, values.append
-    labels_of, units, line_of_row = samples.labels, samples.unit, out.line_of_row
+    labels_of, units = samples.labels, samples.unit
+    line_of_row: list[int] = []
     add_time, add_labels, add_line = times.append, labels_of.append, line_of_row.append
-    known: dict[str, _Series] = {}
     multiply, divide = scale
     # Most bodies have no backslash or quote at all: then no line needs looking at.
     careful = "\\" in body or '"' in body
@@ -261,7 +289,7 @@ def decode_lines(body: str, now_us: int, precision: str = "n") -> DecodedLines:
                 parts = line.split(" ")
                 if len(parts) == 3 and "  " not in line:
                     key, field_text, ts_text = parts
-                    if ts_text.isdigit():
+                    if ts_text.isascii() and ts_text.isdigit():
                         ts_us = int(ts_text) * multiply // divide
                         if ts_us >= MAX_TS_US:
                             raise _LineRefused("timestamp after 9999-12-31")
@@ -298,10 +326,10 @@ def decode_lines(body: str, now_us: int, precision: str = "n") -> DecodedLines:
                     _keep_last_of_each_field(names, values, first)
         except _LineRefused as refused:
             del names[first:], values[first:]
-            out.errors.append(LineError(line_no, line, str(refused)))
+            errors.append(LineError(line_no, line, str(refused)))
             number += refused.taken
             continue
-        out.points += 1
+        points += 1
         count = len(names) - first
         if count == 1:
             add_time(ts_us)
@@ -313,7 +341,7 @@ def decode_lines(body: str, now_us: int, precision: str = "n") -> DecodedLines:
         labels_of.extend([series.labels] * count)
         units.extend([None] * count)
         line_of_row.extend([line_no] * count)
-    return out
+    return DecodedLines(KeyedSamples.of(samples), np.asarray(line_of_row, np.int64), errors, points)
 
 
 def _keep_last_of_each_field(names: list[str], values: list[float], first: int) -> None:

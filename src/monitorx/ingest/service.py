@@ -27,6 +27,7 @@ from monitorx.ingest.pool import BatchDecoder
 from monitorx.ingest.samples import decode_samples
 from monitorx.ingest.stats import IngestKind, IngestStats
 from monitorx.store import MetricStore
+from monitorx.store.samples.batch import KeyedSamples
 from monitorx.store.samples.service import CustomMetrics
 
 T = TypeVar("T")
@@ -121,14 +122,18 @@ class IngestService:
         rejected.sort(key=lambda r: r.index)
         return BatchOutcome(written.accepted, rejected)
 
-    async def write_samples(self, columns: SampleColumns, refused_before: int = 0) -> SampleWrite:
+    async def write_samples(
+        self, samples: SampleColumns | KeyedSamples, refused_before: int = 0
+    ) -> SampleWrite:
         """Store validated samples (from any way in: JSON, OTLP, line protocol,
-        remote_write); return once committed. ``refused_before``: the items of the
-        same body its decoder refused, counted with this write's outcome."""
+        remote_write), row-wise or keyed by series; return once committed.
+        ``refused_before``: the items of the same body its decoder refused, counted
+        with this write's outcome."""
+        keyed = samples if isinstance(samples, KeyedSamples) else KeyedSamples.of(samples)
         refused: list[tuple[int, str]] = []
-        if len(columns):
-            refused = await self._store(IngestKind.CUSTOM, self._custom.write(columns))
-        accepted = len(columns) - len(refused)
+        if len(keyed):
+            refused = await self._store(IngestKind.CUSTOM, self._custom.write(keyed))
+        accepted = len(keyed) - len(refused)
         self.stats.count(IngestKind.CUSTOM, accepted, len(refused) + refused_before)
         return SampleWrite(accepted, refused)
 

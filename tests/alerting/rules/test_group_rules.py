@@ -17,6 +17,7 @@ from monitorx.core.samples import SampleColumns
 from monitorx.core.timeparse import to_epoch_us
 from monitorx.store import AlertQuery, Storage
 from monitorx.store.metric_queries import MetricQueries
+from monitorx.store.samples.batch import KeyedSamples
 from monitorx.store.samples.service import CustomMetrics
 
 NOW = datetime(2026, 11, 22, 12, 3, 17, 250_000, tzinfo=UTC)
@@ -44,7 +45,7 @@ async def depths(
     at = to_epoch_us(clock.now() - timedelta(seconds=1))
     for queue, value in values.items():
         columns.append("queue.depth", value, at, {"queue": queue, **labels}, None)
-    assert await custom.write(columns) == []
+    assert await custom.write(KeyedSamples.of(columns)) == []
 
 
 async def evaluate(evaluator: RuleEvaluator, clock: FakeClock, seconds: float) -> None:

@@ -13,7 +13,7 @@ import pyarrow as pa
 from monitorx.core.samples import SampleColumns, canonical_labels, series_id
 from monitorx.core.timeparse import to_epoch_us
 from monitorx.store import Resolution, Storage
-from monitorx.store.samples.batch import SAMPLE_SCHEMA
+from monitorx.store.samples.batch import SAMPLE_SCHEMA, KeyedSamples
 from monitorx.store.samples.catalog import SeriesCatalog
 from monitorx.store.samples.rollups import rollup_samples
 from tests.store.conformance.samples import NOW
@@ -37,8 +37,8 @@ def _columns(n: int, name: str = "ranker.ctr", seed: int = 7) -> SampleColumns:
 async def _write(storage: Storage, columns: SampleColumns) -> SeriesCatalog:
     catalog = SeriesCatalog(max_series_per_metric=10_000)
     catalog.load(await storage.list_series())
-    batch, refused = catalog.prepare(columns)
-    assert refused == []
+    batch, refused = catalog.prepare(KeyedSamples.of(columns))
+    assert refused.size == 0
     await storage.write_samples(batch)
     return catalog
 

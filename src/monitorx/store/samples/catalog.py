@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitorx.core.samples import SampleColumns, SeriesInfo, canonical_labels, series_id
-from monitorx.store.samples.batch import SampleBatch, sample_table
+from monitorx.core.samples import SeriesInfo, canonical_labels, series_id
+from monitorx.store.samples.batch import I64, KeyedSamples, SampleBatch, sample_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,43 +76,42 @@ class SeriesCatalog:
         elif seen_us > known.last_seen_us:
             known.last_seen_us = seen_us
 
-    def prepare(self, columns: SampleColumns) -> tuple[SampleBatch, list[tuple[int, str]]]:
-        """The batch to store, and the rows refused: (row, why). The series a batch
-        opens count against their metric's limit from here on, whether or not the
-        write then succeeds (`discard` gives them back)."""
-        ids: list[int] = []
-        kept: list[int] = []
-        refused: list[tuple[int, str]] = []
+    def prepare(self, samples: KeyedSamples) -> tuple[SampleBatch, I64]:
+        """The batch to store, and the rows refused because their metric is at its
+        limit of series (`limit_reason` says why). The series a batch opens count
+        against their metric's limit from here on, whether or not the write then
+        succeeds (`discard` gives them back)."""
         new: dict[int, SeriesInfo] = {}
-        # Decoders hand the rows of one series the same labels dict (a line's
-        # fields, a point's samples, a body's repeated series keys): a row whose
-        # name and dict were seen in this batch takes the same answer, without
-        # sorting its labels again. The dicts live as long as ``columns``.
-        seen: dict[tuple[str, int], int | None] = {}
-        names, labels_of = columns.name, columns.labels
+        keys = len(samples.names)
+        sids = np.zeros(keys, np.int64)
+        refused_key = np.zeros(keys, np.bool_)
+        # The first time of each key: a new series is last seen at its first row's
+        # time until `_saw` moves it on.
+        first_ts = np.full(keys, -1, np.int64)
+        first_ts[samples.key[::-1]] = samples.ts_us[::-1]
         with self._lock:
-            for row, (name, labels) in enumerate(zip(names, labels_of, strict=True)):
-                key = (name, id(labels))
-                if key in seen:
-                    sid = seen[key]
-                else:
-                    sid = seen[key] = self._series_of(name, labels, row, columns, new)
+            for key, (name, labels, unit) in enumerate(
+                zip(samples.names, samples.labels, samples.units, strict=True)
+            ):
+                sid = self._series_of(name, labels, unit, int(first_ts[key]), new)
                 if sid is None:
-                    refused.append((row, self._limit_reason(name)))
-                    continue
-                ids.append(sid)
-                kept.append(row)
-            ts_us = columns.ts_us if len(kept) == len(names) else [columns.ts_us[r] for r in kept]
-            self._saw(ids, ts_us)
-        values = columns.value if len(kept) == len(names) else [columns.value[r] for r in kept]
-        return SampleBatch(sample_table(ids, ts_us, values), list(new.values())), refused
+                    refused_key[key] = True
+                else:
+                    sids[key] = sid
+            refused_row = refused_key[samples.key]
+            refused = np.flatnonzero(refused_row)
+            kept = samples if not refused.size else samples.take(np.flatnonzero(~refused_row))
+            row_sids = sids[kept.key]
+            self._saw(row_sids, kept.ts_us)
+        table = sample_table(row_sids, kept.ts_us, kept.value)
+        return SampleBatch(table, list(new.values())), refused
 
     def _series_of(
         self,
         name: str,
         labels: dict[str, str],
-        row: int,
-        columns: SampleColumns,
+        unit: str | None,
+        seen_us: int,
         new: dict[int, SeriesInfo],
     ) -> int | None:
         """The id of the series of ``name`` and ``labels``, opened (into ``new``)
@@ -127,25 +126,26 @@ class SeriesCatalog:
         if sid not in self._series and sid not in new:
             if len(self._by_name.get(name, ())) >= self.max_series_per_metric:
                 return None
-            info = SeriesInfo(sid, name, dict(sorted(labels.items())), columns.unit[row])
+            info = SeriesInfo(sid, name, dict(sorted(labels.items())), unit)
             new[sid] = info
-            self._add(info, columns.ts_us[row])
+            self._add(info, seen_us)
         return sid
 
-    def _limit_reason(self, name: str) -> str:
+    def limit_reason(self, name: str) -> str:
+        """Why a sample of metric ``name`` was refused by `prepare`."""
         return (
             f"metric {name!r} has reached its limit of {self.max_series_per_metric:,} "
             "label sets; this sample would open another"
         )
 
-    def _saw(self, ids: list[int], ts_us: list[int]) -> None:
+    def _saw(self, sids: I64, ts_us: I64) -> None:
         """Move each series' last seen time to its latest sample in the batch."""
-        if not ids:
+        if not sids.size:
             return
-        sids, inverse = np.unique(np.asarray(ids, np.int64), return_inverse=True)
-        latest = np.full(sids.size, np.iinfo(np.int64).min, np.int64)
-        np.maximum.at(latest, inverse, np.asarray(ts_us, np.int64))
-        for sid, us in zip(sids.tolist(), latest.tolist(), strict=True):
+        unique, inverse = np.unique(sids, return_inverse=True)
+        latest = np.full(unique.size, np.iinfo(np.int64).min, np.int64)
+        np.maximum.at(latest, inverse, ts_us)
+        for sid, us in zip(unique.tolist(), latest.tolist(), strict=True):
             known = self._series[sid]
             if us > known.last_seen_us:
                 known.last_seen_us = us

@@ -22,10 +22,11 @@ import numpy as np
 import pyarrow as pa
 
 from monitorx.core import Clock
-from monitorx.core.samples import SampleColumns, SeriesInfo
+from monitorx.core.samples import SeriesInfo
 from monitorx.core.timeparse import from_epoch_us, to_epoch_us
 from monitorx.store.lifecycle import DataLifecycle
 from monitorx.store.queries import QueryAggregation, Resolution
+from monitorx.store.samples.batch import I64, KeyedSamples
 from monitorx.store.samples.catalog import LabelMatcher, MetricSummary, SeriesCatalog
 from monitorx.store.samples.grouped import SeriesRun, aggregate_runs
 from monitorx.store.samples.hot import SampleHotTier
@@ -95,14 +96,15 @@ class CustomMetrics:
         self.catalog.load(series)
         self._touched = {info.series_id: seen for info, seen in series}
 
-    async def write(self, columns: SampleColumns) -> list[tuple[int, str]]:
+    async def write(self, samples: KeyedSamples) -> list[tuple[int, str]]:
         """Store a validated batch; return the rows refused (a time past what the
         store keeps, the series limit), each with why, by row. Returns once the rest
         is committed."""
         latest = self._storage.latest_sample_us
-        if columns.ts_us and max(columns.ts_us) > latest:
-            return await self._write_until(columns, latest)
-        batch, refused = self.catalog.prepare(columns)
+        late = np.flatnonzero(samples.ts_us > latest)
+        if late.size:
+            return await self._write_until(samples, late, latest)
+        batch, refused = self.catalog.prepare(samples)
         if len(batch) or batch.new_series:
             try:
                 await self._storage.write_samples(batch)
@@ -110,18 +112,24 @@ class CustomMetrics:
                 self.catalog.discard(batch.new_series)
                 raise
             self._hot.append(batch.table, to_epoch_us(self._clock.now()))
-        return refused
+        names = samples.names
+        reason = self.catalog.limit_reason
+        return [(row, reason(names[key])) for row, key in zip(
+            refused.tolist(), samples.key[refused].tolist(), strict=True)]  # fmt: skip
 
-    async def _write_until(self, columns: SampleColumns, latest_us: int) -> list[tuple[int, str]]:
-        """`write` the rows up to ``latest_us``; refuse the later ones."""
+    async def _write_until(
+        self, samples: KeyedSamples, late: I64, latest_us: int
+    ) -> list[tuple[int, str]]:
+        """`write` the rows up to ``latest_us``; refuse the ``late`` ones."""
         why = (
             f"timestamp after {from_epoch_us(latest_us):%Y-%m-%dT%H:%M:%SZ}, the last "
             "this store keeps"
         )
-        kept = [row for row, ts in enumerate(columns.ts_us) if ts <= latest_us]
-        refused = [(row, why) for row, ts in enumerate(columns.ts_us) if ts > latest_us]
-        if kept:
-            refused += [(kept[row], r) for row, r in await self.write(columns.take(kept))]
+        refused = [(row, why) for row in late.tolist()]
+        kept = np.flatnonzero(samples.ts_us <= latest_us)
+        if kept.size:
+            written = await self.write(samples.take(kept))
+            refused += [(int(kept[row]), r) for row, r in written]
         return sorted(refused)
 
     async def keep_last_seen(self) -> None:
