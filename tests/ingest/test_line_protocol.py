@@ -194,6 +194,7 @@ MALFORMED = [
     ("m value=1 1.5", "bad timestamp"),
     ("m value=1 +100", "bad timestamp"),
     ("m value=1 12ab", "bad timestamp"),
+    ("m value=1 \u00b2", "bad timestamp"),  # a digit to str.isdigit, not to int()
     ("m value=1 -5", "timestamp before 1970"),
     ("m value=1 253402300800000000000", "timestamp after 9999-12-31"),
     ("m value=1 100 200", "invalid field format"),
