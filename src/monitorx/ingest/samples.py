@@ -1,4 +1,4 @@
-"""`POST /api/v1/metrics/custom` bodies into `SampleColumns`: a JSON array of Sample
+"""`POST /api/v1/metrics/custom` bodies into `KeyedSamples`: a JSON array of Sample
 (API.md), each item valid or rejected on its own, as the inference batch's are.
 
 msgspec checks types and lengths while it parses; names (pattern, reserved) are
@@ -15,19 +15,16 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
+import numpy as np
 from msgspec import Meta
 
 from monitorx.core import ValidationError
-from monitorx.core.samples import (
-    MAX_UNIT,
-    RESERVED_SAMPLE_NAMES,
-    SAMPLE_NAME_PATTERN,
-    SampleColumns,
-)
+from monitorx.core.samples import MAX_UNIT, RESERVED_SAMPLE_NAMES, SAMPLE_NAME_PATTERN
 from monitorx.core.text import find_bad_text, may_hold_bad_text
 from monitorx.core.timeparse import to_epoch_us
 from monitorx.ingest.decode import Rejection, _ts_us, decode_items
 from monitorx.ingest.wire import Measured, Tags, Timestamp
+from monitorx.store.samples.batch import KeyedSamples
 
 _NAME = re.compile(SAMPLE_NAME_PATTERN)
 _BAD_NAME = "must be 1–200 characters of A–Z a–z 0–9 _ : . starting with a letter"
@@ -56,16 +53,24 @@ def _name_error(name: str) -> str | None:
 
 def decode_samples(
     body: bytes, now: datetime, max_items: int
-) -> tuple[SampleColumns, list[int], list[Rejection]]:
-    """The valid samples as columns with each one's index in the body, and why each
-    other item was refused (sorted by index)."""
+) -> tuple[KeyedSamples, list[int], list[Rejection]]:
+    """The valid samples, keyed by series, with each row's index in the body, and
+    why each other item was refused (sorted by index)."""
     items, rejected = decode_items(body, SampleWire, max_items, "samples")
     # The rule of stored text: labels and units are checked only when the body's
     # bytes say a string could break it (names are held to their pattern anyway).
     suspect = may_hold_bad_text(body)
     now_us = to_epoch_us(now)
     name_errors = {name: _name_error(name) for name in {item.name for _, item in items}}
-    columns = SampleColumns()
+    # A body repeats its series: each (name, labels as sent) is one key, found by
+    # the labels' items in the order the client sent them.
+    keys: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
+    names: list[str] = []
+    labels: list[dict[str, str]] = []
+    units: list[str | None] = []
+    row_key: list[int] = []
+    values: list[float] = []
+    times: list[int] = []
     indices: list[int] = []
     for index, item in items:
         error = name_errors[item.name]
@@ -83,7 +88,25 @@ def decode_samples(
         if error is not None:
             rejected.append(Rejection(index, error))
             continue
-        columns.append(item.name, float(item.value), ts_us, dict(item.labels or {}), item.unit)
+        item_labels = item.labels or {}
+        ident = (item.name, tuple(item_labels.items()))
+        key = keys.get(ident)
+        if key is None:
+            key = keys[ident] = len(names)
+            names.append(item.name)
+            labels.append(dict(item_labels))
+            units.append(item.unit)
+        row_key.append(key)
+        values.append(float(item.value))
+        times.append(ts_us)
         indices.append(index)
     rejected.sort(key=lambda r: r.index)
-    return columns, indices, rejected
+    samples = KeyedSamples(
+        names,
+        labels,
+        units,
+        np.asarray(row_key, np.int64),
+        np.asarray(times, np.int64),
+        np.asarray(values, np.float64),
+    )
+    return samples, indices, rejected

@@ -27,6 +27,7 @@ __all__ = [
     "DeliveryLogEntry",
     "DocumentStore",
     "ErrorWindow",
+    "GroupedSampleReads",
     "LifecycleStore",
     "MetricQuery",
     "MetricStore",
@@ -41,7 +42,7 @@ __all__ = [
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
 
@@ -292,6 +293,26 @@ class SampleStore(Protocol):
     async def delete_sample_rollups(
         self, resolution: Resolution, start: datetime, end: datetime
     ) -> None: ...
+
+
+@runtime_checkable
+class GroupedSampleReads(Protocol):
+    """A store that aggregates raw samples per group and bucket itself, so that a
+    query over a range the hot tier does not hold reads a few thousand rows, not
+    millions (the embedded store). Stores without it are read point by point."""
+
+    async def aggregate_samples(
+        self,
+        start: datetime,
+        end: datetime,
+        group_of: Mapping[int, int],
+        agg: QueryAggregation,
+        interval_us: int,
+    ) -> pa.Table:
+        """``agg`` (any but ``rate``) over the samples in ``[start, end)`` of the
+        series in ``group_of``, per group and bucket (``ts // interval_us``):
+        columns ``group_index``, ``bucket`` (int64), ``value``; ordered by group,
+        bucket."""
 
 
 class Storage(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 __all__ = ["SAMPLE_GROUP_COMMIT_BATCHES", "DuckDBSampleQueries"]
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ import pyarrow as pa
 from monitorx.core.timeparse import from_epoch_us
 from monitorx.store.duckdb.session import DuckDBSession
 from monitorx.store.group_commit import GroupCommit
-from monitorx.store.queries import Resolution
+from monitorx.store.queries import QueryAggregation, Resolution
 from monitorx.store.samples.batch import (
     LATEST_SAMPLE_US,
     SAMPLE_ROLLUP_SCHEMA,
@@ -35,6 +35,26 @@ def _rollup_table(resolution: Resolution) -> str:
     if resolution not in _ROLLUP_TABLES:
         raise ValueError(f"no sample rollup table for resolution {resolution.value!r}")
     return _ROLLUP_TABLES[resolution]
+
+
+_AGGREGATES = {
+    QueryAggregation.COUNT: "count(*)::DOUBLE",
+    QueryAggregation.SUM: "sum(value)",
+    QueryAggregation.MEAN: "avg(value)",
+    QueryAggregation.MIN: "min(value)",
+    QueryAggregation.MAX: "max(value)",
+    QueryAggregation.LAST: "arg_max(value, ts)",
+}
+
+
+def _aggregate_sql(agg: QueryAggregation) -> str:
+    """``agg`` as DuckDB's aggregate over ``value``: percentiles exact, linear
+    between the closest ranks (``quantile_cont``, numpy's default)."""
+    if agg.quantile is not None:
+        return f"quantile_cont(value, {agg.quantile!r})"
+    if agg not in _AGGREGATES:
+        raise ValueError(f"{agg.value!r} is not aggregated in SQL")
+    return _AGGREGATES[agg]
 
 
 def _in_series(series_ids: Sequence[int] | None) -> tuple[str, list[object]]:
@@ -108,6 +128,30 @@ class DuckDBSampleQueries(SeriesCatalogQueries):
             [self._project, start, end, *params],
         )
         return table.cast(SAMPLE_SCHEMA)
+
+    async def aggregate_samples(
+        self,
+        start: datetime,
+        end: datetime,
+        group_of: Mapping[int, int],
+        agg: QueryAggregation,
+        interval_us: int,
+    ) -> pa.Table:
+        groups = pa.table(
+            {
+                "series_id": pa.array(list(group_of), pa.int64()),
+                "group_index": pa.array(list(group_of.values()), pa.int64()),
+            }
+        )
+        return await self._duckdb.read_arrow_joined(
+            f"SELECT group_index, epoch_us(ts) // {int(interval_us)} AS bucket, "
+            f"{_aggregate_sql(agg)} AS value "
+            "FROM samples JOIN sample_groups USING (series_id) "
+            "WHERE project_id = %s AND ts >= %s AND ts < %s "
+            "GROUP BY group_index, bucket ORDER BY group_index, bucket",
+            [self._project, start, end],
+            {"sample_groups": groups},
+        )
 
     async def sample_time_bounds(self) -> tuple[datetime, datetime] | None:
         ((low, high),) = await self._duckdb.read(

@@ -64,6 +64,25 @@ class DuckDBSession:
         )
         return table
 
+    async def read_arrow_joined(
+        self, sql: str, params: Sequence[object], tables: Mapping[str, pa.Table]
+    ) -> pa.Table:
+        """`read_arrow` with Arrow ``tables`` registered under their names for the
+        query (a small mapping to join with, say)."""
+        text, values = _duckdb_sql(sql), _params(params)
+
+        def read(cur: Any) -> pa.Table:
+            for name, table in tables.items():
+                cur.register(name, table)
+            try:
+                return cur.sql(text, params=values).to_arrow_table()
+            finally:
+                for name in tables:
+                    cur.unregister(name)
+
+        found: pa.Table = await self._read(read)
+        return found
+
     async def insert_arrow(self, target: str, table: pa.Table, leading: Sequence[object]) -> None:
         """Append ``table``'s rows to ``target``, each after the ``leading`` values."""
         marks = ", ".join("?" * len(leading))

@@ -31,7 +31,7 @@ from monitorx.store.samples.catalog import LabelMatcher, MetricSummary, SeriesCa
 from monitorx.store.samples.grouped import SeriesRun, aggregate_runs
 from monitorx.store.samples.hot import SampleHotTier
 from monitorx.store.samples.rollups import aggregate_sample_rollups, rollup_samples
-from monitorx.store.storage import SampleStore
+from monitorx.store.storage import GroupedSampleReads, SampleStore
 from monitorx.store.tiered_series import CUSTOM
 
 _S = 1_000_000
@@ -168,10 +168,7 @@ class CustomMetrics:
             found: dict[int, list[tuple[int, float]]] = {}
         elif watermark is None:
             resolution = Resolution.RAW
-            runs = await self._raw_runs(ids, group_of, start, end)
-            found = await asyncio.to_thread(
-                aggregate_runs, runs, agg, max(1, round(interval_s * _S))
-            )
+            found = await self._raw(group_of, agg, max(1, round(interval_s * _S)), start, end)
         else:
             step_s = resolution.seconds
             interval_s = max(step_s, -(-interval_s // step_s) * step_s)
@@ -194,19 +191,37 @@ class CustomMetrics:
         age_s = (self._clock.now() - start).total_seconds()
         return self._lifecycle.policy.resolution_for(age_s, interval_s)
 
-    async def _raw_runs(
-        self, ids: list[int], group_of: dict[int, int], start: datetime, end: datetime
-    ) -> list[SeriesRun]:
-        """Each series' raw points in the range, in time order: the hot tier's arrays
-        as they are, or the store's read (ordered by series, then time) cut at each
-        series' first row — views, no copy."""
+    async def _raw(
+        self,
+        group_of: dict[int, int],
+        agg: QueryAggregation,
+        interval_us: int,
+        start: datetime,
+        end: datetime,
+    ) -> dict[int, list[tuple[int, float]]]:
+        """``agg`` per group and bucket over raw samples: from the hot tier when it
+        holds the range, else aggregated by the store where it can, else from the
+        store's points."""
         start_us, end_us = to_epoch_us(start), to_epoch_us(end)
         if self._hot.covers(start_us):
-            return [
+            runs = [
                 SeriesRun(group_of[sid], ts, values)
-                for sid, ts, values in self._hot.read(ids, start_us, end_us)
+                for sid, ts, values in self._hot.read(list(group_of), start_us, end_us)
             ]
-        table = await self._storage.read_samples(start, end, ids)
+        elif isinstance(self._storage, GroupedSampleReads) and agg is not QueryAggregation.RATE:
+            table = await self._storage.aggregate_samples(start, end, group_of, agg, interval_us)
+            return _by_group(table, interval_us)
+        else:
+            runs = await self._stored_runs(group_of, start, end)
+        return await asyncio.to_thread(aggregate_runs, runs, agg, interval_us)
+
+    async def _stored_runs(
+        self, group_of: dict[int, int], start: datetime, end: datetime
+    ) -> list[SeriesRun]:
+        """Each series' stored points in the range, in time order: the store's read
+        (ordered by series, then time) cut at each series' first row — views, no
+        copy."""
+        table = await self._storage.read_samples(start, end, list(group_of))
         sid = table.column("series_id").to_numpy()
         ts = table.column("ts").cast(pa.int64()).to_numpy()
         values = table.column("value").to_numpy()
@@ -216,3 +231,14 @@ class CustomMetrics:
             for low, high in pairwise(cuts)
             if high > low
         ]
+
+
+def _by_group(table: pa.Table, interval_us: int) -> dict[int, list[tuple[int, float]]]:
+    """`GroupedSampleReads.aggregate_samples`' rows as each group's points."""
+    found: dict[int, list[tuple[int, float]]] = {}
+    groups = table.column("group_index").to_pylist()
+    buckets = table.column("bucket").to_pylist()
+    values = table.column("value").to_pylist()
+    for group, bucket, value in zip(groups, buckets, values, strict=True):
+        found.setdefault(group, []).append((bucket * interval_us, value))
+    return found
