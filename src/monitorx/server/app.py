@@ -10,6 +10,7 @@ import monitorx
 from monitorx.core import Clock, SystemClock
 from monitorx.server.api_docs import router as api_docs_router
 from monitorx.server.assembly import assemble
+from monitorx.server.audit_trail import AuditTrailMiddleware
 from monitorx.server.deps import Services
 from monitorx.server.errors import install_error_handlers
 from monitorx.server.fast_ingest import FastIngest
@@ -19,6 +20,7 @@ from monitorx.server.rate_limits import RateLimits, TokenBuckets
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes import (
     alerts,
+    audit,
     channels,
     concept_drift,
     dashboard,
@@ -72,6 +74,7 @@ API_ROUTERS = (
     dashboard_series,
     ws,
     remote_write,
+    audit,
 )
 # The standard ways in at the paths their clients use (API.md): OTLP/HTTP at the
 # root, InfluxDB's /write and /api/v2/write; remote_write is under API_PREFIX.
@@ -127,8 +130,10 @@ def _open_storage(settings: Settings, clock: Clock) -> Storage:
 
 def _install_middleware(app: FastAPI, settings: Settings, services: Services) -> None:
     # Outermost last: request latency (of every request, those refused included),
-    # rate limits, then size and content-type checks, then the fast ingest path.
+    # rate limits, then size and content-type checks, then the audit trail (of
+    # changes, and of refused credentials on any path), then the fast ingest path.
     app.add_middleware(FastIngest, services=services, prefix=API_PREFIX)
+    app.add_middleware(AuditTrailMiddleware, trail=services.audit)
     app.add_middleware(
         RequestLimits,
         max_body_bytes=settings.max_body_bytes,

@@ -46,6 +46,7 @@ from monitorx.evaluation.scheduler import Scheduler
 from monitorx.ingest.pool import BatchDecoder
 from monitorx.ingest.service import IngestService
 from monitorx.records.store import RecordStore
+from monitorx.server.audit_trail import AuditTrail
 from monitorx.server.auth import Authenticator
 from monitorx.server.deps import Services
 from monitorx.server.live import LiveHub
@@ -258,6 +259,7 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
         telemetry=_telemetry(
             settings, ingest, decoder, evaluator, engine, notifier, live, scheduler
         ),
+        audit=AuditTrail(store, clock, settings.project_id, settings.audit_retention_s),
     )
 
     scheduler.every(settings.alert_tick_s, "resolve-cleared-alerts", engine.resolve_cleared)
@@ -265,6 +267,7 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
         scheduler.every(settings.alert_tick_s, "notify", notifier.tick)
     scheduler.every(settings.lifecycle_interval_s, "data-lifecycle", lifecycle.run_once)
     scheduler.every(settings.lifecycle_interval_s, "keep-series-last-seen", custom.keep_last_seen)
+    scheduler.every(settings.lifecycle_interval_s, "audit-retention", services.audit.drop_expired)
     scheduler.every(
         settings.lifecycle_interval_s,
         "drift-data-retention",

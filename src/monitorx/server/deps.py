@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "AdminAccess",
     "AlertingDep",
+    "AuditDep",
     "AuthDep",
     "ClockDep",
     "ConceptDriftDep",
@@ -64,6 +65,7 @@ from monitorx.evaluation.scheduler import Scheduler
 from monitorx.ingest.pool import BatchDecoder
 from monitorx.ingest.service import IngestService
 from monitorx.records.store import RecordStore
+from monitorx.server.audit_trail import PRINCIPAL_STATE, AuditTrail
 from monitorx.server.auth import Authenticator, Principal, Role
 from monitorx.server.live import LiveHub
 from monitorx.server.settings import Settings
@@ -104,6 +106,7 @@ class Services:
     metric_queries: MetricQueries
     label_keys: InferenceLabelKeys
     telemetry: Telemetry
+    audit: AuditTrail
 
 
 def services_of(app: FastAPI) -> Services:
@@ -147,11 +150,14 @@ CustomDep = Annotated[CustomMetrics, _service("custom")]
 MetricQueriesDep = Annotated[MetricQueries, _service("metric_queries")]
 LabelKeysDep = Annotated[InferenceLabelKeys, _service("label_keys")]
 TelemetryDep = Annotated[Telemetry, _service("telemetry")]
+AuditDep = Annotated[AuditTrail, _service("audit")]
 
 
 def _access(role: Role) -> object:
     async def check(request: Request, auth: AuthDep) -> Principal:
         principal = auth.authenticate(request)
+        # Kept for the audit trail, which names who made a change (or was refused).
+        setattr(request.state, PRINCIPAL_STATE, principal)
         auth.require(principal, role)
         return principal
 

@@ -231,3 +231,15 @@ class ErrorOut(BaseModel):
     error: str
     detail: str
     errors: list[dict[str, str]] | None = None
+
+
+class AuditEntryOut(BaseModel):
+    """One entry of the audit log (docs/security.md)."""
+
+    time: str = Field(description="RFC 3339, UTC")
+    actor: str = Field(description="the key's or user's name; never its secret")
+    project: str
+    action: str = Field(description="the API operation, or `authenticate` for a refused credential")
+    target: str = Field(description="the request's path")
+    source_ip: str
+    outcome: Literal["success", "denied", "failure"]

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     lifecycle_interval_s: float = Field(
         default=60.0, gt=0, description="How often rollups, export and retention run."
     )
+    audit_retention_s: float = Field(
+        default=400 * 86_400,
+        gt=0,
+        description="Audit log entries are kept this long (default 400 days).",
+    )
 
     auth_enabled: bool = True
     api_keys: list[SecretStr] = Field(

@@ -6,6 +6,7 @@ __all__ = [
     "BLOB_MODEL_SEPARATOR",
     "Aggregation",
     "AlertQuery",
+    "AuditQuery",
     "Bucket",
     "DeliveryLogEntry",
     "ErrorWindow",
@@ -158,3 +159,15 @@ class AlertQuery:
     status: AlertStatus | None = None
     severity: Severity | None = None
     alert_type: AlertType | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Which audit entries to list (newest first): each filter that is set must
+    match; ``start`` inclusive, ``end`` exclusive."""
+
+    limit: int = 100
+    action: str | None = None
+    actor: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None

@@ -22,6 +22,8 @@ __all__ = [
     "BLOB_MODEL_SEPARATOR",
     "Aggregation",
     "AlertQuery",
+    "AuditQuery",
+    "AuditStore",
     "BlobStore",
     "Bucket",
     "DeliveryLogEntry",
@@ -54,11 +56,13 @@ from monitorx.core import (
     MetricName,
     ModelConfig,
 )
+from monitorx.core.audit import AuditEntry
 from monitorx.core.samples import SeriesInfo
 from monitorx.store.queries import (
     BLOB_MODEL_SEPARATOR,
     Aggregation,
     AlertQuery,
+    AuditQuery,
     Bucket,
     DeliveryLogEntry,
     ErrorWindow,
@@ -295,6 +299,18 @@ class SampleStore(Protocol):
     ) -> None: ...
 
 
+class AuditStore(Protocol):
+    """The audit log: who changed what, kept under its own retention."""
+
+    async def write_audit(self, entries: Sequence[AuditEntry]) -> None:
+        """Append entries; return once committed."""
+
+    async def list_audit(self, query: AuditQuery) -> list[AuditEntry]:
+        """The project's entries that match, newest first, at most ``query.limit``."""
+
+    async def delete_audit_before(self, cutoff: datetime) -> None: ...
+
+
 @runtime_checkable
 class GroupedSampleReads(Protocol):
     """A store that aggregates raw samples per group and bucket itself, so that a
@@ -323,6 +339,7 @@ class Storage(
     BlobStore,
     LifecycleStore,
     SampleStore,
+    AuditStore,
     Protocol,
 ):
     """Where MonitorX keeps everything: every concern above, on one backend."""

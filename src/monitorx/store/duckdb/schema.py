@@ -84,6 +84,20 @@ _LLM_COLUMNS = """
 """
 
 
+# The audit log (store.sql.audit): appended, read newest first.
+_AUDIT_LOG = """
+    CREATE TABLE audit_log (
+        project_id VARCHAR NOT NULL,
+        time TIMESTAMP NOT NULL,
+        actor VARCHAR NOT NULL,
+        action VARCHAR NOT NULL,
+        target VARCHAR NOT NULL,
+        source_ip VARCHAR NOT NULL,
+        outcome VARCHAR NOT NULL
+    );
+"""
+
+
 # Custom metrics (store.duckdb.samples): each series once, its samples by id, and
 # rollups per series (store.samples.rollups).
 def _sample_rollup_table(name: str) -> str:
@@ -198,6 +212,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     # The lifecycle markers keep when they were set, as on PostgreSQL (store.sql.markers).
     (7, "ALTER TABLE markers ADD COLUMN updated_at TIMESTAMP;"),
     (8, _SAMPLES),
+    (9, _AUDIT_LOG),
 ]
 
 

@@ -44,6 +44,7 @@ from monitorx.store.hot_tier import HotTier
 from monitorx.store.metric_batch import ERROR_CONTRIBUTION_SQL, metric_sql
 from monitorx.store.metric_log import MetricLog
 from monitorx.store.sql import rows
+from monitorx.store.sql.audit import AuditQueries
 from monitorx.store.sql.blobs import BlobQueries
 from monitorx.store.sql.documents import DocumentQueries
 from monitorx.store.sql.markers import MarkerQueries
@@ -80,6 +81,7 @@ class DuckDBStorage(
     DocumentQueries,
     BlobQueries,
     DuckDBSampleQueries,
+    AuditQueries,
 ):
     """`Storage` on an embedded DuckDB file (or ``:memory:``)."""
 

@@ -49,6 +49,7 @@ from monitorx.core import (
     StorageError,
     SystemClock,
 )
+from monitorx.core.audit import AuditEntry
 from monitorx.store.duckdb.storage import DuckDBStorage
 from monitorx.store.influx import queries as iql
 from monitorx.store.influx.client import InfluxClient
@@ -65,7 +66,7 @@ from monitorx.store.influx.lines import bodies
 from monitorx.store.influx.reads import SeriesReads
 from monitorx.store.influx.samples import InfluxSampleQueries
 from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA, ROLLUP_SCHEMA, metric_table
-from monitorx.store.queries import DeliveryLogEntry
+from monitorx.store.queries import AuditQuery, DeliveryLogEntry
 from monitorx.store.storage import (
     AlertQuery,
     Resolution,
@@ -253,6 +254,17 @@ class InfluxStorage(SeriesReads, InfluxSampleQueries):
 
     async def set_marker(self, name: str, value: str) -> None:
         await self._side.set_marker(name, value)
+
+    # The audit log: the side store -------------------------------------------------
+
+    async def write_audit(self, entries: Sequence[AuditEntry]) -> None:
+        await self._side.write_audit(entries)
+
+    async def list_audit(self, query: AuditQuery) -> list[AuditEntry]:
+        return await self._side.list_audit(query)
+
+    async def delete_audit_before(self, cutoff: datetime) -> None:
+        await self._side.delete_audit_before(cutoff)
 
     # Documents and the delivery log: the side store --------------------------------
 

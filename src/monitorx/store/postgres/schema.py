@@ -181,6 +181,20 @@ CREATE TABLE markers (
 );
 """
 
+# The audit log (store.sql.audit), read newest first per project.
+_AUDIT_LOG = """
+CREATE TABLE audit_log (
+    project_id text COLLATE "C" NOT NULL,
+    time timestamptz NOT NULL,
+    actor text NOT NULL,
+    action text NOT NULL,
+    target text NOT NULL,
+    source_ip text NOT NULL,
+    outcome text NOT NULL
+);
+CREATE INDEX audit_log_time ON audit_log (project_id, time DESC);
+"""
+
 # The alerting engine's documents and delivery log (postgres_documents).
 _DOCUMENT_TABLES = """
 CREATE TABLE documents (
@@ -302,6 +316,10 @@ async def _v6_samples(conn: Connection, timescale_schema: str | None) -> None:
     await conn.execute(_SAMPLE_TABLES)
 
 
+async def _v7_audit_log(conn: Connection, timescale_schema: str | None) -> None:
+    await conn.execute(_AUDIT_LOG)
+
+
 # (version, what it does, the step). Append only: a released step never changes.
 MIGRATIONS = [
     (1, "inference and drift metrics, models, alerts", _v1_metrics_and_records),
@@ -310,6 +328,7 @@ MIGRATIONS = [
     (4, "blobs", _v4_blobs),
     (5, "LLM fields of inference metrics", _v5_llm_fields),
     (6, "custom metrics: series, samples, rollups", _v6_samples),
+    (7, "audit log", _v7_audit_log),
 ]
 
 

@@ -40,6 +40,7 @@ from monitorx.store.postgres.samples import PostgresSampleQueries
 from monitorx.store.postgres.schema import MetricLayout, migrate
 from monitorx.store.postgres.series import PostgresSeriesQueries
 from monitorx.store.postgres.session import PostgresSession
+from monitorx.store.sql.audit import AuditQueries
 from monitorx.store.sql.blobs import BlobQueries
 from monitorx.store.sql.documents import DocumentQueries
 from monitorx.store.sql.markers import MarkerQueries
@@ -60,6 +61,7 @@ class PostgresStorage(
     DocumentQueries,
     BlobQueries,
     PostgresSampleQueries,
+    AuditQueries,
 ):
     """`Storage` on PostgreSQL (``postgresql://user@host:5432/db?schema=name``)."""
 
