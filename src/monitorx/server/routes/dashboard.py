@@ -77,6 +77,11 @@ async def explore_page() -> Response:
     return render_page("explore", "Explore")
 
 
+@router.get("/audit")
+async def audit_page() -> Response:
+    return render_page("audit", "Audit log")
+
+
 @router.get("/dashboards")
 async def dashboards_page() -> Response:
     return render_page("dashboards", "Dashboards")
