@@ -21,7 +21,7 @@ SECRET = "jwt-secret-for-the-dashboard-test-0123456789"
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LiveServer]:
     settings = make_settings(
-        tmp_path / "data", auth_enabled=True, api_keys=[f"{KEY}:write"], jwt_secret=SECRET
+        tmp_path / "data", auth_enabled=True, api_keys=[f"{KEY}:editor"], jwt_secret=SECRET
     )
     with run_server(settings) as live:
         response = httpx.post(

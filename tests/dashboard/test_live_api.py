@@ -99,7 +99,7 @@ def test_odd_client_frames_are_ignored(live_server: LiveServer, api: httpx.Clien
 
 @pytest.fixture
 def auth_server(tmp_path: Path) -> Any:
-    settings = make_settings(tmp_path / "data", auth_enabled=True, api_keys=["sekret:read"])
+    settings = make_settings(tmp_path / "data", auth_enabled=True, api_keys=["sekret:viewer"])
     with run_server(settings) as server:
         yield server
 

@@ -17,7 +17,7 @@ from monitorx.server.app import create_app
 from monitorx.server.audit_trail import DATA_ROUTES, MUTATING_METHODS
 from tests.conftest import LiveServer, make_settings, run_server
 
-KEYS = ["admin-key", "writer-key:write", "reader-key:read"]
+KEYS = ["admin-key", "writer-key:editor", "reader-key:viewer"]
 
 
 @pytest.fixture

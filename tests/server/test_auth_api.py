@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,9 @@ import httpx
 import jwt
 import pytest
 
+from monitorx.core import ValidationError
+from monitorx.core.access import Role
+from monitorx.server.auth import Authenticator
 from tests.conftest import LiveServer, make_settings, run_server
 
 SECRET = "test-secret-with-enough-bytes-for-hs256"
@@ -19,7 +23,7 @@ def secured(tmp_path: Path) -> Iterator[LiveServer]:
     settings = make_settings(
         tmp_path / "data",
         auth_enabled=True,
-        api_keys=["admin-key", "writer-key:write", "reader-key:read"],
+        api_keys=["admin-key", "editor-key:editor", "writer-key:write", "reader-key:read"],
         jwt_secret=SECRET,
     )
     with run_server(settings) as server:
@@ -59,23 +63,52 @@ def test_a_read_key_reads_but_cannot_write(secured: LiveServer) -> None:
     assert denied.json()["error"] == "forbidden"
 
 
-def test_a_write_key_sends_metrics_but_cannot_delete_models(secured: LiveServer) -> None:
+def test_an_earlier_write_key_is_an_ingest_key_it_sends_data_and_nothing_else(
+    secured: LiveServer,
+) -> None:
     with _client(secured, **{"X-API-Key": "writer-key"}) as writer:
-        assert writer.post("/models", json=MODEL).status_code == 201
+        metric = writer.post("/metrics/inference", json={"model_id": "m", "latency": 1})
+        assert metric.status_code == 202
+        denied = writer.post("/models", json=MODEL)
+        assert denied.status_code == 403
+        assert "role editor or admin" in denied.json()["detail"]
+        assert writer.get("/models").status_code == 403
+
+
+def test_an_editor_changes_configuration_but_not_keys_or_the_audit_log(
+    secured: LiveServer,
+) -> None:
+    with _client(secured, **{"X-API-Key": "editor-key"}) as editor:
+        assert editor.post("/models", json=MODEL).status_code == 201
         assert (
-            writer.post("/metrics/inference", json={"model_id": "m", "latency": 1}).status_code
+            editor.post("/metrics/inference", json={"model_id": "m", "latency": 1}).status_code
             == 202
         )
-        assert writer.delete("/models/m").status_code == 403
+        assert editor.delete("/models/m").status_code == 204
+        assert editor.get("/audit").status_code == 403
     with _client(secured, **{"X-API-Key": "admin-key"}) as admin:
-        assert admin.delete("/models/m").status_code == 204
+        assert admin.get("/audit").status_code == 200
 
 
 def test_a_signed_bearer_token_carries_its_role(secured: LiveServer) -> None:
-    token = jwt.encode({"sub": "ci-bot", "role": "write"}, SECRET, algorithm="HS256")
+    token = jwt.encode({"sub": "ci-bot", "role": "editor"}, SECRET, algorithm="HS256")
     with _client(secured, Authorization=f"Bearer {token}") as client:
         assert client.post("/models", json=MODEL).status_code == 201
-        assert client.delete("/models/m").status_code == 403
+        assert client.get("/audit").status_code == 403
+
+
+def test_the_roles_of_earlier_releases_are_read_with_a_warning_naming_the_new_ones(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="monitorx.auth"):
+        auth = Authenticator(True, ["k1:write", "k2:read", "k3:viewer"], None)
+    assert auth.authenticate_headers({"x-api-key": "k1"}).role is Role.INGEST
+    assert auth.authenticate_headers({"x-api-key": "k2"}).role is Role.VIEWER
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 2 and all("ingest, viewer, editor, admin" in w for w in warned)
+    assert not any("k1" in w or "k2" in w for w in warned), "a key in a log line"
+    with pytest.raises(ValidationError, match="unknown role 'owner'"):
+        Authenticator(True, ["k:owner"], None)
 
 
 def test_a_token_signed_with_another_secret_is_401(secured: LiveServer) -> None:
@@ -95,9 +128,9 @@ def test_an_expired_token_is_401(secured: LiveServer) -> None:
 @pytest.mark.parametrize(
     "headers",
     [
-        {"X-API-Key": "writer-key"},
-        {"Authorization": "Bearer writer-key"},
-        {"Authorization": "Token writer-key"},
+        {"X-API-Key": "editor-key"},
+        {"Authorization": "Bearer editor-key"},
+        {"Authorization": "Token editor-key"},
     ],
 )
 def test_a_key_is_accepted_in_each_of_its_three_forms(
@@ -149,9 +182,9 @@ def test_the_standard_ways_in_need_a_key_with_the_write_role(
 
 def test_an_api_key_sent_as_a_bearer_token_carries_its_role(secured: LiveServer) -> None:
     """Prometheus scrapers and remote_write send a key only as `Authorization: Bearer`."""
-    with _client(secured, Authorization="Bearer writer-key") as writer:
-        assert writer.post("/models", json=MODEL).status_code == 201
-        assert writer.delete("/models/m").status_code == 403
+    with _client(secured, Authorization="Bearer editor-key") as editor:
+        assert editor.post("/models", json=MODEL).status_code == 201
+        assert editor.get("/audit").status_code == 403
     with _client(secured, Authorization="Bearer reader-key") as reader:
         assert reader.get("/models").status_code == 200
         assert reader.post("/models", json=MODEL).status_code == 403

@@ -40,7 +40,7 @@ def server(tmp_path: Path, server_settings: dict[str, object]) -> Iterator[LiveS
     settings = make_settings(
         tmp_path / "data",
         auth_enabled=True,
-        api_keys=[f"{KEY}:write", f"{READ_KEY}:read"],
+        api_keys=[f"{KEY}:ingest", f"{READ_KEY}:viewer"],
         otlp_grpc_port=free_port(),
         **server_settings,
     )

@@ -27,7 +27,7 @@ INFERENCE = "monitorx_ingest_accepted_total"
 
 def test_metrics_takes_the_read_credentials_a_scraper_sends(tmp_path: Path) -> None:
     settings = make_settings(
-        tmp_path / "data", auth_enabled=True, api_keys=["admin-key", "reader-key:read"]
+        tmp_path / "data", auth_enabled=True, api_keys=["admin-key", "reader-key:viewer"]
     )
     with run_server(settings) as server:
         anonymous = httpx.get(f"{server.url}/metrics", timeout=10)

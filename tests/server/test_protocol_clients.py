@@ -38,7 +38,7 @@ KEY = "ingest-key-0123456789"
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[LiveServer]:
-    settings = make_settings(tmp_path / "data", auth_enabled=True, api_keys=[f"{KEY}:write"])
+    settings = make_settings(tmp_path / "data", auth_enabled=True, api_keys=[f"{KEY}:ingest"])
     with run_server(settings) as live:
         yield live
 

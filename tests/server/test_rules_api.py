@@ -349,17 +349,19 @@ def test_a_broken_rules_file_stops_startup_naming_the_rule_and_field(
 def test_reading_writing_and_deleting_rules_take_their_roles(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    keys = ["admin-key", "writer-key:write", "reader-key:read"]
+    keys = ["admin-key", "editor-key:editor", "reader-key:viewer", "ingest-key:ingest"]
     with serve(tmp_path / "data", clock, auth_enabled=True, api_keys=keys) as live:
 
         def as_key(key: str) -> httpx.Client:
             return httpx.Client(base_url=live.api, headers={"X-API-Key": key}, timeout=10)
 
-        with as_key("reader-key") as reader, as_key("writer-key") as writer:
+        with as_key("reader-key") as reader, as_key("editor-key") as editor:
             assert httpx.get(f"{live.api}/rules").status_code == 401
             assert reader.post("/rules", json=P95).status_code == 403
-            assert writer.post("/rules", json=P95).status_code == 201
+            with as_key("ingest-key") as ingest:
+                assert ingest.post("/rules", json=P95).status_code == 403
+                assert ingest.get("/rules").status_code == 403
+            assert editor.post("/rules", json=P95).status_code == 201
             assert reader.get("/rules/p95-latency").status_code == 200
-            assert writer.delete("/rules/p95-latency").status_code == 403
-        with as_key("admin-key") as admin:
-            assert admin.delete("/rules/p95-latency").status_code == 204
+            assert reader.delete("/rules/p95-latency").status_code == 403
+            assert editor.delete("/rules/p95-latency").status_code == 204

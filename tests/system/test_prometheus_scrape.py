@@ -74,7 +74,7 @@ def _config(server: ServerProcess, work: Path) -> dict[str, Any]:
 def monitorx(tmp_path: Path) -> Iterator[ServerProcess]:
     env = {
         "MONITORX_AUTH_ENABLED": "true",
-        "MONITORX_API_KEYS": json.dumps([ADMIN_KEY, f"{SCRAPER_KEY}:read"]),
+        "MONITORX_API_KEYS": json.dumps([ADMIN_KEY, f"{SCRAPER_KEY}:viewer"]),
         "MONITORX_PROMETHEUS_MODEL_SERIES": "true",
     }
     server = start_server(tmp_path / "data", env)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 __all__ = ["API_PREFIX", "create_app"]
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 import monitorx
 from monitorx.core import Clock, SystemClock
 from monitorx.server.api_docs import router as api_docs_router
 from monitorx.server.assembly import assemble
 from monitorx.server.audit_trail import AuditTrailMiddleware
-from monitorx.server.deps import Services
+from monitorx.server.deps import Services, authorize
 from monitorx.server.errors import install_error_handlers
 from monitorx.server.fast_ingest import FastIngest
 from monitorx.server.limits import RequestLimits
@@ -102,12 +102,15 @@ def create_app(
     )
     app.state.services = parts.services
     install_error_handlers(app)
+    # Every route of the API and of the standard ways in is authorized in one place,
+    # from the table of server/permissions.py (public routes pass through).
+    guarded = [Depends(authorize)]
     api = APIRouter(prefix=API_PREFIX)
     for module in API_ROUTERS:
         api.include_router(module.router)
-    app.include_router(api)
+    app.include_router(api, dependencies=guarded)
     for module in ROOT_ROUTERS:
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=guarded)
     app.include_router(dashboard.router)
     app.include_router(api_docs_router)
     _install_middleware(app, settings, parts.services)

@@ -5,29 +5,28 @@ Prometheus' scrapers and remote_write and OTLP exporters send) and as ``Authoriz
 <key>`` (InfluxDB 2 clients and Telegraf). A bearer credential that is not a key is
 read as a JWT (``Authorization: Bearer <jwt>``).
 
-Roles, from least to most: ``read`` (GET), ``write`` (also send metrics and act on
-alerts), ``admin`` (everything). With auth disabled every caller is an admin.
+Each caller has one of the roles of `monitorx.core.access` (``ingest``, ``viewer``,
+``editor``, ``admin``); what a route needs is `monitorx.server.permissions`' to say.
+The roles of earlier releases are still read (``read`` is ``viewer``, ``write`` is
+``ingest``), with a warning. With auth disabled every caller is an admin.
 """
 
 from __future__ import annotations
 
-__all__ = ["Authenticator", "Principal", "Role"]
+__all__ = ["Authenticator", "Principal"]
 
 import hmac
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import IntEnum
 
 import jwt
 from starlette.requests import HTTPConnection
 
-from monitorx.core import Forbidden, Unauthorized
+from monitorx.core import Forbidden, Unauthorized, ValidationError
+from monitorx.core.access import ROLE_PERMISSIONS, Permission, Role, parse_role
 
-
-class Role(IntEnum):
-    READ = 1
-    WRITE = 2
-    ADMIN = 3
+logger = logging.getLogger("monitorx.auth")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +38,17 @@ class Principal:
 _ANONYMOUS_ADMIN = Principal("anonymous", Role.ADMIN)
 
 
-def _parse_role(text: str) -> Role:
-    try:
-        return Role[text.strip().upper()]
-    except KeyError:
-        raise ValueError(f"unknown role {text!r}; use read, write or admin") from None
+def _key_role(text: str, index: int) -> Role:
+    role, legacy = parse_role(text, "api_keys")
+    if legacy:
+        logger.warning(
+            "API key %d has the role %r of earlier releases, read as %r; name one of "
+            "ingest, viewer, editor, admin in MONITORX_API_KEYS",
+            index,
+            text,
+            role.value,
+        )
+    return role
 
 
 class Authenticator:
@@ -52,7 +57,9 @@ class Authenticator:
         self._keys: list[tuple[bytes, Principal]] = []
         for index, entry in enumerate(api_keys):
             key, sep, role = entry.partition(":")
-            principal = Principal(f"api-key-{index + 1}", _parse_role(role) if sep else Role.ADMIN)
+            principal = Principal(
+                f"api-key-{index + 1}", _key_role(role, index + 1) if sep else Role.ADMIN
+            )
             self._keys.append((key.encode(), principal))
         self._jwt_secret = jwt_secret
 
@@ -106,15 +113,17 @@ class Authenticator:
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {exc}") from None
         try:
-            role = _parse_role(str(claims.get("role", "read")))
-        except ValueError as exc:
-            raise Unauthorized(str(exc)) from None
+            role, _ = parse_role(str(claims.get("role", Role.VIEWER.value)))
+        except ValidationError as exc:
+            raise Unauthorized(f"invalid token: {exc}") from None
         return Principal(str(claims.get("sub", "jwt")), role)
 
     @staticmethod
-    def require(principal: Principal, role: Role) -> None:
-        if principal.role < role:
+    def require(principal: Principal, permission: Permission) -> None:
+        """`Forbidden` unless the principal's role grants ``permission``."""
+        if not principal.role.grants(permission):
+            roles = [r.value for r in Role if permission in ROLE_PERMISSIONS[r]]
             raise Forbidden(
-                f"this needs the {role.name.lower()} role; {principal.name} has "
-                f"{principal.role.name.lower()}"
+                f"this needs the {permission.value} permission (role {' or '.join(roles)}); "
+                f"{principal.name} has the role {principal.role.value}"
             )

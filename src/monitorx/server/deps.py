@@ -8,7 +8,6 @@ signature says what it touches and a test can see it in the OpenAPI-free code.
 from __future__ import annotations
 
 __all__ = [
-    "AdminAccess",
     "AlertingDep",
     "AuditDep",
     "AuthDep",
@@ -27,7 +26,6 @@ __all__ = [
     "MetricQueriesDep",
     "NotifierDep",
     "QualityDep",
-    "ReadAccess",
     "RecordsDep",
     "RegistryDep",
     "RulesDep",
@@ -38,14 +36,14 @@ __all__ = [
     "StorageDep",
     "TelemetryDep",
     "ThresholdProfilesDep",
-    "WriteAccess",
+    "authorize",
     "services_of",
 ]
 
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from starlette.requests import HTTPConnection
 
 from monitorx.alerting.engine import AlertEngine
@@ -66,8 +64,9 @@ from monitorx.ingest.pool import BatchDecoder
 from monitorx.ingest.service import IngestService
 from monitorx.records.store import RecordStore
 from monitorx.server.audit_trail import PRINCIPAL_STATE, AuditTrail
-from monitorx.server.auth import Authenticator, Principal, Role
+from monitorx.server.auth import Authenticator, Principal
 from monitorx.server.live import LiveHub
+from monitorx.server.permissions import permission_of
 from monitorx.server.settings import Settings
 from monitorx.server.telemetry import Telemetry
 from monitorx.store import Storage, TieredReads
@@ -153,17 +152,20 @@ TelemetryDep = Annotated[Telemetry, _service("telemetry")]
 AuditDep = Annotated[AuditTrail, _service("audit")]
 
 
-def _access(role: Role) -> object:
-    async def check(request: Request, auth: AuthDep) -> Principal:
-        principal = auth.authenticate(request)
-        # Kept for the audit trail, which names who made a change (or was refused).
-        setattr(request.state, PRINCIPAL_STATE, principal)
-        auth.require(principal, role)
-        return principal
-
-    return Depends(check)
-
-
-ReadAccess = Annotated[Principal, _access(Role.READ)]
-WriteAccess = Annotated[Principal, _access(Role.WRITE)]
-AdminAccess = Annotated[Principal, _access(Role.ADMIN)]
+async def authorize(conn: HTTPConnection, auth: AuthDep) -> Principal | None:
+    """The one authorization of the API: the permission the route reached needs
+    (`monitorx.server.permissions`), granted by the caller's role; None on a public
+    route. Included with every router of the API, so no route can forget it. The
+    live WebSocket checks its caller itself, with the same table, once the browser
+    has sent its credentials (`routes.ws`)."""
+    if conn.scope["type"] == "websocket":
+        return None
+    route = conn.scope.get("route")
+    permission = permission_of(str(getattr(route, "name", "")))
+    if permission is None:
+        return None
+    principal = auth.authenticate(conn)
+    # Kept for the audit trail, which names who made a change (or was refused).
+    setattr(conn.state, PRINCIPAL_STATE, principal)
+    auth.require(principal, permission)
+    return principal

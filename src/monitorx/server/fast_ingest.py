@@ -19,10 +19,11 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from monitorx.core import MonitorXError
+from monitorx.core.access import Permission
 from monitorx.ingest.service import IngestService
-from monitorx.server.auth import Role
 from monitorx.server.deps import Services
 from monitorx.server.errors import error_response
+from monitorx.server.permissions import permission_of
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes.metrics import accept_batch, accept_metric
 from monitorx.server.telemetry import ENDPOINT_KEY
@@ -34,14 +35,15 @@ class FastIngest:
     def __init__(self, app: ASGIApp, services: Services, prefix: str) -> None:
         self.app = app
         self.services = services
-        self.routes: dict[str, Handler] = {
-            f"{prefix}/metrics/inference": accept_metric,
-            f"{prefix}/metrics/inference/batch": accept_batch,
+        # Each path's handler and its route's name in the permission table.
+        self.routes: dict[str, tuple[Handler, str]] = {
+            f"{prefix}/metrics/inference": (accept_metric, "ingest_metric"),
+            f"{prefix}/metrics/inference/batch": (accept_batch, "ingest_batch"),
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        handler = self.routes.get(scope["path"]) if scope["type"] == "http" else None
-        if handler is None or scope["method"] != "POST":
+        found = self.routes.get(scope["path"]) if scope["type"] == "http" else None
+        if found is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         # The request-latency middleware labels the request with this (routing,
@@ -50,7 +52,9 @@ class FastIngest:
         request = Request(scope, receive)
         try:
             auth = self.services.auth
-            auth.require(auth.authenticate(request), Role.WRITE)
+            principal = auth.authenticate(request)
+            handler, name = found
+            auth.require(principal, permission_of(name) or Permission.ADMIN)
             response = await handler(self.services.ingest, await request.body())
         except MonitorXError as exc:
             response = error_response(exc, f"POST {scope['path']}")

@@ -29,11 +29,12 @@ import grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 
 from monitorx.core import Clock, Forbidden, MonitorXError, StorageError, Unauthorized
+from monitorx.core.access import Permission
 from monitorx.core.text import printable
 from monitorx.ingest.otlp_export import store_export
 from monitorx.ingest.otlp_metrics import DecodedMetrics, decode_metrics, parse_metrics_request
 from monitorx.ingest.service import IngestService
-from monitorx.server.auth import Authenticator, Role
+from monitorx.server.auth import Authenticator
 from monitorx.server.routes.protocol_bodies import decode_off_loop, now_us
 
 logger = logging.getLogger("monitorx.server")
@@ -113,7 +114,9 @@ class OtlpGrpcServer:
 
     async def _export(self, raw: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
         try:
-            self._auth.require(self._auth.authenticate_headers(_metadata(context)), Role.WRITE)
+            self._auth.require(
+                self._auth.authenticate_headers(_metadata(context)), Permission.INGEST
+            )
         except Unauthorized as exc:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, printable(str(exc)))
         except Forbidden as exc:

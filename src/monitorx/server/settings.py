@@ -78,7 +78,8 @@ class Settings(BaseSettings):
     api_keys: list[SecretStr] = Field(
         default_factory=list,
         description="Accepted API keys, each `KEY` (admin) or `KEY:ROLE` with ROLE one of "
-        "admin, write, read. A JSON list in the environment.",
+        "ingest, viewer, editor, admin (the earlier read and write are read as viewer and "
+        "ingest). A JSON list in the environment.",
     )
     jwt_secret: SecretStr | None = Field(
         default=None, description="HS256 secret for `Authorization: Bearer` tokens."

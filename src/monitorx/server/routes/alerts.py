@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from monitorx.core import AlertStatus, AlertType, NotFound, Severity
-from monitorx.server.deps import EngineDep, NotifierDep, ReadAccess, StorageDep, WriteAccess
+from monitorx.server.deps import EngineDep, NotifierDep, StorageDep
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.responses import JSONResponse, alert_json
 from monitorx.server.routes.params import parse_limit
@@ -20,7 +20,6 @@ router = APIRouter(prefix="/alerts", tags=["alerts"])
 @router.get("", response_model=list[AlertOut], responses=ERROR_RESPONSES)
 async def list_alerts(
     storage: StorageDep,
-    _: ReadAccess,
     model_id: str | None = None,
     status: Literal["pending", "firing", "resolved"] | None = None,
     severity: Literal["low", "medium", "high", "critical"] | None = None,
@@ -42,7 +41,7 @@ async def list_alerts(
 
 
 @router.get("/{alert_id}", response_model=AlertOut, responses=ERROR_RESPONSES)
-async def get_alert(alert_id: str, storage: StorageDep, _: ReadAccess) -> JSONResponse:
+async def get_alert(alert_id: str, storage: StorageDep) -> JSONResponse:
     alert = await storage.get_alert(alert_id)
     if alert is None:
         raise NotFound(f"no alert with id {alert_id!r}")
@@ -50,19 +49,19 @@ async def get_alert(alert_id: str, storage: StorageDep, _: ReadAccess) -> JSONRe
 
 
 @router.post("/{alert_id}/resolve", response_model=AlertOut, responses=ERROR_RESPONSES)
-async def resolve_alert(alert_id: str, engine: EngineDep, _: WriteAccess) -> JSONResponse:
+async def resolve_alert(alert_id: str, engine: EngineDep) -> JSONResponse:
     """Resolve now; a later breach opens a new alert."""
     return JSONResponse(alert_json(await engine.resolve(alert_id)))
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertOut, responses=ERROR_RESPONSES)
-async def acknowledge_alert(alert_id: str, engine: EngineDep, _: WriteAccess) -> JSONResponse:
+async def acknowledge_alert(alert_id: str, engine: EngineDep) -> JSONResponse:
     return JSONResponse(alert_json(await engine.acknowledge(alert_id)))
 
 
 @router.get("/{alert_id}/notifications", responses=ERROR_RESPONSES)
 async def alert_notifications(
-    alert_id: str, storage: StorageDep, notifier: NotifierDep, _: ReadAccess
+    alert_id: str, storage: StorageDep, notifier: NotifierDep
 ) -> JSONResponse:
     """The delivery log: every attempt to notify about this alert, oldest first —
     channel, group, attempt number, time, outcome (delivered, failed: will be retried,

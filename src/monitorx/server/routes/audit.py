@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from monitorx.server.deps import AdminAccess, StorageDep
+from monitorx.server.deps import StorageDep
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes.params import parse_limit, parse_time_param
@@ -19,7 +19,6 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 @router.get("", response_model=list[AuditEntryOut], responses=ERROR_RESPONSES)
 async def list_audit(
     storage: StorageDep,
-    _: AdminAccess,
     action: Annotated[str | None, Query(max_length=128)] = None,
     actor: Annotated[str | None, Query(max_length=256)] = None,
     start: str | None = None,

@@ -10,12 +10,9 @@ from monitorx.alerting.notify.notification import sample_notification
 from monitorx.core import Conflict
 from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import (
-    AdminAccess,
     AlertingDep,
     ClockDep,
-    ReadAccess,
     SettingsDep,
-    WriteAccess,
 )
 from monitorx.server.errors import problem
 from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
@@ -25,7 +22,7 @@ router = APIRouter(prefix="/channels", tags=["channels"])
 
 
 @router.post("", status_code=201, responses=ERROR_RESPONSES)
-async def create_channel(request: Request, alerting: AlertingDep, _: WriteAccess) -> JSONResponse:
+async def create_channel(request: Request, alerting: AlertingDep) -> JSONResponse:
     """Add a channel: ``{"id", "type", "config", "send_resolved"?, "enabled"?,
     "rate_limit"?: {"max": 30, "window": "1m"}}``. 409 if the id exists."""
     record = ChannelRecord.from_body(await read_checked_json(request))
@@ -38,20 +35,18 @@ async def create_channel(request: Request, alerting: AlertingDep, _: WriteAccess
 
 
 @router.get("")
-async def list_channels(alerting: AlertingDep, _: ReadAccess) -> JSONResponse:
+async def list_channels(alerting: AlertingDep) -> JSONResponse:
     channels = alerting.channels.values()
     return JSONResponse([c.public() for c in sorted(channels, key=lambda c: c.id)])
 
 
 @router.get("/{channel_id}", responses=ERROR_RESPONSES)
-async def get_channel(channel_id: str, alerting: AlertingDep, _: ReadAccess) -> JSONResponse:
+async def get_channel(channel_id: str, alerting: AlertingDep) -> JSONResponse:
     return JSONResponse(alerting.channel(channel_id).public())
 
 
 @router.put("/{channel_id}", responses=PUT_RESPONSES)
-async def put_channel(
-    channel_id: str, request: Request, alerting: AlertingDep, _: WriteAccess
-) -> JSONResponse:
+async def put_channel(channel_id: str, request: Request, alerting: AlertingDep) -> JSONResponse:
     """Create (201) or replace (200). A secret sent back as ``"<secret>"`` keeps its
     stored value, so a GET–edit–PUT round trip does not need the secrets."""
     previous = alerting.channels.get(channel_id)
@@ -61,7 +56,7 @@ async def put_channel(
 
 
 @router.delete("/{channel_id}", status_code=204, responses=ERROR_RESPONSES)
-async def delete_channel(channel_id: str, alerting: AlertingDep, _: AdminAccess) -> Response:
+async def delete_channel(channel_id: str, alerting: AlertingDep) -> Response:
     """Delete a channel; 409 while a route names it."""
     await alerting.delete_channel(channel_id)
     return Response(status_code=204)
@@ -69,7 +64,7 @@ async def delete_channel(channel_id: str, alerting: AlertingDep, _: AdminAccess)
 
 @router.post("/{channel_id}/test", responses=ERROR_RESPONSES)
 async def send_test_notification(
-    channel_id: str, alerting: AlertingDep, settings: SettingsDep, clock: ClockDep, _: WriteAccess
+    channel_id: str, alerting: AlertingDep, settings: SettingsDep, clock: ClockDep
 ) -> JSONResponse:
     """Send a test notification now (also to a disabled channel): 200 once the
     receiver took it, 502 with the receiver's answer otherwise."""

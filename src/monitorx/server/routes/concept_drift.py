@@ -24,7 +24,7 @@ from monitorx.core.timeparse import from_epoch_us
 from monitorx.evaluation.concept_drift_feed import ConceptDriftStatus
 from monitorx.evaluation.registry import ModelRegistry
 from monitorx.server.checked_json import read_checked_json
-from monitorx.server.deps import ConceptDriftDep, ReadAccess, RegistryDep, WriteAccess
+from monitorx.server.deps import ConceptDriftDep, RegistryDep
 from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
 
@@ -87,7 +87,6 @@ async def put_concept_drift(
     request: Request,
     feed: ConceptDriftDep,
     registry: RegistryDep,
-    _: WriteAccess,
 ) -> JSONResponse:
     """Configure (201) or reconfigure (200) a model's concept-drift monitor."""
     _known_model(registry, model_id)
@@ -100,7 +99,7 @@ async def put_concept_drift(
 
 @router.get("/{model_id}/concept-drift", responses=ERROR_RESPONSES)
 async def get_concept_drift(
-    model_id: str, registry: RegistryDep, concept_drift: ConceptDriftDep, _: ReadAccess
+    model_id: str, registry: RegistryDep, concept_drift: ConceptDriftDep
 ) -> JSONResponse:
     """The monitor's config and what it has seen; 404 when none is configured."""
     _known_model(registry, model_id)
@@ -112,7 +111,7 @@ async def get_concept_drift(
 
 @router.delete("/{model_id}/concept-drift", status_code=204, responses=ERROR_RESPONSES)
 async def delete_concept_drift(
-    model_id: str, registry: RegistryDep, concept_drift: ConceptDriftDep, _: WriteAccess
+    model_id: str, registry: RegistryDep, concept_drift: ConceptDriftDep
 ) -> Response:
     """Stop monitoring; 404 when none is configured."""
     _known_model(registry, model_id)

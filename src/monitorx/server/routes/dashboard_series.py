@@ -22,7 +22,7 @@ from fastapi import APIRouter, Query
 from monitorx.core import MetricName, ValidationError
 from monitorx.core.identifiers import check_identifier
 from monitorx.core.timeparse import parse_duration
-from monitorx.server.deps import ClockDep, HistoryDep, ReadAccess
+from monitorx.server.deps import ClockDep, HistoryDep
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes.metrics import number_or_text
@@ -38,7 +38,6 @@ MAX_MODELS = 50
 async def aggregates(
     clock: ClockDep,
     history: HistoryDep,
-    _: ReadAccess,
     model_id: Annotated[list[str], Query()],
     metric: MetricParam = "latency",
     agg: AggregationParam = "mean",

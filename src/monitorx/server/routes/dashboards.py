@@ -27,7 +27,7 @@ from fastapi import APIRouter, Request, Response
 from monitorx.core import Conflict, NotFound, ValidationError
 from monitorx.core.identifiers import check_identifier
 from monitorx.server.checked_json import read_checked_json
-from monitorx.server.deps import ReadAccess, StorageDep, WriteAccess
+from monitorx.server.deps import StorageDep
 from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes.dashboard_panels import (
@@ -101,7 +101,7 @@ async def _save(storage: Storage, dashboard: dict[str, Any]) -> bool:
 
 
 @router.post("", status_code=201, responses=ERROR_RESPONSES, openapi_extra=_BODY)
-async def create_dashboard(request: Request, storage: StorageDep, _: WriteAccess) -> JSONResponse:
+async def create_dashboard(request: Request, storage: StorageDep) -> JSONResponse:
     """Save a new dashboard; 409 if its id exists."""
     dashboard = dashboard_from_body(await read_checked_json(request))
     if await storage.get_document(DOCUMENT_KIND, dashboard["id"]) is not None:
@@ -111,21 +111,19 @@ async def create_dashboard(request: Request, storage: StorageDep, _: WriteAccess
 
 
 @router.get("", responses=ERROR_RESPONSES)
-async def list_dashboards(storage: StorageDep, _: ReadAccess) -> JSONResponse:
+async def list_dashboards(storage: StorageDep) -> JSONResponse:
     """Every saved dashboard, oldest first."""
     stored = await storage.list_documents(DOCUMENT_KIND)
     return JSONResponse([orjson.loads(body) for _, body in stored])
 
 
 @router.get("/{dashboard_id}", responses=ERROR_RESPONSES)
-async def get_dashboard(dashboard_id: str, storage: StorageDep, _: ReadAccess) -> JSONResponse:
+async def get_dashboard(dashboard_id: str, storage: StorageDep) -> JSONResponse:
     return JSONResponse(await _load(storage, dashboard_id))
 
 
 @router.put("/{dashboard_id}", responses=PUT_RESPONSES, openapi_extra=_BODY)
-async def put_dashboard(
-    dashboard_id: str, request: Request, storage: StorageDep, _: WriteAccess
-) -> JSONResponse:
+async def put_dashboard(dashboard_id: str, request: Request, storage: StorageDep) -> JSONResponse:
     """Create (201) or replace (200). A body ``id`` must equal the path's."""
     dashboard = dashboard_from_body(await read_checked_json(request), dashboard_id)
     existed = await storage.get_document(DOCUMENT_KIND, dashboard_id) is not None
@@ -134,7 +132,7 @@ async def put_dashboard(
 
 
 @router.delete("/{dashboard_id}", status_code=204, responses=ERROR_RESPONSES)
-async def delete_dashboard(dashboard_id: str, storage: StorageDep, _: WriteAccess) -> Response:
+async def delete_dashboard(dashboard_id: str, storage: StorageDep) -> Response:
     if not await storage.delete_document(DOCUMENT_KIND, dashboard_id):
         raise NotFound(f"no dashboard with id {dashboard_id!r}")
     return Response(status_code=204)

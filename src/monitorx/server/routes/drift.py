@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from monitorx.server.deps import ClockDep, IngestDep, ReadAccess, StorageDep, WriteAccess
+from monitorx.server.deps import ClockDep, IngestDep, StorageDep
 from monitorx.server.openapi import ERROR_RESPONSES, json_body
 from monitorx.server.responses import JSONResponse, drift_json
 from monitorx.server.routes.params import parse_limit, parse_range
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/metrics", tags=["drift"])
     responses=ERROR_RESPONSES,
     openapi_extra=json_body("DriftMetricIn"),
 )
-async def ingest_drift(request: Request, ingest: IngestDep, _: WriteAccess) -> JSONResponse:
+async def ingest_drift(request: Request, ingest: IngestDep) -> JSONResponse:
     """Store a drift metric; severity is computed from confidence when absent."""
     await ingest.drift(await request.body())
     return JSONResponse({"accepted": 1}, status_code=202)
@@ -33,7 +33,6 @@ async def ingest_drift(request: Request, ingest: IngestDep, _: WriteAccess) -> J
 async def list_drift(
     clock: ClockDep,
     storage: StorageDep,
-    _: ReadAccess,
     model_id: str | None = None,
     start: str | None = None,
     end: str | None = None,

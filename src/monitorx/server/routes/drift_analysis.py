@@ -18,11 +18,9 @@ from monitorx.records.store import RecordStore
 from monitorx.server.deps import (
     ClockDep,
     DriftAnalyzerDep,
-    ReadAccess,
     RecordsDep,
     RegistryDep,
     StorageDep,
-    WriteAccess,
 )
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.responses import JSONResponse
@@ -45,9 +43,7 @@ def _reference_body(body: bytes, content_type: str) -> pa.Table:
 
 
 @router.put("/{model_id}/reference", responses=ERROR_RESPONSES)
-async def put_reference(
-    model_id: str, request: Request, records: RecordsDep, _: WriteAccess
-) -> JSONResponse:
+async def put_reference(model_id: str, request: Request, records: RecordsDep) -> JSONResponse:
     """Replace the model's reference set: JSON ``{"rows": [{feature: value}, ...]}``,
     or a CSV (``text/csv``) or Parquet (``application/vnd.apache.parquet``) file."""
     check_identifier(model_id, "model_id")
@@ -59,7 +55,7 @@ async def put_reference(
 
 
 @router.get("/{model_id}/reference", responses=ERROR_RESPONSES)
-async def get_reference(model_id: str, records: RecordsDep, _: ReadAccess) -> JSONResponse:
+async def get_reference(model_id: str, records: RecordsDep) -> JSONResponse:
     """How many rows and which columns the model's reference set has; 404 if none."""
     table = await records.reference_table(model_id)
     if table is None:
@@ -69,7 +65,7 @@ async def get_reference(model_id: str, records: RecordsDep, _: ReadAccess) -> JS
 
 @router.post("/{model_id}/records", status_code=202, responses=ERROR_RESPONSES)
 async def post_records(
-    model_id: str, request: Request, clock: ClockDep, records: RecordsDep, _: WriteAccess
+    model_id: str, request: Request, clock: ClockDep, records: RecordsDep
 ) -> JSONResponse:
     """Log prediction records: a JSON array of ``{"request_id"?, "features": {...},
     "prediction"?, "timestamp"?}``. All or nothing: one bad item is a 422."""
@@ -82,9 +78,7 @@ async def post_records(
 
 
 @router.post("/{model_id}/labels", status_code=202, responses=ERROR_RESPONSES)
-async def post_labels(
-    model_id: str, request: Request, records: RecordsDep, _: WriteAccess
-) -> JSONResponse:
+async def post_labels(model_id: str, request: Request, records: RecordsDep) -> JSONResponse:
     """Log labels, joined to records by ``request_id``: ``[{"request_id", "label"}]``."""
     check_identifier(model_id, "model_id")
     body = await request.body()
@@ -101,7 +95,6 @@ async def analyze_drift(
     registry: RegistryDep,
     records: RecordsDep,
     storage: StorageDep,
-    _: WriteAccess,
 ) -> JSONResponse:
     """A DriftReport of the model's records in ``[start, end)`` (default: the last
     hour), or of ``{"current": {"rows": [...]}}``, against its reference set.

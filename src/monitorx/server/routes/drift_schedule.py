@@ -16,12 +16,9 @@ from monitorx.evaluation.drift_report import render_window_report
 from monitorx.evaluation.drift_runs import DriftSchedule, ScheduledDriftRuns
 from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import (
-    AdminAccess,
     ClockDep,
     DriftRunsDep,
-    ReadAccess,
     RecordsDep,
-    WriteAccess,
 )
 from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
@@ -63,9 +60,7 @@ def _schedule_json(runs: ScheduledDriftRuns, model_id: str, schedule: DriftSched
 
 
 @router.put("/{model_id}/drift-schedule", responses=PUT_RESPONSES, openapi_extra=_SCHEDULE)
-async def put_drift_schedule(
-    model_id: str, request: Request, runs: DriftRunsDep, _: WriteAccess
-) -> JSONResponse:
+async def put_drift_schedule(model_id: str, request: Request, runs: DriftRunsDep) -> JSONResponse:
     """Run the model's drift every ``interval`` over the last ``window`` (201 when
     new). The first run is on the next scheduler tick."""
     check_identifier(model_id, "model_id")
@@ -79,7 +74,7 @@ async def put_drift_schedule(
 
 
 @router.get("/{model_id}/drift-schedule", responses=ERROR_RESPONSES)
-async def get_drift_schedule(model_id: str, runs: DriftRunsDep, _: ReadAccess) -> JSONResponse:
+async def get_drift_schedule(model_id: str, runs: DriftRunsDep) -> JSONResponse:
     """The schedule, and its ``last_run`` since the server started (or null)."""
     schedule = runs.schedules.get(check_identifier(model_id, "model_id"))
     if schedule is None:
@@ -88,7 +83,7 @@ async def get_drift_schedule(model_id: str, runs: DriftRunsDep, _: ReadAccess) -
 
 
 @router.delete("/{model_id}/drift-schedule", status_code=204, responses=ERROR_RESPONSES)
-async def delete_drift_schedule(model_id: str, runs: DriftRunsDep, _: AdminAccess) -> Response:
+async def delete_drift_schedule(model_id: str, runs: DriftRunsDep) -> Response:
     if not await runs.schedules.delete(check_identifier(model_id, "model_id")):
         raise NotFound(f"model {model_id!r} has no drift schedule")
     runs.forget(model_id)
@@ -105,7 +100,6 @@ async def drift_report_html(
     records: RecordsDep,
     clock: ClockDep,
     drift_runs: DriftRunsDep,
-    _: ReadAccess,
     start: str | None = None,
     end: str | None = None,
 ) -> Response:

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from monitorx.core import MonitorXError, PayloadTooLarge, UnsupportedMediaType
 from monitorx.ingest.content_encoding import open_body
 from monitorx.ingest.line_protocol import DecodedLines, LineError, decode_lines
-from monitorx.server.deps import ClockDep, IngestDep, SettingsDep, WriteAccess
+from monitorx.server.deps import ClockDep, IngestDep, SettingsDep
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes.protocol_bodies import decode_off_loop, now_us
 
@@ -110,7 +110,6 @@ async def write_v1(
     ingest: IngestDep,
     clock: ClockDep,
     settings: SettingsDep,
-    _: WriteAccess,
     db: Annotated[str | None, Query(description="accepted, not used")] = None,
     rp: Annotated[str | None, Query(description="accepted, not used")] = None,
     precision: Annotated[str, Query(description="n (default), u, ms, s, m or h")] = "n",
@@ -143,7 +142,6 @@ async def write_v2(
     ingest: IngestDep,
     clock: ClockDep,
     settings: SettingsDep,
-    _: WriteAccess,
     bucket: Annotated[str | None, Query(description="accepted, not used")] = None,
     org: Annotated[str | None, Query(description="accepted, not used")] = None,
     precision: Annotated[str, Query(description="ns (default), us, ms or s")] = "ns",

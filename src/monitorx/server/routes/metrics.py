@@ -17,9 +17,7 @@ from monitorx.server.deps import (
     ClockDep,
     HistoryDep,
     IngestDep,
-    ReadAccess,
     StorageDep,
-    WriteAccess,
 )
 from monitorx.server.openapi import ERROR_RESPONSES, json_body
 from monitorx.server.responses import JSONResponse, metric_json
@@ -71,7 +69,7 @@ INTERVAL_HEADER = "X-MonitorX-Interval"
     responses=ERROR_RESPONSES,
     openapi_extra=json_body("InferenceMetricIn"),
 )
-async def ingest_metric(request: Request, ingest: IngestDep, _: WriteAccess) -> JSONResponse:
+async def ingest_metric(request: Request, ingest: IngestDep) -> JSONResponse:
     """Store one inference metric; 202 once it is durable."""
     return await accept_metric(ingest, await request.body())
 
@@ -83,7 +81,7 @@ async def ingest_metric(request: Request, ingest: IngestDep, _: WriteAccess) -> 
     responses=ERROR_RESPONSES,
     openapi_extra=json_body("InferenceMetricIn", array=True),
 )
-async def ingest_batch(request: Request, ingest: IngestDep, _: WriteAccess) -> JSONResponse:
+async def ingest_batch(request: Request, ingest: IngestDep) -> JSONResponse:
     """Store up to 10,000 metrics. Valid items are stored even when others are rejected;
     422 when none is valid."""
     return await accept_batch(ingest, await request.body())
@@ -93,7 +91,6 @@ async def ingest_batch(request: Request, ingest: IngestDep, _: WriteAccess) -> J
 async def list_metrics(
     clock: ClockDep,
     storage: StorageDep,
-    _: ReadAccess,
     model_id: str | None = None,
     start: Annotated[str | None, Query(description="inclusive; RFC 3339 or epoch s")] = None,
     end: Annotated[str | None, Query(description="exclusive; default now")] = None,
@@ -110,7 +107,6 @@ async def list_metrics(
 async def aggregate(
     clock: ClockDep,
     history: HistoryDep,
-    _: ReadAccess,
     model_id: str,
     metric: MetricParam = "latency",
     agg: AggregationParam = "mean",

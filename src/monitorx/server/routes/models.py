@@ -17,12 +17,9 @@ from monitorx.core import (
 )
 from monitorx.core.identifiers import check_identifier
 from monitorx.server.deps import (
-    AdminAccess,
     EngineDep,
-    ReadAccess,
     RegistryDep,
     StorageDep,
-    WriteAccess,
 )
 from monitorx.server.responses import JSONResponse
 from monitorx.server.schemas import ErrorOut, ModelConfigBody, ModelConfigOut
@@ -49,7 +46,7 @@ def _config(model_id: str, body: ModelConfigBody) -> ModelConfig:
     responses={409: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )
 async def create_model(
-    body: Annotated[ModelConfigBody, Body()], registry: RegistryDep, _: WriteAccess
+    body: Annotated[ModelConfigBody, Body()], registry: RegistryDep
 ) -> JSONResponse:
     """Register a model. 409 if the id exists."""
     if body.id is None:
@@ -65,7 +62,7 @@ async def create_model(
     "/{model_id}", response_model=ModelConfigOut, responses={201: {"model": ModelConfigOut}}
 )
 async def put_model(
-    model_id: str, body: Annotated[ModelConfigBody, Body()], registry: RegistryDep, _: WriteAccess
+    model_id: str, body: Annotated[ModelConfigBody, Body()], registry: RegistryDep
 ) -> JSONResponse:
     """Create (201) or replace (200) a model. A body ``id`` must equal the path's."""
     check_identifier(model_id, "model_id")
@@ -79,7 +76,6 @@ async def put_model(
 @router.get("", response_model=list[ModelConfigOut])
 async def list_models(
     registry: RegistryDep,
-    _: ReadAccess,
     environment: Annotated[Literal["dev", "staging", "prod"] | None, Query()] = None,
     model_type: Annotated[Literal["llm", "cv", "tabular"] | None, Query()] = None,
 ) -> JSONResponse:
@@ -93,7 +89,7 @@ async def list_models(
 
 
 @router.get("/{model_id}", response_model=ModelConfigOut, responses={404: {"model": ErrorOut}})
-async def get_model(model_id: str, registry: RegistryDep, _: ReadAccess) -> JSONResponse:
+async def get_model(model_id: str, registry: RegistryDep) -> JSONResponse:
     model = registry.get(model_id)
     if model is None:
         raise NotFound(f"no model with id {model_id!r}")
@@ -106,7 +102,6 @@ async def delete_model(
     engine: EngineDep,
     registry: RegistryDep,
     storage: StorageDep,
-    _: AdminAccess,
     purge: Annotated[bool, Query(description="also delete the model's stored data")] = False,
 ) -> Response:
     """Unregister a model. Its metrics, drift figures and alerts stay unless ``purge``."""

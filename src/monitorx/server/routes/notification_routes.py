@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from monitorx.alerting.notify.definitions import RouteRecord
 from monitorx.core import Conflict
 from monitorx.server.checked_json import read_checked_json
-from monitorx.server.deps import AdminAccess, AlertingDep, ReadAccess, WriteAccess
+from monitorx.server.deps import AlertingDep
 from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
 
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/routes", tags=["routes"])
 
 
 @router.post("", status_code=201, responses=ERROR_RESPONSES)
-async def create_route(request: Request, alerting: AlertingDep, _: WriteAccess) -> JSONResponse:
+async def create_route(request: Request, alerting: AlertingDep) -> JSONResponse:
     """``{"id", "matchers"?, "channels", "group_by"?, "group_wait"?, "group_interval"?,
     "repeat_interval"?, "continue"?, "escalate"?: [{"after": "15m", "channels": [...]}]}``."""
     record = RouteRecord.from_body(await read_checked_json(request))
@@ -30,20 +30,18 @@ async def create_route(request: Request, alerting: AlertingDep, _: WriteAccess) 
 
 
 @router.get("")
-async def list_routes(alerting: AlertingDep, _: ReadAccess) -> JSONResponse:
+async def list_routes(alerting: AlertingDep) -> JSONResponse:
     """Routes in the order they are tried."""
     return JSONResponse([r.body for r in alerting.routes.values()])
 
 
 @router.get("/{route_id}", responses=ERROR_RESPONSES)
-async def get_route(route_id: str, alerting: AlertingDep, _: ReadAccess) -> JSONResponse:
+async def get_route(route_id: str, alerting: AlertingDep) -> JSONResponse:
     return JSONResponse(alerting.route(route_id).body)
 
 
 @router.put("/{route_id}", responses=PUT_RESPONSES)
-async def put_route(
-    route_id: str, request: Request, alerting: AlertingDep, _: WriteAccess
-) -> JSONResponse:
+async def put_route(route_id: str, request: Request, alerting: AlertingDep) -> JSONResponse:
     """Create (201) or replace (200); a replaced route keeps its place in the order."""
     record = RouteRecord.from_body(await read_checked_json(request), route_id)
     created = await alerting.put_route(record)
@@ -51,6 +49,6 @@ async def put_route(
 
 
 @router.delete("/{route_id}", status_code=204, responses=ERROR_RESPONSES)
-async def delete_route(route_id: str, alerting: AlertingDep, _: AdminAccess) -> Response:
+async def delete_route(route_id: str, alerting: AlertingDep) -> Response:
     await alerting.delete_route(route_id)
     return Response(status_code=204)

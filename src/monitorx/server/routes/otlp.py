@@ -23,7 +23,7 @@ from monitorx.core import MonitorXError, PayloadTooLarge
 from monitorx.ingest.content_encoding import open_body
 from monitorx.ingest.otlp_export import store_export
 from monitorx.ingest.otlp_metrics import DecodedMetrics, decode_metrics, parse_metrics_request
-from monitorx.server.deps import ClockDep, IngestDep, SettingsDep, WriteAccess
+from monitorx.server.deps import ClockDep, IngestDep, SettingsDep
 from monitorx.server.routes.protocol_bodies import decode_off_loop, media_type, now_us
 
 router = APIRouter(tags=["opentelemetry"])
@@ -75,7 +75,7 @@ def _error(exc: MonitorXError, as_json: bool) -> Response:
     openapi_extra=_REQUEST_BODY,
 )
 async def export_metrics(
-    request: Request, ingest: IngestDep, clock: ClockDep, settings: SettingsDep, _: WriteAccess
+    request: Request, ingest: IngestDep, clock: ClockDep, settings: SettingsDep
 ) -> Response:
     """Store the data points of an OTLP metrics export (docs/opentelemetry.md)."""
     media = media_type(request)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from monitorx.server.deps import ReadAccess, TelemetryDep
+from monitorx.server.deps import TelemetryDep
 from monitorx.server.telemetry import EXPOSITION_CONTENT_TYPE
 
 router = APIRouter(tags=["prometheus"])
@@ -25,6 +25,6 @@ router = APIRouter(tags=["prometheus"])
         }
     },
 )
-async def metrics(telemetry: TelemetryDep, _: ReadAccess) -> Response:
+async def metrics(telemetry: TelemetryDep) -> Response:
     """MonitorX's own metrics, every family ``monitorx_…``."""
     return Response(await telemetry.exposition(), media_type=EXPOSITION_CONTENT_TYPE)

@@ -22,7 +22,7 @@ from monitorx.core.timeparse import parse_duration, parse_timestamp
 from monitorx.evaluation.model_documents import ModelDocuments
 from monitorx.ingest.feature_tables import decode_json, table_columns, table_from_rows
 from monitorx.server.checked_json import read_checked_json
-from monitorx.server.deps import AdminAccess, ClockDep, QualityDep, ReadAccess, WriteAccess
+from monitorx.server.deps import ClockDep, QualityDep
 from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes.params import DEFAULT_RANGE, parse_range
@@ -80,7 +80,6 @@ async def model_quality(
     model_id: str,
     checks: QualityDep,
     clock: ClockDep,
-    _: ReadAccess,
     start: str | None = None,
     end: str | None = None,
     interval: Annotated[str | None, Query()] = None,
@@ -142,22 +141,20 @@ def _get(documents: ModelDocuments[T], dump: Callable[[T], Any], model_id: str, 
 
 
 @router.put("/{model_id}/quality-config", responses=PUT_RESPONSES, openapi_extra=_QUALITY_CONFIG)
-async def put_quality_config(
-    model_id: str, request: Request, quality: QualityDep, _: WriteAccess
-) -> JSONResponse:
+async def put_quality_config(model_id: str, request: Request, quality: QualityDep) -> JSONResponse:
     """Set the model's task, check interval and quality thresholds (201 when new)."""
     configs = quality.configs
     return await _put(configs, QualityConfig.from_json, QualityConfig.to_json, model_id, request)
 
 
 @router.get("/{model_id}/quality-config", responses=ERROR_RESPONSES)
-async def get_quality_config(model_id: str, quality: QualityDep, _: ReadAccess) -> JSONResponse:
+async def get_quality_config(model_id: str, quality: QualityDep) -> JSONResponse:
     configs = quality.configs
     return JSONResponse(_get(configs, QualityConfig.to_json, model_id, "quality configuration"))
 
 
 @router.delete("/{model_id}/quality-config", status_code=204, responses=ERROR_RESPONSES)
-async def delete_quality_config(model_id: str, quality: QualityDep, _: AdminAccess) -> Response:
+async def delete_quality_config(model_id: str, quality: QualityDep) -> Response:
     if not await quality.configs.delete(_model(model_id)):
         raise NotFound(f"model {model_id!r} has no quality configuration")
     return Response(status_code=204)
@@ -165,7 +162,7 @@ async def delete_quality_config(model_id: str, quality: QualityDep, _: AdminAcce
 
 @router.put("/{model_id}/data-quality/rules", responses=PUT_RESPONSES, openapi_extra=_RULES)
 async def put_data_quality_rules(
-    model_id: str, request: Request, quality: QualityDep, _: WriteAccess
+    model_id: str, request: Request, quality: QualityDep
 ) -> JSONResponse:
     """Set the model's data-quality limits (201 when new)."""
     rules = quality.rules
@@ -175,13 +172,13 @@ async def put_data_quality_rules(
 
 
 @router.get("/{model_id}/data-quality/rules", responses=ERROR_RESPONSES)
-async def get_data_quality_rules(model_id: str, quality: QualityDep, _: ReadAccess) -> JSONResponse:
+async def get_data_quality_rules(model_id: str, quality: QualityDep) -> JSONResponse:
     rules = quality.rules
     return JSONResponse(_get(rules, DataQualityRules.to_json, model_id, "data-quality rules"))
 
 
 @router.delete("/{model_id}/data-quality/rules", status_code=204, responses=ERROR_RESPONSES)
-async def delete_data_quality_rules(model_id: str, quality: QualityDep, _: AdminAccess) -> Response:
+async def delete_data_quality_rules(model_id: str, quality: QualityDep) -> Response:
     if not await quality.rules.delete(_model(model_id)):
         raise NotFound(f"model {model_id!r} has no data-quality rules")
     return Response(status_code=204)
@@ -189,7 +186,7 @@ async def delete_data_quality_rules(model_id: str, quality: QualityDep, _: Admin
 
 @router.post("/{model_id}/data-quality/analyze", responses=ERROR_RESPONSES, openapi_extra=_ANALYZE)
 async def analyze_data_quality(
-    model_id: str, request: Request, checks: QualityDep, clock: ClockDep, _: WriteAccess
+    model_id: str, request: Request, checks: QualityDep, clock: ClockDep
 ) -> JSONResponse:
     """Data quality against the reference of the logged records in ``{"start"?,
     "end"?}`` (default: the last hour), or of ``{"current": {"rows": [...]}}``.

@@ -17,7 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 from monitorx.core import MonitorXError, PayloadTooLarge
 from monitorx.ingest.content_encoding import unsnappy
 from monitorx.ingest.remote_write import DecodedSeries, decode_write_request
-from monitorx.server.deps import ClockDep, IngestDep, SettingsDep, WriteAccess
+from monitorx.server.deps import ClockDep, IngestDep, SettingsDep
 from monitorx.server.routes.protocol_bodies import decode_off_loop, media_type, now_us
 
 router = APIRouter(tags=["prometheus"])
@@ -63,7 +63,7 @@ def _unsupported(request: Request) -> str | None:
     openapi_extra=_REQUEST_BODY,
 )
 async def remote_write(
-    request: Request, ingest: IngestDep, clock: ClockDep, settings: SettingsDep, _: WriteAccess
+    request: Request, ingest: IngestDep, clock: ClockDep, settings: SettingsDep
 ) -> Response:
     """Store the samples of a Prometheus remote write request (docs/prometheus.md)."""
     unsupported = _unsupported(request)

@@ -13,7 +13,7 @@ from monitorx.alerting.rules.window import Comparison
 from monitorx.core import AlertType, MetricName, Severity
 from monitorx.core.identifiers import IDENTIFIER_PATTERN, check_identifier
 from monitorx.server.checked_json import read_checked_json
-from monitorx.server.deps import AdminAccess, ReadAccess, RulesDep, WriteAccess
+from monitorx.server.deps import RulesDep
 from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
 from monitorx.store import QueryAggregation
@@ -71,7 +71,7 @@ def _shown(catalog: RuleCatalog, record: RuleRecord) -> dict[str, object]:
 
 
 @router.post("", status_code=201, responses=ERROR_RESPONSES, openapi_extra=_WITH_BODY)
-async def create_rule(request: Request, catalog: RulesDep, _: WriteAccess) -> JSONResponse:
+async def create_rule(request: Request, catalog: RulesDep) -> JSONResponse:
     """Add a rule: ``{"id", "metric", "aggregation", "window", "op", "threshold",
     "for"?, "clear"?, "severity"?, "model_ids"?, "labels"?, "group_by"?, "alert_type"?,
     "enabled"?, "description"?}``. 409 if the id exists."""
@@ -81,20 +81,18 @@ async def create_rule(request: Request, catalog: RulesDep, _: WriteAccess) -> JS
 
 
 @router.get("")
-async def list_rules(catalog: RulesDep, _: ReadAccess) -> JSONResponse:
+async def list_rules(catalog: RulesDep) -> JSONResponse:
     """Every rule, in the order they were created, each with its state per model."""
     return JSONResponse([_shown(catalog, record) for record in catalog.all()])
 
 
 @router.get("/{rule_id}", responses=ERROR_RESPONSES)
-async def get_rule(rule_id: str, catalog: RulesDep, _: ReadAccess) -> JSONResponse:
+async def get_rule(rule_id: str, catalog: RulesDep) -> JSONResponse:
     return JSONResponse(_shown(catalog, catalog.get(rule_id)))
 
 
 @router.put("/{rule_id}", responses=PUT_RESPONSES, openapi_extra=_WITH_BODY)
-async def put_rule(
-    rule_id: str, request: Request, catalog: RulesDep, _: WriteAccess
-) -> JSONResponse:
+async def put_rule(rule_id: str, request: Request, catalog: RulesDep) -> JSONResponse:
     """Create (201) or replace (200). The body may leave ``id`` out; another id is
     422. A rule from the rules file is 409: change it in the file."""
     check_identifier(rule_id, "rule_id")
@@ -104,7 +102,7 @@ async def put_rule(
 
 
 @router.delete("/{rule_id}", status_code=204, responses=ERROR_RESPONSES)
-async def delete_rule(rule_id: str, rules: RulesDep, _: AdminAccess) -> Response:
+async def delete_rule(rule_id: str, rules: RulesDep) -> Response:
     """Delete a rule; the alerts it has firing are resolved. 409 for a file rule."""
     await rules.delete(rule_id)
     return Response(status_code=204)

@@ -21,8 +21,6 @@ from monitorx.server.deps import (
     IngestDep,
     LabelKeysDep,
     MetricQueriesDep,
-    ReadAccess,
-    WriteAccess,
 )
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.responses import JSONResponse
@@ -91,7 +89,7 @@ def parse_group_by(value: str | None) -> list[str]:
     responses=ERROR_RESPONSES,
     openapi_extra=_SAMPLES_BODY,
 )
-async def ingest_samples(request: Request, ingest: IngestDep, _: WriteAccess) -> JSONResponse:
+async def ingest_samples(request: Request, ingest: IngestDep) -> JSONResponse:
     """Store up to 10,000 samples of custom metrics. Valid samples are stored even when
     others are rejected (a sample that would open a series past its metric's limit
     is rejected like an invalid one); 422 when none is stored."""
@@ -111,7 +109,7 @@ async def ingest_samples(request: Request, ingest: IngestDep, _: WriteAccess) ->
 
 
 @router.get("/names", responses=ERROR_RESPONSES)
-async def metric_names(custom: CustomDep, label_keys: LabelKeysDep, _: ReadAccess) -> JSONResponse:
+async def metric_names(custom: CustomDep, label_keys: LabelKeysDep) -> JSONResponse:
     """Every metric a query can name: the inference metrics (labels: ``model_id`` and
     the tag keys seen in the last 7 days) and each custom metric (with its unit and the
     label keys of its series written in the last 7 days)."""
@@ -146,7 +144,6 @@ _UNITS = {
 async def query(
     clock: ClockDep,
     queries: MetricQueriesDep,
-    _: ReadAccess,
     metric: Annotated[str, Query(description="an inference metric or a custom metric's name")],
     agg: Annotated[QueryAggregation, Query()] = QueryAggregation.MEAN,
     interval: Annotated[str, Query(description="seconds or e.g. '5m'; default 60")] = "60",

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from monitorx.alerting.notify.definitions import silence_from_body, silence_json
 from monitorx.alerting.notify.silences import SilenceState
 from monitorx.server.checked_json import read_checked_json
-from monitorx.server.deps import AlertingDep, ClockDep, ReadAccess, WriteAccess
+from monitorx.server.deps import AlertingDep, ClockDep
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.responses import JSONResponse
 
@@ -17,9 +17,7 @@ router = APIRouter(prefix="/silences", tags=["silences"])
 
 
 @router.post("", status_code=201, responses=ERROR_RESPONSES)
-async def create_silence(
-    request: Request, clock: ClockDep, alerting: AlertingDep, _: WriteAccess
-) -> JSONResponse:
+async def create_silence(request: Request, clock: ClockDep, alerting: AlertingDep) -> JSONResponse:
     """``{"matchers": {"model_id": "fraud-v3"} | ['severity=~"low|medium"', ...],
     "starts_at"?, "ends_at" | "duration", "created_by", "comment"}``."""
     now = clock.now()
@@ -32,7 +30,6 @@ async def create_silence(
 async def list_silences(
     clock: ClockDep,
     alerting: AlertingDep,
-    _: ReadAccess,
     state: Literal["pending", "active", "expired"] | None = None,
 ) -> JSONResponse:
     """Silences, newest start first; ``state`` filters."""
@@ -42,16 +39,12 @@ async def list_silences(
 
 
 @router.get("/{silence_id}", responses=ERROR_RESPONSES)
-async def get_silence(
-    silence_id: str, alerting: AlertingDep, clock: ClockDep, _: ReadAccess
-) -> JSONResponse:
+async def get_silence(silence_id: str, alerting: AlertingDep, clock: ClockDep) -> JSONResponse:
     return JSONResponse(silence_json(alerting.silence(silence_id), clock.now()))
 
 
 @router.delete("/{silence_id}", responses=ERROR_RESPONSES)
-async def expire_silence(
-    silence_id: str, alerting: AlertingDep, clock: ClockDep, _: WriteAccess
-) -> JSONResponse:
+async def expire_silence(silence_id: str, alerting: AlertingDep, clock: ClockDep) -> JSONResponse:
     """Expire now (kept, in state ``expired``, as in Alertmanager); idempotent."""
     silence = await alerting.expire_silence(silence_id)
     return JSONResponse(silence_json(silence, clock.now()))

@@ -15,7 +15,7 @@ from monitorx.alerting.slo.evaluation import SLOStatus
 from monitorx.alerting.slo.objective import SLO, duration_text
 from monitorx.core import NotFound, ValidationError
 from monitorx.server.checked_json import read_checked_json
-from monitorx.server.deps import AdminAccess, ReadAccess, SLOsDep, WriteAccess
+from monitorx.server.deps import SLOsDep
 from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse, alert_json
 from monitorx.server.schemas import ErrorOut
@@ -87,7 +87,7 @@ def status_json(status: SLOStatus) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, responses=ERROR_RESPONSES | _CONFLICT)
-async def create_slo(request: Request, slos: SLOsDep, _: WriteAccess) -> JSONResponse:
+async def create_slo(request: Request, slos: SLOsDep) -> JSONResponse:
     """Add an SLO; 409 if its id exists."""
     slo = SLO.from_dict(await _body(request))
     await slos.create(slo)
@@ -95,19 +95,19 @@ async def create_slo(request: Request, slos: SLOsDep, _: WriteAccess) -> JSONRes
 
 
 @router.get("", responses=ERROR_RESPONSES)
-async def list_slos(slos: SLOsDep, _: ReadAccess) -> JSONResponse:
+async def list_slos(slos: SLOsDep) -> JSONResponse:
     """Every SLO, oldest first, each with its current ``status``."""
     statuses = await slos.evaluator.statuses()
     return JSONResponse([s.slo.to_dict() | {"status": status_json(s)} for s in statuses])
 
 
 @router.get("/{slo_id}", responses=ERROR_RESPONSES)
-async def get_slo(slo_id: str, slos: SLOsDep, _: ReadAccess) -> JSONResponse:
+async def get_slo(slo_id: str, slos: SLOsDep) -> JSONResponse:
     return JSONResponse(_get(slos, slo_id).to_dict())
 
 
 @router.put("/{slo_id}", responses=PUT_RESPONSES)
-async def put_slo(slo_id: str, request: Request, slos: SLOsDep, _: WriteAccess) -> JSONResponse:
+async def put_slo(slo_id: str, request: Request, slos: SLOsDep) -> JSONResponse:
     """Create (201) or replace (200). A body ``id`` must equal the path's."""
     body = await _body(request)
     if isinstance(body, dict) and body.setdefault("id", slo_id) != slo_id:
@@ -118,7 +118,7 @@ async def put_slo(slo_id: str, request: Request, slos: SLOsDep, _: WriteAccess) 
 
 
 @router.delete("/{slo_id}", status_code=204, responses=ERROR_RESPONSES)
-async def delete_slo(slo_id: str, slos: SLOsDep, _: AdminAccess) -> Response:
+async def delete_slo(slo_id: str, slos: SLOsDep) -> Response:
     """Remove an SLO; its open slo_burn alert is resolved."""
     if not await slos.delete(slo_id):
         raise NotFound(f"no SLO with id {slo_id!r}")
@@ -126,7 +126,7 @@ async def delete_slo(slo_id: str, slos: SLOsDep, _: AdminAccess) -> Response:
 
 
 @router.get("/{slo_id}/status", responses=ERROR_RESPONSES)
-async def slo_status(slo_id: str, catalog: SLOsDep, _: ReadAccess) -> JSONResponse:
+async def slo_status(slo_id: str, catalog: SLOsDep) -> JSONResponse:
     """SLI and error budget over the SLO window, burn rate per window, what fires."""
     _get(catalog, slo_id)
     return JSONResponse(status_json(await catalog.evaluator.status(slo_id)))

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from monitorx.core import NotFound
 from monitorx.core.identifiers import is_identifier
 from monitorx.core.timeparse import parse_duration
-from monitorx.server.deps import ClockDep, EngineDep, ReadAccess, RegistryDep, StorageDep
+from monitorx.server.deps import ClockDep, EngineDep, RegistryDep, StorageDep
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes.metrics import number_or_text
@@ -55,7 +55,6 @@ async def summary(
     engine: EngineDep,
     storage: StorageDep,
     registry: RegistryDep,
-    _: ReadAccess,
     window: _Window = "1h",
 ) -> JSONResponse:
     """Per model over the window: count, latency statistics, error rate, throughput
@@ -79,7 +78,6 @@ async def model_summary(
     storage: StorageDep,
     registry: RegistryDep,
     engine: EngineDep,
-    _: ReadAccess,
     window: _Window = "1h",
 ) -> JSONResponse:
     """One model's summary; 404 for a model neither registered nor seen in the data."""

@@ -17,12 +17,9 @@ from monitorx.core import NotFound
 from monitorx.core.identifiers import is_identifier
 from monitorx.server.checked_json import read_checked_json
 from monitorx.server.deps import (
-    AdminAccess,
-    ReadAccess,
     RegistryDep,
     StorageDep,
     ThresholdProfilesDep,
-    WriteAccess,
 )
 from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
@@ -63,13 +60,13 @@ _WITH_BODY = {
 
 
 @router.get("/threshold-profiles")
-async def list_profiles(threshold_profiles: ThresholdProfilesDep, _: ReadAccess) -> JSONResponse:
+async def list_profiles(threshold_profiles: ThresholdProfilesDep) -> JSONResponse:
     return JSONResponse([p.to_json() for p in threshold_profiles.all()])
 
 
 @router.get("/threshold-profiles/{model_type}/{environment}", responses=ERROR_RESPONSES)
 async def get_profile(
-    model_type: str, environment: str, threshold_profiles: ThresholdProfilesDep, _: ReadAccess
+    model_type: str, environment: str, threshold_profiles: ThresholdProfilesDep
 ) -> JSONResponse:
     return JSONResponse(threshold_profiles.get(model_type, environment).to_json())
 
@@ -85,7 +82,6 @@ async def put_profile(
     request: Request,
     catalog: ThresholdProfilesDep,
     registry: RegistryDep,
-    _: WriteAccess,
 ) -> JSONResponse:
     """Create (201) or replace (200) the profile of one model type in one environment:
     ``{"thresholds": {"latency_ms": 250, ...}?, "learn": {"latency_ms": {"aggregation":
@@ -105,7 +101,6 @@ async def delete_profile(
     environment: str,
     catalog: ThresholdProfilesDep,
     registry: RegistryDep,
-    _: AdminAccess,
 ) -> Response:
     await catalog.delete(model_type, environment)
     await catalog.learn_once(registry.all())  # forget what it learned
@@ -118,7 +113,6 @@ async def model_thresholds(
     catalog: ThresholdProfilesDep,
     registry: RegistryDep,
     storage: StorageDep,
-    _: ReadAccess,
 ) -> JSONResponse:
     """The thresholds a model is checked against, per field: ``{"value", "source":
     "model" | "profile" | "learned", ...}``; a learned field also shows how it is

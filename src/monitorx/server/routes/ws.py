@@ -27,10 +27,12 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.requests import HTTPConnection
 
 from monitorx.core import MonitorXError, Unauthorized
-from monitorx.server.auth import Authenticator, Principal, Role
+from monitorx.core.access import Permission
+from monitorx.server.auth import Authenticator, Principal
 from monitorx.server.deps import services_of
 from monitorx.server.live import Subscription, send_message
 from monitorx.server.log_redaction import is_credential_name
+from monitorx.server.permissions import permission_of
 
 router = APIRouter(tags=["live"])
 
@@ -56,7 +58,7 @@ def _credentials_connection(api_key: str | None, token: str | None) -> HTTPConne
 
 def _check(auth: Authenticator, conn: HTTPConnection) -> Principal:
     principal = auth.authenticate(conn)
-    auth.require(principal, Role.READ)
+    auth.require(principal, permission_of("live_updates") or Permission.ADMIN)
     return principal
 
 
