@@ -10,7 +10,7 @@ imported into while servers run.
 
 from __future__ import annotations
 
-__all__ = ["add_data_commands"]
+__all__ = ["add_data_commands", "run_command", "settings_of", "store_options"]
 
 import argparse
 import asyncio
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 Command = Callable[[argparse.Namespace], Coroutine[object, object, int]]
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def settings_of(args: argparse.Namespace) -> Settings:
     from monitorx.server.settings import Settings
 
     warn_unknown_variables(Settings.model_fields)
@@ -44,7 +44,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _embedded_path(args: argparse.Namespace) -> Path:
-    url = _settings(args).resolved_storage_url()
+    url = settings_of(args).resolved_storage_url()
     path = embedded_store(url)
     if path is None:
         raise SystemExit(
@@ -59,7 +59,7 @@ async def _import(args: argparse.Namespace) -> int:
     from monitorx.ingest.file_import import read_metric_file
     from monitorx.store import DataLifecycle, metric_table, open_storage
 
-    settings = _settings(args)
+    settings = settings_of(args)
     store = open_storage(
         settings.resolved_storage_url(),
         settings.project_id,
@@ -109,7 +109,7 @@ async def _restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(command: Command) -> Callable[[argparse.Namespace], int]:
+def run_command(command: Command) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         try:
             result: int = asyncio.run(command(args))
@@ -121,22 +121,26 @@ def _run(command: Command) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+def store_options(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir`` and ``--storage``, as `settings_of` reads them."""
+    parser.add_argument("--data-dir", help="where the embedded store lives (default ./data)")
+    parser.add_argument("--storage", help="storage URL (default: the embedded store)")
+
+
 def add_data_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    def common(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--data-dir", help="where the embedded store lives (default ./data)")
-        parser.add_argument("--storage", help="storage URL (default: the embedded store)")
+    common = store_options
 
     p_import = commands.add_parser("import", help="load historical metrics from CSV or Parquet")
     p_import.add_argument("file", help="a .csv, .tsv or .parquet file (docs/storage.md)")
     common(p_import)
-    p_import.set_defaults(func=_run(_import))
+    p_import.set_defaults(func=run_command(_import))
 
     p_backup = commands.add_parser("backup", help="copy the embedded store to one file")
     p_backup.add_argument("out", help="the backup file to create")
     common(p_backup)
-    p_backup.set_defaults(func=_run(_backup))
+    p_backup.set_defaults(func=run_command(_backup))
 
     p_restore = commands.add_parser("restore", help="replace the embedded store by a backup")
     p_restore.add_argument("file", help="a file made by `monitorx backup`")
     common(p_restore)
-    p_restore.set_defaults(func=_run(_restore))
+    p_restore.set_defaults(func=run_command(_restore))

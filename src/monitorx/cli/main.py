@@ -13,6 +13,7 @@ from pathlib import Path
 
 from monitorx.cli.data_commands import add_data_commands
 from monitorx.cli.environment import warn_unknown_variables
+from monitorx.cli.key_commands import add_key_commands
 from monitorx.cli.store_in_use import store_in_use
 from monitorx.core import MonitorXError
 
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_demo.set_defaults(func=demo)
 
     add_data_commands(commands)
+    add_key_commands(commands)
     return parser
 
 

@@ -30,6 +30,7 @@ from monitorx.server.routes import (
     drift_analysis,
     drift_schedule,
     health,
+    keys,
     line_protocol,
     metrics,
     models,
@@ -75,6 +76,7 @@ API_ROUTERS = (
     ws,
     remote_write,
     audit,
+    keys,
 )
 # The standard ways in at the paths their clients use (API.md): OTLP/HTTP at the
 # root, InfluxDB's /write and /api/v2/write; remote_write is under API_PREFIX.

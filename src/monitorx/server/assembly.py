@@ -49,6 +49,7 @@ from monitorx.records.store import RecordStore
 from monitorx.server.audit_trail import AuditTrail
 from monitorx.server.auth import Authenticator
 from monitorx.server.deps import Services
+from monitorx.server.keys import KEYS_RELOAD_S, KeyRing
 from monitorx.server.live import LiveHub
 from monitorx.server.log_redaction import install_log_redaction
 from monitorx.server.settings import Settings
@@ -83,11 +84,12 @@ class Assembly:
                 await step()
 
 
-def _authenticator(settings: Settings) -> Authenticator:
+def _authenticator(settings: Settings, keyring: KeyRing) -> Authenticator:
     return Authenticator(
         settings.auth_enabled,
         [k.get_secret_value() for k in settings.api_keys],
         settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
+        keyring,
     )
 
 
@@ -230,11 +232,13 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
     drift_runs = ScheduledDriftRuns(store, clock, analyzer.analyze_report)
     quality = QualityChecks(store, clock, engine, records)
     scheduler = Scheduler(clock)
+    keyring = KeyRing(store, clock, settings.project_id)
     services = Services(
         settings=settings,
         storage=store,
         clock=clock,
-        auth=_authenticator(settings),
+        auth=_authenticator(settings, keyring),
+        keys=keyring,
         ingest=ingest,
         registry=registry,
         history=history,
@@ -268,6 +272,8 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
     scheduler.every(settings.lifecycle_interval_s, "data-lifecycle", lifecycle.run_once)
     scheduler.every(settings.lifecycle_interval_s, "keep-series-last-seen", custom.keep_last_seen)
     scheduler.every(settings.lifecycle_interval_s, "audit-retention", services.audit.drop_expired)
+    # Keys created or revoked by another process (the CLI, a replica).
+    scheduler.every(KEYS_RELOAD_S, "reload-keys", keyring.load)
     scheduler.every(
         settings.lifecycle_interval_s,
         "drift-data-retention",
@@ -316,6 +322,7 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
     startup: list[Step] = [
         _async(decoder.start),
         store.open,
+        keyring.load,
         custom.load,
         lambda: label_keys.load(store),
         registry.load,

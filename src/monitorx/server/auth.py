@@ -1,4 +1,5 @@
-"""Who is calling: API keys and HS256 JWTs.
+"""Who is calling: API keys (from the settings, and from the store: `KeyRing`) and
+HS256 JWTs.
 
 A key is accepted as ``X-API-Key: <key>``, as ``Authorization: Bearer <key>`` (what
 Prometheus' scrapers and remote_write and OTLP exporters send) and as ``Authorization: Token
@@ -25,6 +26,7 @@ from starlette.requests import HTTPConnection
 
 from monitorx.core import Forbidden, Unauthorized, ValidationError
 from monitorx.core.access import ROLE_PERMISSIONS, Permission, Role, parse_role
+from monitorx.server.keys import KeyRing
 
 logger = logging.getLogger("monitorx.auth")
 
@@ -52,8 +54,16 @@ def _key_role(text: str, index: int) -> Role:
 
 
 class Authenticator:
-    def __init__(self, enabled: bool, api_keys: list[str], jwt_secret: str | None) -> None:
+    def __init__(
+        self,
+        enabled: bool,
+        api_keys: list[str],
+        jwt_secret: str | None,
+        keyring: KeyRing | None = None,
+    ) -> None:
+        """``api_keys``: those of the settings; ``keyring``: those of the store."""
         self.enabled = enabled
+        self._keyring = keyring
         self._keys: list[tuple[bytes, Principal]] = []
         for index, entry in enumerate(api_keys):
             key, sep, role = entry.partition(":")
@@ -97,6 +107,10 @@ class Authenticator:
         for known, principal in self._keys:
             if hmac.compare_digest(given, known):
                 found = principal
+        if found is None and self._keyring is not None:
+            record = self._keyring.match(key)
+            if record is not None:
+                found = Principal(f"key:{record.id}", record.role)
         return found
 
     def _by_key(self, key: str) -> Principal:

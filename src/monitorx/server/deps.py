@@ -21,6 +21,7 @@ __all__ = [
     "EvaluatorDep",
     "HistoryDep",
     "IngestDep",
+    "KeysDep",
     "LabelKeysDep",
     "LiveDep",
     "MetricQueriesDep",
@@ -65,6 +66,7 @@ from monitorx.ingest.service import IngestService
 from monitorx.records.store import RecordStore
 from monitorx.server.audit_trail import PRINCIPAL_STATE, AuditTrail
 from monitorx.server.auth import Authenticator, Principal
+from monitorx.server.keys import KeyRing
 from monitorx.server.live import LiveHub
 from monitorx.server.permissions import permission_of
 from monitorx.server.settings import Settings
@@ -106,6 +108,7 @@ class Services:
     label_keys: InferenceLabelKeys
     telemetry: Telemetry
     audit: AuditTrail
+    keys: KeyRing
 
 
 def services_of(app: FastAPI) -> Services:
@@ -150,6 +153,7 @@ MetricQueriesDep = Annotated[MetricQueries, _service("metric_queries")]
 LabelKeysDep = Annotated[InferenceLabelKeys, _service("label_keys")]
 TelemetryDep = Annotated[Telemetry, _service("telemetry")]
 AuditDep = Annotated[AuditTrail, _service("audit")]
+KeysDep = Annotated[KeyRing, _service("keys")]
 
 
 async def authorize(conn: HTTPConnection, auth: AuthDep) -> Principal | None:

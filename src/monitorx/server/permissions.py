@@ -108,6 +108,9 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "delete_dashboard": EDIT,
     # Administration
     "list_audit": ADMIN,
+    "create_key": ADMIN,
+    "list_keys": ADMIN,
+    "revoke_key": ADMIN,
 }
 
 PUBLIC = frozenset(

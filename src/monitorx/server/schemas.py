@@ -243,3 +243,25 @@ class AuditEntryOut(BaseModel):
     target: str = Field(description="the request's path")
     source_ip: str
     outcome: Literal["success", "denied", "failure"]
+
+
+class NewApiKeyOut(BaseModel):
+    """A key just created: ``key`` is shown here only."""
+
+    id: str
+    key: str
+    project: str
+    role: Literal["ingest", "viewer", "editor", "admin"]
+    name: str
+
+
+class ApiKeyOut(BaseModel):
+    """A key as listed: never its secret."""
+
+    id: str
+    project: str
+    role: Literal["ingest", "viewer", "editor", "admin"]
+    name: str
+    hint: str = Field(description="how the key starts: `mxk_<id>_…`")
+    created_at: str
+    revoked_at: str | None

@@ -30,6 +30,7 @@ __all__ = [
     "DocumentStore",
     "ErrorWindow",
     "GroupedSampleReads",
+    "KeyStore",
     "LifecycleStore",
     "MetricQuery",
     "MetricStore",
@@ -57,6 +58,7 @@ from monitorx.core import (
     ModelConfig,
 )
 from monitorx.core.audit import AuditEntry
+from monitorx.core.keys import ApiKeyRecord
 from monitorx.core.samples import SeriesInfo
 from monitorx.store.queries import (
     BLOB_MODEL_SEPARATOR,
@@ -311,6 +313,21 @@ class AuditStore(Protocol):
     async def delete_audit_before(self, cutoff: datetime) -> None: ...
 
 
+class KeyStore(Protocol):
+    """API keys: each kept as its hash, with its project and role."""
+
+    async def save_key(self, record: ApiKeyRecord, key_hash: str) -> None: ...
+
+    async def all_keys(self) -> list[tuple[ApiKeyRecord, str]]:
+        """Every key of every project (a key names its project), with its hash."""
+
+    async def list_keys(self) -> list[ApiKeyRecord]:
+        """This project's keys, revoked ones included, oldest first."""
+
+    async def revoke_key(self, key_id: str, when: datetime) -> bool:
+        """Revoke a key of this project; False when there is none not yet revoked."""
+
+
 @runtime_checkable
 class GroupedSampleReads(Protocol):
     """A store that aggregates raw samples per group and bucket itself, so that a
@@ -340,6 +357,7 @@ class Storage(
     LifecycleStore,
     SampleStore,
     AuditStore,
+    KeyStore,
     Protocol,
 ):
     """Where MonitorX keeps everything: every concern above, on one backend."""

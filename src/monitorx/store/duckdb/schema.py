@@ -98,6 +98,20 @@ _AUDIT_LOG = """
 """
 
 
+# API keys (store.sql.keys): the hash of each, never the key; all projects.
+_API_KEYS = """
+    CREATE TABLE api_keys (
+        id VARCHAR PRIMARY KEY,
+        project_id VARCHAR NOT NULL,
+        role VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        revoked_at TIMESTAMP,
+        key_hash VARCHAR NOT NULL UNIQUE
+    );
+"""
+
+
 # Custom metrics (store.duckdb.samples): each series once, its samples by id, and
 # rollups per series (store.samples.rollups).
 def _sample_rollup_table(name: str) -> str:
@@ -213,6 +227,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (7, "ALTER TABLE markers ADD COLUMN updated_at TIMESTAMP;"),
     (8, _SAMPLES),
     (9, _AUDIT_LOG),
+    (10, _API_KEYS),
 ]
 
 

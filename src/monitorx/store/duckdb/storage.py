@@ -47,6 +47,7 @@ from monitorx.store.sql import rows
 from monitorx.store.sql.audit import AuditQueries
 from monitorx.store.sql.blobs import BlobQueries
 from monitorx.store.sql.documents import DocumentQueries
+from monitorx.store.sql.keys import KeyQueries
 from monitorx.store.sql.markers import MarkerQueries
 from monitorx.store.sql.registry import RegistryQueries
 from monitorx.store.sql.series import SeriesQueries
@@ -82,6 +83,7 @@ class DuckDBStorage(
     BlobQueries,
     DuckDBSampleQueries,
     AuditQueries,
+    KeyQueries,
 ):
     """`Storage` on an embedded DuckDB file (or ``:memory:``)."""
 

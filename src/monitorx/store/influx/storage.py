@@ -50,6 +50,7 @@ from monitorx.core import (
     SystemClock,
 )
 from monitorx.core.audit import AuditEntry
+from monitorx.core.keys import ApiKeyRecord
 from monitorx.store.duckdb.storage import DuckDBStorage
 from monitorx.store.influx import queries as iql
 from monitorx.store.influx.client import InfluxClient
@@ -265,6 +266,20 @@ class InfluxStorage(SeriesReads, InfluxSampleQueries):
 
     async def delete_audit_before(self, cutoff: datetime) -> None:
         await self._side.delete_audit_before(cutoff)
+
+    # API keys: the side store --------------------------------------------------------
+
+    async def save_key(self, record: ApiKeyRecord, key_hash: str) -> None:
+        await self._side.save_key(record, key_hash)
+
+    async def all_keys(self) -> list[tuple[ApiKeyRecord, str]]:
+        return await self._side.all_keys()
+
+    async def list_keys(self) -> list[ApiKeyRecord]:
+        return await self._side.list_keys()
+
+    async def revoke_key(self, key_id: str, when: datetime) -> bool:
+        return await self._side.revoke_key(key_id, when)
 
     # Documents and the delivery log: the side store --------------------------------
 

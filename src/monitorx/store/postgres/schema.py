@@ -195,6 +195,19 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_time ON audit_log (project_id, time DESC);
 """
 
+# API keys (store.sql.keys): the hash of each, never the key; all projects.
+_API_KEYS = """
+CREATE TABLE api_keys (
+    id text COLLATE "C" PRIMARY KEY,
+    project_id text COLLATE "C" NOT NULL,
+    role text NOT NULL,
+    name text NOT NULL,
+    created_at timestamptz NOT NULL,
+    revoked_at timestamptz,
+    key_hash text NOT NULL UNIQUE
+);
+"""
+
 # The alerting engine's documents and delivery log (postgres_documents).
 _DOCUMENT_TABLES = """
 CREATE TABLE documents (
@@ -320,6 +333,10 @@ async def _v7_audit_log(conn: Connection, timescale_schema: str | None) -> None:
     await conn.execute(_AUDIT_LOG)
 
 
+async def _v8_api_keys(conn: Connection, timescale_schema: str | None) -> None:
+    await conn.execute(_API_KEYS)
+
+
 # (version, what it does, the step). Append only: a released step never changes.
 MIGRATIONS = [
     (1, "inference and drift metrics, models, alerts", _v1_metrics_and_records),
@@ -329,6 +346,7 @@ MIGRATIONS = [
     (5, "LLM fields of inference metrics", _v5_llm_fields),
     (6, "custom metrics: series, samples, rollups", _v6_samples),
     (7, "audit log", _v7_audit_log),
+    (8, "API keys", _v8_api_keys),
 ]
 
 

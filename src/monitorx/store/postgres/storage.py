@@ -43,6 +43,7 @@ from monitorx.store.postgres.session import PostgresSession
 from monitorx.store.sql.audit import AuditQueries
 from monitorx.store.sql.blobs import BlobQueries
 from monitorx.store.sql.documents import DocumentQueries
+from monitorx.store.sql.keys import KeyQueries
 from monitorx.store.sql.markers import MarkerQueries
 from monitorx.store.sql.registry import RegistryQueries
 
@@ -62,6 +63,7 @@ class PostgresStorage(
     BlobQueries,
     PostgresSampleQueries,
     AuditQueries,
+    KeyQueries,
 ):
     """`Storage` on PostgreSQL (``postgresql://user@host:5432/db?schema=name``)."""
 

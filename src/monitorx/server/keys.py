@@ -1,0 +1,64 @@
+"""The API keys a server accepts from its store (`monitorx keys`, `/api/v1/keys`),
+beside those of its settings.
+
+Every live key of the project is held in memory by its hash, so a request is
+checked with one lookup; a key created or revoked through this server counts from
+the next request, and those created or revoked elsewhere (the CLI on a PostgreSQL
+store, another replica) once `load` runs again (scheduled every few seconds).
+"""
+
+from __future__ import annotations
+
+__all__ = ["KEYS_RELOAD_S", "KeyRing"]
+
+from monitorx.core import Clock, NotFound, ValidationError
+from monitorx.core.access import Role
+from monitorx.core.keys import ApiKeyRecord, hash_key, key_id_of, new_key
+from monitorx.store import KeyStore
+
+MAX_KEY_NAME = 128
+KEYS_RELOAD_S = 5.0
+"""How often the keys are read again from the store."""
+
+
+class KeyRing:
+    def __init__(self, store: KeyStore, clock: Clock, project: str) -> None:
+        self._store = store
+        self._clock = clock
+        self.project = project
+        self._live: dict[str, ApiKeyRecord] = {}
+
+    async def load(self) -> None:
+        """Read the project's live keys from the store."""
+        self._live = {
+            key_hash: record
+            for record, key_hash in await self._store.all_keys()
+            if record.project == self.project and record.revoked_at is None
+        }
+
+    def match(self, key: str) -> ApiKeyRecord | None:
+        """The live key ``key`` is, or None."""
+        if key_id_of(key) is None:
+            return None
+        return self._live.get(hash_key(key))
+
+    async def create(self, role: Role, name: str = "") -> tuple[ApiKeyRecord, str]:
+        """A new key of this project: its record, and the key, which is not kept."""
+        if len(name) > MAX_KEY_NAME:
+            raise ValidationError(f"at most {MAX_KEY_NAME} characters", "name")
+        key, key_id = new_key()
+        record = ApiKeyRecord(key_id, self.project, role, name, self._clock.now())
+        await self._store.save_key(record, hash_key(key))
+        self._live[hash_key(key)] = record
+        return record, key
+
+    async def list(self) -> list[ApiKeyRecord]:
+        return await self._store.list_keys()
+
+    async def revoke(self, key_id: str) -> None:
+        """Revoke a key of this project (it stops working at once); `NotFound` when
+        it has none of that id. Revoking a revoked key changes nothing."""
+        revoked = await self._store.revoke_key(key_id, self._clock.now())
+        if not revoked and not any(k.id == key_id for k in await self._store.list_keys()):
+            raise NotFound(f"no key {key_id!r}")
+        self._live = {h: r for h, r in self._live.items() if r.id != key_id}
