@@ -59,6 +59,7 @@ from monitorx.store.metric_queries import MetricQueries
 from monitorx.store.samples.catalog import SeriesCatalog
 from monitorx.store.samples.hot import SampleHotTier
 from monitorx.store.samples.service import CustomMetrics
+from monitorx.store.secret_keys import SecretKeyRing, SecretUnreadable
 
 Step = Callable[[], Awaitable[object]]
 
@@ -91,7 +92,7 @@ def _authenticator(settings: Settings) -> Authenticator:
 
 
 def _notifier(
-    settings: Settings, store: Storage, clock: Clock
+    settings: Settings, store: Storage, clock: Clock, keys: SecretKeyRing
 ) -> tuple[Notifier, httpx.AsyncClient]:
     # One client for every channel: pooled connections, no redirects (a webhook's
     # 3xx must not carry its secret elsewhere).
@@ -104,7 +105,7 @@ def _notifier(
     notifier = Notifier(
         store,
         clock,
-        AlertingConfig(store, clock, http, default_limit),
+        AlertingConfig(store, clock, http, keys, default_limit),
         external_url=settings.external_url,
         policy=DeliveryPolicy(budget_s=settings.notify_retry_budget_s),
         concurrency=settings.notify_channel_concurrency,
@@ -177,8 +178,29 @@ def _otlp_grpc(settings: Settings, services: Services) -> tuple[Step, Step] | No
     return server.start, server.stop
 
 
-def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
-    """Every part of a server over ``store``, wired as the settings say."""
+UNREADABLE_SECRETS_ADVICE = (
+    "Start the server with the key they were sealed with (MONITORX_SECRET_KEYS, or the "
+    "data directory's secret-key file); if that key is lost, so are their secrets: "
+    "`monitorx secrets rotate --delete-unreadable` deletes those channels, to be "
+    "created again"
+)
+
+
+def _load_alerting(config: AlertingConfig) -> Step:
+    async def load() -> None:
+        try:
+            await config.load()
+        except SecretUnreadable as exc:
+            raise SecretUnreadable(f"{exc}. {UNREADABLE_SECRETS_ADVICE}") from None
+
+    return load
+
+
+def assemble(
+    settings: Settings, store: Storage, clock: Clock, secret_keys: SecretKeyRing
+) -> Assembly:
+    """Every part of a server over ``store``, wired as the settings say; channel
+    secrets sealed with ``secret_keys``."""
     # A broken rules file stops the server here, before anything is opened.
     file_rules = load_rules_file(settings.rules_file) if settings.rules_file else []
     profiles = ThresholdProfileCatalog(
@@ -214,7 +236,7 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
     rules = RuleCatalog(store, rule_evaluator)
     slo_evaluator = SLOEvaluator(store, engine, clock, settings.retention_raw_s)
     slos = SLOCatalog(store, slo_evaluator, settings.retention_raw_s)
-    notifier, http = _notifier(settings, store, clock)
+    notifier, http = _notifier(settings, store, clock, secret_keys)
     if settings.notify_enabled:
         engine.add_batch_listener(notifier.handle_events)
     # The dashboard's WebSocket: every committed batch and alert change, fanned out.
@@ -322,7 +344,7 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
         drift_runs.load,
         _async(install_http_log_redaction),
         _async(install_log_redaction),
-        notifier.config.load,
+        _load_alerting(notifier.config),
         load_notifier,
         profiles.load,
         lambda: rules.load(file_rules),
