@@ -10,7 +10,7 @@ imported into while servers run.
 
 from __future__ import annotations
 
-__all__ = ["add_data_commands"]
+__all__ = ["add_data_commands", "run_command", "settings_from_args"]
 
 import argparse
 import asyncio
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 Command = Callable[[argparse.Namespace], Coroutine[object, object, int]]
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The server's settings, with the command's ``--data-dir`` and ``--storage``."""
     from monitorx.server.settings import Settings
 
     warn_unknown_variables(Settings.model_fields)
@@ -44,7 +45,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _embedded_path(args: argparse.Namespace) -> Path:
-    url = _settings(args).resolved_storage_url()
+    url = settings_from_args(args).resolved_storage_url()
     path = embedded_store(url)
     if path is None:
         raise SystemExit(
@@ -59,7 +60,7 @@ async def _import(args: argparse.Namespace) -> int:
     from monitorx.ingest.file_import import read_metric_file
     from monitorx.store import DataLifecycle, metric_table, open_storage
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     store = open_storage(
         settings.resolved_storage_url(),
         settings.project_id,
@@ -109,7 +110,9 @@ async def _restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(command: Command) -> Callable[[argparse.Namespace], int]:
+def run_command(command: Command) -> Callable[[argparse.Namespace], int]:
+    """``command`` as an argparse handler: run to its end; our errors are one line."""
+
     def run(args: argparse.Namespace) -> int:
         try:
             result: int = asyncio.run(command(args))
@@ -129,14 +132,14 @@ def add_data_commands(commands: argparse._SubParsersAction) -> None:  # type: ig
     p_import = commands.add_parser("import", help="load historical metrics from CSV or Parquet")
     p_import.add_argument("file", help="a .csv, .tsv or .parquet file (docs/storage.md)")
     common(p_import)
-    p_import.set_defaults(func=_run(_import))
+    p_import.set_defaults(func=run_command(_import))
 
     p_backup = commands.add_parser("backup", help="copy the embedded store to one file")
     p_backup.add_argument("out", help="the backup file to create")
     common(p_backup)
-    p_backup.set_defaults(func=_run(_backup))
+    p_backup.set_defaults(func=run_command(_backup))
 
     p_restore = commands.add_parser("restore", help="replace the embedded store by a backup")
     p_restore.add_argument("file", help="a file made by `monitorx backup`")
     common(p_restore)
-    p_restore.set_defaults(func=_run(_restore))
+    p_restore.set_defaults(func=run_command(_restore))
