@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = ["Assembly", "assemble"]
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ from monitorx.store.samples.service import CustomMetrics
 from monitorx.store.secret_keys import SecretKeyRing, SecretUnreadable
 
 Step = Callable[[], Awaitable[object]]
+logger = logging.getLogger("monitorx.server")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +76,27 @@ class Assembly:
 
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
-        for step in self.startup:
-            await step()
+        try:
+            for step in self.startup:
+                await step()
+        except BaseException:
+            # A start that fails half-way (channels no key opens, a broken rules
+            # file) stops what it started: an open store's threads would otherwise
+            # keep the process alive after the error was reported.
+            await self._stop_after_failed_start()
+            raise
         try:
             yield
         finally:
             for step in self.shutdown:
                 await step()
+
+    async def _stop_after_failed_start(self) -> None:
+        for step in self.shutdown:
+            try:
+                await step()
+            except Exception:
+                logger.exception("stopping after a failed start-up: %s failed", step)
 
 
 def _authenticator(settings: Settings) -> Authenticator:
