@@ -16,7 +16,7 @@ from monitorx.alerting.notify.channel_secrets import (
 from monitorx.alerting.notify.channels import REDACTED
 from monitorx.alerting.notify.config import AlertingConfig
 from monitorx.alerting.notify.definitions import ChannelRecord, merge_secrets
-from monitorx.core import FakeClock
+from monitorx.core import FakeClock, ValidationError
 from monitorx.store import DuckDBStorage
 from monitorx.store.secret_keys import SecretKeyRing, SecretUnreadable, generate_secret_key
 
@@ -159,3 +159,46 @@ def test_a_value_sent_back_as_shown_keeps_the_stored_secret() -> None:
     assert ChannelRecord.from_body(
         {**_slack(), "config": {"url": other}}, "chat", slack
     ).config == {"url": other}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://attacker.example/mx",
+        "http://hooks.example.com/mx",
+        "https://hooks.example.com:8443/mx",
+    ],
+)
+def test_stored_secrets_never_follow_a_changed_destination(url: str) -> None:
+    previous = ChannelRecord.from_body(_body())
+    shown = previous.public()
+    moved = {**shown, "config": {**shown["config"], "url": url}}
+    with pytest.raises(ValidationError, match="destination changed") as caught:
+        ChannelRecord.from_body(moved, "ops", previous)
+    assert caught.value.errors[0].field in ("config.secret", "config.headers.Authorization")
+    # With its secrets sent again, the move is fine.
+    fresh = {**moved, "config": {"url": url, "secret": "another-secret-123"}}
+    assert ChannelRecord.from_body(fresh, "ops", previous).config["secret"] == "another-secret-123"
+    # The same destination with another path keeps them.
+    same = {**shown, "config": {**shown["config"], "url": "https://hooks.example.com/v2"}}
+    assert ChannelRecord.from_body(same, "ops", previous).config["secret"] == HMAC
+
+
+def test_an_email_password_never_follows_a_changed_smtp_host() -> None:
+    body = {
+        "id": "mail",
+        "type": "email",
+        "config": {
+            "host": "smtp.example.com",
+            "from": "a@example.com",
+            "to": ["b@example.com"],
+            "username": "alerts",
+            "password": "smtp-SECRET-pw",
+        },
+    }
+    previous = ChannelRecord.from_body(body)
+    shown = previous.public()
+    assert ChannelRecord.from_body(shown, "mail", previous).config["password"] == "smtp-SECRET-pw"
+    moved = {**shown, "config": {**shown["config"], "host": "smtp.attacker.example"}}
+    with pytest.raises(ValidationError, match="destination changed"):
+        ChannelRecord.from_body(moved, "mail", previous)

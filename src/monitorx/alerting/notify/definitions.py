@@ -11,7 +11,9 @@ are write-only. A client that read a channel and sends its config back gets
 ``"<secret>"`` where each secret was (``https://host/<secret>`` for a URL that is
 or carries one). On PUT a value shown that way means "keep the stored one"
 (`merge_secrets`), so a round trip never replaces a real secret with the marker and
-never makes the client re-type it; any other value replaces it.
+never makes the client re-type it; any other value replaces it. Stored secrets stay
+with their destination: a PUT that changes a channel's URL origin or SMTP host must
+send its secrets again.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from monitorx.alerting.matchers import matchers_from_json
 from monitorx.alerting.notify.channels.redaction import REDACTED
@@ -136,10 +139,7 @@ class ChannelRecord:
         if not isinstance(config, dict):
             raise ValidationError("expected a JSON object", "config")
         if previous is not None and previous.type == channel_type:
-            shown = parse_channel_config(previous.type, previous.config).public()
-            merged = merge_secrets(config, dict(previous.config), shown)
-            assert isinstance(merged, dict)
-            config = merged
+            config = _keep_stored_secrets(config, previous)
         parse_channel_config(channel_type, config)  # every field checked, named on error
         default_resolved = SEND_RESOLVED_DEFAULTS.get(channel_type, True)
         return cls(
@@ -203,6 +203,52 @@ _PUBLIC_ORDER = ("id", "type", "config", "send_resolved", "enabled", "rate_limit
 def is_plaintext_channel(data: Mapping[str, Any]) -> bool:
     """Whether a stored channel still holds its config in plaintext."""
     return SEALED_CONFIG not in data
+
+
+def _destination(config: Mapping[str, object]) -> tuple[object, ...]:
+    """Where a channel's secrets go: its URL's scheme, host and port, its SMTP host."""
+    url, host = config.get("url"), config.get("host")
+    origin: tuple[object, ...] = ()
+    if isinstance(url, str):
+        try:
+            parts = urlsplit(url)
+            origin = (parts.scheme.lower(), parts.hostname, parts.port)
+        except ValueError:
+            origin = (url,)
+    return (*origin, host.lower() if isinstance(host, str) else host)
+
+
+def _marked(value: object, path: str) -> str | None:
+    """The path of the first value under ``value`` that holds the redaction marker."""
+    if isinstance(value, str):
+        return path if REDACTED in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _marked(item, f"{path}.{key}")
+            if found:
+                return found
+    return None
+
+
+def _keep_stored_secrets(config: dict[str, Any], previous: ChannelRecord) -> dict[str, Any]:
+    """``config`` with the secrets sent back as shown replaced by the stored ones —
+    as long as the channel still sends to the same place. A stored secret never
+    follows a changed URL or SMTP host (someone who may edit a channel could
+    otherwise point it at a host of theirs and receive its token): a changed
+    destination needs its secrets sent again."""
+    if _destination(config) != _destination(previous.config):
+        marked = _marked(config, "config")
+        if marked is not None:
+            raise ValidationError(
+                "the channel's destination changed (its url or host): send its secrets "
+                f"again instead of {REDACTED}; stored secrets only go where they went",
+                marked,
+            )
+        return config
+    shown = parse_channel_config(previous.type, previous.config).public()
+    merged = merge_secrets(config, dict(previous.config), shown)
+    assert isinstance(merged, dict)
+    return merged
 
 
 def _rate_limit(value: object) -> RateLimit | None:
