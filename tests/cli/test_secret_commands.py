@@ -166,3 +166,29 @@ def test_serve_refuses_postgresql_storage_without_a_key_in_one_line(
     err = capsys.readouterr().err
     assert err.startswith("monitorx serve: MONITORX_SECRET_KEYS is required with PostgreSQL")
     assert err.count("\n") == 1 and "monitorx secrets generate-key" in err
+
+
+def test_after_an_upgrade_backup_and_restore_leave_no_plaintext_in_the_data_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # docs/security.md, "Upgrading from plaintext": rotate (or a first start) seals the
+    # channels; the rows they replaced may linger in free pages of the DuckDB file
+    # until a backup and restore rewrite it.
+    data_dir = tmp_path / "data"
+    url = f"duckdb:///{(data_dir / 'monitorx.duckdb').as_posix()}"
+    put(url, data_dir, {"a": plaintext("a")})
+    assert main(["secrets", "rotate", "--data-dir", str(data_dir)]) == 0
+    assert "1 from plaintext" in capsys.readouterr().out
+    backup = tmp_path / "store.backup"
+    assert main(["backup", str(backup), "--data-dir", str(data_dir)]) == 0
+    assert main(["restore", str(backup), "--data-dir", str(data_dir)]) == 0
+    for kept in data_dir.glob("monitorx.duckdb.before-restore-*"):
+        kept.unlink()
+    backup.unlink()
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert files and not [p for p in files if HMAC_SECRET.encode() in p.read_bytes()]
+    config = ChannelRecord.from_stored(
+        stored(url, data_dir)["a"],
+        SecretKeyRing(read_or_create_key_file(data_dir / "secret-key")[0]),
+    ).config
+    assert config == CONFIG
