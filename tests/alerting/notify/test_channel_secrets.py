@@ -202,3 +202,17 @@ def test_an_email_password_never_follows_a_changed_smtp_host() -> None:
     moved = {**shown, "config": {**shown["config"], "host": "smtp.attacker.example"}}
     with pytest.raises(ValidationError, match="destination changed"):
         ChannelRecord.from_body(moved, "mail", previous)
+
+
+def test_a_destination_left_at_its_default_is_not_a_changed_one() -> None:
+    # PagerDuty's url defaults to the Events API; the API shows it, and sending the
+    # view back is the same destination.
+    body = {"id": "pager", "type": "pagerduty", "config": {"routing_key": "R" * 32}}
+    previous = ChannelRecord.from_body(body)
+    shown = previous.public()
+    assert shown["config"]["url"] == "https://events.pagerduty.com/v2/enqueue"
+    assert ChannelRecord.from_body(shown, "pager", previous).config["routing_key"] == "R" * 32
+    moved = {**shown, "config": {**shown["config"], "url": "https://attacker.example/v2"}}
+    with pytest.raises(ValidationError, match="destination changed") as caught:
+        ChannelRecord.from_body(moved, "pager", previous)
+    assert caught.value.errors[0].field == "config.routing_key"

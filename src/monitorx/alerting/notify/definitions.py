@@ -236,18 +236,22 @@ def _keep_stored_secrets(config: dict[str, Any], previous: ChannelRecord) -> dic
     follows a changed URL or SMTP host (someone who may edit a channel could
     otherwise point it at a host of theirs and receive its token): a changed
     destination needs its secrets sent again."""
-    if _destination(config) != _destination(previous.config):
-        marked = _marked(config, "config")
-        if marked is not None:
-            raise ValidationError(
-                "the channel's destination changed (its url or host): send its secrets "
-                f"again instead of {REDACTED}; stored secrets only go where they went",
-                marked,
-            )
-        return config
     shown = parse_channel_config(previous.type, previous.config).public()
     merged = merge_secrets(config, dict(previous.config), shown)
     assert isinstance(merged, dict)
+    if merged == config:
+        return config  # no stored secret kept
+    try:
+        # Compared as the API shows them, with the type's defaults filled in.
+        after = _destination(parse_channel_config(previous.type, merged).public())
+    except ValidationError:
+        return merged  # refused by the caller's check, naming its fields
+    if after != _destination(shown):
+        raise ValidationError(
+            "the channel's destination changed (its url or host): send its secrets "
+            f"again instead of {REDACTED}; stored secrets only go where they went",
+            _marked(config, "config") or "config",
+        )
     return merged
 
 
