@@ -119,7 +119,7 @@ def test_a_get_put_round_trip_keeps_secrets_in_urls_and_fields(
 
 
 def test_channels_stored_in_plaintext_by_an_earlier_version_keep_working_and_get_sealed(
-    tmp_path: Path, receiver: HttpReceiver
+    tmp_path: Path, receiver: HttpReceiver, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = make_settings(tmp_path / "data")
     legacy = {
@@ -144,6 +144,8 @@ def test_channels_stored_in_plaintext_by_an_earlier_version_keep_working_and_get
         assert "config" not in stored and HMAC_SECRET not in json.dumps(stored)
         assert api.get("/channels/old-hook").json()["config"]["secret"] == "<secret>"
         assert api.post("/channels/old-hook/test").status_code == 200
+    (warning,) = [r for r in caplog.records if "stored in plaintext" in r.getMessage()]
+    assert warning.levelname == "WARNING" and "1 channel(s)" in warning.getMessage()
     (request,) = receiver.wait_for(1)
     assert request.path == f"/hooks/{HOOK_TOKEN}"
     signature = hmac.new(HMAC_SECRET.encode(), request.body, hashlib.sha256).hexdigest()

@@ -110,9 +110,11 @@ class AlertingConfig:
             self._install(record)
         if plaintext:
             sealed = await seal_plaintext_channels(self._storage, self._keys)
-            logger.info(
-                "sealed the secrets of %d channel(s) stored in plaintext by an earlier "
-                "version, with key %s",
+            # A warning: the rows replaced may linger in the database's free space.
+            logger.warning(
+                "%d channel(s) were stored in plaintext by an earlier version: sealed "
+                "them with key %s; the replaced rows may linger in free database pages "
+                "until purged (docs/security.md, 'Upgrading from plaintext')",
                 sealed,
                 self._keys.key_id,
             )
