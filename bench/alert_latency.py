@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import sys
 import threading
 import time
@@ -39,6 +40,8 @@ from typing import Any
 
 import httpx
 import numpy as np
+
+from monitorx.store.secret_keys import generate_secret_key
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _server import monitorx_server
@@ -116,7 +119,11 @@ def main() -> None:
     parser.add_argument("--storage", default=None, help="a PostgreSQL URL (default: DuckDB)")
     args = parser.parse_args()
     receiver = Receiver()
-    env = {} if args.storage is None else {"MONITORX_STORAGE_URL": args.storage}
+    env = {}
+    if args.storage is not None:
+        # A server on PostgreSQL needs the key its replicas share (docs/security.md).
+        key = os.environ.get("MONITORX_SECRET_KEYS") or generate_secret_key()
+        env = {"MONITORX_STORAGE_URL": args.storage, "MONITORX_SECRET_KEYS": key}
     if args.storm:
         args.alerts = args.storm
     with monitorx_server(env) as (url, _), httpx.Client(base_url=f"{url}/api/v1") as api:

@@ -22,10 +22,13 @@ from monitorx.core import Clock, FakeClock
 from monitorx.server.app import create_app
 from monitorx.server.deps import Services, services_of
 from monitorx.server.settings import Settings
+from monitorx.store.secret_keys import generate_secret_key
 from tests.backends import api_backend, backend_url
 from tests.http_receiver import HttpReceiver, closed_port_url
 
 T = TypeVar("T")
+# The key servers on PostgreSQL share in the tests (MONITORX_SECRET_KEYS).
+TEST_SECRET_KEY = generate_secret_key()
 
 
 @dataclass
@@ -108,7 +111,8 @@ def _storage_backend(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
     """With ``MONITORX_TEST_BACKEND=postgres|influx``, every server a test starts
-    (in a thread or as a process) keeps its data in a fresh store of that backend."""
+    (in a thread or as a process) keeps its data in a fresh store of that backend;
+    on PostgreSQL with the shared secret key that such a server requires."""
     name = api_backend()
     if name == "duckdb":
         yield
@@ -116,6 +120,8 @@ def _storage_backend(
     tmp_path: Path = request.getfixturevalue("tmp_path")
     with backend_url(name, tmp_path) as url:
         monkeypatch.setenv("MONITORX_STORAGE_URL", url)
+        if name == "postgres":
+            monkeypatch.setenv("MONITORX_SECRET_KEYS", TEST_SECRET_KEY)
         yield
 
 

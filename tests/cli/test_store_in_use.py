@@ -21,7 +21,7 @@ from monitorx.cli.main import main
 from monitorx.cli.store_in_use import check_store_free
 from monitorx.core import StorageError
 from monitorx.store import DuckDBStorage
-from tests.conftest import free_port
+from tests.conftest import TEST_SECRET_KEY, free_port
 from tests.system.conftest import ServerProcess, start_server
 
 PG_NOWHERE = "postgresql://nobody@127.0.0.1:1/none"  # nothing listens on port 1
@@ -140,7 +140,12 @@ def test_a_holder_that_is_not_monitorx_is_named_too(tmp_path: Path) -> None:
 def test_a_store_that_fails_to_open_at_start_up_is_one_message_not_a_traceback(
     tmp_path: Path,
 ) -> None:
-    env = {**os.environ, "MONITORX_AUTH_ENABLED": "false", "MONITORX_INGEST_WORKERS": "0"}
+    env = {
+        **os.environ,
+        "MONITORX_AUTH_ENABLED": "false",
+        "MONITORX_INGEST_WORKERS": "0",
+        "MONITORX_SECRET_KEYS": TEST_SECRET_KEY,  # PostgreSQL storage requires one
+    }
     done = subprocess.run(
         [*SERVE, "--port", str(free_port()), "--data-dir", str(tmp_path), "--storage", PG_NOWHERE],
         env=env,

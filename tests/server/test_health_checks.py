@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from monitorx.core import FakeClock
-from tests.conftest import free_port, make_settings, run_server
+from tests.conftest import TEST_SECRET_KEY, free_port, make_settings, run_server
 from tests.http_receiver import HttpReceiver, wait_until
 from tests.own_postgres import own_postgres
 from tests.server.notify_helpers import START, breach, model, notifying_server, route
@@ -108,7 +108,9 @@ def test_postgresql_down_makes_the_server_unhealthy_and_not_ready_until_it_retur
     tmp_path: Path,
 ) -> None:
     with own_postgres() as postgres:
-        settings = make_settings(tmp_path / "data", storage_url=postgres.url)
+        settings = make_settings(
+            tmp_path / "data", storage_url=postgres.url, secret_keys=[TEST_SECRET_KEY]
+        )
         with run_server(settings) as live, httpx.Client(base_url=live.api, timeout=30) as api:
             assert _health(api)["status"] == "healthy"
             postgres.stop()

@@ -10,7 +10,7 @@ imported into while servers run.
 
 from __future__ import annotations
 
-__all__ = ["add_data_commands", "run_command", "settings_of", "store_options"]
+__all__ = ["add_data_commands", "run_command", "settings_from_args", "store_options"]
 
 import argparse
 import asyncio
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 Command = Callable[[argparse.Namespace], Coroutine[object, object, int]]
 
 
-def settings_of(args: argparse.Namespace) -> Settings:
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The server's settings, with the command's ``--data-dir`` and ``--storage``."""
     from monitorx.server.settings import Settings
 
     warn_unknown_variables(Settings.model_fields)
@@ -44,7 +45,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 
 def _embedded_path(args: argparse.Namespace) -> Path:
-    url = settings_of(args).resolved_storage_url()
+    url = settings_from_args(args).resolved_storage_url()
     path = embedded_store(url)
     if path is None:
         raise SystemExit(
@@ -59,7 +60,7 @@ async def _import(args: argparse.Namespace) -> int:
     from monitorx.ingest.file_import import read_metric_file
     from monitorx.store import DataLifecycle, metric_table, open_storage
 
-    settings = settings_of(args)
+    settings = settings_from_args(args)
     store = open_storage(
         settings.resolved_storage_url(),
         settings.project_id,
@@ -110,6 +111,8 @@ async def _restore(args: argparse.Namespace) -> int:
 
 
 def run_command(command: Command) -> Callable[[argparse.Namespace], int]:
+    """``command`` as an argparse handler: run to its end; our errors are one line."""
+
     def run(args: argparse.Namespace) -> int:
         try:
             result: int = asyncio.run(command(args))
@@ -122,7 +125,7 @@ def run_command(command: Command) -> Callable[[argparse.Namespace], int]:
 
 
 def store_options(parser: argparse.ArgumentParser) -> None:
-    """``--data-dir`` and ``--storage``, as `settings_of` reads them."""
+    """``--data-dir`` and ``--storage``, as `settings_from_args` reads them."""
     parser.add_argument("--data-dir", help="where the embedded store lives (default ./data)")
     parser.add_argument("--storage", help="storage URL (default: the embedded store)")
 

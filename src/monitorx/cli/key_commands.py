@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from monitorx.cli.data_commands import run_command, settings_of, store_options
+from monitorx.cli.data_commands import run_command, settings_from_args, store_options
 from monitorx.core import SystemClock
 from monitorx.core.access import Role
 
@@ -31,7 +31,7 @@ async def _keyring(args: argparse.Namespace) -> AsyncIterator[KeyRing]:
     from monitorx.server.keys import KeyRing
     from monitorx.store import open_storage
 
-    settings = settings_of(args)
+    settings = settings_from_args(args)
     project = args.project or settings.project_id
     store = open_storage(
         settings.resolved_storage_url(), project, data_dir=settings.data_dir, hot_max_points=0

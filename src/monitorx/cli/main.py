@@ -1,5 +1,6 @@
 """The ``monitorx`` command: ``serve`` runs the server, ``demo`` sends demo traffic,
-``import``, ``backup`` and ``restore`` work on the stored data."""
+``import``, ``backup`` and ``restore`` work on the stored data, ``secrets`` on the
+keys of channel secrets."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from monitorx.cli.data_commands import add_data_commands
 from monitorx.cli.environment import warn_unknown_variables
 from monitorx.cli.key_commands import add_key_commands
+from monitorx.cli.secret_commands import add_secret_commands
 from monitorx.cli.store_in_use import store_in_use
 from monitorx.core import MonitorXError
 
@@ -42,6 +44,7 @@ def serve(args: argparse.Namespace) -> int:
     from monitorx.cli.serving import run_server
     from monitorx.cli.store_in_use import check_store_free, embedded_store
     from monitorx.server.app import create_app
+    from monitorx.server.secret_keys import load_secret_keys
     from monitorx.server.settings import Settings
 
     warn_unknown_variables(Settings.model_fields)
@@ -69,7 +72,8 @@ def serve(args: argparse.Namespace) -> int:
             "Send it as the X-API-Key header (or set MONITORX_AUTH_ENABLED=false on a "
             "trusted machine)."
         )
-    app = create_app(settings)
+    secret_keys = load_secret_keys(settings)  # a PostgreSQL store without keys stops here
+    app = create_app(settings, secret_keys=secret_keys)
     # Ingest allocates thousands of short-lived objects per batch; the default GC
     # thresholds (700 allocations) make it scan them several times a batch. Freeze
     # what startup made and collect less often: ~20% more metrics/s (docs/performance.md).
@@ -78,6 +82,7 @@ def serve(args: argparse.Namespace) -> int:
     sys.setswitchinterval(0.0005)
     print(f"MonitorX {_version()} storing data at {settings.resolved_storage_url()}")
     print(f"Dashboard and API on http://{settings.host}:{settings.port}/ (docs at /docs)")
+    print(secret_keys.describe())
     if settings.otlp_grpc_port is not None:
         print(f"OTLP/gRPC metrics on {settings.host}:{settings.otlp_grpc_port}")
     sys.stdout.flush()
@@ -129,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_data_commands(commands)
     add_key_commands(commands)
+    add_secret_commands(commands)
     return parser
 
 

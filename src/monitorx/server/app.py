@@ -47,6 +47,7 @@ from monitorx.server.routes import (
     threshold_profiles,
     ws,
 )
+from monitorx.server.secret_keys import SecretKeys, load_secret_keys
 from monitorx.server.settings import Settings
 from monitorx.server.telemetry import RequestMetrics, RouteTemplates
 from monitorx.store import Storage, open_storage
@@ -86,12 +87,18 @@ PROTOCOL_PATHS = frozenset({"/v1/metrics", "/write", "/api/v2/write", f"{API_PRE
 
 
 def create_app(
-    settings: Settings, storage: Storage | None = None, clock: Clock | None = None
+    settings: Settings,
+    storage: Storage | None = None,
+    clock: Clock | None = None,
+    secret_keys: SecretKeys | None = None,
 ) -> FastAPI:
-    """A MonitorX server. Storage and clock default to those the settings name."""
+    """A MonitorX server. Storage, clock and the keys of channel secrets default to
+    those the settings name (`load_secret_keys`, which refuses a PostgreSQL store
+    without ``MONITORX_SECRET_KEYS``)."""
     clock = clock or SystemClock()
+    keys = secret_keys or load_secret_keys(settings)
     store = storage or _open_storage(settings, clock)
-    parts = assemble(settings, store, clock)
+    parts = assemble(settings, store, clock, keys.ring)
     app = FastAPI(
         title="MonitorX",
         version=monitorx.__version__,

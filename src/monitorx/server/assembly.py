@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = ["Assembly", "assemble"]
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -61,8 +62,10 @@ from monitorx.store.metric_queries import MetricQueries
 from monitorx.store.samples.catalog import SeriesCatalog
 from monitorx.store.samples.hot import SampleHotTier
 from monitorx.store.samples.service import CustomMetrics
+from monitorx.store.secret_keys import SecretKeyRing, SecretUnreadable
 
 Step = Callable[[], Awaitable[object]]
+logger = logging.getLogger("monitorx.server")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +78,27 @@ class Assembly:
 
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
-        for step in self.startup:
-            await step()
+        try:
+            for step in self.startup:
+                await step()
+        except BaseException:
+            # A start that fails half-way (channels no key opens, a broken rules
+            # file) stops what it started: an open store's threads would otherwise
+            # keep the process alive after the error was reported.
+            await self._stop_after_failed_start()
+            raise
         try:
             yield
         finally:
             for step in self.shutdown:
                 await step()
+
+    async def _stop_after_failed_start(self) -> None:
+        for step in self.shutdown:
+            try:
+                await step()
+            except Exception:
+                logger.exception("stopping after a failed start-up: %s failed", step)
 
 
 def _authenticator(settings: Settings, keyring: KeyRing) -> Authenticator:
@@ -94,7 +111,7 @@ def _authenticator(settings: Settings, keyring: KeyRing) -> Authenticator:
 
 
 def _notifier(
-    settings: Settings, store: Storage, clock: Clock
+    settings: Settings, store: Storage, clock: Clock, keys: SecretKeyRing
 ) -> tuple[Notifier, httpx.AsyncClient]:
     # One client for every channel: pooled connections, no redirects (a webhook's
     # 3xx must not carry its secret elsewhere).
@@ -107,7 +124,7 @@ def _notifier(
     notifier = Notifier(
         store,
         clock,
-        AlertingConfig(store, clock, http, default_limit),
+        AlertingConfig(store, clock, http, keys, default_limit),
         external_url=settings.external_url,
         policy=DeliveryPolicy(budget_s=settings.notify_retry_budget_s),
         concurrency=settings.notify_channel_concurrency,
@@ -180,8 +197,29 @@ def _otlp_grpc(settings: Settings, services: Services) -> tuple[Step, Step] | No
     return server.start, server.stop
 
 
-def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
-    """Every part of a server over ``store``, wired as the settings say."""
+UNREADABLE_SECRETS_ADVICE = (
+    "Start the server with the key they were sealed with (MONITORX_SECRET_KEYS, or the "
+    "data directory's secret-key file); if that key is lost, so are their secrets: "
+    "`monitorx secrets rotate --delete-unreadable` deletes those channels, to be "
+    "created again"
+)
+
+
+def _load_alerting(config: AlertingConfig) -> Step:
+    async def load() -> None:
+        try:
+            await config.load()
+        except SecretUnreadable as exc:
+            raise SecretUnreadable(f"{exc}. {UNREADABLE_SECRETS_ADVICE}") from None
+
+    return load
+
+
+def assemble(
+    settings: Settings, store: Storage, clock: Clock, secret_keys: SecretKeyRing
+) -> Assembly:
+    """Every part of a server over ``store``, wired as the settings say; channel
+    secrets sealed with ``secret_keys``."""
     # A broken rules file stops the server here, before anything is opened.
     file_rules = load_rules_file(settings.rules_file) if settings.rules_file else []
     profiles = ThresholdProfileCatalog(
@@ -217,7 +255,7 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
     rules = RuleCatalog(store, rule_evaluator)
     slo_evaluator = SLOEvaluator(store, engine, clock, settings.retention_raw_s)
     slos = SLOCatalog(store, slo_evaluator, settings.retention_raw_s)
-    notifier, http = _notifier(settings, store, clock)
+    notifier, http = _notifier(settings, store, clock, secret_keys)
     if settings.notify_enabled:
         engine.add_batch_listener(notifier.handle_events)
     # The dashboard's WebSocket: every committed batch and alert change, fanned out.
@@ -332,7 +370,7 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
         drift_runs.load,
         _async(install_http_log_redaction),
         _async(install_log_redaction),
-        notifier.config.load,
+        _load_alerting(notifier.config),
         load_notifier,
         profiles.load,
         lambda: rules.load(file_rules),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 __all__ = ["Settings"]
 
+import json
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from monitorx.store import RetentionPolicy
 
@@ -21,7 +22,11 @@ class Settings(BaseSettings):
     'duckdb:////tmp/mx/monitorx.duckdb'
     """
 
-    model_config = SettingsConfigDict(env_prefix="MONITORX_", extra="ignore")
+    # Errors name the setting and what is wrong, never the value: several settings
+    # are secrets (keys, a storage URL's password).
+    model_config = SettingsConfigDict(
+        env_prefix="MONITORX_", extra="ignore", hide_input_in_errors=True
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
@@ -83,6 +88,13 @@ class Settings(BaseSettings):
     )
     jwt_secret: SecretStr | None = Field(
         default=None, description="HS256 secret for `Authorization: Bearer` tokens."
+    )
+    secret_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Keys that encrypt channel secrets at rest (Fernet keys, from "
+        "`monitorx secrets generate-key`), newest first: the first encrypts, all "
+        "decrypt. Comma-separated or a JSON list. Unset: a key generated into "
+        "<data_dir>/secret-key; required with PostgreSQL storage.",
     )
 
     rate_limit_per_s: float = Field(
@@ -240,6 +252,17 @@ class Settings(BaseSettings):
         description="Serve per-model request, error and latency series (label model_id) "
         "on /metrics: one series per model and family, so off by default.",
     )
+
+    @field_validator("secret_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        """``new,old`` or ``["new", "old"]`` from the environment."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [k.strip() for k in text.split(",") if k.strip()]
+        return value
 
     def retention_policy(self) -> RetentionPolicy:
         return RetentionPolicy(

@@ -2,7 +2,9 @@
 
 Kept in the store as documents (kinds ``channel``, ``route``, ``silence``) and held
 in memory for the dispatcher. Every change is written to the store before it takes
-effect, so what the API acknowledged survives a restart.
+effect, so what the API acknowledged survives a restart. A channel's config is
+sealed with the secret keys before it is stored (`ChannelRecord.stored`); channels
+an earlier version stored in plaintext are sealed when the configuration loads.
 
 Integrity: a route may only name channels that exist, and a channel that a route
 names cannot be deleted (409, naming the route) — the same guarantees Alertmanager's
@@ -14,15 +16,18 @@ from __future__ import annotations
 __all__ = ["AlertingConfig"]
 
 import json
+import logging
 from collections.abc import Callable
 
 import httpx
 
+from monitorx.alerting.notify.channel_secrets import CHANNEL, seal_plaintext_channels
 from monitorx.alerting.notify.channels.base import Channel
 from monitorx.alerting.notify.channels.registry import DEFAULT_RATE_LIMITS, build_channel
 from monitorx.alerting.notify.definitions import (
     ChannelRecord,
     RouteRecord,
+    is_plaintext_channel,
     silence_from_stored,
     silence_json,
 )
@@ -31,8 +36,10 @@ from monitorx.alerting.notify.routing import Route
 from monitorx.alerting.notify.silences import Silence, SilenceState
 from monitorx.core import Clock, Conflict, NotFound, ValidationError
 from monitorx.store import DocumentStore
+from monitorx.store.secret_keys import SecretKeyRing, SecretUnreadable
 
-CHANNEL, ROUTE, SILENCE = "channel", "route", "silence"
+ROUTE, SILENCE = "route", "silence"
+logger = logging.getLogger("monitorx.alerting.notify.config")
 
 
 class AlertingConfig:
@@ -41,11 +48,14 @@ class AlertingConfig:
         storage: DocumentStore,
         clock: Clock,
         http: httpx.AsyncClient,
+        keys: SecretKeyRing,
         default_limit: RateLimit | None = None,
     ) -> None:
-        """``default_limit``, when set, replaces the channel types' own default rate
+        """``keys`` seal channel configs in the store and open them again;
+        ``default_limit``, when set, replaces the channel types' own default rate
         limits for every channel that sets none."""
         self._storage = storage
+        self._keys = keys
         self._clock = clock
         self._http = http
         self._default_limit = default_limit
@@ -66,8 +76,9 @@ class AlertingConfig:
             listener()
 
     async def load(self) -> None:
-        for _, body in await self._storage.list_documents(CHANNEL):
-            self._install(ChannelRecord.from_stored(json.loads(body)))
+        """Read everything stored. `SecretUnreadable`, naming every channel whose
+        config none of the keys opens, before anything is installed."""
+        await self._load_channels()
         for _, body in await self._storage.list_documents(ROUTE):
             record = RouteRecord.from_body(json.loads(body))
             self.routes[record.id] = record
@@ -77,6 +88,36 @@ class AlertingConfig:
         self._changed()
 
     # Channels ------------------------------------------------------------------------
+
+    async def _load_channels(self) -> None:
+        records: list[ChannelRecord] = []
+        unreadable: dict[str, str] = {}
+        plaintext = 0
+        for key, body in await self._storage.list_documents(CHANNEL):
+            data = json.loads(body)
+            try:
+                records.append(ChannelRecord.from_stored(data, self._keys))
+            except SecretUnreadable as exc:
+                unreadable[key] = exc.key_id or "?"
+            plaintext += is_plaintext_channel(data)
+        if unreadable:
+            listing = ", ".join(f"{c!r} (key {k})" for c, k in sorted(unreadable.items()))
+            raise SecretUnreadable(
+                f"the secrets of {len(unreadable)} channel(s) are sealed with a key that "
+                f"is not configured: {listing}; configured: {', '.join(self._keys.key_ids)}"
+            )
+        for record in records:
+            self._install(record)
+        if plaintext:
+            sealed = await seal_plaintext_channels(self._storage, self._keys)
+            # A warning: the rows replaced may linger in the database's free space.
+            logger.warning(
+                "%d channel(s) were stored in plaintext by an earlier version: sealed "
+                "them with key %s; the replaced rows may linger in free database pages "
+                "until purged (docs/security.md, 'Upgrading from plaintext')",
+                sealed,
+                self._keys.key_id,
+            )
 
     def channel(self, channel_id: str) -> ChannelRecord:
         record = self.channels.get(channel_id)
@@ -107,7 +148,8 @@ class AlertingConfig:
     async def put_channel(self, record: ChannelRecord) -> bool:
         """Create or replace a channel; True when it was created."""
         build_channel(record.type, record.config, self._http)  # refuse before storing
-        created = await self._storage.put_document(CHANNEL, record.id, json.dumps(record.stored()))
+        body = json.dumps(record.stored(self._keys))
+        created = await self._storage.put_document(CHANNEL, record.id, body)
         self._install(record)
         self._changed()
         return created

@@ -1,33 +1,42 @@
 """Channels, routes and silences as the API writes them and the store keeps them.
 
 Each record parses an API body (API.md "Channels and routes"), validates every field
-with an error that names it, and turns back into JSON two ways: ``stored()`` (what
-the store keeps, secrets included) and ``public()`` (what the API shows: a channel's
-secrets redacted).
+with an error that names it, and turns back into JSON two ways: ``stored(keys)``
+(what the store keeps: a channel's whole ``config`` sealed with the secret keys, as
+``sealed_config``) and ``public()`` (what the API shows: a channel's secrets
+redacted).
 
-Secrets on update: a client that read a channel and sends its config back gets
-``"<secret>"`` where each secret was. On PUT such a value means "keep the stored
-one" (`merge_secrets`), so a round trip never replaces a real secret with the
-marker and never makes the client re-type it.
+Secrets on update, as Grafana's contact points treat their secure fields: they
+are write-only. A client that read a channel and sends its config back gets
+``"<secret>"`` where each secret was (``https://host/<secret>`` for a URL that is
+or carries one). On PUT a value shown that way means "keep the stored one"
+(`merge_secrets`), so a round trip never replaces a real secret with the marker and
+never makes the client re-type it; any other value replaces it. Stored secrets stay
+with their destination: a PUT that changes a channel's URL origin or SMTP host must
+send its secrets again.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "SEALED_CONFIG",
     "ChannelRecord",
     "Escalation",
     "RouteRecord",
+    "is_plaintext_channel",
     "merge_secrets",
     "silence_from_body",
     "silence_from_stored",
     "silence_json",
 ]
 
+import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from monitorx.alerting.matchers import matchers_from_json
 from monitorx.alerting.notify.channels.redaction import REDACTED
@@ -38,6 +47,7 @@ from monitorx.alerting.notify.silences import Silence
 from monitorx.core import ValidationError
 from monitorx.core.identifiers import check_identifier
 from monitorx.core.timeparse import parse_duration, parse_timestamp
+from monitorx.store.secret_keys import SecretKeyRing
 
 _CHANNEL_KEYS = {"id", "type", "config", "send_resolved", "enabled", "rate_limit"}
 _ROUTE_KEYS = {
@@ -87,13 +97,18 @@ def _body_id(body: Mapping[str, object], path_id: str | None) -> str:
     return value
 
 
-def merge_secrets(new: object, old: object) -> object:
-    """``new`` with every value that is exactly the redaction marker replaced by the
-    value at the same place in ``old`` (objects merged key by key)."""
-    if new == REDACTED and isinstance(old, str):
-        return old
+def merge_secrets(new: object, old: object, shown: object = None) -> object:
+    """``new`` with every value that stands for a stored secret replaced by that
+    secret: a value that is exactly the redaction marker, or exactly what the API
+    showed for it (``shown``, the public view of ``old``), takes the value at the same
+    place in ``old`` (objects merged key by key)."""
+    if isinstance(new, str) and isinstance(old, str) and REDACTED in new:
+        if new in (REDACTED, shown):
+            return old
+        return new
     if isinstance(new, dict) and isinstance(old, dict):
-        return {k: merge_secrets(v, old.get(k)) for k, v in new.items()}
+        seen = shown if isinstance(shown, dict) else {}
+        return {k: merge_secrets(v, old.get(k), seen.get(k)) for k, v in new.items()}
     return new
 
 
@@ -104,7 +119,8 @@ def merge_secrets(new: object, old: object) -> object:
 class ChannelRecord:
     id: str
     type: str
-    config: Mapping[str, object]  # as sent, secrets included
+    # As sent, secrets included: kept out of the repr, sealed in the store.
+    config: Mapping[str, object] = field(repr=False)
     send_resolved: bool
     enabled: bool = True
     rate_limit: RateLimit | None = None  # None: the server's default
@@ -123,9 +139,7 @@ class ChannelRecord:
         if not isinstance(config, dict):
             raise ValidationError("expected a JSON object", "config")
         if previous is not None and previous.type == channel_type:
-            merged = merge_secrets(config, dict(previous.config))
-            assert isinstance(merged, dict)
-            config = merged
+            config = _keep_stored_secrets(config, previous)
         parse_channel_config(channel_type, config)  # every field checked, named on error
         default_resolved = SEND_RESOLVED_DEFAULTS.get(channel_type, True)
         return cls(
@@ -137,11 +151,11 @@ class ChannelRecord:
             rate_limit=_rate_limit(data.get("rate_limit")),
         )
 
-    def stored(self) -> dict[str, object]:
+    def _settings(self) -> dict[str, object]:
+        """Everything but the config."""
         found: dict[str, object] = {
             "id": self.id,
             "type": self.type,
-            "config": dict(self.config),
             "send_resolved": self.send_resolved,
             "enabled": self.enabled,
         }
@@ -152,21 +166,93 @@ class ChannelRecord:
             }
         return found
 
+    def stored(self, keys: SecretKeyRing) -> dict[str, object]:
+        """What the store keeps: the config sealed whole, so that no rule about which
+        field is a secret (a header's name, a token in a URL's path) can miss one."""
+        return {**self._settings(), SEALED_CONFIG: keys.seal(json.dumps(dict(self.config)))}
+
     @classmethod
-    def from_stored(cls, data: Mapping[str, Any]) -> ChannelRecord:
+    def from_stored(cls, data: Mapping[str, Any], keys: SecretKeyRing) -> ChannelRecord:
+        """The record `stored` wrote, or one stored in plaintext (``config``) by a
+        version before secrets were sealed. `SecretUnreadable` when no key opens it."""
+        if SEALED_CONFIG in data:
+            config = json.loads(keys.unseal(data[SEALED_CONFIG]))
+        else:
+            config = data["config"]
         return cls(
             id=data["id"],
             type=data["type"],
-            config=data["config"],
+            config=config,
             send_resolved=bool(data["send_resolved"]),
             enabled=bool(data.get("enabled", True)),
             rate_limit=_rate_limit(data.get("rate_limit")),
         )
 
     def public(self) -> dict[str, object]:
-        shown = self.stored()
+        shown = self._settings()
         shown["config"] = parse_channel_config(self.type, self.config).public()
-        return shown
+        return {k: shown[k] for k in _PUBLIC_ORDER if k in shown}
+
+
+# Where `ChannelRecord.stored` puts the sealed config; a stored channel without it
+# is one an earlier version kept in plaintext (``config``).
+SEALED_CONFIG = "sealed_config"
+_PUBLIC_ORDER = ("id", "type", "config", "send_resolved", "enabled", "rate_limit")
+
+
+def is_plaintext_channel(data: Mapping[str, Any]) -> bool:
+    """Whether a stored channel still holds its config in plaintext."""
+    return SEALED_CONFIG not in data
+
+
+def _destination(config: Mapping[str, object]) -> tuple[object, ...]:
+    """Where a channel's secrets go: its URL's scheme, host and port, its SMTP host."""
+    url, host = config.get("url"), config.get("host")
+    origin: tuple[object, ...] = ()
+    if isinstance(url, str):
+        try:
+            parts = urlsplit(url)
+            origin = (parts.scheme.lower(), parts.hostname, parts.port)
+        except ValueError:
+            origin = (url,)
+    return (*origin, host.lower() if isinstance(host, str) else host)
+
+
+def _marked(value: object, path: str) -> str | None:
+    """The path of the first value under ``value`` that holds the redaction marker."""
+    if isinstance(value, str):
+        return path if REDACTED in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _marked(item, f"{path}.{key}")
+            if found:
+                return found
+    return None
+
+
+def _keep_stored_secrets(config: dict[str, Any], previous: ChannelRecord) -> dict[str, Any]:
+    """``config`` with the secrets sent back as shown replaced by the stored ones —
+    as long as the channel still sends to the same place. A stored secret never
+    follows a changed URL or SMTP host (someone who may edit a channel could
+    otherwise point it at a host of theirs and receive its token): a changed
+    destination needs its secrets sent again."""
+    shown = parse_channel_config(previous.type, previous.config).public()
+    merged = merge_secrets(config, dict(previous.config), shown)
+    assert isinstance(merged, dict)
+    if merged == config:
+        return config  # no stored secret kept
+    try:
+        # Compared as the API shows them, with the type's defaults filled in.
+        after = _destination(parse_channel_config(previous.type, merged).public())
+    except ValidationError:
+        return merged  # refused by the caller's check, naming its fields
+    if after != _destination(shown):
+        raise ValidationError(
+            "the channel's destination changed (its url or host): send its secrets "
+            f"again instead of {REDACTED}; stored secrets only go where they went",
+            _marked(config, "config") or "config",
+        )
+    return merged
 
 
 def _rate_limit(value: object) -> RateLimit | None:

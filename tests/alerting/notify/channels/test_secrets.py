@@ -21,7 +21,14 @@ from monitorx.alerting.notify.channels import (
     install_http_log_redaction,
     parse_channel_config,
 )
-from monitorx.alerting.notify.channels.redaction import HttpLogRedaction, Secret, redact_url, scrub
+from monitorx.alerting.notify.channels.redaction import (
+    HttpLogRedaction,
+    Secret,
+    redact_url,
+    redact_url_credentials,
+    scrub,
+    url_credentials,
+)
 from tests.alerting.notify.channels.samples import make_notification
 from tests.http_receiver import HttpReceiver
 
@@ -209,3 +216,47 @@ async def test_a_token_echoed_alone_is_scrubbed(
         await channel.send(make_notification())
     assert caught.value.body == f"invalid_token {REDACTED} for team T0SECRET1"
     # (IDs shorter than a token stay: they name the workspace, they do not open it.)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://hooks.example.com/mx", "https://hooks.example.com/mx"),
+        (
+            "https://hooks.example.com/api/v1/alertmanager-webhook?team=ml",
+            "https://hooks.example.com/api/v1/alertmanager-webhook?team=ml",
+        ),
+        (
+            "https://discord.com/api/webhooks/123456789012345678/AbCdEfGh1234ijklMNOP5678qr",
+            f"https://discord.com/api/webhooks/{REDACTED}/{REDACTED}",
+        ),
+        (
+            "https://chat.googleapis.com/v1/spaces/AAAA/messages?key=AIzaSyDdI0h&token=x1y2",
+            f"https://chat.googleapis.com/v1/spaces/AAAA/messages?key={REDACTED}&token={REDACTED}",
+        ),
+        (
+            "https://fn.azurewebsites.net/api/alert?code=abc&team=ml",
+            f"https://fn.azurewebsites.net/api/alert?code={REDACTED}&team=ml",
+        ),
+        ("https://bot:pw@[::1]:8443/x", f"https://bot:{REDACTED}@[::1]:8443/x"),
+    ],
+)
+def test_a_webhook_url_shows_where_it_points_but_not_its_credentials(url: str, shown: str) -> None:
+    assert redact_url_credentials(url) == shown
+    config = parse_channel_config("webhook", {"url": url})
+    assert config.public()["url"] == shown
+    for credential in url_credentials(url):
+        assert credential in config.secret_values()
+        assert credential not in shown
+
+
+async def test_a_token_in_a_webhook_url_is_scrubbed_from_errors(
+    receiver: HttpReceiver, http: httpx.AsyncClient
+) -> None:
+    token = "hookTOKENsecret0123456789"
+    url = receiver.url(f"/hooks/{token}?sig=sigSECRET42")
+    receiver.answer(404, f"no hook at /hooks/{token}?sig=sigSECRET42")
+    channel = build_channel("webhook", {"url": url}, http)
+    with pytest.raises(ChannelError) as caught:
+        await channel.send(make_notification())
+    _assert_clean(str(caught.value) + caught.value.body + repr(channel), [token, "sigSECRET42"])

@@ -1,11 +1,13 @@
 """Secrets in channel configs: held opaquely, shown redacted, scrubbed from text.
 
 A channel's secrets are its SMTP password, webhook signing secret, PagerDuty routing
-key, the Slack and Teams webhook URLs (their paths are the credentials) and any
-credential-looking webhook header. A `Secret` never prints its value (``repr``,
-``str``, f-strings, dataclass reprs, tracebacks); code that must send it calls
-``reveal()``. Public views show `REDACTED` instead, and error texts that a peer or a
-driver wrote are passed through `scrub()` before they reach a log or an API answer.
+key, the Slack and Teams webhook URLs (their paths are the credentials), the
+credentials a generic webhook URL carries (a password, a token in its path or
+query: `redact_url_credentials`) and any credential-looking webhook header. A
+`Secret` never prints its value (``repr``, ``str``, f-strings, dataclass reprs,
+tracebacks); code that must send it calls ``reveal()``. Public views show
+`REDACTED` instead, and error texts that a peer or a driver wrote are passed
+through `scrub()` before they reach a log or an API answer.
 
 httpx logs every request's full URL at INFO on the ``httpx`` logger, which would put
 a Slack or Teams token in the server's log. `install_http_log_redaction()` (called
@@ -20,13 +22,16 @@ __all__ = [
     "Secret",
     "install_http_log_redaction",
     "redact_url",
+    "redact_url_credentials",
     "scrub",
+    "url_credentials",
     "url_secret_parts",
 ]
 
 import logging
+import re
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 import httpx
 
@@ -98,6 +103,66 @@ def url_secret_parts(url: str) -> tuple[str, ...]:
         pieces.append(parts.password)
     pieces += [quote(p, safe="") for p in list(pieces)]
     return tuple(dict.fromkeys(pieces))
+
+
+# A query parameter whose name says it holds a credential (``token``, ``api_key``,
+# ``sig``, ``code`` as Azure Functions name theirs, ``X-Amz-Signature`` …).
+_CREDENTIAL_PARAM = re.compile(
+    r"auth|token|secret|key|pass|sig|session|credential|code|hash|jwt", re.IGNORECASE
+)
+
+
+def _token_like(text: str) -> bool:
+    """A path segment or value that reads as a random token: long, with a digit, or
+    with upper and lower case mixed (``aB3…``, a UUID; not ``alertmanager-webhook``)."""
+    if len(text) < _TOKEN_MIN_LENGTH:
+        return False
+    has_digit = any(c.isdigit() for c in text)
+    mixed_case = any(c.isupper() for c in text) and any(c.islower() for c in text)
+    return has_digit or mixed_case
+
+
+def _credential_param(name: str, value: str) -> bool:
+    return bool(value) and (bool(_CREDENTIAL_PARAM.search(name)) or _token_like(value))
+
+
+def url_credentials(url: str) -> tuple[str, ...]:
+    """The credentials ``url`` carries (see `redact_url_credentials`), as written in
+    it; empty for a URL that carries none."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return (url,)
+    found = [parts.password] if parts.password else []
+    found += [s for s in parts.path.split("/") if _token_like(s)]
+    for pair in parts.query.split("&") if parts.query else []:
+        name, _, value = pair.partition("=")
+        if _credential_param(name, value):
+            found.append(value)
+    return tuple(found)
+
+
+def redact_url_credentials(url: str) -> str:
+    """``url`` with each credential it carries replaced by `REDACTED`: a password,
+    token-like path segments, and query values that are token-like or under a
+    credential-shaped name. A URL that carries none comes back unchanged, so where
+    a webhook points stays readable."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return REDACTED
+    netloc = parts.netloc
+    if parts.password is not None:
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host
+        netloc = f"{parts.username or ''}:{REDACTED}@{host}" + (f":{port}" if port else "")
+    path = "/".join(REDACTED if _token_like(s) else s for s in parts.path.split("/"))
+    pairs = []
+    for pair in parts.query.split("&") if parts.query else []:
+        name, equals, value = pair.partition("=")
+        pairs.append(f"{name}{equals}{REDACTED if _credential_param(name, value) else value}")
+    return urlunsplit(parts._replace(netloc=netloc, path=path, query="&".join(pairs)))
 
 
 # Secrets shorter than this are not scrubbed from free text: replacing every "ab" in

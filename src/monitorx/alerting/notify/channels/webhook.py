@@ -25,13 +25,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from monitorx.alerting.notify.channels.base import DeliveryResult, excerpt, logger, send_http
 from monitorx.alerting.notify.channels.config import ConfigReader
-from monitorx.alerting.notify.channels.redaction import REDACTED, Secret, url_secret_parts
+from monitorx.alerting.notify.channels.redaction import (
+    REDACTED,
+    Secret,
+    redact_url_credentials,
+    url_credentials,
+    url_secret_parts,
+)
 from monitorx.alerting.notify.channels.rendering import format_time
 from monitorx.alerting.notify.notification import Notification, NotifiedAlert
 
@@ -50,18 +55,6 @@ _SENSITIVE_HEADER = re.compile(
 
 def _is_sensitive_header(name: str) -> bool:
     return bool(_SENSITIVE_HEADER.search(name))
-
-
-def _public_url(url: str) -> str:
-    """The URL with any password in it redacted (``https://user:<secret>@host/…``)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:{REDACTED}@{host}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -84,7 +77,7 @@ class WebhookConfig:
         return config
 
     def public(self) -> dict[str, object]:
-        view: dict[str, object] = {"url": _public_url(self.url), "method": self.method}
+        view: dict[str, object] = {"url": redact_url_credentials(self.url), "method": self.method}
         if self.headers:
             view["headers"] = {
                 k: REDACTED if _is_sensitive_header(k) else v for k, v in self.headers.items()
@@ -101,8 +94,9 @@ class WebhookConfig:
         values = [v for k, v in self.headers.items() if _is_sensitive_header(k)]
         if self.secret is not None:
             values.append(self.secret.reveal())
-        password = urlsplit(self.url).password
-        if password:
+        credentials = url_credentials(self.url)
+        if credentials:
+            values += credentials
             values += url_secret_parts(self.url)
         return tuple(values)
 
