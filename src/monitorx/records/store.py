@@ -15,7 +15,8 @@
 
 Every table is masked (`monitorx.ingest.masking.mask_table`, when the store has a
 masker) before it is written: the personal data in string features, predictions
-and labels never reaches a blob.
+and labels never reaches a blob. ``erase`` deletes the records and labels of given
+request ids, or those holding a value, for a data subject's erasure.
 
 Parquet work (encoding, decoding, sampling) runs in a thread, never on the event
 loop. Writes of one model are serialised in this process, so that two batches never
@@ -43,6 +44,8 @@ from monitorx.core.timeparse import to_epoch_us
 from monitorx.ingest.feature_tables import table_columns
 from monitorx.ingest.masking import mask_table
 from monitorx.ingest.records import FEATURE_PREFIX, RecordColumns
+from monitorx.records.blob_kinds import LABELS, RECORDS, REFERENCE
+from monitorx.records.erasure import Erased, Erasure, RecordEraser
 from monitorx.records.parquet_parts import read_parquet, take_rows, to_parquet, unify
 from monitorx.records.reservoir import (
     BucketParts,
@@ -67,9 +70,6 @@ from monitorx.records.windows import (
 )
 from monitorx.store import BlobStore
 
-REFERENCE = "drift-reference"
-RECORDS = "drift-records"
-LABELS = "drift-labels"
 # Parquet parts of a window read at once: one per core of a small server.
 PARALLEL_PART_READS = 2
 # Decoded reference sets kept in memory: the most recently analyzed models'. A
@@ -380,3 +380,10 @@ class RecordStore:
             window.ts_us,
             window.rows_seen,
         )
+
+    # Erasure --------------------------------------------------------------------------
+
+    async def erase(self, erasure: Erasure) -> Erased:
+        """Delete the records and labels that ``erasure`` names, and the reference
+        rows that hold its value, in its model or in every model (`records.erasure`)."""
+        return await RecordEraser(self._storage, self._masker, self._lock).erase(erasure)
