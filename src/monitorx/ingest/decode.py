@@ -161,7 +161,6 @@ def _columns(
 ) -> MetricColumns:
     """Columns from validated items, each with its timestamp already resolved, their
     tags masked by ``masker`` (none: stored as sent)."""
-    dumps = orjson.dumps
     usages = [m.resource_usage for m in items]
     no_usage = all(u is None for u in usages)
     nones: list[float | None] = [None] * len(items)
@@ -181,11 +180,17 @@ def _columns(
         gpu_utilization=nones if no_usage else _resource(usages, "gpu_utilization"),
         cpu_percent=nones if no_usage else _resource(usages, "cpu_percent"),
         memory_mb=nones if no_usage else _resource(usages, "memory_mb"),
-        tags_json=mask_tags_json(
-            masker, [dumps(t).decode() if t else None for t in (m.tags for m in items)]
-        ),
+        tags_json=_tags_json(items, masker),
         **llm,
     )
+
+
+def _tags_json(items: list[MetricWire], masker: PiiMasker | None) -> list[str | None]:
+    dumps = orjson.dumps
+    if masker is None:
+        return [dumps(t).decode() if t else None for t in (m.tags for m in items)]
+    tags = [m.tags for m in items]
+    return mask_tags_json(masker, [dumps(t).decode() if t else None for t in tags], tags)
 
 
 def _timestamps(

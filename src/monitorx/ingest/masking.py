@@ -19,7 +19,7 @@ from __future__ import annotations
 __all__ = ["mask_series_labels", "mask_table", "mask_tags_json", "masker_for"]
 
 import functools
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 
 import orjson
 import pyarrow as pa
@@ -39,19 +39,25 @@ def masker_for(policy: PiiPolicy) -> PiiMasker | None:
     return PiiMasker(policy) if policy.enabled else None
 
 
-def mask_tags_json(masker: PiiMasker | None, tags_json: list[str | None]) -> list[str | None]:
-    """Each row's tags (a JSON object of strings, or None) with their values masked."""
+def mask_tags_json(
+    masker: PiiMasker | None,
+    tags_json: list[str | None],
+    tags: Sequence[Mapping[str, str] | None] | None = None,
+) -> list[str | None]:
+    """Each row's tags (a JSON object of strings, or None) with their values masked;
+    ``tags``, when given, are the same rows' tags as dicts (spares parsing them)."""
     if masker is None:
         return tags_json
     done: dict[str | None, str | None] = {None: None}
     get = done.get
     out: list[str | None] = []
     append = out.append
-    for text in tags_json:
+    for row, text in enumerate(tags_json):
         masked = get(text, _UNSEEN)
         if masked is _UNSEEN:
             assert text is not None
-            changed = masker.mask_labels(orjson.loads(text))
+            as_dict = tags[row] if tags is not None else None
+            changed = masker.mask_labels(orjson.loads(text) if as_dict is None else as_dict)
             masked = done[text] = text if changed is None else orjson.dumps(changed).decode()
         append(masked)
     return out
@@ -109,6 +115,7 @@ def _mask_column(masker: PiiMasker, column: pa.ChunkedArray) -> pa.ChunkedArray 
     masked = [masker.mask(v) for v in values]
     if masked == values:
         return None
-    positions = pc.index_in(column, value_set=distinct)
+    positions = pc.index_in(column, value_set=distinct)  # chunked as the column
     taken = pa.array(masked, column.type).take(positions)
-    return pa.chunked_array([taken], column.type)
+    # (Never pa.chunked_array() of a chunked array: it goes through Python objects.)
+    return taken if isinstance(taken, pa.ChunkedArray) else pa.chunked_array([taken])

@@ -3,6 +3,8 @@ is stable for one value and one key and tells nothing without the key."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import pickle
 import re
 
@@ -33,6 +35,12 @@ def test_hash_is_the_same_for_the_same_value_and_differs_between_values() -> Non
     assert _masker().mask("Bob@Example.com") == first  # a new masker, the same key
     assert masker.mask("alice@example.com") != first
     assert masker.mask("to bob@example.com") == f"to {first}"
+
+
+def test_the_hash_is_hmac_sha256_of_the_kind_and_the_normal_form() -> None:
+    # Documented (docs/security.md): an operator with the key can compute a mask.
+    digest = hmac.new(KEY, b"email\x00bob@example.com", hashlib.sha256).hexdigest()
+    assert _masker().mask("Bob@Example.com") == f"<email:{digest[:16]}>"
 
 
 def test_another_key_gives_other_hashes() -> None:

@@ -32,7 +32,6 @@ __all__ = [
     "PiiPolicy",
 ]
 
-import hashlib
 import hmac
 import re
 from collections.abc import Mapping
@@ -171,8 +170,8 @@ class PiiMasker:
         if not self._hash:
             return f"<{kind}>"
         message = kind.encode() + b"\x00" + normal.encode("utf-8", "surrogatepass")
-        digest = hmac.new(self.policy.key, message, hashlib.sha256).hexdigest()
-        return f"<{kind}:{digest[:HASH_HEX_CHARS]}>"
+        digest = hmac.digest(self.policy.key, message, "sha256")
+        return f"<{kind}:{digest.hex()[:HASH_HEX_CHARS]}>"
 
     def _scan(self, text: str) -> str:
         kinds = self._kinds if _MAY_MATCH_BUILTIN.search(text) else ()
