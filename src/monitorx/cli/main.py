@@ -10,11 +10,15 @@ import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitorx.cli.data_commands import add_data_commands
 from monitorx.cli.environment import warn_unknown_variables
 from monitorx.cli.store_in_use import store_in_use
 from monitorx.core import MonitorXError
+
+if TYPE_CHECKING:
+    from monitorx.server.settings import Settings
 
 # `pip install monitorx` is the SDK alone; the commands below the SDK need this.
 SERVER_EXTRA = 'pip install "monitorx[server]"'
@@ -79,8 +83,17 @@ def serve(args: argparse.Namespace) -> int:
     print(f"Dashboard and API on http://{settings.host}:{settings.port}/ (docs at /docs)")
     if settings.otlp_grpc_port is not None:
         print(f"OTLP/gRPC metrics on {settings.host}:{settings.otlp_grpc_port}")
+    print(_pii_line(settings))
     sys.stdout.flush()
     return run_server(app, settings.host, settings.port, args.log_level, args.access_log)
+
+
+def _pii_line(settings: Settings) -> str:
+    """What the server masks before storing, in a line (docs/security.md)."""
+    masked = [str(d) for d in settings.pii_detectors] + list(settings.pii_custom_patterns)
+    if not masked:
+        return "PII masking is off (MONITORX_PII_DETECTORS=[]): values are stored as sent"
+    return f"PII masking: {', '.join(masked)} ({settings.pii_mode})"
 
 
 def demo(args: argparse.Namespace) -> int:
