@@ -110,6 +110,12 @@ class RecordStore:
     def _masked(self, table: pa.Table, prefix: str = "") -> pa.Table:
         return mask_table(self._masker, table, (RecordColumns.REQUEST_ID,), prefix)
 
+    async def _masked_off_loop(self, table: pa.Table, prefix: str = "") -> pa.Table:
+        """`_masked` in a thread; with masking off, no thread hop at all."""
+        if self._masker is None:
+            return table
+        return await asyncio.to_thread(self._masked, table, prefix)
+
     def as_stored(self, rows: pa.Table) -> pa.Table:
         """Feature rows masked as a reference set is when stored: what rows given to
         an analysis are compared in, so that a masked reference meets its match."""
@@ -118,7 +124,7 @@ class RecordStore:
     async def put_reference(self, model_id: str, table: pa.Table) -> None:
         """Replace the model's reference set (masked): a new version, then the old
         ones go."""
-        table = await asyncio.to_thread(self._masked, table)
+        table = await self._masked_off_loop(table)
         data = await asyncio.to_thread(to_parquet, table)
         prefix = f"{model_id}/reference/"
         async with self._lock(model_id):
@@ -197,7 +203,7 @@ class RecordStore:
     async def log_records(self, model_id: str, table: pa.Table) -> int:
         """Keep a decoded records batch (`record_decoding.decode_records`); return
         how many records it held. Buckets past twice their cap are compacted."""
-        table = await asyncio.to_thread(self._masked, table, FEATURE_PREFIX)
+        table = await self._masked_off_loop(table, FEATURE_PREFIX)
         ts = table.column(RecordColumns.TS_US).to_numpy()
         buckets = (ts // 1_000_000) // 3600 * 3600
         async with self._lock(model_id):
@@ -336,7 +342,7 @@ class RecordStore:
 
     async def log_labels(self, model_id: str, table: pa.Table) -> int:
         """Keep a decoded labels batch (`record_decoding.decode_labels`)."""
-        table = await asyncio.to_thread(self._masked, table)
+        table = await self._masked_off_loop(table)
         bucket = bucket_of(to_epoch_us(self._clock.now()))
         async with self._lock(model_id):
             keys = await self._storage.list_blob_keys(LABELS, f"{model_id}/{bucket:012d}/")
