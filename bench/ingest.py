@@ -2,7 +2,7 @@
 
     python bench/ingest.py [--points 1000000] [--batch-size 5000] [--connections 3]
                            [--single-count 20000] [--single-connections 32]
-                           [--layout hour|spread] [--runs 3]
+                           [--layout hour|spread] [--runs 3] [--user-emails N]
 
 Starts `monitorx serve` on 127.0.0.1 with a fresh data directory, registers the
 20 models with thresholds the data never breaches (so threshold evaluation runs on
@@ -17,6 +17,10 @@ process on raw sockets, with every request body encoded before timing). It print
 - with ``--points`` stored, ``GET /api/v1/summary`` and a p95 aggregate of one
   model over the last hour (interval 1 h, and 1 min): median and p95 of 50
   requests after 3 warm-ups, timed at an HTTP client (httpx, keep-alive).
+
+``--user-emails N`` adds a ``user`` tag to every metric, one of N email addresses
+(what PII masking, on by default, has to mask: docs/security.md); run it once more
+with ``MONITORX_PII_DETECTORS='[]'`` in the environment to compare with masking off.
 
 ``--layout hour`` puts every point in the last hour (the worst case for the
 queries: all 1M points are in range); ``spread`` spreads 50,000 timestamps over
@@ -46,7 +50,12 @@ MODELS = 20
 
 
 def batch_bodies(
-    points: int, batch_size: int, layout: str, llm: bool = False, seed: int = 7
+    points: int,
+    batch_size: int,
+    layout: str,
+    llm: bool = False,
+    seed: int = 7,
+    user_emails: int = 0,
 ) -> list[bytes]:
     rng = np.random.default_rng(seed)
     now = time.time()
@@ -72,6 +81,9 @@ def batch_bodies(
             }
             for k, i in enumerate(index)
         ]
+        if user_emails:
+            for k, item in enumerate(items):
+                item["tags"] = {"region": "eu", "user": f"user{(start + k) % user_emails}@ex.com"}
         if llm:  # what a chat model reports: tokens, time to first token, cost
             tokens = rng.integers(50, 4000, n)
             for k, item in enumerate(items):
@@ -177,11 +189,16 @@ def main() -> None:
     parser.add_argument("--layout", choices=["hour", "spread"], default="hour")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--llm", action="store_true", help="every metric carries the llm object")
+    parser.add_argument(
+        "--user-emails", type=int, default=0, help="tag every metric with one of N emails"
+    )
     args = parser.parse_args()
 
     layout = f"{args.layout} layout" + (", with LLM fields" if args.llm else "")
     print(f"Encoding {args.points:,} metrics in batches of {args.batch_size:,} ({layout})…")
-    bodies = batch_bodies(args.points, args.batch_size, args.layout, args.llm)
+    bodies = batch_bodies(
+        args.points, args.batch_size, args.layout, args.llm, user_emails=args.user_emails
+    )
     batch_requests = [encode_post("/api/v1/metrics/inference/batch", b) for b in bodies]
     single_body = orjson.dumps({"model_id": "single", "latency": 12.5, "tags": {"r": "eu"}})
     single_requests = [encode_post("/api/v1/metrics/inference", single_body)] * args.single_count
@@ -226,6 +243,7 @@ def main() -> None:
     for name, q in queries.items():
         print(f"  {name}: median {q['median_ms']:.2f} ms, p95 {q['p95_ms']:.2f} ms")
     summary = {"bench": "ingest", "layout": args.layout, "llm": args.llm, "runs": args.runs}
+    summary["user_emails"] = args.user_emails
     summary["median"] = m
     print(json.dumps({**summary, "queries": queries}))
 

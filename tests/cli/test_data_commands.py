@@ -13,6 +13,9 @@ import pytest
 
 from monitorx.cli.main import main
 from monitorx.core import MetricName
+from monitorx.core.pii import PiiMasker
+from monitorx.server.pii_policy import HASH_KEY_FILE, pii_policy
+from monitorx.server.settings import Settings
 from monitorx.store import DuckDBStorage, MetricQuery, Resolution
 
 START = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=20)
@@ -78,6 +81,24 @@ def test_import_csv_keeps_valid_rows_and_names_refused_ones(
     assert first.error is True
     assert first.tags == {"region": "eu"}
     assert first.resource_usage == {"gpu_memory_mb": 1500.0}
+
+
+def test_import_masks_tags_as_the_server_would(tmp_path: Path) -> None:
+    data = rows(3)
+    data[1]["tags"] = '{"user": "jane@example.com", "region": "eu"}'
+    data_dir = tmp_path / "data"
+    assert (
+        main(["import", str(write_csv(tmp_path / "h.csv", data)), "--data-dir", str(data_dir)]) == 0
+    )
+    # The key the import made is the server's (the same data directory, the same masks).
+    policy = pii_policy(Settings(data_dir=data_dir))
+    assert (data_dir / HASH_KEY_FILE).stat().st_mode & 0o777 == 0o600
+    tags = {m.request_id: m.tags for m in stored(data_dir)}  # type: ignore[attr-defined]
+    assert tags["imported-v1-1"] == {
+        "user": PiiMasker(policy).mask("jane@example.com"),
+        "region": "eu",
+    }
+    assert tags["imported-v1-1"]["user"].startswith("<email:")
 
 
 async def rollups(data_dir: Path, resolution: Resolution) -> pa.Table:

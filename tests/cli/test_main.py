@@ -17,7 +17,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import MetricsServiceStub
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from monitorx.cli.main import _bootstrap_key, build_parser, main
+from monitorx.cli.main import _bootstrap_key, _pii_line, build_parser, main
+from monitorx.server.settings import Settings
 from tests.conftest import free_port
 from tests.system.conftest import start_server
 
@@ -54,6 +55,16 @@ def test_serve_with_auth_on_and_no_keys_uses_the_bootstrap_key(tmp_path: Path) -
         assert httpx.get(f"{server.api}/models", headers={"X-API-Key": key}).status_code == 200
     finally:
         server.stop()
+    assert (
+        "PII masking: email, card, phone (hash)" in (tmp_path / "data" / "server.log").read_text()
+    )
+
+
+def test_the_start_up_line_says_what_is_masked_or_that_nothing_is(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, pii_mode="redact", pii_custom_patterns={"emp": "E-1"})
+    assert _pii_line(settings) == "PII masking: email, card, phone, emp (redact)"
+    off = _pii_line(Settings(data_dir=tmp_path, pii_detectors=[]))
+    assert off.startswith("PII masking is off")
 
 
 @pytest.mark.system

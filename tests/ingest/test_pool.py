@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from monitorx.core import PayloadTooLarge, ValidationError
+from monitorx.core.pii import PiiKind, PiiMasker, PiiPolicy
 from monitorx.ingest.pool import POOL_MIN_BYTES, BatchDecoder, decode_batch_to_table
 from tests.polling import eventually
 
@@ -50,6 +51,22 @@ async def test_worker_decodes_the_same_table(decoder: BatchDecoder) -> None:
     assert table.drop_columns(["request_id"]).equals(expected.drop_columns(["request_id"]))
     assert rejected == expected_rejected
     assert [r.index for r in rejected] == list(range(0, 3_000, 500))
+
+
+async def test_a_worker_masks_tags_as_the_server_process_would(decoder: BatchDecoder) -> None:
+    items = [
+        {"model_id": "m", "latency": 1.0, "tags": {"user": f"user{i % 5}@example.com"}}
+        for i in range(3_000)
+    ]
+    body = orjson.dumps(items)
+    assert len(body) >= POOL_MIN_BYTES
+    masker = PiiMasker(PiiPolicy(frozenset({PiiKind.EMAIL}), key=b"k" * 32))
+    table, _ = await decoder.decode(body, NOW, 10_000, masker)
+    here, _ = decode_batch_to_table(body, NOW, 10_000, masker)
+    assert decoder.stats().pool_batches >= 1
+    tags = table.column("tags").to_pylist()
+    assert tags == here.column("tags").to_pylist()
+    assert len(set(tags)) == 5 and not any("@" in t for t in tags)
 
 
 async def test_errors_cross_the_process_boundary_with_their_field(decoder: BatchDecoder) -> None:

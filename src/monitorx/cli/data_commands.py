@@ -58,9 +58,13 @@ def _embedded_path(args: argparse.Namespace) -> Path:
 
 async def _import(args: argparse.Namespace) -> int:
     from monitorx.ingest.file_import import read_metric_file
+    from monitorx.ingest.masking import masker_for
+    from monitorx.server.pii_policy import pii_policy
     from monitorx.store import DataLifecycle, metric_table, open_storage
 
     settings = settings_from_args(args)
+    # Tags are masked as the server masks them (the same policy and hash key).
+    masker = masker_for(pii_policy(settings))
     store = open_storage(
         settings.resolved_storage_url(),
         settings.project_id,
@@ -71,7 +75,7 @@ async def _import(args: argparse.Namespace) -> int:
     imported = refused = 0
     first = last = None
     try:
-        for chunk in read_metric_file(Path(args.file), datetime.now(UTC)):
+        for chunk in read_metric_file(Path(args.file), datetime.now(UTC), masker):
             for rejection in chunk.rejected[: max(0, 20 - refused)]:
                 print(f"row {rejection.index}: {rejection.error}", file=sys.stderr)
             refused += len(chunk.rejected)

@@ -11,6 +11,7 @@ import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitorx.cli.data_commands import add_data_commands
 from monitorx.cli.environment import warn_unknown_variables
@@ -18,6 +19,9 @@ from monitorx.cli.key_commands import add_key_commands
 from monitorx.cli.secret_commands import add_secret_commands
 from monitorx.cli.store_in_use import store_in_use
 from monitorx.core import MonitorXError
+
+if TYPE_CHECKING:
+    from monitorx.server.settings import Settings
 
 # `pip install monitorx` is the SDK alone; the commands below the SDK need this.
 SERVER_EXTRA = 'pip install "monitorx[server]"'
@@ -85,8 +89,17 @@ def serve(args: argparse.Namespace) -> int:
     print(secret_keys.describe())
     if settings.otlp_grpc_port is not None:
         print(f"OTLP/gRPC metrics on {settings.host}:{settings.otlp_grpc_port}")
+    print(_pii_line(settings))
     sys.stdout.flush()
     return run_server(app, settings.host, settings.port, args.log_level, args.access_log)
+
+
+def _pii_line(settings: Settings) -> str:
+    """What the server masks before storing, in a line (docs/security.md)."""
+    masked = [str(d) for d in settings.pii_detectors] + list(settings.pii_custom_patterns)
+    if not masked:
+        return "PII masking is off (MONITORX_PII_DETECTORS=[]): values are stored as sent"
+    return f"PII masking: {', '.join(masked)} ({settings.pii_mode})"
 
 
 def demo(args: argparse.Namespace) -> int:

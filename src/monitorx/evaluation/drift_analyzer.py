@@ -228,7 +228,7 @@ class DriftAnalyzer:
                 f"PUT /api/v1/models/{model_id}/reference first"
             )
         if body.get("current") is not None:
-            current, seen = await asyncio.to_thread(_given_rows, body["current"])
+            current, seen = await asyncio.to_thread(_given_rows, body["current"], self._data)
         else:
             current, seen = await self._window(model_id, body, reference)
         result = await asyncio.to_thread(analyze, model_id, reference, current, options, seen)
@@ -268,8 +268,8 @@ class DriftAnalyzer:
         return columns, window.rows_seen
 
 
-def _given_rows(current: object) -> tuple[dict[str, npt.NDArray[Any]], int]:
+def _given_rows(current: object, data: RecordStore) -> tuple[dict[str, npt.NDArray[Any]], int]:
     if not isinstance(current, dict):
         raise ValidationError('expected an object {"rows": [...]}', "current")
-    table = table_from_rows(current.get("rows"), "current.rows")
+    table = data.as_stored(table_from_rows(current.get("rows"), "current.rows"))
     return table_columns(table), table.num_rows

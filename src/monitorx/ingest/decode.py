@@ -36,9 +36,11 @@ from monitorx.core import (
 )
 from monitorx.core.identifiers import IDENTIFIER_PATTERN, check_identifier, is_identifier
 from monitorx.core.lenient_json import loads_lenient
+from monitorx.core.pii import PiiMasker
 from monitorx.core.severity import severity_for_confidence
 from monitorx.core.text import check_text, find_bad_text, may_hold_bad_text
 from monitorx.core.timeparse import MAX_EPOCH_S, parse_timestamp, to_epoch_us
+from monitorx.ingest.masking import mask_tags_json
 from monitorx.ingest.wire import DriftWire, MetricWire, ResourceUsageWire
 
 S = TypeVar("S", bound=msgspec.Struct)
@@ -154,9 +156,11 @@ def _llm(items: list[MetricWire], name: str) -> list[Any]:
     return [None if m.llm is None else getattr(m.llm, name) for m in items]
 
 
-def _columns(items: list[MetricWire], ts_us: list[int]) -> MetricColumns:
-    """Columns from validated items, each with its timestamp already resolved."""
-    dumps = orjson.dumps
+def _columns(
+    items: list[MetricWire], ts_us: list[int], masker: PiiMasker | None = None
+) -> MetricColumns:
+    """Columns from validated items, each with its timestamp already resolved, their
+    tags masked by ``masker`` (none: stored as sent)."""
     usages = [m.resource_usage for m in items]
     no_usage = all(u is None for u in usages)
     nones: list[float | None] = [None] * len(items)
@@ -176,9 +180,17 @@ def _columns(items: list[MetricWire], ts_us: list[int]) -> MetricColumns:
         gpu_utilization=nones if no_usage else _resource(usages, "gpu_utilization"),
         cpu_percent=nones if no_usage else _resource(usages, "cpu_percent"),
         memory_mb=nones if no_usage else _resource(usages, "memory_mb"),
-        tags_json=[dumps(t).decode() if t else None for t in (m.tags for m in items)],
+        tags_json=_tags_json(items, masker),
         **llm,
     )
+
+
+def _tags_json(items: list[MetricWire], masker: PiiMasker | None) -> list[str | None]:
+    dumps = orjson.dumps
+    if masker is None:
+        return [dumps(t).decode() if t else None for t in (m.tags for m in items)]
+    tags = [m.tags for m in items]
+    return mask_tags_json(masker, [dumps(t).decode() if t else None for t in tags], tags)
 
 
 def _timestamps(
@@ -206,15 +218,16 @@ def _timestamps(
     return kept, ts_us
 
 
-def decode_metric(body: bytes, now: datetime) -> MetricColumns:
-    """One metric (``POST /metrics/inference``); raises `ValidationError` naming the field."""
+def decode_metric(body: bytes, now: datetime, masker: PiiMasker | None = None) -> MetricColumns:
+    """One metric (``POST /metrics/inference``), its tags masked by ``masker``;
+    raises `ValidationError` naming the field."""
     item = _decode_one(body, _ITEM, MetricWire)
     check_identifier(item.model_id, "model_id")
     if may_hold_bad_text(body):
         bad = _bad_text(item)
         if bad is not None:
             raise ValidationError([bad])
-    return _columns([item], [_ts_us(item.timestamp, to_epoch_us(now))])
+    return _columns([item], [_ts_us(item.timestamp, to_epoch_us(now))], masker)
 
 
 @functools.cache
@@ -275,9 +288,10 @@ def decode_items(
 
 
 def decode_metric_batch(
-    body: bytes, now: datetime, max_items: int
+    body: bytes, now: datetime, max_items: int, masker: PiiMasker | None = None
 ) -> tuple[MetricColumns, list[Rejection]]:
-    """A batch: the valid items as columns, and why each other item was refused."""
+    """A batch: the valid items as columns (tags masked by ``masker``), and why each
+    other item was refused."""
     now_us = to_epoch_us(now)
     valid, rejected = decode_items(body, MetricWire, max_items, "metrics")
     bad_ids = {m for m in {item.model_id for _, item in valid} if not is_identifier(m)}
@@ -287,7 +301,7 @@ def decode_metric_batch(
         valid = _reject_bad_text(valid, rejected)
     kept, ts_us = _timestamps(valid, now_us, rejected)
     rejected.sort(key=lambda r: r.index)
-    return _columns(kept, ts_us), rejected
+    return _columns(kept, ts_us, masker), rejected
 
 
 def _reject_bad_ids(

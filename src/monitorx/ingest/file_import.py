@@ -28,6 +28,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from monitorx.core import LLM_FIELDS, MetricColumns, ValidationError
+from monitorx.core.pii import PiiMasker
 from monitorx.ingest.decode import Rejection, decode_metric_batch
 
 CHUNK_ROWS = 10_000
@@ -100,9 +101,11 @@ def _wire_item(row: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-def read_metric_file(path: Path, now: datetime) -> Iterator[ImportChunk]:
-    """The file's metrics, chunk by chunk; raises `ValidationError` when the file
-    cannot be read or lacks a required column."""
+def read_metric_file(
+    path: Path, now: datetime, masker: PiiMasker | None = None
+) -> Iterator[ImportChunk]:
+    """The file's metrics, chunk by chunk, tags masked by ``masker``; raises
+    `ValidationError` when the file cannot be read or lacks a required column."""
     first_row = 1
     for batch in _open_batches(path):
         missing = [name for name in REQUIRED if name not in batch.schema.names]
@@ -111,7 +114,7 @@ def read_metric_file(path: Path, now: datetime) -> Iterator[ImportChunk]:
         rows = batch.to_pylist()
         body = orjson.dumps([_wire_item(r) for r in rows], option=orjson.OPT_SERIALIZE_NUMPY)
         try:
-            columns, rejected = decode_metric_batch(body, now, max_items=len(rows))
+            columns, rejected = decode_metric_batch(body, now, len(rows), masker)
         except ValidationError as exc:  # every row of the chunk refused
             columns, rejected = MetricColumns(), [Rejection(0, str(exc))]
         yield ImportChunk(columns, [Rejection(r.index + first_row, r.error) for r in rejected])

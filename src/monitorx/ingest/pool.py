@@ -25,13 +25,16 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TypeVar
 
 import pyarrow as pa
 
 from monitorx.core.health import Check, Health
+from monitorx.core.pii import PiiMasker, PiiPolicy
 from monitorx.core.timeparse import to_epoch_us
 from monitorx.ingest.decode import Rejection, decode_metric_batch
+from monitorx.ingest.masking import masker_for
 from monitorx.store.metric_batch import metric_table
 
 logger = logging.getLogger("monitorx.ingest")
@@ -44,14 +47,22 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 
-def decode_batch_to_table(body: bytes, now: datetime, max_items: int) -> _Decoded:
-    """Decode and validate a batch body into an Arrow table and its rejections."""
-    columns, rejected = decode_metric_batch(body, now, max_items)
+def decode_batch_to_table(
+    body: bytes, now: datetime, max_items: int, masker: PiiMasker | None = None
+) -> _Decoded:
+    """Decode and validate a batch body into an Arrow table (tags masked by
+    ``masker``) and its rejections."""
+    columns, rejected = decode_metric_batch(body, now, max_items, masker)
     return metric_table(columns), rejected
 
 
-def _decode_in_worker(body: bytes, now: datetime, max_items: int) -> tuple[bytes, list[Rejection]]:
-    table, rejected = decode_batch_to_table(body, now, max_items)
+def _decode_in_worker(
+    body: bytes, now: datetime, max_items: int, policy: PiiPolicy | None = None
+) -> tuple[bytes, list[Rejection]]:
+    # The policy travels with each batch (a few hundred bytes pickled); the worker
+    # keeps one masker per policy, and with it the values it has already masked.
+    masker = None if policy is None else masker_for(policy)
+    table, rejected = decode_batch_to_table(body, now, max_items, masker)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
@@ -170,13 +181,21 @@ class BatchDecoder:
             return Check(Health.DEGRADED, f"{gone} decoder worker(s) died", measured)
         return Check(Health.HEALTHY, "", measured)
 
-    async def decode(self, body: bytes, now: datetime, max_items: int) -> _Decoded:
-        """An inference batch body as an Arrow table and its rejections."""
+    async def decode(
+        self, body: bytes, now: datetime, max_items: int, masker: PiiMasker | None = None
+    ) -> _Decoded:
+        """An inference batch body as an Arrow table, its tags masked by ``masker``
+        (here, or by a masker of its policy in the worker), and its rejections."""
         if self._pool is None or len(body) < POOL_MIN_BYTES:
             self._inline_batches += 1
-            return decode_batch_to_table(body, now, max_items)
+            return decode_batch_to_table(body, now, max_items, masker)
+        policy = None if masker is None else masker.policy
         ipc, rejected = await self.run(
-            _decode_in_worker, decode_batch_to_table, body, now, max_items
+            partial(_decode_in_worker, policy=policy),
+            partial(decode_batch_to_table, masker=masker),
+            body,
+            now,
+            max_items,
         )
         if isinstance(ipc, pa.Table):  # decoded here: the pool had just died
             return ipc, rejected

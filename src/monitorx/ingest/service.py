@@ -21,8 +21,10 @@ from typing import TypeAlias, TypeVar
 import pyarrow as pa
 
 from monitorx.core import Clock, DriftMetric, MetricColumns, ValidationError
+from monitorx.core.pii import PiiMasker
 from monitorx.core.samples import SampleColumns
 from monitorx.ingest.decode import Rejection, decode_drift, decode_metric
+from monitorx.ingest.masking import mask_series_labels
 from monitorx.ingest.pool import BatchDecoder
 from monitorx.ingest.samples import decode_samples
 from monitorx.ingest.stats import IngestKind, IngestStats
@@ -54,7 +56,8 @@ class SampleWrite:
 
 
 class IngestService:
-    """Decodes bodies, commits them to the store, then calls ``on_committed``."""
+    """Decodes bodies, masks the personal data in them (``masker``; None: off),
+    commits them to the store, then calls ``on_committed``."""
 
     def __init__(
         self,
@@ -64,8 +67,10 @@ class IngestService:
         max_batch_items: int,
         on_committed: Callable[[Committed], None],
         custom: CustomMetrics,
+        masker: PiiMasker | None = None,
     ) -> None:
         self._storage = storage
+        self._masker = masker
         self._clock = clock
         self._decoder = decoder
         self._max_batch_items = max_batch_items
@@ -76,7 +81,7 @@ class IngestService:
     async def metric(self, body: bytes) -> None:
         """Store one inference metric; return once it is durable."""
         try:
-            metric = decode_metric(body, self._clock.now())
+            metric = decode_metric(body, self._clock.now(), self._masker)
         except ValidationError:
             self.stats.count(IngestKind.INFERENCE, 0, 1)
             raise
@@ -86,7 +91,9 @@ class IngestService:
 
     async def metric_batch(self, body: bytes) -> BatchOutcome:
         """Store the valid items of a batch (none stored when none is valid)."""
-        table, rejected = await self._decoder.decode(body, self._clock.now(), self._max_batch_items)
+        table, rejected = await self._decoder.decode(
+            body, self._clock.now(), self._max_batch_items, self._masker
+        )
         if table.num_rows:
             await self._store(IngestKind.INFERENCE, self._storage.write_metrics(table))
         self.stats.count(IngestKind.INFERENCE, table.num_rows, len(rejected))
@@ -126,10 +133,11 @@ class IngestService:
         self, samples: SampleColumns | KeyedSamples, refused_before: int = 0
     ) -> SampleWrite:
         """Store validated samples (from any way in: JSON, OTLP, line protocol,
-        remote_write), row-wise or keyed by series; return once committed.
-        ``refused_before``: the items of the same body its decoder refused, counted
-        with this write's outcome."""
+        remote_write), row-wise or keyed by series, their label values masked per
+        series; return once committed. ``refused_before``: the items of the same
+        body its decoder refused, counted with this write's outcome."""
         keyed = samples if isinstance(samples, KeyedSamples) else KeyedSamples.of(samples)
+        keyed = mask_series_labels(self._masker, keyed)
         refused: list[tuple[int, str]] = []
         if len(keyed):
             refused = await self._store(IngestKind.CUSTOM, self._custom.write(keyed))

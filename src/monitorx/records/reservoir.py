@@ -35,6 +35,7 @@ __all__ = [
     "plan_draw",
     "plan_window",
     "sample_key",
+    "shrunk_key",
 ]
 
 import re
@@ -62,6 +63,22 @@ def chunk_key(model_id: str, bucket_s: int, seq: int, rows: int, token: str = ""
 
 def sample_key(model_id: str, bucket_s: int, through: int, seen: int, rows: int) -> str:
     return f"{model_id}/{bucket_s:012d}/s{through:08d}-{seen}-{rows}"
+
+
+def shrunk_key(model_id: str, key: str, removed: int, token: str) -> str | None:
+    """The key of a part rewritten without ``removed`` of its rows (an erasure):
+    a chunk keeps its sequence number under a new ``token``, a sample the chunks it
+    covers, and both count the rows removed as never logged. None for a key that
+    names no part."""
+    match = _PART.match(key.removeprefix(f"{model_id}/"))
+    if match is None:
+        return None
+    bucket = int(match["bucket"])
+    if match["seq"] is not None:
+        rows = int(match["rows"]) - removed
+        return chunk_key(model_id, bucket, int(match["seq"]), max(rows, 0), token)
+    seen, rows = int(match["seen"]) - removed, int(match["srows"]) - removed
+    return sample_key(model_id, bucket, int(match["through"]), max(seen, rows, 0), max(rows, 0))
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,11 @@
   of arrival (kind ``drift-labels``), joined to records by ``request_id`` (the
   latest label of a request wins).
 
+Every table is masked (`monitorx.ingest.masking.mask_table`, when the store has a
+masker) before it is written: the personal data in string features, predictions
+and labels never reaches a blob. ``erase`` deletes the records and labels of given
+request ids, or those holding a value, for a data subject's erasure.
+
 Parquet work (encoding, decoding, sampling) runs in a thread, never on the event
 loop. Writes of one model are serialised in this process, so that two batches never
 race on a bucket's sequence numbers or compaction.
@@ -34,9 +39,13 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from monitorx.core import Clock
+from monitorx.core.pii import PiiMasker
 from monitorx.core.timeparse import to_epoch_us
 from monitorx.ingest.feature_tables import table_columns
+from monitorx.ingest.masking import mask_table
 from monitorx.ingest.records import FEATURE_PREFIX, RecordColumns
+from monitorx.records.blob_kinds import LABELS, RECORDS, REFERENCE
+from monitorx.records.erasure import Erased, Erasure, RecordEraser
 from monitorx.records.parquet_parts import read_parquet, take_rows, to_parquet, unify
 from monitorx.records.reservoir import (
     BucketParts,
@@ -61,9 +70,6 @@ from monitorx.records.windows import (
 )
 from monitorx.store import BlobStore
 
-REFERENCE = "drift-reference"
-RECORDS = "drift-records"
-LABELS = "drift-labels"
 # Parquet parts of a window read at once: one per core of a small server.
 PARALLEL_PART_READS = 2
 # Decoded reference sets kept in memory: the most recently analyzed models'. A
@@ -81,8 +87,10 @@ class RecordStore:
         bucket_max_rows: int = 100_000,
         max_window_rows: int = 200_000,
         seed: int | None = None,
+        masker: PiiMasker | None = None,
     ) -> None:
         self._storage = storage
+        self._masker = masker
         self._clock = clock
         self._cap = bucket_max_rows
         self._max_window_rows = max_window_rows
@@ -99,8 +107,24 @@ class RecordStore:
 
     # Reference -----------------------------------------------------------------------
 
+    def _masked(self, table: pa.Table, prefix: str = "") -> pa.Table:
+        return mask_table(self._masker, table, (RecordColumns.REQUEST_ID,), prefix)
+
+    async def _masked_off_loop(self, table: pa.Table, prefix: str = "") -> pa.Table:
+        """`_masked` in a thread; with masking off, no thread hop at all."""
+        if self._masker is None:
+            return table
+        return await asyncio.to_thread(self._masked, table, prefix)
+
+    def as_stored(self, rows: pa.Table) -> pa.Table:
+        """Feature rows masked as a reference set is when stored: what rows given to
+        an analysis are compared in, so that a masked reference meets its match."""
+        return self._masked(rows)
+
     async def put_reference(self, model_id: str, table: pa.Table) -> None:
-        """Replace the model's reference set: a new version, then the old ones go."""
+        """Replace the model's reference set (masked): a new version, then the old
+        ones go."""
+        table = await self._masked_off_loop(table)
         data = await asyncio.to_thread(to_parquet, table)
         prefix = f"{model_id}/reference/"
         async with self._lock(model_id):
@@ -179,6 +203,7 @@ class RecordStore:
     async def log_records(self, model_id: str, table: pa.Table) -> int:
         """Keep a decoded records batch (`record_decoding.decode_records`); return
         how many records it held. Buckets past twice their cap are compacted."""
+        table = await self._masked_off_loop(table, FEATURE_PREFIX)
         ts = table.column(RecordColumns.TS_US).to_numpy()
         buckets = (ts // 1_000_000) // 3600 * 3600
         async with self._lock(model_id):
@@ -317,6 +342,7 @@ class RecordStore:
 
     async def log_labels(self, model_id: str, table: pa.Table) -> int:
         """Keep a decoded labels batch (`record_decoding.decode_labels`)."""
+        table = await self._masked_off_loop(table)
         bucket = bucket_of(to_epoch_us(self._clock.now()))
         async with self._lock(model_id):
             keys = await self._storage.list_blob_keys(LABELS, f"{model_id}/{bucket:012d}/")
@@ -360,3 +386,10 @@ class RecordStore:
             window.ts_us,
             window.rows_seen,
         )
+
+    # Erasure --------------------------------------------------------------------------
+
+    async def erase(self, erasure: Erasure) -> Erased:
+        """Delete the records and labels that ``erasure`` names, and the reference
+        rows that hold its value, in its model or in every model (`records.erasure`)."""
+        return await RecordEraser(self._storage, self._masker, self._lock).erase(erasure)

@@ -34,6 +34,7 @@ from monitorx.alerting.slo.catalog import SLOCatalog
 from monitorx.alerting.slo.evaluation import SLOEvaluator
 from monitorx.analysis.anomaly import SENSITIVITY_Z, build_detectors
 from monitorx.core import Clock, MonitorXError
+from monitorx.core.pii import PiiMasker
 from monitorx.core.timeparse import to_epoch_us
 from monitorx.evaluation.anomaly_scan import AnomalyScanner
 from monitorx.evaluation.batches import Evaluator
@@ -53,6 +54,7 @@ from monitorx.server.deps import Services
 from monitorx.server.keys import KEYS_RELOAD_S, KeyRing
 from monitorx.server.live import LiveHub
 from monitorx.server.log_redaction import install_log_redaction
+from monitorx.server.pii_policy import pii_policy
 from monitorx.server.settings import Settings
 from monitorx.server.telemetry import ModelSeries, ObservedParts, RequestLatency, Telemetry
 from monitorx.store import DataLifecycle, Storage, TieredReads
@@ -230,6 +232,10 @@ def assemble(
     evaluator = Evaluator(
         store, registry, engine, settings.error_rate_window_s, settings.error_rate_min_count, clock
     )
+    # One masker for every way in: metrics' tags, custom metrics' labels, records,
+    # labels and reference sets are masked by the same policy.
+    policy = pii_policy(settings)
+    masker = PiiMasker(policy) if policy.enabled else None
     decoder = BatchDecoder(settings.ingest_workers)
     catalog = SeriesCatalog(settings.max_series_per_metric)
     lifecycle = DataLifecycle(
@@ -243,12 +249,16 @@ def assemble(
     )
     custom = CustomMetrics(store, catalog, hot_samples, lifecycle, clock)
     ingest = IngestService(
-        store, clock, decoder, settings.max_batch_items, evaluator.submit, custom
+        store, clock, decoder, settings.max_batch_items, evaluator.submit, custom, masker
     )
     label_keys = InferenceLabelKeys(clock)
     evaluator.add_committed_listener(label_keys.observe)
     records = RecordStore(
-        store, clock, settings.drift_bucket_max_rows, settings.drift_window_max_rows
+        store,
+        clock,
+        settings.drift_bucket_max_rows,
+        settings.drift_window_max_rows,
+        masker=masker,
     )
     queries = MetricQueries(InferenceByLabels(store, lifecycle, clock), custom)
     rule_evaluator = RuleEvaluator(store, queries, engine, clock)

@@ -111,6 +111,7 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "create_key": ADMIN,
     "list_keys": ADMIN,
     "revoke_key": ADMIN,
+    "erase_records": ADMIN,
 }
 
 PUBLIC = frozenset(

@@ -265,3 +265,35 @@ class ApiKeyOut(BaseModel):
     hint: str = Field(description="how the key starts: `mxk_<id>_…`")
     created_at: str
     revoked_at: str | None
+
+
+RequestId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+MAX_ERASURE_REQUEST_IDS = 10_000
+
+
+class ErasureIn(BaseModel):
+    """What `POST /records/erase` deletes: the records and labels of
+    ``request_ids``, or those whose ``column`` (a feature, ``prediction`` or
+    ``label``) equals ``value``, with the reference rows holding it."""
+
+    model_config = _STRICT
+
+    request_ids: (
+        Annotated[list[RequestId], Field(min_length=1, max_length=MAX_ERASURE_REQUEST_IDS)] | None
+    ) = Field(default=None, description=f"at most {MAX_ERASURE_REQUEST_IDS:,} request ids")
+    column: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = Field(
+        default=None, description="a feature's name, `prediction` or `label`"
+    )
+    value: Annotated[str, StringConstraints(min_length=1, max_length=1024)] | None = Field(
+        default=None, description="the value to erase, as it was sent (matched masked too)"
+    )
+    model_id: Identifier | None = Field(default=None, description="absent: every model")
+
+
+class ErasureOut(BaseModel):
+    """The rows an erasure deleted, and the models they belonged to."""
+
+    records: int
+    labels: int
+    reference_rows: int
+    models: list[str]

@@ -12,7 +12,10 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from monitorx.core.pii import MaskMode, PiiKind
 from monitorx.store import RetentionPolicy
+
+DEFAULT_PII_DETECTORS = (PiiKind.EMAIL, PiiKind.CARD, PiiKind.PHONE)
 
 
 class Settings(BaseSettings):
@@ -95,6 +98,33 @@ class Settings(BaseSettings):
         "`monitorx secrets generate-key`), newest first: the first encrypts, all "
         "decrypt. Comma-separated or a JSON list. Unset: a key generated into "
         "<data_dir>/secret-key; required with PostgreSQL storage.",
+    )
+
+    pii_detectors: list[PiiKind] = Field(
+        default_factory=lambda: list(DEFAULT_PII_DETECTORS),
+        description="Personal data masked before anything is stored, in tag and label "
+        "values and in the string columns of records, labels and reference sets: any of "
+        "email, card, phone, ip (docs/security.md). [] with no custom patterns: off.",
+    )
+    pii_custom_patterns: dict[str, str] = Field(
+        default_factory=dict,
+        description="More patterns to mask, name → regular expression, as a JSON object "
+        '(`{"employee_id": "EMP-[0-9]{6}"}`); a match becomes `<name>` or `<name:hash>`.',
+    )
+    pii_mode: MaskMode = Field(
+        default=MaskMode.HASH,
+        description="`hash`: `<email:5f1c0e2a9b7d4c31>`, a keyed hash, the same for the "
+        "same value (categories, series and drift survive); `redact`: `<email>`.",
+    )
+    pii_hash_key: SecretStr | None = Field(
+        default=None,
+        description="The key of mode hash, at least 16 characters. Unset: one is made at "
+        "first start in `<data_dir>/pii-hash-key` (mode 0600); replicas must share one.",
+    )
+    pii_exempt_keys: list[str] = Field(
+        default_factory=list,
+        description="Tag, label and feature names whose values are stored as sent "
+        "(an id that looks like a card number), as a JSON list.",
     )
 
     rate_limit_per_s: float = Field(

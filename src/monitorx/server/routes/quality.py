@@ -22,7 +22,7 @@ from monitorx.core.timeparse import parse_duration, parse_timestamp
 from monitorx.evaluation.model_documents import ModelDocuments
 from monitorx.ingest.feature_tables import decode_json, table_columns, table_from_rows
 from monitorx.server.checked_json import read_checked_json
-from monitorx.server.deps import ClockDep, QualityDep
+from monitorx.server.deps import ClockDep, QualityDep, RecordsDep
 from monitorx.server.openapi import ERROR_RESPONSES, PUT_RESPONSES
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes.params import DEFAULT_RANGE, parse_range
@@ -186,11 +186,16 @@ async def delete_data_quality_rules(model_id: str, quality: QualityDep) -> Respo
 
 @router.post("/{model_id}/data-quality/analyze", responses=ERROR_RESPONSES, openapi_extra=_ANALYZE)
 async def analyze_data_quality(
-    model_id: str, request: Request, checks: QualityDep, clock: ClockDep
+    model_id: str,
+    request: Request,
+    checks: QualityDep,
+    records: RecordsDep,
+    clock: ClockDep,
 ) -> JSONResponse:
     """Data quality against the reference of the logged records in ``{"start"?,
-    "end"?}`` (default: the last hour), or of ``{"current": {"rows": [...]}}``.
-    Breaches of the model's data-quality rules raise ``quality`` alerts."""
+    "end"?}`` (default: the last hour), or of ``{"current": {"rows": [...]}}``
+    (masked as the reference was). Breaches of the model's data-quality rules raise
+    ``quality`` alerts."""
     _model(model_id)
     body = decode_json(await request.body())
     if not isinstance(body, dict):
@@ -199,7 +204,10 @@ async def analyze_data_quality(
         current = body["current"]
         if not isinstance(current, dict):
             raise ValidationError('expected an object {"rows": [...]}', "current")
-        table = await asyncio.to_thread(table_from_rows, current.get("rows"), "current.rows")
+        rows = current.get("rows")
+        table = await asyncio.to_thread(
+            lambda: records.as_stored(table_from_rows(rows, "current.rows"))
+        )
         columns = await asyncio.to_thread(table_columns, table)
         report = await checks.data_quality(model_id, columns)
     else:
