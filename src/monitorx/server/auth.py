@@ -7,6 +7,10 @@ read as a JWT (``Authorization: Bearer <jwt>``).
 
 Roles, from least to most: ``read`` (GET), ``write`` (also send metrics and act on
 alerts), ``admin`` (everything). With auth disabled every caller is an admin.
+
+A request is authenticated once: the outcome is kept in its ASGI scope, so the rate
+limiter (which counts a request against its key), the fast ingest path and the
+route's dependency all read the same answer.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from enum import IntEnum
 
 import jwt
 from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
 from monitorx.core import Forbidden, Unauthorized
 
@@ -37,6 +42,8 @@ class Principal:
 
 
 _ANONYMOUS_ADMIN = Principal("anonymous", Role.ADMIN)
+# Where a request's scope keeps who it is (a Principal) or why not (Unauthorized).
+_IDENTITY = "monitorx.identity"
 
 
 def _parse_role(text: str) -> Role:
@@ -57,7 +64,31 @@ class Authenticator:
         self._jwt_secret = jwt_secret
 
     def authenticate(self, conn: HTTPConnection) -> Principal:
-        return self.authenticate_headers(conn.headers)
+        """The caller of ``conn``; `Unauthorized` when it names none. Worked out on the
+        first call for a request and kept in its scope for the later ones."""
+        found = self._identity(conn)
+        if isinstance(found, Unauthorized):
+            raise found
+        return found
+
+    def identify(self, scope: Scope) -> Principal | None:
+        """The authenticated caller of the request ``scope`` describes; None when it
+        sent no credential this server accepts, or auth is off (then nobody is
+        identified). Never raises: the route that needs a caller refuses the request."""
+        if not self.enabled:
+            return None
+        found = self._identity(HTTPConnection(scope))
+        return None if isinstance(found, Unauthorized) else found
+
+    def _identity(self, conn: HTTPConnection) -> Principal | Unauthorized:
+        found: Principal | Unauthorized | None = conn.scope.get(_IDENTITY)
+        if found is None:
+            try:
+                found = self.authenticate_headers(conn.headers)
+            except Unauthorized as exc:
+                found = exc
+            conn.scope[_IDENTITY] = found
+        return found
 
     def authenticate_headers(self, headers: Mapping[str, str]) -> Principal:
         """The caller named by ``headers`` (lower-case names: HTTP headers, or the
