@@ -15,7 +15,7 @@ from monitorx.server.errors import install_error_handlers
 from monitorx.server.fast_ingest import FastIngest
 from monitorx.server.limits import RequestLimits
 from monitorx.server.openapi import build_openapi
-from monitorx.server.rate_limits import RateLimits, TokenBuckets
+from monitorx.server.rate_limits import RateLimits
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes import (
     alerts,
@@ -126,8 +126,9 @@ def _open_storage(settings: Settings, clock: Clock) -> Storage:
 
 
 def _install_middleware(app: FastAPI, settings: Settings, services: Services) -> None:
-    # Outermost last: request latency (of every request, those refused included),
-    # rate limits, then size and content-type checks, then the fast ingest path.
+    # Outermost last: request latency (of every request, those refused included);
+    # rate limits, which authenticate the request once for everything behind;
+    # size and content-type checks; the fast ingest path.
     app.add_middleware(FastIngest, services=services, prefix=API_PREFIX)
     app.add_middleware(
         RequestLimits,
@@ -135,9 +136,13 @@ def _install_middleware(app: FastAPI, settings: Settings, services: Services) ->
         max_bulk_body_bytes=settings.max_bulk_body_bytes,
         own_media_paths=PROTOCOL_PATHS,
     )
-    if settings.rate_limit_per_s > 0:
-        buckets = TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst)
-        app.add_middleware(RateLimits, buckets=buckets, exempt_prefix=f"{API_PREFIX}/health")
+    if services.rate_limits is not None:
+        app.add_middleware(
+            RateLimits,
+            buckets=services.rate_limits,
+            auth=services.auth,
+            exempt_prefix=f"{API_PREFIX}/health",
+        )
     app.add_middleware(
         RequestMetrics,
         latency=services.telemetry.requests,

@@ -50,6 +50,7 @@ from monitorx.server.auth import Authenticator
 from monitorx.server.deps import Services
 from monitorx.server.live import LiveHub
 from monitorx.server.log_redaction import install_log_redaction
+from monitorx.server.rate_limits import Buckets, MemoryBuckets
 from monitorx.server.settings import Settings
 from monitorx.server.telemetry import ModelSeries, ObservedParts, RequestLatency, Telemetry
 from monitorx.store import DataLifecycle, Storage, TieredReads
@@ -142,6 +143,23 @@ def _telemetry(
     return Telemetry.build(parts)
 
 
+def _rate_limits(settings: Settings) -> Buckets | None:
+    """The buckets requests take from: none without a rate, Redis's with a URL."""
+    if settings.rate_limit_per_s <= 0:
+        return None
+    if settings.redis_url is None:
+        return MemoryBuckets(settings.rate_limit_per_s, settings.rate_limit_burst)
+    # Imported here: a server without Redis never loads its client.
+    from monitorx.server.rate_limits.redis_buckets import RedisBuckets
+
+    return RedisBuckets.from_url(
+        settings.redis_url.get_secret_value(),
+        settings.redis_prefix,
+        settings.rate_limit_per_s,
+        settings.rate_limit_burst,
+    )
+
+
 def _async(fn: Callable[[], object]) -> Step:
     async def step() -> None:
         fn()
@@ -229,6 +247,7 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
     drift_runs = ScheduledDriftRuns(store, clock, analyzer.analyze_report)
     quality = QualityChecks(store, clock, engine, records)
     scheduler = Scheduler(clock)
+    rate_limits = _rate_limits(settings)
     services = Services(
         settings=settings,
         storage=store,
@@ -258,6 +277,7 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
         telemetry=_telemetry(
             settings, ingest, decoder, evaluator, engine, notifier, live, scheduler
         ),
+        rate_limits=rate_limits,
     )
 
     scheduler.every(settings.alert_tick_s, "resolve-cleared-alerts", engine.resolve_cleared)
@@ -332,6 +352,9 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
         _async(evaluator.start),
         _async(scheduler.start),
     ]
+    if rate_limits is not None:
+        # Says at start when Redis does not answer (requests go on either way).
+        startup.append(rate_limits.check)
     shutdown: list[Step] = [
         scheduler.stop,
         evaluator.stop,
@@ -341,6 +364,8 @@ def assemble(settings: Settings, store: Storage, clock: Clock) -> Assembly:
         store.close,
         _async(decoder.stop),
     ]
+    if rate_limits is not None:
+        shutdown.append(rate_limits.close)
     otlp_grpc = _otlp_grpc(settings, services)
     if otlp_grpc is not None:
         # Listens once everything it writes through is up; stops taking calls first.

@@ -26,6 +26,7 @@ __all__ = [
     "MetricQueriesDep",
     "NotifierDep",
     "QualityDep",
+    "RateLimitsDep",
     "ReadAccess",
     "RecordsDep",
     "RegistryDep",
@@ -66,6 +67,7 @@ from monitorx.ingest.service import IngestService
 from monitorx.records.store import RecordStore
 from monitorx.server.auth import Authenticator, Principal, Role
 from monitorx.server.live import LiveHub
+from monitorx.server.rate_limits import Buckets
 from monitorx.server.settings import Settings
 from monitorx.server.telemetry import Telemetry
 from monitorx.store import Storage, TieredReads
@@ -104,6 +106,7 @@ class Services:
     metric_queries: MetricQueries
     label_keys: InferenceLabelKeys
     telemetry: Telemetry
+    rate_limits: Buckets | None  # None: requests are not rate limited
 
 
 def services_of(app: FastAPI) -> Services:
@@ -147,6 +150,7 @@ CustomDep = Annotated[CustomMetrics, _service("custom")]
 MetricQueriesDep = Annotated[MetricQueries, _service("metric_queries")]
 LabelKeysDep = Annotated[InferenceLabelKeys, _service("label_keys")]
 TelemetryDep = Annotated[Telemetry, _service("telemetry")]
+RateLimitsDep = Annotated[Buckets | None, _service("rate_limits")]
 
 
 def _access(role: Role) -> object:

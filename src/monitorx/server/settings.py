@@ -80,9 +80,23 @@ class Settings(BaseSettings):
     )
 
     rate_limit_per_s: float = Field(
-        default=0.0, ge=0, description="Requests a second per client (0: no limit)."
+        default=0.0,
+        ge=0,
+        description="Requests a second per client: an authenticated request counts "
+        "against its key, any other against its address (0: no limit).",
     )
     rate_limit_burst: int = Field(default=200, gt=0, description="Requests a client may burst.")
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="Redis that replicas share rate-limit buckets through, e.g. "
+        "redis://127.0.0.1:6379/0 (none: each process keeps its own).",
+    )
+    redis_prefix: str = Field(
+        default="monitorx:",
+        min_length=1,
+        description="Prefix of every Redis key MonitorX writes (servers that share "
+        "buckets share the prefix).",
+    )
 
     max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_bulk_body_bytes: int = Field(
