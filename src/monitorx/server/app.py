@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = ["API_PREFIX", "create_app"]
 
 from fastapi import APIRouter, FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 import monitorx
 from monitorx.core import Clock, SystemClock
@@ -44,6 +45,7 @@ from monitorx.server.routes import (
     threshold_profiles,
     ws,
 )
+from monitorx.server.security_headers import SecurityHeaders
 from monitorx.server.settings import Settings
 from monitorx.server.telemetry import RequestMetrics, RouteTemplates
 from monitorx.store import Storage, open_storage
@@ -125,10 +127,28 @@ def _open_storage(settings: Settings, clock: Clock) -> Storage:
     )
 
 
+# What a page on an allowed origin may send and read (CORS).
+CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+CORS_REQUEST_HEADERS = (
+    "Authorization",
+    "Content-Encoding",
+    "Content-Type",
+    "X-API-Key",
+    "X-MonitorX-Project",
+)
+CORS_EXPOSED_HEADERS = (
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+)
+
+
 def _install_middleware(app: FastAPI, settings: Settings, services: Services) -> None:
     # Outermost last: request latency (of every request, those refused included);
-    # rate limits, which authenticate the request once for everything behind;
-    # size and content-type checks; the fast ingest path.
+    # security headers on every answer; CORS (preflights answered, and a 429 a
+    # page can read); rate limits, which authenticate the request once for
+    # everything behind; size and content-type checks; the fast ingest path.
     app.add_middleware(FastIngest, services=services, prefix=API_PREFIX)
     app.add_middleware(
         RequestLimits,
@@ -143,6 +163,17 @@ def _install_middleware(app: FastAPI, settings: Settings, services: Services) ->
             auth=services.auth,
             exempt_prefix=f"{API_PREFIX}/health",
         )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=CORS_METHODS,
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_EXPOSED_HEADERS,
+            # Credentials travel in headers, never cookies: a page must name them itself.
+            allow_credentials=False,
+        )
+    app.add_middleware(SecurityHeaders, hsts_max_age_s=settings.hsts_max_age_s)
     app.add_middleware(
         RequestMetrics,
         latency=services.telemetry.requests,

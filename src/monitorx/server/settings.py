@@ -7,8 +7,9 @@ __all__ = ["Settings"]
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from monitorx.store import RetentionPolicy
@@ -96,6 +97,16 @@ class Settings(BaseSettings):
         min_length=1,
         description="Prefix of every Redis key MonitorX writes (servers that share "
         "buckets share the prefix).",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins whose pages may call the API from a browser, e.g. "
+        '["https://grafana.example.com"] ("*": any; none: same origin only).',
+    )
+    hsts_max_age_s: int = Field(
+        default=365 * 86_400,
+        ge=0,
+        description="Strict-Transport-Security max-age on answers over HTTPS (0: none).",
     )
 
     max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
@@ -248,6 +259,18 @@ class Settings(BaseSettings):
         description="Serve per-model request, error and latency series (label model_id) "
         "on /metrics: one series per model and family, so off by default.",
     )
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            parts = urlsplit(origin)
+            bare = parts.scheme in ("http", "https") and parts.netloc and not parts.path
+            if origin != "*" and not (bare and not parts.query and not parts.fragment):
+                raise ValueError(
+                    f"{origin!r} is not an origin: scheme://host[:port], no path, or '*'"
+                )
+        return origins
 
     def retention_policy(self) -> RetentionPolicy:
         return RetentionPolicy(
