@@ -123,3 +123,8 @@ def test_without_origins_no_cors_header_is_sent(tmp_path: Path) -> None:
 def test_an_origin_must_be_scheme_host_and_port(origin: str) -> None:
     with pytest.raises(ValidationError, match="is not an origin"):
         Settings(cors_origins=[origin])
+
+
+def test_a_key_file_needs_its_certificate() -> None:
+    with pytest.raises(ValidationError, match="ssl_keyfile needs ssl_certfile"):
+        Settings(ssl_keyfile=Path("server.key"))

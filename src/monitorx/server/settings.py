@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from monitorx.store import RetentionPolicy
@@ -102,6 +102,15 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Origins whose pages may call the API from a browser, e.g. "
         '["https://grafana.example.com"] ("*": any; none: same origin only).',
+    )
+    ssl_certfile: Path | None = Field(
+        default=None, description="Serve HTTPS with this PEM certificate (chain)…"
+    )
+    ssl_keyfile: Path | None = Field(
+        default=None, description="…and this PEM private key (or the key in the certfile)."
+    )
+    ssl_keyfile_password: SecretStr | None = Field(
+        default=None, description="The password of an encrypted private key."
     )
     hsts_max_age_s: int = Field(
         default=365 * 86_400,
@@ -271,6 +280,12 @@ class Settings(BaseSettings):
                     f"{origin!r} is not an origin: scheme://host[:port], no path, or '*'"
                 )
         return origins
+
+    @model_validator(mode="after")
+    def _tls_files(self) -> Settings:
+        if self.ssl_keyfile is not None and self.ssl_certfile is None:
+            raise ValueError("ssl_keyfile needs ssl_certfile (the certificate it belongs to)")
+        return self
 
     def retention_policy(self) -> RetentionPolicy:
         return RetentionPolicy(
