@@ -4,6 +4,7 @@ turning a request into an error (limits go on per process, health says degraded)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
@@ -182,6 +183,25 @@ def test_a_refused_client_costs_no_round_trip_until_it_may_retry(
     assert statuses == [200] * BURST + [429]
     assert more == [429] * 20
     assert _evalsha_calls(own_redis.url) == calls
+
+
+async def test_requests_arriving_together_share_round_trips_and_stay_exact(
+    own_redis: RedisProcess,
+) -> None:
+    client = redis.Redis.from_url(own_redis.url)
+    buckets = RedisBuckets.from_url(own_redis.url, "monitorx-test:", 0.1, 20)
+    try:
+        await buckets.take("warm")  # loads the script...
+        client.script_flush()  # ...which Redis then forgets, as after a restart
+        taken = await asyncio.gather(*(buckets.take("together") for _ in range(50)))
+    finally:
+        await buckets.close()
+        client.close()
+    assert sum(d.allowed for d in taken) == 20
+    assert sorted(d.remaining for d in taken if d.allowed) == list(range(20))
+    # 51 calls; the 50 went out in a few pipelines (one again after NOSCRIPT).
+    assert buckets.batches.calls == 51
+    assert buckets.batches.round_trips <= 5
 
 
 def test_redis_going_away_and_back_never_fails_a_request(

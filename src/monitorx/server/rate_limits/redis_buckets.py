@@ -5,9 +5,12 @@ whose clocks differ still share one bucket; times are whole microseconds, which 
 Lua number (a double) holds exactly. A bucket is one key, ``<prefix>rl:<bucket>``,
 that expires once the bucket is full again.
 
-Two things keep the cost down. A refused client is remembered here until Redis
-said it may retry, so a client hammering past its limit costs no round trip. And
-when Redis fails (refused, timed out, an error) the request is decided by this
+What keeps the cost down: requests that arrive together share a round trip (the
+script calls waiting when one round trip ends go out in one pipeline, see
+`ScriptBatches`), and a refused client is remembered here until Redis said it may
+retry, so a client hammering past its limit costs no round trip at all.
+
+When Redis fails (refused, timed out, an error) the request is decided by this
 process' own buckets — it is never refused or answered 5xx because Redis is away —
 Redis is left alone for `RETRY_AFTER_S`, and the health check says ``degraded``
 until Redis answers again.
@@ -15,17 +18,19 @@ until Redis answers again.
 
 from __future__ import annotations
 
-__all__ = ["RETRY_AFTER_S", "RedisBuckets", "describe_redis_url"]
+__all__ = ["RETRY_AFTER_S", "RedisBuckets", "ScriptBatches", "describe_redis_url"]
 
+import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from monitorx.core.health import Check, Health
 from monitorx.server.rate_limits.buckets import SWEEP_EVERY_S, Decision, MemoryBuckets
@@ -65,6 +70,105 @@ def describe_redis_url(url: str) -> str:
     return where + (parts.path if parts.path not in ("", "/") else "/0")
 
 
+Answer = list[int]  # allowed, remaining, reset (µs), retry after (µs)
+
+
+class ScriptBatches:
+    """Calls of the limiter's script, sent in batches. A call that finds no round
+    trip under way goes at once, alone; calls that arrive while one is under way
+    wait for it, then go out together in one pipeline (one write, one read: most
+    of redis-py's cost is per round trip). One task sends the batches, started on
+    first use, stopped by `close`."""
+
+    def __init__(self, client: Redis, args: Sequence[int]) -> None:
+        self._client = client
+        self._args = tuple(args)
+        self._sha = client.register_script(_GCRA).sha
+        self._waiting: list[tuple[str, asyncio.Future[Answer]]] = []
+        self._in_flight = False
+        self._wake = asyncio.Event()
+        self._sender: asyncio.Task[None] | None = None
+        self.calls = 0  # script calls asked for
+        self.round_trips = 0  # and the round trips that answered them
+
+    async def call(self, key: str) -> Answer:
+        """The script's answer for ``key``; raises what its round trip raised."""
+        self.calls += 1
+        if not self._in_flight and not self._waiting:
+            self._in_flight = True
+            try:
+                (answer,) = await self._round_trip([key])
+            finally:
+                self._in_flight = False
+                if self._waiting:
+                    self._wake.set()
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+        if self._sender is None:
+            self._sender = asyncio.get_running_loop().create_task(self._send_forever())
+        waiter: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self._waiting.append((key, waiter))
+        if not self._in_flight:
+            self._wake.set()
+        return await waiter
+
+    async def _send_forever(self) -> None:
+        batch: list[tuple[str, asyncio.Future[Answer]]] = []
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                if self._in_flight or not self._waiting:
+                    continue  # the round trip under way wakes this when it ends
+                batch, self._waiting = self._waiting, []
+                self._in_flight = True
+                try:
+                    answers = await self._round_trip([key for key, _ in batch])
+                except Exception as exc:  # every waiter gets it: none may hang
+                    answers = [exc] * len(batch)
+                finally:
+                    self._in_flight = False
+                for (_, waiter), answer in zip(batch, answers, strict=True):
+                    if waiter.done():  # its request went away meanwhile
+                        continue
+                    if isinstance(answer, Exception):
+                        waiter.set_exception(answer)
+                    else:
+                        waiter.set_result(answer)
+                batch = []
+                if self._waiting:
+                    self._wake.set()
+        finally:  # stopped (the server shuts down): nobody waits for ever
+            for _, waiter in batch + self._waiting:
+                waiter.cancel()
+
+    async def _round_trip(self, keys: list[str]) -> list[Answer | Exception]:
+        for _ in range(2):  # again once after loading the script (a restarted Redis)
+            self.round_trips += 1
+            if len(keys) == 1:
+                try:
+                    return [await self._client.evalsha(self._sha, 1, keys[0], *self._args)]
+                except NoScriptError:
+                    pass
+            else:
+                pipe = self._client.pipeline(transaction=False)
+                for key in keys:
+                    pipe.evalsha(self._sha, 1, key, *self._args)
+                answers: list[Answer | Exception] = await pipe.execute(raise_on_error=False)
+                if not any(isinstance(a, NoScriptError) for a in answers):
+                    return answers
+            await self._client.script_load(_GCRA)
+        raise RedisError("the rate-limit script is not loaded after loading it")
+
+    async def close(self) -> None:
+        if self._sender is not None:
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender
+            self._sender = None
+
+
 class RedisBuckets:
     """Buckets in Redis, shared by every process that uses the same ``prefix``."""
 
@@ -83,7 +187,7 @@ class RedisBuckets:
         self._interval_us = max(1, round(_US / rate))
         self._where = where
         self._now = now
-        self._script = client.register_script(_GCRA)
+        self.batches = ScriptBatches(client, (self._interval_us, burst))
         # Requests are decided here while Redis is away.
         self.fallback = MemoryBuckets(rate, burst, now)
         # bucket -> (refused until, full at), on this process' clock.
@@ -107,11 +211,6 @@ class RedisBuckets:
     def burst(self) -> int:
         return self._burst
 
-    @property
-    def available(self) -> bool:
-        """Whether the last word from Redis was an answer (not a failure)."""
-        return self._failure is None
-
     async def take(self, bucket: str) -> Decision:
         now = self._now()
         refused = self._refused.get(bucket)
@@ -123,9 +222,7 @@ class RedisBuckets:
         if now < self._down_until:
             return self.fallback.take_now(bucket)
         try:
-            answer = await self._script(
-                keys=[self._prefix + bucket], args=[self._interval_us, self._burst]
-            )
+            answer = await self.batches.call(self._prefix + bucket)
         except (RedisError, OSError) as exc:
             self._went_away(exc, now)
             return self.fallback.take_now(bucket)
@@ -178,4 +275,5 @@ class RedisBuckets:
         return Check(Health.DEGRADED, reason, {"backend": "redis", "redis": self._where})
 
     async def close(self) -> None:
+        await self.batches.close()
         await self._client.aclose()
