@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from monitorx.server.rate_limits import MemoryBuckets, client_address
 from tests.conftest import LiveServer, make_settings, run_server
@@ -136,6 +138,18 @@ def test_bearer_and_token_forms_of_a_key_share_its_bucket(limited: LiveServer) -
         for n in range(BURST)
     ]
     assert remaining == ["4", "3", "2", "1", "0"]
+
+
+def test_websocket_connections_take_from_the_same_bucket(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data", rate_limit_per_s=0.5, rate_limit_burst=2)
+    with run_server(settings) as server:
+        live = server.url.replace("http://", "ws://") + "/api/v1/ws"
+        with connect(live):  # auth is off: accepted at once
+            pass
+        assert httpx.get(f"{server.api}/models").status_code == 200
+        with pytest.raises(InvalidStatus) as refused:
+            connect(live)
+    assert refused.value.response.status_code == 403
 
 
 def test_with_auth_off_every_request_counts_against_its_address(tmp_path: Path) -> None:

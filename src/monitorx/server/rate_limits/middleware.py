@@ -12,8 +12,10 @@ uvicorn takes it from ``X-Forwarded-For`` when the proxy is trusted
 
 Every answer carries ``X-RateLimit-Limit`` (the burst), ``X-RateLimit-Remaining``
 and ``X-RateLimit-Reset`` (Unix seconds when the bucket is full again, as GitHub
-sends it); a refused one is 429 with ``Retry-After``. Health endpoints are never
-limited, so probes keep working under load.
+sends it); a refused one is 429 with ``Retry-After``. A WebSocket connection
+takes from the same bucket; a refused one is closed before it is accepted (the
+handshake is answered 403). Health endpoints are never limited, so probes keep
+working under load.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from monitorx.server.errors import problem
 from monitorx.server.rate_limits.buckets import Buckets, Decision
 
 IPV6_PREFIX = 64  # addresses in one /64 share a bucket
+POLICY_VIOLATION = 1008  # the WebSocket close code for a refused connection
 
 
 def client_address(scope: Scope) -> str:
@@ -75,10 +78,17 @@ class RateLimits:
         return "addr:" + client_address(scope)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(self.exempt_prefix):
+        kind = scope["type"]
+        if kind not in ("http", "websocket") or scope["path"].startswith(self.exempt_prefix):
             await self.app(scope, receive, send)
             return
         decision = await self.buckets.take(self.bucket(scope))
+        if kind == "websocket":
+            if decision.allowed:
+                await self.app(scope, receive, send)
+            else:  # closed before it is accepted: the handshake is answered 403
+                await send({"type": "websocket.close", "code": POLICY_VIOLATION})
+            return
         headers = self._headers(decision)
         if not decision.allowed:
             retry_after = max(1, math.ceil(decision.retry_after_s))
