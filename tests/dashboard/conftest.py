@@ -2,6 +2,11 @@
 
 Without /usr/bin/chromium the browser tests skip, except under ``CI=true`` where
 they fail: scripts/test installs chromium (scripts/ensure-chromium) first.
+
+Pages are served with a Content-Security-Policy that refuses ``eval``. Playwright's
+``wait_for_function`` evaluates an expression with ``eval`` on every poll but a
+function (``"() => …"``) once, where the policy does not reach: the tests pass
+functions.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ class BrowserPage:
     def wait_refreshed(self, times: int = 1) -> None:
         """Wait until the page finished ``times`` data refreshes."""
         self.page.wait_for_function(
-            f"Number(document.body.dataset.refreshed || 0) >= {times}", timeout=15_000
+            f"() => Number(document.body.dataset.refreshed || 0) >= {times}", timeout=15_000
         )
 
 

@@ -42,7 +42,7 @@ def test_login_with_a_key_then_pages_and_live_updates_work(
     tab.screenshot("login")
     page.fill("#login-value", "wrong")
     page.click("#login-submit")
-    page.wait_for_function("document.getElementById('login-error').textContent !== ''")
+    page.wait_for_function("() => document.getElementById('login-error').textContent !== ''")
     assert "invalid API key" in page.inner_text("#login-error")
     page.fill("#login-value", KEY)
     page.click("#login-submit")
@@ -55,7 +55,7 @@ def test_login_with_a_key_then_pages_and_live_updates_work(
         json={"model_id": "fraud-v3", "latency": 43.0},
         headers={"X-API-Key": KEY},
     )
-    page.wait_for_function("document.querySelector('#tile-count b').textContent === '2'")
+    page.wait_for_function("() => document.querySelector('#tile-count b').textContent === '2'")
     # The 401s before signing in are the browser's console errors; none after.
     assert all("401" in e for e in tab.errors)
 

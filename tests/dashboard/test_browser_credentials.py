@@ -103,7 +103,7 @@ def test_the_key_is_in_no_url_no_log_line_and_no_stored_file(
                 metric = {"model_id": model_id, "latency": 50.0}
                 assert api.post("/metrics/inference", json=metric).status_code == 202
             page.wait_for_function(
-                f"Number(document.body.dataset.liveMessages || 0) > {before}", timeout=10_000
+                f"() => Number(document.body.dataset.liveMessages || 0) > {before}", timeout=10_000
             )
         # The file downloads: exports are built in the page, the drift report is fetched.
         page.goto(server.url + "/models/fraud-v3")

@@ -144,7 +144,7 @@ def test_explore_draws_a_line_per_group_as_the_api_answers_and_saves_it_to_dashb
     page.select_option(".filter .f-key", "model_id")
     # The values the label takes in the range are offered.
     suggested = "document.querySelector('.filter datalist').options.length"
-    page.wait_for_function(f"{suggested} === 2")
+    page.wait_for_function(f"() => {suggested} === 2")
     offered = page.eval_on_selector_all(".filter datalist option", "(os) => os.map((o) => o.value)")
     assert offered == list(MODELS)
     page.select_option(".filter .f-op", "!=")
@@ -291,7 +291,7 @@ def test_saving_under_a_taken_or_bad_id_shows_why(
     for new_id, shown in (("ops", "exists"), ("bad id!", "id")):
         page.fill("#s-new-id", new_id)
         page.click("#s-save")
-        page.wait_for_function("!document.getElementById('s-error').hidden")
+        page.wait_for_function("() => !document.getElementById('s-error').hidden")
         assert shown in page.inner_text("#s-error")
     assert [d["id"] for d in api.get("/dashboards").json()] == ["ops"]
     assert api.get("/dashboards/ops").json()["panels"] == []

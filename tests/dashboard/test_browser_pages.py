@@ -146,7 +146,7 @@ def test_metric_posted_while_the_page_is_open_shows_up_without_a_reload(
     api.post("/metrics/inference", json={"model_id": "ranker", "latency": 777.0})
     # The new point's bucket (shared with the 5 ms one above) and the raw histogram.
     tab.page.wait_for_function(
-        "document.getElementById('chart-histogram').data[0].x.includes(777)", timeout=10_000
+        "() => document.getElementById('chart-histogram').data[0].x.includes(777)", timeout=10_000
     )
     assert max(chart_traces(tab, "chart-latency")[2]["y"]) > 700  # type: ignore[call-overload]
     assert tab.page.locator("#tile-count b").inner_text() == "22"

@@ -36,6 +36,7 @@ def test_a_fresh_server_is_healthy_in_every_check(api: httpx.Client) -> None:
         "notifications",
         "scheduler",
         "process",
+        "rate_limits",
     }
     assert all(c["status"] == "healthy" for c in health["checks"].values())
     assert "data-lifecycle" in health["checks"]["scheduler"]["jobs"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -43,23 +44,31 @@ class ServerProcess:
 
 
 def start_server(
-    data_dir: Path, extra_env: dict[str, str] | None = None, extra_args: Sequence[str] = ()
+    data_dir: Path,
+    extra_env: dict[str, str] | None = None,
+    extra_args: Sequence[str] = (),
+    tls: ssl.SSLContext | None = None,
 ) -> ServerProcess:
     """`monitorx serve` on a free port, its stdout and stderr in ``<data_dir>/server.log``;
     ``extra_args`` go after the defaults (``--log-level debug`` overrides ``warning``).
+    With ``tls`` (a client context that trusts the server's certificate, which
+    ``extra_args`` name) the server is reached over HTTPS.
 
     Ready means this process listens on the port and answers ``/health/ready``: a
     port another test run took between `free_port` and the bind is tried again."""
     data_dir.mkdir(parents=True, exist_ok=True)
     for _ in range(3):
-        server = _launch(data_dir, extra_env, extra_args)
+        server = _launch(data_dir, extra_env, extra_args, tls)
         if server is not None:
             return server
     raise RuntimeError("monitorx serve found no free port in 3 tries")
 
 
 def _launch(
-    data_dir: Path, extra_env: dict[str, str] | None, extra_args: Sequence[str]
+    data_dir: Path,
+    extra_env: dict[str, str] | None,
+    extra_args: Sequence[str],
+    tls: ssl.SSLContext | None,
 ) -> ServerProcess | None:
     port = free_port()
     log = (data_dir / "server.log").open("ab")
@@ -83,7 +92,8 @@ def _launch(
         stderr=subprocess.STDOUT,
     )
     log.close()  # the child keeps its own descriptor
-    server = ServerProcess(process, f"http://127.0.0.1:{port}", data_dir)
+    scheme = "https" if tls else "http"
+    server = ServerProcess(process, f"{scheme}://127.0.0.1:{port}", data_dir)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -92,7 +102,10 @@ def _launch(
                 return None
             raise RuntimeError(f"monitorx serve exited with {process.returncode}: {err}")
         try:
-            ready = httpx.get(f"{server.api}/health/ready", timeout=1).status_code == 200
+            ready = (
+                httpx.get(f"{server.api}/health/ready", timeout=1, verify=tls or True).status_code
+                == 200
+            )
         except httpx.TransportError:
             ready = False
         if ready and _listens(process.pid, port):

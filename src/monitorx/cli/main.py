@@ -20,7 +20,8 @@ from monitorx.cli.secret_commands import add_secret_commands
 from monitorx.cli.store_in_use import store_in_use
 from monitorx.core import MonitorXError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: the bare install has no server
+    from monitorx.cli.serving import TLSFiles
     from monitorx.server.settings import Settings
 
 # `pip install monitorx` is the SDK alone; the commands below the SDK need this.
@@ -45,7 +46,7 @@ def _bootstrap_key(data_dir: Path) -> str:
 def serve(args: argparse.Namespace) -> int:
     from pydantic import SecretStr
 
-    from monitorx.cli.serving import run_server
+    from monitorx.cli.serving import check_tls, run_server
     from monitorx.cli.store_in_use import check_store_free, embedded_store
     from monitorx.server.app import create_app
     from monitorx.server.secret_keys import load_secret_keys
@@ -63,7 +64,14 @@ def serve(args: argparse.Namespace) -> int:
         overrides["storage_url"] = args.storage
     if args.otlp_grpc_port is not None:
         overrides["otlp_grpc_port"] = args.otlp_grpc_port
+    if args.ssl_certfile is not None:
+        overrides["ssl_certfile"] = Path(args.ssl_certfile)
+    if args.ssl_keyfile is not None:
+        overrides["ssl_keyfile"] = Path(args.ssl_keyfile)
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    tls = _tls_files(settings)
+    if tls is not None:
+        check_tls(tls)  # a bad certificate or key: one line, before anything starts
     embedded = embedded_store(settings.resolved_storage_url())
     if embedded is not None:
         check_store_free(embedded)  # before anything starts or prints: one line
@@ -85,13 +93,46 @@ def serve(args: argparse.Namespace) -> int:
     gc.set_threshold(50_000, 20, 20)
     sys.setswitchinterval(0.0005)
     print(f"MonitorX {_version()} storing data at {settings.resolved_storage_url()}")
-    print(f"Dashboard and API on http://{settings.host}:{settings.port}/ (docs at /docs)")
+    scheme = "https" if tls else "http"
+    print(f"Dashboard and API on {scheme}://{settings.host}:{settings.port}/ (docs at /docs)")
     print(secret_keys.describe())
     if settings.otlp_grpc_port is not None:
         print(f"OTLP/gRPC metrics on {settings.host}:{settings.otlp_grpc_port}")
     print(_pii_line(settings))
+    print(_rate_limits_line(settings))
+    if not settings.auth_enabled:
+        print(AUTH_OFF_WARNING)
     sys.stdout.flush()
-    return run_server(app, settings.host, settings.port, args.log_level, args.access_log)
+    return run_server(app, settings.host, settings.port, args.log_level, args.access_log, tls)
+
+
+AUTH_OFF_WARNING = (
+    "WARNING: auth is OFF (MONITORX_AUTH_ENABLED=false): anyone who can reach this "
+    "server can read, change and delete everything in it, with no key."
+)
+
+
+def _tls_files(settings: Settings) -> TLSFiles | None:
+    from monitorx.cli.serving import TLSFiles
+
+    if settings.ssl_certfile is None:
+        return None
+    password = settings.ssl_keyfile_password
+    return TLSFiles(
+        settings.ssl_certfile,
+        settings.ssl_keyfile,
+        password.get_secret_value() if password is not None else None,
+    )
+
+
+def _rate_limits_line(settings: Settings) -> str:
+    if settings.rate_limit_per_s <= 0:
+        return "Rate limits: off (MONITORX_RATE_LIMIT_PER_S)"
+    where = "shared through Redis" if settings.redis_url else "kept in this process"
+    return (
+        f"Rate limits: {settings.rate_limit_per_s:g} requests/s, bursts of "
+        f"{settings.rate_limit_burst}, per key or client address, {where}"
+    )
 
 
 def _pii_line(settings: Settings) -> str:
@@ -131,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="also serve OTLP/gRPC metrics on this port, usually 4317 (default: off; "
         'needs pip install "monitorx[otlp-grpc]")',
+    )
+    p_serve.add_argument(
+        "--ssl-certfile", help="serve HTTPS with this PEM certificate (chain) (default: HTTP)"
+    )
+    p_serve.add_argument(
+        "--ssl-keyfile", help="the certificate's PEM private key, unless it is in the certfile"
     )
     p_serve.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]

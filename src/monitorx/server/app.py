@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = ["API_PREFIX", "create_app"]
 
 from fastapi import APIRouter, Depends, FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 import monitorx
 from monitorx.core import Clock, SystemClock
@@ -16,7 +17,7 @@ from monitorx.server.errors import install_error_handlers
 from monitorx.server.fast_ingest import FastIngest
 from monitorx.server.limits import RequestLimits
 from monitorx.server.openapi import build_openapi
-from monitorx.server.rate_limits import RateLimits, TokenBuckets
+from monitorx.server.rate_limits import RateLimits
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes import (
     alerts,
@@ -49,6 +50,7 @@ from monitorx.server.routes import (
     ws,
 )
 from monitorx.server.secret_keys import SecretKeys, load_secret_keys
+from monitorx.server.security_headers import SecurityHeaders
 from monitorx.server.settings import Settings
 from monitorx.server.telemetry import RequestMetrics, RouteTemplates
 from monitorx.store import Storage, open_storage
@@ -142,10 +144,29 @@ def _open_storage(settings: Settings, clock: Clock) -> Storage:
     )
 
 
+# What a page on an allowed origin may send and read (CORS).
+CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+CORS_REQUEST_HEADERS = (
+    "Authorization",
+    "Content-Encoding",
+    "Content-Type",
+    "X-API-Key",
+    "X-MonitorX-Project",
+)
+CORS_EXPOSED_HEADERS = (
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+)
+
+
 def _install_middleware(app: FastAPI, settings: Settings, services: Services) -> None:
-    # Outermost last: request latency (of every request, those refused included),
-    # rate limits, then size and content-type checks, then the audit trail (of
-    # changes, and of refused credentials on any path), then the fast ingest path.
+    # Outermost last: request latency (of every request, those refused included);
+    # security headers on every answer; CORS (preflights answered, and a 429 a
+    # page can read); rate limits, which authenticate the request once for
+    # everything behind; size and content-type checks; the audit trail (of changes,
+    # and of refused credentials on any path); the fast ingest path.
     app.add_middleware(FastIngest, services=services, prefix=API_PREFIX)
     app.add_middleware(AuditTrailMiddleware, trail=services.audit)
     app.add_middleware(
@@ -154,9 +175,24 @@ def _install_middleware(app: FastAPI, settings: Settings, services: Services) ->
         max_bulk_body_bytes=settings.max_bulk_body_bytes,
         own_media_paths=PROTOCOL_PATHS,
     )
-    if settings.rate_limit_per_s > 0:
-        buckets = TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst)
-        app.add_middleware(RateLimits, buckets=buckets, exempt_prefix=f"{API_PREFIX}/health")
+    if services.rate_limits is not None:
+        app.add_middleware(
+            RateLimits,
+            buckets=services.rate_limits,
+            auth=services.auth,
+            exempt_prefix=f"{API_PREFIX}/health",
+        )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=CORS_METHODS,
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_EXPOSED_HEADERS,
+            # Credentials travel in headers, never cookies: a page must name them itself.
+            allow_credentials=False,
+        )
+    app.add_middleware(SecurityHeaders, hsts_max_age_s=settings.hsts_max_age_s)
     app.add_middleware(
         RequestMetrics,
         latency=services.telemetry.requests,

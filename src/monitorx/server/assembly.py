@@ -55,6 +55,7 @@ from monitorx.server.keys import KEYS_RELOAD_S, KeyRing
 from monitorx.server.live import LiveHub
 from monitorx.server.log_redaction import install_log_redaction
 from monitorx.server.pii_policy import pii_policy
+from monitorx.server.rate_limits import Buckets, MemoryBuckets
 from monitorx.server.settings import Settings
 from monitorx.server.telemetry import ModelSeries, ObservedParts, RequestLatency, Telemetry
 from monitorx.store import DataLifecycle, Storage, TieredReads
@@ -162,6 +163,23 @@ def _telemetry(
         models=models,
     )
     return Telemetry.build(parts)
+
+
+def _rate_limits(settings: Settings) -> Buckets | None:
+    """The buckets requests take from: none without a rate, Redis's with a URL."""
+    if settings.rate_limit_per_s <= 0:
+        return None
+    if settings.redis_url is None:
+        return MemoryBuckets(settings.rate_limit_per_s, settings.rate_limit_burst)
+    # Imported here: a server without Redis never loads its client.
+    from monitorx.server.rate_limits.redis_buckets import RedisBuckets
+
+    return RedisBuckets.from_url(
+        settings.redis_url.get_secret_value(),
+        settings.redis_prefix,
+        settings.rate_limit_per_s,
+        settings.rate_limit_burst,
+    )
 
 
 def _async(fn: Callable[[], object]) -> Step:
@@ -281,6 +299,7 @@ def assemble(
     quality = QualityChecks(store, clock, engine, records)
     scheduler = Scheduler(clock)
     keyring = KeyRing(store, clock, settings.project_id)
+    rate_limits = _rate_limits(settings)
     services = Services(
         settings=settings,
         storage=store,
@@ -312,6 +331,7 @@ def assemble(
             settings, ingest, decoder, evaluator, engine, notifier, live, scheduler
         ),
         audit=AuditTrail(store, clock, settings.project_id, settings.audit_retention_s),
+        rate_limits=rate_limits,
     )
 
     scheduler.every(settings.alert_tick_s, "resolve-cleared-alerts", engine.resolve_cleared)
@@ -390,6 +410,9 @@ def assemble(
         _async(evaluator.start),
         _async(scheduler.start),
     ]
+    if rate_limits is not None:
+        # Says at start when Redis does not answer (requests go on either way).
+        startup.append(rate_limits.check)
     shutdown: list[Step] = [
         scheduler.stop,
         evaluator.stop,
@@ -399,6 +422,8 @@ def assemble(
         store.close,
         _async(decoder.stop),
     ]
+    if rate_limits is not None:
+        shutdown.append(rate_limits.close)
     otlp_grpc = _otlp_grpc(settings, services)
     if otlp_grpc is not None:
         # Listens once everything it writes through is up; stops taking calls first.

@@ -10,6 +10,10 @@ Each caller has one of the roles of `monitorx.core.access` (``ingest``, ``viewer
 ``editor``, ``admin``); what a route needs is `monitorx.server.permissions`' to say.
 The roles of earlier releases are still read (``read`` is ``viewer``, ``write`` is
 ``ingest``), with a warning. With auth disabled every caller is an admin.
+
+A request is authenticated once: the outcome is kept in its ASGI scope, so the rate
+limiter (which counts a request against its key), the fast ingest path and the
+route's dependency all read the same answer.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 
 import jwt
 from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
 from monitorx.core import Forbidden, Unauthorized, ValidationError
 from monitorx.core.access import ROLE_PERMISSIONS, Permission, Role, parse_role
@@ -38,6 +43,8 @@ class Principal:
 
 
 _ANONYMOUS_ADMIN = Principal("anonymous", Role.ADMIN)
+# Where a request's scope keeps who it is (a Principal) or why not (Unauthorized).
+_IDENTITY = "monitorx.identity"
 
 
 def _key_role(text: str, index: int) -> Role:
@@ -74,7 +81,31 @@ class Authenticator:
         self._jwt_secret = jwt_secret
 
     def authenticate(self, conn: HTTPConnection) -> Principal:
-        return self.authenticate_headers(conn.headers)
+        """The caller of ``conn``; `Unauthorized` when it names none. Worked out on the
+        first call for a request and kept in its scope for the later ones."""
+        found = self._identity(conn)
+        if isinstance(found, Unauthorized):
+            raise found
+        return found
+
+    def identify(self, scope: Scope) -> Principal | None:
+        """The authenticated caller of the request ``scope`` describes; None when it
+        sent no credential this server accepts, or auth is off (then nobody is
+        identified). Never raises: the route that needs a caller refuses the request."""
+        if not self.enabled:
+            return None
+        found = self._identity(HTTPConnection(scope))
+        return None if isinstance(found, Unauthorized) else found
+
+    def _identity(self, conn: HTTPConnection) -> Principal | Unauthorized:
+        found: Principal | Unauthorized | None = conn.scope.get(_IDENTITY)
+        if found is None:
+            try:
+                found = self.authenticate_headers(conn.headers)
+            except Unauthorized as exc:
+                found = exc
+            conn.scope[_IDENTITY] = found
+        return found
 
     def authenticate_headers(self, headers: Mapping[str, str]) -> Principal:
         """The caller named by ``headers`` (lower-case names: HTTP headers, or the

@@ -27,6 +27,7 @@ __all__ = [
     "MetricQueriesDep",
     "NotifierDep",
     "QualityDep",
+    "RateLimitsDep",
     "RecordsDep",
     "RegistryDep",
     "RulesDep",
@@ -69,6 +70,7 @@ from monitorx.server.auth import Authenticator, Principal
 from monitorx.server.keys import KeyRing
 from monitorx.server.live import LiveHub
 from monitorx.server.permissions import permission_of
+from monitorx.server.rate_limits import Buckets
 from monitorx.server.settings import Settings
 from monitorx.server.telemetry import Telemetry
 from monitorx.store import Storage, TieredReads
@@ -109,6 +111,7 @@ class Services:
     telemetry: Telemetry
     audit: AuditTrail
     keys: KeyRing
+    rate_limits: Buckets | None  # None: requests are not rate limited
 
 
 def services_of(app: FastAPI) -> Services:
@@ -154,6 +157,7 @@ LabelKeysDep = Annotated[InferenceLabelKeys, _service("label_keys")]
 TelemetryDep = Annotated[Telemetry, _service("telemetry")]
 AuditDep = Annotated[AuditTrail, _service("audit")]
 KeysDep = Annotated[KeyRing, _service("keys")]
+RateLimitsDep = Annotated[Buckets | None, _service("rate_limits")]
 
 
 async def authorize(conn: HTTPConnection, auth: AuthDep) -> Principal | None:

@@ -8,8 +8,9 @@ import json
 import os
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from monitorx.core.pii import MaskMode, PiiKind
@@ -128,9 +129,42 @@ class Settings(BaseSettings):
     )
 
     rate_limit_per_s: float = Field(
-        default=0.0, ge=0, description="Requests a second per client (0: no limit)."
+        default=0.0,
+        ge=0,
+        description="Requests a second per client: an authenticated request counts "
+        "against its key, any other against its address (0: no limit).",
     )
     rate_limit_burst: int = Field(default=200, gt=0, description="Requests a client may burst.")
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="Redis that replicas share rate-limit buckets through, e.g. "
+        "redis://127.0.0.1:6379/0 (none: each process keeps its own).",
+    )
+    redis_prefix: str = Field(
+        default="monitorx:",
+        min_length=1,
+        description="Prefix of every Redis key MonitorX writes (servers that share "
+        "buckets share the prefix).",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins whose pages may call the API from a browser, e.g. "
+        '["https://grafana.example.com"] ("*": any; none: same origin only).',
+    )
+    ssl_certfile: Path | None = Field(
+        default=None, description="Serve HTTPS with this PEM certificate (chain)…"
+    )
+    ssl_keyfile: Path | None = Field(
+        default=None, description="…and this PEM private key (or the key in the certfile)."
+    )
+    ssl_keyfile_password: SecretStr | None = Field(
+        default=None, description="The password of an encrypted private key."
+    )
+    hsts_max_age_s: int = Field(
+        default=365 * 86_400,
+        ge=0,
+        description="Strict-Transport-Security max-age on answers over HTTPS (0: none).",
+    )
 
     max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_bulk_body_bytes: int = Field(
@@ -293,6 +327,24 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [k.strip() for k in text.split(",") if k.strip()]
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            parts = urlsplit(origin)
+            bare = parts.scheme in ("http", "https") and parts.netloc and not parts.path
+            if origin != "*" and not (bare and not parts.query and not parts.fragment):
+                raise ValueError(
+                    f"{origin!r} is not an origin: scheme://host[:port], no path, or '*'"
+                )
+        return origins
+
+    @model_validator(mode="after")
+    def _tls_files(self) -> Settings:
+        if self.ssl_keyfile is not None and self.ssl_certfile is None:
+            raise ValueError("ssl_keyfile needs ssl_certfile (the certificate it belongs to)")
+        return self
 
     def retention_policy(self) -> RetentionPolicy:
         return RetentionPolicy(

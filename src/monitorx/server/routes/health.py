@@ -15,6 +15,7 @@ from monitorx.server.deps import (
     EngineDep,
     EvaluatorDep,
     NotifierDep,
+    RateLimitsDep,
     SchedulerDep,
     SettingsDep,
     StorageDep,
@@ -65,10 +66,12 @@ async def health(
     notifier: NotifierDep,
     scheduler: SchedulerDep,
     decoder: DecoderDep,
+    rate_limits: RateLimitsDep,
 ) -> JSONResponse:
     """Every part, measured: ``degraded`` when its work is overdue by more than three
-    of its intervals or its last three attempts failed, ``unhealthy`` when storage
-    does not answer; each not-healthy check says why. The status is the worst."""
+    of its intervals or its last three attempts failed, or when the Redis that rate
+    limits are shared through does not answer; ``unhealthy`` when storage does not
+    answer; each not-healthy check says why. The status is the worst."""
     evaluation = evaluator.health()
     alerting = Check(
         evaluation.status,
@@ -87,6 +90,11 @@ async def health(
         "notifications": notifications,
         "scheduler": scheduler.health(),
         "process": _process_check(),
+        "rate_limits": (
+            Check(Health.HEALTHY, "", {"enabled": False})
+            if rate_limits is None
+            else await rate_limits.check()
+        ),
     }
     overall = worst(c.status for c in checks.values())
     return JSONResponse(
