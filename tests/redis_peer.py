@@ -22,6 +22,7 @@ from pathlib import Path
 
 import redis
 
+from monitorx.server.rate_limits.redis_buckets import describe_redis_url
 from tests.backends import unavailable
 from tests.conftest import free_port
 
@@ -39,7 +40,7 @@ def shared_redis() -> Iterator[tuple[str, str]]:
         client.ping()
     except redis.RedisError as exc:
         client.close()
-        unavailable(f"Redis at {REDIS_URL} ({exc})")
+        unavailable(f"Redis at {describe_redis_url(REDIS_URL)} ({exc})")  # no password
         raise
     prefix = f"monitorx-test:{uuid.uuid4().hex[:12]}:"
     try:

@@ -199,3 +199,15 @@ def test_without_a_rate_nothing_is_limited_or_announced(tmp_path: Path) -> None:
         check = httpx.get(f"{server.api}/health").json()["checks"]["rate_limits"]
     assert "X-RateLimit-Limit" not in answer.headers
     assert check == {"status": "healthy", "enabled": False}
+
+
+def test_the_schema_says_what_a_429_carries(limited: LiveServer) -> None:
+    schema = httpx.get(f"{limited.url}/openapi.json").json()
+    refused = schema["paths"]["/api/v1/metrics/inference"]["post"]["responses"]["429"]
+    assert set(refused["headers"]) == {
+        "Retry-After",
+        "X-RateLimit-Limit",
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset",
+    }
+    assert "429" not in schema["paths"]["/api/v1/health"]["get"]["responses"]

@@ -32,15 +32,13 @@ def redis_prefix() -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def buckets(
-    request: pytest.FixtureRequest, redis_prefix: tuple[str, str]
-) -> AsyncIterator[Buckets]:
-    url, prefix = redis_prefix
-    made: Buckets = (
-        MemoryBuckets(1.0, 3)
-        if request.param == "memory"
-        else RedisBuckets.from_url(url, prefix, 1.0, 3)
-    )
+async def buckets(request: pytest.FixtureRequest) -> AsyncIterator[Buckets]:
+    made: Buckets
+    if request.param == "memory":
+        made = MemoryBuckets(1.0, 3)
+    else:
+        url, prefix = request.getfixturevalue("redis_prefix")
+        made = RedisBuckets.from_url(url, prefix, 1.0, 3)
     yield made
     await made.close()
 

@@ -94,6 +94,17 @@ _ERROR_WORDS = {
 }
 
 
+# What a 429 carries (server/rate_limits); answers that are not refused carry the
+# X-RateLimit-* three as well while limits are on.
+_INTEGER = {"type": "integer"}
+_RATE_LIMIT_HEADERS = {
+    "Retry-After": {"description": "seconds until a request is admitted", "schema": _INTEGER},
+    "X-RateLimit-Limit": {"description": "the bucket's size (burst)", "schema": _INTEGER},
+    "X-RateLimit-Remaining": {"description": "requests it admits now", "schema": _INTEGER},
+    "X-RateLimit-Reset": {"description": "Unix seconds when it is full", "schema": _INTEGER},
+}
+
+
 def _document_errors(path: str, operation: dict[str, Any]) -> None:
     """Every API operation answers errors in the one error shape (server/errors.py)."""
     responses: dict[str, Any] = operation.setdefault("responses", {})
@@ -104,6 +115,8 @@ def _document_errors(path: str, operation: dict[str, Any]) -> None:
         codes.append("404")
     for code in codes:
         responses[code] = {"description": _ERROR_WORDS[code], "content": _ERROR_REF}
+    if "429" in responses:
+        responses["429"]["headers"] = _RATE_LIMIT_HEADERS
     for code, response in responses.items():
         if code.startswith(("4", "5")):
             response["content"] = _ERROR_REF
