@@ -101,3 +101,26 @@ def test_serve_with_an_otlp_grpc_port_and_no_grpcio_names_the_extra(
     assert main(["serve", "--otlp-grpc-port", "4317", "--data-dir", data_dir]) == 2
     error = capsys.readouterr().err
     assert 'needs grpcio, which is not installed: pip install "monitorx[otlp-grpc]"' in error
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql://mx:s3cret-pass@db:5432/monitorx",
+            "postgresql://mx:<secret>@db:5432/monitorx",
+        ),
+        (
+            "postgresql://db/monitorx?password=s3cret-pass",
+            "postgresql://db/monitorx?password=<secret>",
+        ),
+        (
+            "duckdb:////var/lib/monitorx/monitorx.duckdb",
+            "duckdb:////var/lib/monitorx/monitorx.duckdb",
+        ),
+    ],
+)
+def test_the_start_up_banner_never_prints_a_storage_password(url: str, shown: str) -> None:
+    from monitorx.cli.main import _shown_url
+
+    assert _shown_url(url) == shown

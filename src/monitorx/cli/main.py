@@ -43,6 +43,15 @@ def _bootstrap_key(data_dir: Path) -> str:
     return key
 
 
+def _shown_url(url: str) -> str:
+    """A storage URL as the start-up banner prints it: a password or a credential in
+    its query replaced by ``<secret>`` (a log line never holds one)."""
+    from monitorx.alerting.notify.channels.redaction import REDACTED, redact_url_credentials
+
+    redacted = redact_url_credentials(url)
+    return redacted if REDACTED in redacted else url
+
+
 def serve(args: argparse.Namespace) -> int:
     from pydantic import SecretStr
 
@@ -92,7 +101,7 @@ def serve(args: argparse.Namespace) -> int:
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
     sys.setswitchinterval(0.0005)
-    print(f"MonitorX {_version()} storing data at {settings.resolved_storage_url()}")
+    print(f"MonitorX {_version()} storing data at {_shown_url(settings.resolved_storage_url())}")
     scheme = "https" if tls else "http"
     print(f"Dashboard and API on {scheme}://{settings.host}:{settings.port}/ (docs at /docs)")
     print(secret_keys.describe())
