@@ -43,6 +43,13 @@ def _group_alive(pgid: int) -> list[int]:
     return alive
 
 
+def _as_in_a_terminal() -> None:
+    """In the child, before exec: SIGINT as a terminal's foreground job has it. A
+    test run started in the background by a non-interactive shell inherits SIGINT
+    ignored, and an ignored signal stays ignored across exec."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(process: subprocess.Popen[str]) -> tuple[int, str]:
     """Ctrl-C as a terminal sends it; the exit code and everything printed."""
     os.killpg(process.pid, signal.SIGINT)
@@ -75,6 +82,7 @@ def test_ctrl_c_stops_serve_and_its_decoder_workers_cleanly(tmp_path: Path) -> N
         stderr=subprocess.STDOUT,
         text=True,
         process_group=0,
+        preexec_fn=_as_in_a_terminal,
     )
     try:
         api = f"http://127.0.0.1:{port}/api/v1"
@@ -112,6 +120,7 @@ def test_ctrl_c_stops_the_demo_cleanly_after_its_summary(live_server: LiveServer
         stderr=subprocess.STDOUT,
         text=True,
         process_group=0,
+        preexec_fn=_as_in_a_terminal,
     )
     try:
         seen = _until_sending(demo)
@@ -170,6 +179,7 @@ def test_ctrl_c_stops_the_quickstart_its_server_and_its_demo_cleanly(tmp_path: P
         stderr=subprocess.STDOUT,
         text=True,
         process_group=0,
+        preexec_fn=_as_in_a_terminal,
     )
     try:
         seen = _until_sending(quickstart)

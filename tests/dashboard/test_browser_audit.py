@@ -45,7 +45,7 @@ def test_the_audit_page_lists_changes_and_filters_them(
 
     tab.page.fill("#f-action", "delete_model")
     tab.page.dispatch_event("#f-action", "change")
-    tab.page.wait_for_function("document.querySelectorAll('#audit tbody tr').length === 1")
+    tab.page.wait_for_function("() => document.querySelectorAll('#audit tbody tr').length === 1")
     assert [r[2] for r in _rows(tab)] == ["delete_model"]
     assert "action=delete_model" in tab.page.url
     assert tab.errors == []
