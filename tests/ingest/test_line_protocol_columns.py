@@ -43,7 +43,7 @@ _plain_body = st.lists(
 
 def _same(body: str, precision: str) -> None:
     scale = PRECISIONS[precision]
-    careful = _decode_line_by_line(body, NOW_US, scale, {})
+    careful = _decode_line_by_line(body, NOW_US, scale)
     plain = decode_plain_body(body, NOW_US, scale, lambda k, f: _series_field(k, f, precision))
     if plain is None:
         return

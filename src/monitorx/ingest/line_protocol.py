@@ -196,6 +196,16 @@ def _plain_series(key: str) -> _Series:
     return _Series(measurement, _labels(tags))
 
 
+def _series_field(key: str, field_key: str) -> tuple[str, dict[str, str]] | None:
+    """The sample name and labels of a field of a plain series key, or None when
+    the line would be refused (the careful decoder then names why)."""
+    try:
+        series = _plain_series(key)
+        return series.name(field_key), series.labels
+    except _LineRefused:
+        return None
+
+
 def _escaped_line(
     line: str, lines: Iterator[str], scale: tuple[int, int], now_us: int
 ) -> tuple[_Series, list[tuple[str, float]], int, int]:
@@ -241,24 +251,13 @@ def decode_lines(body: str, now_us: int, precision: str = "n") -> DecodedLines:
     timestamp is at ``now_us``. A plain body is decoded as a whole, in Arrow
     (`monitorx.ingest.line_protocol_columns`); any other line by line."""
     scale = PRECISIONS[precision]
-    known: dict[str, _Series] = {}
-
-    def series_field(key: str, field_key: str) -> tuple[str, dict[str, str]] | None:
-        try:
-            series = known.get(key) or known.setdefault(key, _plain_series(key))
-            return series.name(field_key), series.labels
-        except _LineRefused:
-            return None
-
-    plain = decode_plain_body(body, now_us, scale, series_field)
+    plain = decode_plain_body(body, now_us, scale, _series_field)
     if plain is not None:
         return DecodedLines(plain.samples, plain.line_of_row, [], plain.points)
-    return _decode_line_by_line(body, now_us, scale, known)
+    return _decode_line_by_line(body, now_us, scale)
 
 
-def _decode_line_by_line(
-    body: str, now_us: int, scale: tuple[int, int], known: dict[str, _Series]
-) -> DecodedLines:
+def _decode_line_by_line(body: str, now_us: int, scale: tuple[int, int]) -> DecodedLines:
     samples = SampleColumns()
     errors: list[LineError] = []
     points = 0
@@ -301,9 +300,7 @@ def _decode_line_by_line(
                 else:
                     key, field_text, stamp = _cut(line)
                     ts_us = now_us if stamp is None else _timestamp_us(stamp, scale)
-                series = known.get(key)  # type: ignore[assignment]
-                if series is None:
-                    series = known[key] = _plain_series(key)
+                series = _plain_series(key)  # cached across bodies
                 field_names = series.names
                 for item in field_text.split(","):
                     field_key, _, text = item.partition("=")
