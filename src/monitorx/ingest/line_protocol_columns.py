@@ -31,7 +31,13 @@ from monitorx.store.samples.batch import F64, I64, KeyedSamples
 _FLOAT = r"^-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"
 _INT = r"^-?[0-9]+i$"
 _UINT = r"^[0-9]+u$"
-_DIGITS = r"^[0-9]+$"
+# The bytes of a plain decimal float, and of a plain integer: a field or timestamp
+# made of other bytes goes through the regular expressions above. A text made only
+# of these bytes that is still no number (``1-2``, ``e``) fails Arrow's cast.
+_FLOAT_BYTES = np.zeros(256, np.bool_)
+_FLOAT_BYTES[np.frombuffer(b"0123456789.eE-", np.uint8)] = True
+_DIGIT_BYTES = np.zeros(256, np.bool_)
+_DIGIT_BYTES[np.frombuffer(b"0123456789", np.uint8)] = True
 _TRUE = pa.array(["t", "T", "true", "True", "TRUE"])
 _FALSE = pa.array(["f", "F", "false", "False", "FALSE"])
 _MAX_FLOAT = np.finfo(np.float64).max
@@ -59,12 +65,39 @@ def _none_empty(texts: pa.Array) -> bool:
     return _holds(pc.not_equal(texts, ""))
 
 
+def _only(texts: pa.Array, allowed: np.ndarray) -> bool:
+    """Whether every byte of every text is one of the ``allowed`` (a table of 256),
+    read from the array's data buffer at once (no text is looked at alone)."""
+    if texts.type != pa.string() or texts.null_count:
+        return False
+    _, offsets, data = texts.buffers()
+    if data is None:  # only empty texts
+        return True
+    bounds = np.frombuffer(offsets, np.int32)[texts.offset : texts.offset + len(texts) + 1]
+    content = np.frombuffer(data, np.uint8)[bounds[0] : bounds[-1]]
+    return bool(allowed[content].all())
+
+
+def _plain_floats(text: pa.Array) -> F64 | None:
+    """The values when every text is a plain decimal float, else None."""
+    if not _only(text, _FLOAT_BYTES) or not _none_empty(text):
+        return None
+    try:
+        values: F64 = pc.cast(text, pa.float64()).to_numpy()
+    except pa.ArrowInvalid:
+        return None
+    return values
+
+
 def _numbers(text: pa.Array) -> F64:
     """Field values as floats; `_NotPlain` for any InfluxDB would not read as one,
     or read otherwise, or that would not fit."""
-    is_float = pc.match_substring_regex(text, _FLOAT)
     values: F64
-    if _holds(is_float):
+    plain = _plain_floats(text)
+    is_float = None if plain is not None else pc.match_substring_regex(text, _FLOAT)
+    if plain is not None:
+        values = plain
+    elif _holds(is_float):
         values = pc.cast(text, pa.float64()).to_numpy()
     else:
         values = np.empty(len(text))
@@ -104,7 +137,7 @@ def _times(stamps: pa.Array, has_time: np.ndarray, now_us: int, scale: tuple[int
     if not rows.size:
         return ts_us
     given = stamps.take(pa.array(rows))
-    if not _holds(pc.match_substring_regex(given, _DIGITS)):
+    if not _only(given, _DIGIT_BYTES):
         raise _NotPlain
     raw = pc.cast(given, pa.int64()).to_numpy()  # past int64: ArrowInvalid
     multiply, divide = scale
@@ -116,7 +149,8 @@ def _times(stamps: pa.Array, has_time: np.ndarray, now_us: int, scale: tuple[int
 
 def _lines(body: str) -> tuple[pa.Array, I64]:
     """The body's lines that are not blank or comments, trimmed, and their numbers."""
-    lines = pc.utf8_trim(pa.array(body.split("\n"), pa.string()), characters=" \r")
+    whole = pc.split_pattern(pa.array([body], pa.string()), "\n")
+    lines = pc.utf8_trim(pc.list_flatten(whole), characters=" \r")
     keep = pc.and_(pc.not_equal(lines, ""), pc.invert(pc.starts_with(lines, "#")))
     numbers = np.flatnonzero(keep.to_numpy(zero_copy_only=False)) + 1
     return lines.filter(keep), numbers
