@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import stat
 import subprocess
 import sys
 import time
@@ -17,19 +16,10 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import MetricsServiceStub
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from monitorx.cli.main import _bootstrap_key, _pii_line, build_parser, main
+from monitorx.cli.main import _pii_line, build_parser, main
 from monitorx.server.settings import Settings
 from tests.conftest import free_port
 from tests.system.conftest import start_server
-
-
-def test_bootstrap_key_is_made_once_and_kept_private(tmp_path: Path) -> None:
-    key = _bootstrap_key(tmp_path / "data")
-    path = tmp_path / "data" / "admin-api-key"
-    assert key.startswith("mx_")
-    assert len(key) > 30
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert _bootstrap_key(tmp_path / "data") == key
 
 
 def test_serve_flags_override_the_environment() -> None:

@@ -5,9 +5,9 @@ keys of channel secrets."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import os
-import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,20 +29,6 @@ SERVER_EXTRA = 'pip install "monitorx[server]"'
 STOPPED_BY_CTRL_C = ("serve", "demo")  # commands that run until interrupted
 
 
-def _bootstrap_key(data_dir: Path) -> str:
-    """The admin key for a server with auth on and no key configured: made once, kept
-    in ``<data_dir>/admin-api-key`` (mode 0600)."""
-    path = data_dir / "admin-api-key"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = "mx_" + secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(key + "\n")
-    return key
-
-
 def _shown_url(url: str) -> str:
     """A storage URL as the start-up banner prints it: a password or a credential in
     its query replaced by ``<secret>`` (a log line never holds one)."""
@@ -55,6 +41,7 @@ def _shown_url(url: str) -> str:
 def serve(args: argparse.Namespace) -> int:
     from pydantic import SecretStr
 
+    from monitorx.cli.bootstrap_key import bootstrap_admin_key
     from monitorx.cli.serving import check_tls, run_server
     from monitorx.cli.store_in_use import check_store_free, embedded_store
     from monitorx.server.app import create_app
@@ -85,14 +72,10 @@ def serve(args: argparse.Namespace) -> int:
     if embedded is not None:
         check_store_free(embedded)  # before anything starts or prints: one line
     if settings.auth_enabled and not settings.api_keys and settings.jwt_secret is None:
-        key = _bootstrap_key(settings.data_dir)
-        settings.api_keys = [SecretStr(key)]
-        print(
-            f"Auth is on and no API key was configured: using the admin key in "
-            f"{settings.data_dir / 'admin-api-key'}.\n"
-            "Send it as the X-API-Key header (or set MONITORX_AUTH_ENABLED=false on a "
-            "trusted machine)."
-        )
+        bootstrap = asyncio.run(bootstrap_admin_key(settings))
+        if bootstrap.legacy_key is not None:
+            settings.api_keys = [SecretStr(bootstrap.legacy_key)]
+        print(bootstrap.message)
     secret_keys = load_secret_keys(settings)  # a PostgreSQL store without keys stops here
     app = create_app(settings, secret_keys=secret_keys)
     # Ingest allocates thousands of short-lived objects per batch; the default GC
