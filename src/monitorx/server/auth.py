@@ -40,6 +40,7 @@ logger = logging.getLogger("monitorx.auth")
 class Principal:
     name: str
     role: Role
+    project: str | None = None  # a token's ``project`` claim; None: the server's project
 
 
 _ANONYMOUS_ADMIN = Principal("anonymous", Role.ADMIN)
@@ -67,8 +68,10 @@ class Authenticator:
         api_keys: list[str],
         jwt_secret: str | None,
         keyring: KeyRing | None = None,
+        project: str | None = None,
     ) -> None:
-        """``api_keys``: those of the settings; ``keyring``: those of the store."""
+        """``api_keys``: those of the settings; ``keyring``: those of the store;
+        ``project``: the one this server serves (a token for another is refused)."""
         self.enabled = enabled
         self._keyring = keyring
         self._keys: list[tuple[bytes, Principal]] = []
@@ -79,6 +82,7 @@ class Authenticator:
             )
             self._keys.append((key.encode(), principal))
         self._jwt_secret = jwt_secret
+        self._project = project
 
     def authenticate(self, conn: HTTPConnection) -> Principal:
         """The caller of ``conn``; `Unauthorized` when it names none. Worked out on the
@@ -161,7 +165,12 @@ class Authenticator:
             role, _ = parse_role(str(claims.get("role", Role.VIEWER.value)))
         except ValidationError as exc:
             raise Unauthorized(f"invalid token: {exc}") from None
-        return Principal(str(claims.get("sub", "jwt")), role)
+        project = claims.get("project")
+        if project is not None and self._project is not None and project != self._project:
+            raise Unauthorized("invalid token: it is for another project")
+        return Principal(
+            str(claims.get("sub", "jwt")), role, None if project is None else str(project)
+        )
 
     @staticmethod
     def require(principal: Principal, permission: Permission) -> None:
