@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 from fastapi import FastAPI
@@ -67,6 +68,9 @@ from monitorx.store.samples.hot import SampleHotTier
 from monitorx.store.samples.service import CustomMetrics
 from monitorx.store.secret_keys import SecretKeyRing, SecretUnreadable
 
+if TYPE_CHECKING:
+    from monitorx.server.oidc import OidcLogin
+
 Step = Callable[[], Awaitable[object]]
 logger = logging.getLogger("monitorx.server")
 
@@ -110,6 +114,7 @@ def _authenticator(settings: Settings, keyring: KeyRing) -> Authenticator:
         [k.get_secret_value() for k in settings.api_keys],
         settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
         keyring,
+        project=settings.project_id,
     )
 
 
@@ -180,6 +185,16 @@ def _rate_limits(settings: Settings) -> Buckets | None:
         settings.rate_limit_per_s,
         settings.rate_limit_burst,
     )
+
+
+def _sso(settings: Settings, clock: Clock) -> OidcLogin | None:
+    """Single sign-on through the OpenID provider the settings name, if any."""
+    if settings.oidc_issuer is None:
+        return None
+    # Imported here: a server without SSO never loads authlib.
+    from monitorx.server.oidc import OidcLogin
+
+    return OidcLogin(settings, clock)
 
 
 def _async(fn: Callable[[], object]) -> Step:
@@ -332,6 +347,7 @@ def assemble(
         ),
         audit=AuditTrail(store, clock, settings.project_id, settings.audit_retention_s),
         rate_limits=rate_limits,
+        sso=_sso(settings, clock),
     )
 
     scheduler.every(settings.alert_tick_s, "resolve-cleared-alerts", engine.resolve_cleared)

@@ -63,6 +63,10 @@ _CREDENTIAL_WORDS = frozenset(
     }
 )
 _CREDENTIAL_SUFFIXES = ("key", "token", "secret", "password", "passwd", "signature")
+# Query parameters that carry a credential under a plain name: OAuth's authorization
+# code (RFC 6749 §4.1.2), which the OpenID provider appends to /auth/oidc/callback.
+# Matched as whole names, and only in ``name=value`` text: "status_code" stays.
+_CREDENTIAL_PARAMETERS = frozenset({"code"})
 # Names that look like credentials and are not: the WebSocket handshake's nonces.
 _NOT_CREDENTIALS = frozenset({"sec-websocket-key", "sec-websocket-accept"})
 
@@ -104,7 +108,7 @@ def is_credential_name(name: str, *, camel_case: bool = True) -> bool:
 
 def _assigned(match: re.Match[str]) -> str:
     name, value = match.group(1), match.group(2)
-    if not value or not is_credential_name(name):
+    if not value or not (name.lower() in _CREDENTIAL_PARAMETERS or is_credential_name(name)):
         return match.group(0)
     return f"{name}={REDACTED}"
 
