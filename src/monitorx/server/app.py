@@ -45,6 +45,7 @@ from monitorx.server.routes import (
     series,
     silences,
     slos,
+    sso,
     summary,
     threshold_profiles,
     ws,
@@ -125,6 +126,7 @@ def create_app(
     for module in ROOT_ROUTERS:
         app.include_router(module.router, dependencies=guarded)
     app.include_router(dashboard.router)
+    app.include_router(sso.router)
     app.include_router(api_docs_router)
     _install_middleware(app, settings, parts.services)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

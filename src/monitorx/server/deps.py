@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI
 from starlette.requests import HTTPConnection
@@ -77,6 +77,9 @@ from monitorx.store import Storage, TieredReads
 from monitorx.store.label_keys import InferenceLabelKeys
 from monitorx.store.metric_queries import MetricQueries
 from monitorx.store.samples.service import CustomMetrics
+
+if TYPE_CHECKING:  # authlib is imported only where SSO is configured (assembly)
+    from monitorx.server.oidc import OidcLogin
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,7 @@ class Services:
     audit: AuditTrail
     keys: KeyRing
     rate_limits: Buckets | None  # None: requests are not rate limited
+    sso: OidcLogin | None = None  # None: no single sign-on configured
 
 
 def services_of(app: FastAPI) -> Services:

@@ -133,6 +133,10 @@ PUBLIC = frozenset(
         "login_page",
         "plotly_js",
         "favicon",
+        # Single sign-on: the browser's trip to the OpenID provider and back.
+        "oidc_config",
+        "oidc_login",
+        "oidc_callback",
     }
 )
 

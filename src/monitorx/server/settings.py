@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from monitorx.core import ValidationError
+from monitorx.core.access import Role, parse_role
 from monitorx.core.pii import MaskMode, PiiKind
 from monitorx.store import RetentionPolicy
 
@@ -92,6 +94,38 @@ class Settings(BaseSettings):
     )
     jwt_secret: SecretStr | None = Field(
         default=None, description="HS256 secret for `Authorization: Bearer` tokens."
+    )
+    # Single sign-on through OpenID Connect (server/sso.py, docs/security.md).
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="The OpenID provider's issuer URL; its discovery document is "
+        "<issuer>/.well-known/openid-configuration. Unset: no SSO.",
+    )
+    oidc_client_id: str | None = Field(default=None, description="MonitorX's client id there.")
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="Its client secret (unset: a public client, PKCE alone)."
+    )
+    oidc_scopes: str = Field(
+        default="openid email profile", description="The scopes asked for, space-separated."
+    )
+    oidc_default_project: str | None = Field(
+        default=None, description="The project of SSO users (unset: project_id)."
+    )
+    oidc_default_role: Role | Literal["none"] = Field(
+        default=Role.VIEWER,
+        description="The role of an SSO user whom oidc_role_map gives none ('none': "
+        "such a user is refused).",
+    )
+    oidc_roles_claim: str = Field(
+        default="groups", description="The ID token claim (a list or a string) mapped to roles."
+    )
+    oidc_role_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Values of oidc_roles_claim → `ROLE` or `PROJECT:ROLE`, as a JSON "
+        'object (`{"ml-admins": "admin"}`); the highest role matched wins.',
+    )
+    oidc_session_ttl_s: float = Field(
+        default=3600.0, gt=0, description="How long the dashboard's SSO session token lasts."
     )
     secret_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
@@ -344,6 +378,31 @@ class Settings(BaseSettings):
     def _tls_files(self) -> Settings:
         if self.ssl_keyfile is not None and self.ssl_certfile is None:
             raise ValueError("ssl_keyfile needs ssl_certfile (the certificate it belongs to)")
+        return self
+
+    @field_validator("oidc_role_map")
+    @classmethod
+    def _role_map(cls, mapping: dict[str, str]) -> dict[str, str]:
+        for claim, value in mapping.items():
+            try:
+                parse_role(value.rpartition(":")[2], "oidc_role_map")
+            except ValidationError as exc:
+                raise ValueError(f"{claim!r}: {exc}") from None
+        return mapping
+
+    @model_validator(mode="after")
+    def _oidc_needs(self) -> Settings:
+        if self.oidc_issuer is None:
+            return self
+        if not self.oidc_client_id:
+            raise ValueError("oidc_issuer needs oidc_client_id (MONITORX_OIDC_CLIENT_ID)")
+        if self.jwt_secret is None:
+            raise ValueError(
+                "oidc_issuer needs jwt_secret (MONITORX_JWT_SECRET): the dashboard's SSO "
+                "sessions are HS256 tokens signed with it"
+            )
+        if "openid" not in self.oidc_scopes.split():
+            raise ValueError("oidc_scopes must include openid")
         return self
 
     def retention_policy(self) -> RetentionPolicy:

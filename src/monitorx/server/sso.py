@@ -1,0 +1,134 @@
+"""Who an SSO sign-in is, and the session the dashboard gets for it.
+
+An OpenID provider (`monitorx.server.oidc`) vouches for a person with the claims
+of an ID token; `RoleMapping` turns those claims into an `SsoIdentity` — a name
+for the audit log, the project, and the role (``oidc_role_map`` over the
+``oidc_roles_claim`` claim, else ``oidc_default_role``). `issue_session` turns
+the identity into the credential the dashboard sends.
+
+`issue_session` is the one hand-off point to the rest of auth: for now it signs a
+short-lived HS256 access token that `Authenticator` accepts as a bearer JWT (claims
+``sub``, ``project``, ``role``, ``iat``, ``exp``, ``jti``); once users and
+``POST /api/v1/auth/token`` exist, it issues their token pair instead.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ROLE_RANK", "RoleMapping", "SsoIdentity", "SsoRefused", "issue_session"]
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import jwt
+
+from monitorx.core import MonitorXError
+from monitorx.core.access import Role, parse_role
+from monitorx.server.settings import Settings
+
+ROLE_RANK: dict[Role, int] = {Role.INGEST: 0, Role.VIEWER: 1, Role.EDITOR: 2, Role.ADMIN: 3}
+"""Which role wins when a person's claim matches several (``ingest`` lowest: it
+cannot even read)."""
+
+ANONYMOUS = "anonymous"
+
+
+class SsoRefused(MonitorXError):
+    """A sign-in that does not go through: the page's status and reason, and whom
+    it was for (``anonymous`` until the provider named someone)."""
+
+    def __init__(self, reason: str, status: int = 400, actor: str = ANONYMOUS) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.actor = actor
+
+
+@dataclass(frozen=True, slots=True)
+class SsoIdentity:
+    """A person the provider vouched for: ``name`` as the audit log shows it
+    (``oidc:<email>``, else ``oidc:<sub>``), the project and role mapped to."""
+
+    name: str
+    project: str
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class RoleMapping:
+    """``oidc_role_map`` and its defaults, read once from the settings."""
+
+    served_project: str
+    default_project: str
+    default_role: Role | None  # None: a person no entry matches is refused
+    claim: str
+    roles: tuple[tuple[str, str, Role], ...]  # (claim value, project, role), in order
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RoleMapping:
+        project = settings.oidc_default_project or settings.project_id
+        roles = []
+        for value, target in settings.oidc_role_map.items():
+            named, _, role = target.rpartition(":")
+            roles.append((value, named or project, parse_role(role, "oidc_role_map")[0]))
+        default = settings.oidc_default_role
+        return cls(
+            served_project=settings.project_id,
+            default_project=project,
+            default_role=None if default == "none" else Role(default),
+            claim=settings.oidc_roles_claim,
+            roles=tuple(roles),
+        )
+
+    def identity(self, claims: Mapping[str, object]) -> SsoIdentity:
+        """The identity of the person ``claims`` (a validated ID token's) describe;
+        `SsoRefused` (403) when no role or another project is theirs."""
+        name = f"oidc:{_display_name(claims)}"
+        held = claims.get(self.claim)
+        values = {held} if isinstance(held, str) else set(held) if isinstance(held, list) else set()
+        best: tuple[str, Role] | None = None
+        for value, project, role in self.roles:
+            if value in values and (best is None or ROLE_RANK[role] > ROLE_RANK[best[1]]):
+                best = (project, role)
+        if best is None and self.default_role is not None:
+            best = (self.default_project, self.default_role)
+        if best is None:
+            raise SsoRefused(
+                f"no role on this server is mapped to your {self.claim!r}: ask an admin "
+                "to add one to MONITORX_OIDC_ROLE_MAP",
+                403,
+                name,
+            )
+        project, role = best
+        if project != self.served_project:
+            raise SsoRefused(f"this server does not serve project {project!r}", 403, name)
+        return SsoIdentity(name, project, role)
+
+
+def _display_name(claims: Mapping[str, object]) -> str:
+    """A verified email names a person readably; otherwise the provider's stable id."""
+    email = claims.get("email")
+    if isinstance(email, str) and email and claims.get("email_verified", True) is not False:
+        return email
+    return str(claims.get("sub", ""))
+
+
+def issue_session(
+    identity: SsoIdentity, secret: str, ttl_s: float, now: datetime
+) -> dict[str, object]:
+    """The credential the dashboard signs in with, shaped as ``POST
+    /api/v1/auth/token`` answers: ``access_token`` (HS256, ``secret``), ``token_type``,
+    ``expires_in``. No refresh token yet: when it expires, the person signs in again."""
+    issued = int(now.timestamp())
+    expires_in = max(1, round(ttl_s))
+    claims = {
+        "sub": identity.name,
+        "project": identity.project,
+        "role": identity.role.value,
+        "iat": issued,
+        "exp": issued + expires_in,
+        "jti": secrets.token_urlsafe(16),
+    }
+    token = jwt.encode(claims, secret, algorithm="HS256")
+    return {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
