@@ -20,5 +20,13 @@ async function signIn() {
   location.href = /^\/(?![\/\\])/.test(next) ? next : "/";
 }
 
+// "Sign in with SSO" only where the server has a provider (MONITORX_OIDC_ISSUER).
+fetch("/auth/oidc/config").then((r) => r.json()).then((config) => {
+  if (!config.enabled) return;
+  const next = MX.params.get("next");
+  document.getElementById("login-sso").href = config.login_url + (next ? "?next=" + encodeURIComponent(next) : "");
+  document.getElementById("sso").hidden = false;
+}).catch(() => {});
+
 document.getElementById("login-submit").addEventListener("click", signIn);
 document.getElementById("login-value").addEventListener("keydown", (event) => { if (event.key === "Enter") signIn(); });
