@@ -40,7 +40,6 @@ _HANDOFF = """<!doctype html>
 <title>Signing in · MonitorX</title></head>
 <body data-credential="{credential}" data-next="{next}">
 <p>Signing in…</p>
-<script src="/static/mx.js"></script>
 <script src="/static/sso.js"></script>
 </body></html>
 """
