@@ -53,6 +53,7 @@ class OidcProvider:
     id_token_claims: dict[str, Any] = field(default_factory=dict)
     deny: str | None = None
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    issued_codes: list[str] = field(default_factory=list)
     access_tokens: set[str] = field(default_factory=set)
     token_requests: int = 0
 
@@ -88,6 +89,7 @@ class OidcProvider:
         if self.deny:
             return 302, f"{redirect}?{urlencode({'error': self.deny, 'state': state})}"
         code = secrets.token_urlsafe(24)
+        self.issued_codes.append(code)
         self.codes[code] = {
             "redirect_uri": redirect,
             "challenge": query["code_challenge"],

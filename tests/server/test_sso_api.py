@@ -4,6 +4,7 @@ dashboard, the role it maps to, the audit log, and every refusal as a 4xx page."
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -306,6 +307,20 @@ def test_a_token_for_another_project_is_refused() -> None:
     mine = jwt.encode({"sub": "x", "role": "viewer", "project": "default"}, SECRET, "HS256")
     principal = auth.authenticate_headers({"authorization": f"Bearer {mine}"})
     assert (principal.role, principal.project) == (Role.VIEWER, "default")
+
+
+def test_neither_the_code_nor_the_secrets_reach_the_log(
+    server: LiveServer, provider: OidcProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.INFO, logger="uvicorn.access")  # request lines, as deployed
+    with httpx.Client() as browser:
+        token = session_token(sign_in(server, browser))
+        provider.id_token_claims = {"aud": "another-client"}
+        assert sign_in(server, browser).status_code == 403
+    assert "/auth/oidc/callback?code=<secret>" in caplog.text  # the line is there...
+    for secret in (*provider.issued_codes, CLIENT_SECRET, SECRET, token):
+        assert secret not in caplog.text  # ...without the code
 
 
 def test_the_authorization_code_stays_out_of_the_log() -> None:

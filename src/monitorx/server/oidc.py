@@ -34,7 +34,7 @@ from joserfc.errors import JoseError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from monitorx.core import Clock
+from monitorx.core import Clock, MonitorXError
 from monitorx.server.settings import Settings
 from monitorx.server.sso import RoleMapping, SsoIdentity, SsoRefused
 
@@ -65,7 +65,9 @@ class OidcLogin:
     """SSO through the provider the settings name (``oidc_*``)."""
 
     def __init__(self, settings: Settings, clock: Clock) -> None:
-        assert settings.oidc_issuer and settings.oidc_client_id and settings.jwt_secret
+        if not (settings.oidc_issuer and settings.oidc_client_id and settings.jwt_secret):
+            # Settings refuse this combination; a hand-made one gets the same words.
+            raise MonitorXError("SSO needs oidc_issuer, oidc_client_id and jwt_secret")
         self._clock = clock
         self._issuer = settings.oidc_issuer
         self._client_id = settings.oidc_client_id
