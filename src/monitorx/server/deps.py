@@ -35,6 +35,7 @@ __all__ = [
     "SchedulerDep",
     "Services",
     "SettingsDep",
+    "SsoDep",
     "StorageDep",
     "TelemetryDep",
     "ThresholdProfilesDep",
@@ -160,6 +161,7 @@ MetricQueriesDep = Annotated[MetricQueries, _service("metric_queries")]
 LabelKeysDep = Annotated[InferenceLabelKeys, _service("label_keys")]
 TelemetryDep = Annotated[Telemetry, _service("telemetry")]
 AuditDep = Annotated[AuditTrail, _service("audit")]
+SsoDep = Annotated["OidcLogin | None", _service("sso")]
 KeysDep = Annotated[KeyRing, _service("keys")]
 RateLimitsDep = Annotated[Buckets | None, _service("rate_limits")]
 

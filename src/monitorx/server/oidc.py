@@ -18,7 +18,7 @@ rather than putting a session middleware in front of every request.
 
 from __future__ import annotations
 
-__all__ = ["CALLBACK_PATH", "LOGIN_PATH", "STATE_COOKIE", "OidcLogin"]
+__all__ = ["CALLBACK_PATH", "STATE_COOKIE", "OidcLogin"]
 
 import hashlib
 import hmac
@@ -49,7 +49,6 @@ with warnings.catch_warnings():
 
 logger = logging.getLogger("monitorx.sso")
 
-LOGIN_PATH = "/auth/oidc/login"
 CALLBACK_PATH = "/auth/oidc/callback"
 STATE_COOKIE = "monitorx-oidc"
 STATE_COOKIE_PATH = "/auth/oidc/"

@@ -23,13 +23,16 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from monitorx.core import NotFound
-from monitorx.server.sso import SsoIdentity, SsoRefused, issue_session
+from monitorx.server.audit_trail import AuditTrail
+from monitorx.server.deps import AuditDep, ClockDep, SettingsDep, SsoDep
+from monitorx.server.sso import SsoRefused, issue_session
 
 if TYPE_CHECKING:  # authlib is imported only where SSO is configured (assembly)
     from monitorx.server.oidc import OidcLogin
 
 router = APIRouter(include_in_schema=False)
 AUDIT_ACTION = "sso_login"
+LOGIN_PATH = "/auth/oidc/login"
 _HTML = "text/html; charset=utf-8"
 _NO_STORE = {"Cache-Control": "no-store"}
 # A path on this server: "//host" and "/\\host" would leave it (as login.js checks).
@@ -54,57 +57,59 @@ _REFUSED = """<!doctype html>
 """
 
 
-def _login(request: Request) -> OidcLogin:
-    login: OidcLogin | None = request.app.state.services.sso
+def _configured(login: OidcLogin | None) -> OidcLogin:
     if login is None:
         raise NotFound("single sign-on is not configured on this server (MONITORX_OIDC_ISSUER)")
     return login
 
 
 @router.get("/auth/oidc/config")
-async def oidc_config(request: Request) -> dict[str, object]:
+async def oidc_config(sso: SsoDep) -> dict[str, object]:
     """Whether the login page offers SSO, and where it starts."""
-    enabled = request.app.state.services.sso is not None
-    return {"enabled": enabled, "login_url": "/auth/oidc/login" if enabled else None}
+    return {"enabled": sso is not None, "login_url": LOGIN_PATH if sso is not None else None}
 
 
-@router.get("/auth/oidc/login")
-async def oidc_login(request: Request, next_page: str = Query("/", alias="next")) -> Response:
+@router.get(LOGIN_PATH)
+async def oidc_login(
+    request: Request, sso: SsoDep, audit: AuditDep, next_page: str = Query("/", alias="next")
+) -> Response:
     """To the provider; back on ``next`` (a path on this server) once signed in."""
-    login = _login(request)
+    login = _configured(sso)
     try:
         return await login.begin(request, next_page if _LOCAL_PATH.match(next_page) else "/")
     except SsoRefused as refused:
-        await _audit(request, refused.actor, refused.status)
+        await _audit(audit, request, refused.actor, refused.status)
         return _refused_page(refused)
 
 
 @router.get("/auth/oidc/callback")
-async def oidc_callback(request: Request) -> Response:
-    login = _login(request)
+async def oidc_callback(
+    request: Request, sso: SsoDep, audit: AuditDep, settings: SettingsDep, clock: ClockDep
+) -> Response:
+    """The provider's answer: the session handed to the dashboard, or why not."""
+    login = _configured(sso)
     try:
         identity, next_path = await login.finish(request)
     except SsoRefused as refused:
-        await _audit(request, refused.actor, refused.status)
+        await _audit(audit, request, refused.actor, refused.status)
         response = _refused_page(refused)
     else:
-        await _audit(request, identity.name, 200)
-        response = _handoff_page(request, identity, next_path)
+        await _audit(audit, request, identity.name, 200)
+        assert settings.jwt_secret is not None  # Settings refuse an issuer without one
+        session = issue_session(
+            identity,
+            settings.jwt_secret.get_secret_value(),
+            settings.oidc_session_ttl_s,
+            clock.now(),
+        )
+        response = _handoff_page(str(session["access_token"]), next_path)
     login.forget(response)
     return response
 
 
-def _handoff_page(request: Request, identity: SsoIdentity, next_path: str) -> Response:
-    services = request.app.state.services
-    settings = services.settings
-    session = issue_session(
-        identity,
-        settings.jwt_secret.get_secret_value(),
-        settings.oidc_session_ttl_s,
-        services.clock.now(),
-    )
+def _handoff_page(token: str, next_path: str) -> Response:
     text = _HANDOFF.format(
-        credential=html.escape(str(session["access_token"]), quote=True),
+        credential=html.escape(token, quote=True),
         next=html.escape(next_path if _LOCAL_PATH.match(next_path) else "/", quote=True),
     )
     return Response(text, media_type=_HTML, headers=_NO_STORE)
@@ -115,8 +120,6 @@ def _refused_page(refused: SsoRefused) -> Response:
     return Response(text, status_code=refused.status, media_type=_HTML, headers=_NO_STORE)
 
 
-async def _audit(request: Request, actor: str, status: int) -> None:
+async def _audit(audit: AuditTrail, request: Request, actor: str, status: int) -> None:
     client = request.client
-    await request.app.state.services.audit.record(
-        actor, AUDIT_ACTION, request.url.path, client.host if client else "", status
-    )
+    await audit.record(actor, AUDIT_ACTION, request.url.path, client.host if client else "", status)
