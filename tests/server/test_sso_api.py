@@ -292,6 +292,17 @@ def test_role_map_values_may_name_the_project() -> None:
     assert refused.value.status == 403
 
 
+def test_a_claim_of_another_shape_matches_nothing() -> None:
+    mapping = _mapping(oidc_default_role="none")
+    for held in (None, 3, {"ml-team": True}, [{"name": "ml-team"}], ["ml-team", 5]):
+        claims = {"sub": "u1", "groups": held}
+        if held == ["ml-team", 5]:
+            assert mapping.identity(claims).role == Role.EDITOR
+        else:
+            with pytest.raises(SsoRefused, match="no role"):
+                mapping.identity(claims)
+
+
 def test_an_unverified_email_does_not_name_the_person() -> None:
     identity = _mapping(oidc_roles_claim="roles").identity(
         {"sub": "u-7", "email": "boss@corp.example", "email_verified": False, "roles": ["sre"]}

@@ -86,7 +86,8 @@ class RoleMapping:
         `SsoRefused` (403) when no role or another project is theirs."""
         name = f"oidc:{_display_name(claims)}"
         held = claims.get(self.claim)
-        values = {held} if isinstance(held, str) else set(held) if isinstance(held, list) else set()
+        listed = held if isinstance(held, list) else [held]
+        values = {value for value in listed if isinstance(value, str)}
         best: tuple[str, Role] | None = None
         for value, project, role in self.roles:
             if value in values and (best is None or ROLE_RANK[role] > ROLE_RANK[best[1]]):
