@@ -31,6 +31,7 @@ from monitorx.store.storage import (
     Resolution,
     Storage,
     StoreConnection,
+    UserStore,
 )
 from monitorx.store.tiered_reads import AggregateResult, TieredReads
 
@@ -64,6 +65,7 @@ __all__ = [
     "Storage",
     "StoreConnection",
     "TieredReads",
+    "UserStore",
     "metric_table",
     "open_storage",
 ]

@@ -19,11 +19,11 @@ ranges are ``[start, end)``.
 from __future__ import annotations
 
 __all__ = [
-    "BLOB_MODEL_SEPARATOR",
     "Aggregation",
     "AlertQuery",
     "AuditQuery",
     "AuditStore",
+    "BLOB_MODEL_SEPARATOR",
     "BlobStore",
     "Bucket",
     "DeliveryLogEntry",
@@ -41,6 +41,7 @@ __all__ = [
     "SampleStore",
     "Storage",
     "StoreConnection",
+    "UserStore",
 ]
 
 from collections.abc import Mapping, Sequence
@@ -59,6 +60,7 @@ from monitorx.core import (
 )
 from monitorx.core.audit import AuditEntry
 from monitorx.core.keys import ApiKeyRecord
+from monitorx.core.users import RefreshTokenRecord, StoredUser, UserRecord
 from monitorx.core.samples import SeriesInfo
 from monitorx.store.queries import (
     BLOB_MODEL_SEPARATOR,
@@ -328,6 +330,46 @@ class KeyStore(Protocol):
         """Revoke a key of this project; False when there is none not yet revoked."""
 
 
+class UserStore(Protocol):
+    """Users (password hashes, sealed TOTP secrets) and their refresh tokens (as
+    hashes), within the project."""
+
+    async def save_user(self, record: UserRecord, password_hash: str) -> None: ...
+
+    async def find_user(self, username: str) -> StoredUser | None:
+        """The project's user of that username."""
+
+    async def get_user(self, user_id: str) -> StoredUser | None: ...
+
+    async def list_users(self) -> list[UserRecord]:
+        """The project's users, oldest first."""
+
+    async def delete_user(self, user_id: str, when: datetime) -> bool:
+        """Delete a user and revoke its refresh tokens; False when there is none."""
+
+    async def disable_user(self, user_id: str, when: datetime) -> bool:
+        """Disable a user and revoke its refresh tokens; False when there is none
+        not yet disabled."""
+
+    async def set_user_totp(self, user_id: str, sealed_secret: str | None, enabled: bool) -> None:
+        """Keep a (sealed) TOTP secret, pending or enabled; forget the last step."""
+
+    async def accept_totp_step(self, user_id: str, step: int) -> bool:
+        """Record ``step`` as the user's last accepted TOTP step, only when it is
+        later than the one recorded: False means a replayed code."""
+
+    async def save_refresh_token(self, record: RefreshTokenRecord, token_hash: str) -> None: ...
+
+    async def spend_refresh_token(
+        self, token_hash: str, when: datetime
+    ) -> tuple[RefreshTokenRecord, bool] | None:
+        """Mark the token of that hash used, atomically: its record and True when
+        this call spent it, False when it was already used or revoked; None when
+        the project has no such token."""
+
+    async def revoke_refresh_family(self, family: str, when: datetime) -> None: ...
+
+
 @runtime_checkable
 class GroupedSampleReads(Protocol):
     """A store that aggregates raw samples per group and bucket itself, so that a
@@ -358,6 +400,7 @@ class Storage(
     SampleStore,
     AuditStore,
     KeyStore,
+    UserStore,
     Protocol,
 ):
     """Where MonitorX keeps everything: every concern above, on one backend."""

@@ -112,6 +112,36 @@ _API_KEYS = """
 """
 
 
+# Users (store.sql.users): password hashes and sealed TOTP secrets, never either
+# in clear; refresh tokens as their hashes, grouped in families by login.
+_USERS = """
+    CREATE TABLE users (
+        id VARCHAR PRIMARY KEY,
+        project_id VARCHAR NOT NULL,
+        username VARCHAR NOT NULL,
+        role VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        disabled_at TIMESTAMP,
+        totp_enabled BOOLEAN NOT NULL,
+        password_hash VARCHAR NOT NULL,
+        totp_secret VARCHAR,
+        totp_last_step BIGINT,
+        UNIQUE (project_id, username)
+    );
+    CREATE TABLE refresh_tokens (
+        id VARCHAR PRIMARY KEY,
+        family VARCHAR NOT NULL,
+        user_id VARCHAR NOT NULL,
+        project_id VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        expires_at TIMESTAMP NOT NULL,
+        used_at TIMESTAMP,
+        revoked_at TIMESTAMP,
+        token_hash VARCHAR NOT NULL UNIQUE
+    );
+"""
+
+
 # Custom metrics (store.duckdb.samples): each series once, its samples by id, and
 # rollups per series (store.samples.rollups).
 def _sample_rollup_table(name: str) -> str:
@@ -228,6 +258,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (8, _SAMPLES),
     (9, _AUDIT_LOG),
     (10, _API_KEYS),
+    (11, _USERS),
 ]
 
 

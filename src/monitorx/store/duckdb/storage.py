@@ -50,6 +50,7 @@ from monitorx.store.sql.documents import DocumentQueries
 from monitorx.store.sql.keys import KeyQueries
 from monitorx.store.sql.markers import MarkerQueries
 from monitorx.store.sql.registry import RegistryQueries
+from monitorx.store.sql.users import UserQueries
 from monitorx.store.sql.series import SeriesQueries
 from monitorx.store.storage import (
     Aggregation,
@@ -84,6 +85,7 @@ class DuckDBStorage(
     DuckDBSampleQueries,
     AuditQueries,
     KeyQueries,
+    UserQueries,
 ):
     """`Storage` on an embedded DuckDB file (or ``:memory:``)."""
 

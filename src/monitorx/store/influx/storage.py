@@ -51,6 +51,7 @@ from monitorx.core import (
 )
 from monitorx.core.audit import AuditEntry
 from monitorx.core.keys import ApiKeyRecord
+from monitorx.core.users import RefreshTokenRecord, StoredUser, UserRecord
 from monitorx.store.duckdb.storage import DuckDBStorage
 from monitorx.store.influx import queries as iql
 from monitorx.store.influx.client import InfluxClient
@@ -280,6 +281,43 @@ class InfluxStorage(SeriesReads, InfluxSampleQueries):
 
     async def revoke_key(self, key_id: str, when: datetime) -> bool:
         return await self._side.revoke_key(key_id, when)
+
+    # Users and refresh tokens: the side store ------------------------------------------
+
+    async def save_user(self, record: UserRecord, password_hash: str) -> None:
+        await self._side.save_user(record, password_hash)
+
+    async def find_user(self, username: str) -> StoredUser | None:
+        return await self._side.find_user(username)
+
+    async def get_user(self, user_id: str) -> StoredUser | None:
+        return await self._side.get_user(user_id)
+
+    async def list_users(self) -> list[UserRecord]:
+        return await self._side.list_users()
+
+    async def delete_user(self, user_id: str, when: datetime) -> bool:
+        return await self._side.delete_user(user_id, when)
+
+    async def disable_user(self, user_id: str, when: datetime) -> bool:
+        return await self._side.disable_user(user_id, when)
+
+    async def set_user_totp(self, user_id: str, sealed_secret: str | None, enabled: bool) -> None:
+        await self._side.set_user_totp(user_id, sealed_secret, enabled)
+
+    async def accept_totp_step(self, user_id: str, step: int) -> bool:
+        return await self._side.accept_totp_step(user_id, step)
+
+    async def save_refresh_token(self, record: RefreshTokenRecord, token_hash: str) -> None:
+        await self._side.save_refresh_token(record, token_hash)
+
+    async def spend_refresh_token(
+        self, token_hash: str, when: datetime
+    ) -> tuple[RefreshTokenRecord, bool] | None:
+        return await self._side.spend_refresh_token(token_hash, when)
+
+    async def revoke_refresh_family(self, family: str, when: datetime) -> None:
+        await self._side.revoke_refresh_family(family, when)
 
     # Documents and the delivery log: the side store --------------------------------
 

@@ -208,6 +208,37 @@ CREATE TABLE api_keys (
 );
 """
 
+# Users (store.sql.users): password hashes and sealed TOTP secrets, never either
+# in clear; refresh tokens as their hashes, grouped in families by login.
+_USERS = """
+CREATE TABLE users (
+    id text COLLATE "C" PRIMARY KEY,
+    project_id text COLLATE "C" NOT NULL,
+    username text COLLATE "C" NOT NULL,
+    role text NOT NULL,
+    created_at timestamptz NOT NULL,
+    disabled_at timestamptz,
+    totp_enabled boolean NOT NULL,
+    password_hash text NOT NULL,
+    totp_secret text,
+    totp_last_step bigint,
+    UNIQUE (project_id, username)
+);
+CREATE TABLE refresh_tokens (
+    id text COLLATE "C" PRIMARY KEY,
+    family text COLLATE "C" NOT NULL,
+    user_id text COLLATE "C" NOT NULL,
+    project_id text COLLATE "C" NOT NULL,
+    created_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL,
+    used_at timestamptz,
+    revoked_at timestamptz,
+    token_hash text NOT NULL UNIQUE
+);
+CREATE INDEX refresh_tokens_family ON refresh_tokens (project_id, family);
+CREATE INDEX refresh_tokens_user ON refresh_tokens (project_id, user_id);
+"""
+
 # The alerting engine's documents and delivery log (postgres_documents).
 _DOCUMENT_TABLES = """
 CREATE TABLE documents (
@@ -337,6 +368,10 @@ async def _v8_api_keys(conn: Connection, timescale_schema: str | None) -> None:
     await conn.execute(_API_KEYS)
 
 
+async def _v9_users(conn: Connection, timescale_schema: str | None) -> None:
+    await conn.execute(_USERS)
+
+
 # (version, what it does, the step). Append only: a released step never changes.
 MIGRATIONS = [
     (1, "inference and drift metrics, models, alerts", _v1_metrics_and_records),
@@ -347,6 +382,7 @@ MIGRATIONS = [
     (6, "custom metrics: series, samples, rollups", _v6_samples),
     (7, "audit log", _v7_audit_log),
     (8, "API keys", _v8_api_keys),
+    (9, "users and refresh tokens", _v9_users),
 ]
 
 

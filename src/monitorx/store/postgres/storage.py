@@ -46,6 +46,7 @@ from monitorx.store.sql.documents import DocumentQueries
 from monitorx.store.sql.keys import KeyQueries
 from monitorx.store.sql.markers import MarkerQueries
 from monitorx.store.sql.registry import RegistryQueries
+from monitorx.store.sql.users import UserQueries
 
 # Metric batches one COPY may gather from concurrent writes (`GroupCommit`).
 GROUP_COMMIT_BATCHES = 256
@@ -64,6 +65,7 @@ class PostgresStorage(
     PostgresSampleQueries,
     AuditQueries,
     KeyQueries,
+    UserQueries,
 ):
     """`Storage` on PostgreSQL (``postgresql://user@host:5432/db?schema=name``)."""
 
