@@ -18,7 +18,13 @@ from fastapi.routing import iter_route_contexts
 
 from monitorx.core.access import ROLE_PERMISSIONS, Permission, Role
 from monitorx.server.app import create_app
-from monitorx.server.permissions import PUBLIC, ROUTE_PERMISSIONS, permission_of
+from monitorx.server.permissions import (
+    CREDENTIAL_ROUTES,
+    PUBLIC,
+    ROUTE_PERMISSIONS,
+    USER_ROUTES,
+    permission_of,
+)
 from tests.conftest import LiveServer, make_settings, run_server
 
 SECRET = "route-permissions-secret-of-enough-bytes"
@@ -48,10 +54,12 @@ def test_every_route_of_the_schema_has_exactly_one_line(tmp_path: Path) -> None:
     assert PUBLIC - all_names == set()
     guarded = [name for _, _, name in routes if name not in PUBLIC]
     assert len(guarded) == len(set(guarded)), "a route name that needs credentials twice"
-    # Public routes carry no data; every /api/v1 route but health needs credentials.
+    # Public routes carry no data; every /api/v1 route but health needs credentials
+    # (in a header, or, to log in and out, as the body).
+    assert CREDENTIAL_ROUTES <= PUBLIC and set(ROUTE_PERMISSIONS) >= USER_ROUTES
     for method, path, name in routes:
         if path.startswith("/api/v1") and not path.startswith("/api/v1/health"):
-            assert permission_of(name) is not None, (method, path)
+            assert permission_of(name) is not None or name in CREDENTIAL_ROUTES, (method, path)
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +109,14 @@ def test_every_route_answers_every_role_as_the_table_says(secured: LiveServer) -
         needed = permission_of(name)
         for role, key in KEYS.items():
             status = _call(secured, method, path, {"X-API-Key": key})
-            allowed = needed is None or needed in ROLE_PERMISSIONS[role]
+            if name in CREDENTIAL_ROUTES:
+                # An empty body is no credential, whatever key comes with it.
+                if status not in (401, 422):
+                    wrong.append(f"{role.value} {method} {path}: {status}")
+                continue
+            allowed = (needed is None or needed in ROLE_PERMISSIONS[role]) and (
+                name not in USER_ROUTES
+            )
             if allowed == (status in (401, 403)):
                 wrong.append(f"{role.value} {method} {path}: {status}")
         if needed is None:

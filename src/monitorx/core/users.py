@@ -95,9 +95,7 @@ class RefreshTokenRecord:
 def check_username(text: str) -> str:
     """``text`` when it is a valid username (1-128 of ``A-Z a-z 0-9 . _ @ + -``)."""
     if not _USERNAME.fullmatch(text):
-        raise ValidationError(
-            "1-128 characters of A-Z a-z 0-9 and . _ @ + -", "username"
-        )
+        raise ValidationError("1-128 characters of A-Z a-z 0-9 and . _ @ + -", "username")
     return text
 
 

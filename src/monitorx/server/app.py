@@ -22,6 +22,7 @@ from monitorx.server.responses import JSONResponse
 from monitorx.server.routes import (
     alerts,
     audit,
+    auth_tokens,
     channels,
     concept_drift,
     dashboard,
@@ -48,6 +49,7 @@ from monitorx.server.routes import (
     sso,
     summary,
     threshold_profiles,
+    users,
     ws,
 )
 from monitorx.server.secret_keys import SecretKeys, load_secret_keys
@@ -83,6 +85,8 @@ API_ROUTERS = (
     remote_write,
     audit,
     keys,
+    users,
+    auth_tokens,
 )
 # The standard ways in at the paths their clients use (API.md): OTLP/HTTP at the
 # root, InfluxDB's /write and /api/v2/write; remote_write is under API_PREFIX.

@@ -59,6 +59,8 @@ from monitorx.server.pii_policy import pii_policy
 from monitorx.server.rate_limits import Buckets, MemoryBuckets
 from monitorx.server.settings import Settings
 from monitorx.server.telemetry import ModelSeries, ObservedParts, RequestLatency, Telemetry
+from monitorx.server.tokens import TokenService, load_signing_key
+from monitorx.server.users import USERS_RELOAD_S, UserDirectory
 from monitorx.store import DataLifecycle, Storage, TieredReads
 from monitorx.store.label_keys import InferenceLabelKeys
 from monitorx.store.labelled_reads import InferenceByLabels
@@ -108,12 +110,13 @@ class Assembly:
                 logger.exception("stopping after a failed start-up: %s failed", step)
 
 
-def _authenticator(settings: Settings, keyring: KeyRing) -> Authenticator:
+def _authenticator(settings: Settings, keyring: KeyRing, tokens: TokenService) -> Authenticator:
     return Authenticator(
         settings.auth_enabled,
         [k.get_secret_value() for k in settings.api_keys],
         settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
         keyring,
+        tokens,
         project=settings.project_id,
     )
 
@@ -314,13 +317,25 @@ def assemble(
     quality = QualityChecks(store, clock, engine, records)
     scheduler = Scheduler(clock)
     keyring = KeyRing(store, clock, settings.project_id)
+    users = UserDirectory(store, clock, settings.project_id, secret_keys)
+    tokens = TokenService(
+        store,
+        users,
+        clock,
+        settings.project_id,
+        load_signing_key(settings),
+        settings.access_token_ttl_s,
+        settings.refresh_token_ttl_s,
+    )
     rate_limits = _rate_limits(settings)
     services = Services(
         settings=settings,
         storage=store,
         clock=clock,
-        auth=_authenticator(settings, keyring),
+        auth=_authenticator(settings, keyring, tokens),
         keys=keyring,
+        users=users,
+        tokens=tokens,
         ingest=ingest,
         registry=registry,
         history=history,
@@ -358,6 +373,7 @@ def assemble(
     scheduler.every(settings.lifecycle_interval_s, "audit-retention", services.audit.drop_expired)
     # Keys created or revoked by another process (the CLI, a replica).
     scheduler.every(KEYS_RELOAD_S, "reload-keys", keyring.load)
+    scheduler.every(USERS_RELOAD_S, "reload-users", users.load)
     scheduler.every(
         settings.lifecycle_interval_s,
         "drift-data-retention",
@@ -407,6 +423,7 @@ def assemble(
         _async(decoder.start),
         store.open,
         keyring.load,
+        users.load,
         custom.load,
         lambda: label_keys.load(store),
         registry.load,

@@ -4,7 +4,9 @@ HS256 JWTs.
 A key is accepted as ``X-API-Key: <key>``, as ``Authorization: Bearer <key>`` (what
 Prometheus' scrapers and remote_write and OTLP exporters send) and as ``Authorization: Token
 <key>`` (InfluxDB 2 clients and Telegraf). A bearer credential that is not a key is
-read as a JWT (``Authorization: Bearer <jwt>``).
+read as a user's access token (`server.tokens`, from ``POST /api/v1/auth/token``),
+else as a JWT signed with ``MONITORX_JWT_SECRET`` by a system of your own
+(``Authorization: Bearer <jwt>``).
 
 Each caller has one of the roles of `monitorx.core.access` (``ingest``, ``viewer``,
 ``editor``, ``admin``); what a route needs is `monitorx.server.permissions`' to say.
@@ -18,12 +20,13 @@ route's dependency all read the same answer.
 
 from __future__ import annotations
 
-__all__ = ["Authenticator", "Principal"]
+__all__ = ["Authenticator", "BearerTokens", "Principal"]
 
 import hmac
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import jwt
 from starlette.requests import HTTPConnection
@@ -41,6 +44,16 @@ class Principal:
     name: str
     role: Role
     project: str | None = None  # a token's ``project`` claim; None: the server's project
+    user_id: str | None = None
+    """The user's id, for a caller with a user's access token."""
+
+
+class BearerTokens(Protocol):
+    """The access tokens users log in for (`server.tokens.TokenService`)."""
+
+    def principal_of(self, token: str) -> Principal | None:
+        """The caller ``token`` names; None when it is no such token; `Unauthorized`
+        when it is one but not valid."""
 
 
 _ANONYMOUS_ADMIN = Principal("anonymous", Role.ADMIN)
@@ -68,12 +81,15 @@ class Authenticator:
         api_keys: list[str],
         jwt_secret: str | None,
         keyring: KeyRing | None = None,
+        tokens: BearerTokens | None = None,
         project: str | None = None,
     ) -> None:
         """``api_keys``: those of the settings; ``keyring``: those of the store;
-        ``project``: the one this server serves (a token for another is refused)."""
+        ``tokens``: the access tokens of users; ``project``: the one this server
+        serves (a token for another is refused)."""
         self.enabled = enabled
         self._keyring = keyring
+        self._tokens = tokens
         self._keys: list[tuple[bytes, Principal]] = []
         for index, entry in enumerate(api_keys):
             key, sep, role = entry.partition(":")
@@ -128,6 +144,10 @@ class Authenticator:
             principal = self._known_key(credential)
             if principal is not None:
                 return principal
+            if self._tokens is not None:
+                principal = self._tokens.principal_of(credential)
+                if principal is not None:
+                    return principal
             if self._jwt_secret is None:
                 raise Unauthorized("invalid API key")
             return self._by_jwt(credential)

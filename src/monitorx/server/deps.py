@@ -39,6 +39,8 @@ __all__ = [
     "StorageDep",
     "TelemetryDep",
     "ThresholdProfilesDep",
+    "TokensDep",
+    "UsersDep",
     "authorize",
     "services_of",
 ]
@@ -55,7 +57,7 @@ from monitorx.alerting.notify.notifier import Notifier
 from monitorx.alerting.profiles.catalog import ThresholdProfileCatalog
 from monitorx.alerting.rules.catalog import RuleCatalog
 from monitorx.alerting.slo.catalog import SLOCatalog
-from monitorx.core import Clock
+from monitorx.core import Clock, Forbidden
 from monitorx.evaluation.batches import Evaluator
 from monitorx.evaluation.concept_drift_feed import ConceptDriftFeed
 from monitorx.evaluation.drift_analyzer import DriftAnalyzer
@@ -70,10 +72,12 @@ from monitorx.server.audit_trail import PRINCIPAL_STATE, AuditTrail
 from monitorx.server.auth import Authenticator, Principal
 from monitorx.server.keys import KeyRing
 from monitorx.server.live import LiveHub
-from monitorx.server.permissions import permission_of
+from monitorx.server.permissions import USER_ROUTES, permission_of
 from monitorx.server.rate_limits import Buckets
 from monitorx.server.settings import Settings
 from monitorx.server.telemetry import Telemetry
+from monitorx.server.tokens import TokenService
+from monitorx.server.users import UserDirectory
 from monitorx.store import Storage, TieredReads
 from monitorx.store.label_keys import InferenceLabelKeys
 from monitorx.store.metric_queries import MetricQueries
@@ -115,6 +119,8 @@ class Services:
     telemetry: Telemetry
     audit: AuditTrail
     keys: KeyRing
+    users: UserDirectory
+    tokens: TokenService
     rate_limits: Buckets | None  # None: requests are not rate limited
     sso: OidcLogin | None = None  # None: no single sign-on configured
 
@@ -163,6 +169,8 @@ TelemetryDep = Annotated[Telemetry, _service("telemetry")]
 AuditDep = Annotated[AuditTrail, _service("audit")]
 SsoDep = Annotated["OidcLogin | None", _service("sso")]
 KeysDep = Annotated[KeyRing, _service("keys")]
+UsersDep = Annotated[UserDirectory, _service("users")]
+TokensDep = Annotated[TokenService, _service("tokens")]
 RateLimitsDep = Annotated[Buckets | None, _service("rate_limits")]
 
 
@@ -175,11 +183,16 @@ async def authorize(conn: HTTPConnection, auth: AuthDep) -> Principal | None:
     if conn.scope["type"] == "websocket":
         return None
     route = conn.scope.get("route")
-    permission = permission_of(str(getattr(route, "name", "")))
+    name = str(getattr(route, "name", ""))
+    permission = permission_of(name)
     if permission is None:
         return None
     principal = auth.authenticate(conn)
     # Kept for the audit trail, which names who made a change (or was refused).
     setattr(conn.state, PRINCIPAL_STATE, principal)
     auth.require(principal, permission)
+    if name in USER_ROUTES and principal.user_id is None:
+        raise Forbidden(
+            f"only a user logged in with a password may do this; {principal.name} is none"
+        )
     return principal

@@ -8,7 +8,7 @@ assets, and the API docs, which hold no data.
 
 from __future__ import annotations
 
-__all__ = ["PUBLIC", "ROUTE_PERMISSIONS", "permission_of"]
+__all__ = ["CREDENTIAL_ROUTES", "PUBLIC", "ROUTE_PERMISSIONS", "USER_ROUTES", "permission_of"]
 
 from monitorx.core.access import Permission
 
@@ -111,6 +111,12 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "create_key": ADMIN,
     "list_keys": ADMIN,
     "revoke_key": ADMIN,
+    "create_user": ADMIN,
+    "list_users": ADMIN,
+    "delete_user": ADMIN,
+    # A user's own second factor: any user who may read.
+    "enroll_totp": READ,
+    "confirm_totp": READ,
     "erase_records": ADMIN,
 }
 
@@ -137,8 +143,18 @@ PUBLIC = frozenset(
         "oidc_config",
         "oidc_login",
         "oidc_callback",
+        # Logging in and out: the body is the credential (`CREDENTIAL_ROUTES`).
+        "issue_token",
+        "revoke_token",
     }
 )
+
+CREDENTIAL_ROUTES = frozenset({"issue_token", "revoke_token"})
+"""The public routes of the API: their body is the credential (a password, a
+refresh token); a header credential changes nothing."""
+
+USER_ROUTES = frozenset({"enroll_totp", "confirm_totp"})
+"""Routes about the calling user itself: a key, whatever its role, is refused (403)."""
 
 
 def permission_of(route_name: str) -> Permission | None:

@@ -93,7 +93,19 @@ class Settings(BaseSettings):
         "ingest). A JSON list in the environment.",
     )
     jwt_secret: SecretStr | None = Field(
-        default=None, description="HS256 secret for `Authorization: Bearer` tokens."
+        default=None,
+        description="HS256 key of `Authorization: Bearer` tokens: users' access tokens "
+        "and JWTs your own systems sign. Unset: users' tokens are signed with a key made "
+        "at first start in `<data_dir>/token-key` (mode 0600), or derived from "
+        "MONITORX_SECRET_KEYS on PostgreSQL.",
+    )
+    access_token_ttl_s: int = Field(
+        default=900, gt=0, le=86_400, description="How long a user's access token lasts."
+    )
+    refresh_token_ttl_s: int = Field(
+        default=30 * 86_400,
+        gt=0,
+        description="How long a refresh token lasts unused (each use gives a new one).",
     )
     # Single sign-on through OpenID Connect (server/sso.py, docs/security.md).
     oidc_issuer: str | None = Field(

@@ -19,11 +19,11 @@ ranges are ``[start, end)``.
 from __future__ import annotations
 
 __all__ = [
+    "BLOB_MODEL_SEPARATOR",
     "Aggregation",
     "AlertQuery",
     "AuditQuery",
     "AuditStore",
-    "BLOB_MODEL_SEPARATOR",
     "BlobStore",
     "Bucket",
     "DeliveryLogEntry",
@@ -60,8 +60,8 @@ from monitorx.core import (
 )
 from monitorx.core.audit import AuditEntry
 from monitorx.core.keys import ApiKeyRecord
-from monitorx.core.users import RefreshTokenRecord, StoredUser, UserRecord
 from monitorx.core.samples import SeriesInfo
+from monitorx.core.users import RefreshTokenRecord, StoredUser, UserRecord
 from monitorx.store.queries import (
     BLOB_MODEL_SEPARATOR,
     Aggregation,

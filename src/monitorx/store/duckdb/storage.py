@@ -50,8 +50,8 @@ from monitorx.store.sql.documents import DocumentQueries
 from monitorx.store.sql.keys import KeyQueries
 from monitorx.store.sql.markers import MarkerQueries
 from monitorx.store.sql.registry import RegistryQueries
-from monitorx.store.sql.users import UserQueries
 from monitorx.store.sql.series import SeriesQueries
+from monitorx.store.sql.users import UserQueries
 from monitorx.store.storage import (
     Aggregation,
     Bucket,
