@@ -18,6 +18,7 @@ from monitorx.cli.environment import warn_unknown_variables
 from monitorx.cli.key_commands import add_key_commands
 from monitorx.cli.secret_commands import add_secret_commands
 from monitorx.cli.store_in_use import store_in_use
+from monitorx.cli.user_commands import add_user_commands
 from monitorx.core import MonitorXError
 
 if TYPE_CHECKING:  # imported where used: the bare install has no server
@@ -186,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_data_commands(commands)
     add_key_commands(commands)
+    add_user_commands(commands)
     add_secret_commands(commands)
     return parser
 

@@ -20,7 +20,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from monitorx.core import Clock, Conflict, NotFound, Unauthorized
+from monitorx.core import Clock, Conflict, MonitorXError, NotFound, Unauthorized
 from monitorx.core.access import Role
 from monitorx.core.users import StoredUser, UserRecord, check_password_text, check_username
 from monitorx.store import UserStore
@@ -52,8 +52,14 @@ class UserDirectory:
     """One project's users, their passwords and second factors."""
 
     def __init__(
-        self, store: UserStore, clock: Clock, project: str, secret_keys: SecretKeyRing
+        self,
+        store: UserStore,
+        clock: Clock,
+        project: str,
+        secret_keys: SecretKeyRing | None = None,
     ) -> None:
+        """``secret_keys`` seal TOTP secrets; without them (the command line) TOTP
+        cannot be enrolled or checked."""
         self._store = store
         self._clock = clock
         self.project = project
@@ -135,7 +141,7 @@ class UserDirectory:
         if stored.record.totp_enabled:
             raise Conflict("TOTP is already on for this user")
         secret = pyotp.random_base32()
-        await self._store.set_user_totp(user_id, self._secret_keys.seal(secret), False)
+        await self._store.set_user_totp(user_id, self._ring().seal(secret), False)
         uri = pyotp.TOTP(secret).provisioning_uri(
             name=stored.record.username, issuer_name=TOTP_ISSUER
         )
@@ -147,7 +153,7 @@ class UserDirectory:
         stored = await self._stored(user_id)
         if stored.record.totp_enabled or stored.totp_secret is None:
             raise Conflict("no TOTP enrolment is pending: POST /api/v1/auth/totp first")
-        secret = self._secret_keys.unseal(stored.totp_secret)
+        secret = self._ring().unseal(stored.totp_secret)
         step = _matching_step(secret, code, self._clock.now())
         if step is None:
             raise Unauthorized("invalid TOTP code")
@@ -159,10 +165,15 @@ class UserDirectory:
     async def _accept_code(self, stored: StoredUser, code: str) -> bool:
         if stored.totp_secret is None:
             return False
-        secret = self._secret_keys.unseal(stored.totp_secret)
+        secret = self._ring().unseal(stored.totp_secret)
         step = _matching_step(secret, code, self._clock.now())
         # A code already accepted (its step or an earlier one) is refused: replay.
         return step is not None and await self._store.accept_totp_step(stored.record.id, step)
+
+    def _ring(self) -> SecretKeyRing:
+        if self._secret_keys is None:
+            raise MonitorXError("TOTP needs the server's secret keys")
+        return self._secret_keys
 
     async def _stored(self, user_id: str) -> StoredUser:
         stored = await self._store.get_user(user_id)
