@@ -21,6 +21,7 @@ from tests.conftest import LiveServer
         ("/dashboards", "dashboards.js"),
         ("/dashboards/ops", "dashboard.js"),
         ("/login", "login.js"),
+        ("/admin", "admin.js"),
     ],
 )
 def test_each_page_is_html_with_its_script(live_server: LiveServer, path: str, script: str) -> None:

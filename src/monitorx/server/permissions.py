@@ -114,7 +114,8 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "create_user": ADMIN,
     "list_users": ADMIN,
     "delete_user": ADMIN,
-    # A user's own second factor: any user who may read.
+    # The caller itself (the dashboard's header), and a user's own second factor.
+    "whoami": READ,
     "enroll_totp": READ,
     "confirm_totp": READ,
     "erase_records": ADMIN,
@@ -137,6 +138,7 @@ PUBLIC = frozenset(
         "dashboards_page",
         "dashboard_page",
         "login_page",
+        "admin_page",
         "plotly_js",
         "favicon",
         # Single sign-on: the browser's trip to the OpenID provider and back.

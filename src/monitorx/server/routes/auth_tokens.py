@@ -13,7 +13,7 @@ from monitorx.core.access import Role
 from monitorx.server.audit_trail import PRINCIPAL_STATE
 from monitorx.server.auth import Principal
 from monitorx.server.checked_json import read_checked_json
-from monitorx.server.deps import TokensDep, UsersDep, authorize
+from monitorx.server.deps import SettingsDep, TokensDep, UsersDep, authorize
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.responses import JSONResponse
 
@@ -31,6 +31,15 @@ class TokenOut(BaseModel):
     refresh_token: str = Field(description="opaque, single use: spend it for the next pair")
     token_type: str = Field(description="always `bearer`")
     expires_in: int = Field(description="seconds the access token lasts")
+
+
+class WhoAmIOut(BaseModel):
+    """Who the credential of the request is (the dashboard shows it in its header)."""
+
+    name: str = Field(description="`user:<username>`, `key:<id>`, `api-key-<n>` or `anonymous`")
+    role: str
+    project: str
+    user_id: str | None = Field(description="the user's id, for a user's token")
 
 
 class TotpEnrolmentOut(BaseModel):
@@ -100,6 +109,20 @@ def _user_id(principal: Principal | None) -> str:
     if principal is None or principal.user_id is None:
         raise Forbidden("only a user logged in with a password has a second factor")
     return principal.user_id
+
+
+@router.get("/me", response_model=WhoAmIOut)
+async def whoami(caller: Caller, settings: SettingsDep) -> JSONResponse:
+    """The caller: its name, role and project (with auth off, an anonymous admin)."""
+    principal = caller or Principal("anonymous", Role.ADMIN)
+    return JSONResponse(
+        {
+            "name": principal.name,
+            "role": principal.role.value,
+            "project": settings.project_id,
+            "user_id": principal.user_id,
+        }
+    )
 
 
 @router.post("/totp", response_model=TotpEnrolmentOut, responses=ERROR_RESPONSES)

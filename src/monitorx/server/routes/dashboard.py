@@ -82,6 +82,11 @@ async def audit_page() -> Response:
     return render_page("audit", "Audit log")
 
 
+@router.get("/admin")
+async def admin_page() -> Response:
+    return render_page("admin", "Keys and users")
+
+
 @router.get("/dashboards")
 async def dashboards_page() -> Response:
     return render_page("dashboards", "Dashboards")

@@ -4,7 +4,10 @@
 
 const MX = (() => {
   const API = "/api/v1";
-  const CREDENTIAL = "monitorx-credential"; // sessionStorage: {"kind": "key" | "jwt", "value": "…"}
+  // sessionStorage: {"kind": "key" | "jwt", "value": "…"}, or for a user who logged in
+  // with a password {"kind": "user", "value": access token, "refresh": refresh token,
+  // "expires": epoch ms}.
+  const CREDENTIAL = "monitorx-credential";
   const RANGES = {"15m": 900, "1h": 3600, "6h": 21600, "24h": 86400, "7d": 604800};
   // Bucket widths a chart may use; the smallest that keeps a range under MAX_POINTS.
   const INTERVALS = [10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400];
@@ -20,12 +23,51 @@ const MX = (() => {
   function authHeaders() {
     const c = credential();
     if (!c) return {};
-    return c.kind === "jwt" ? {"Authorization": "Bearer " + c.value} : {"X-API-Key": c.value};
+    return c.kind === "key" ? {"X-API-Key": c.value} : {"Authorization": "Bearer " + c.value};
+  }
+  function keepTokens(pair) {
+    sessionStorage.setItem(CREDENTIAL, JSON.stringify({
+      kind: "user", value: pair.access_token, refresh: pair.refresh_token,
+      expires: Date.now() + pair.expires_in * 1000,
+    }));
+  }
+  // A user's access token lasts minutes: it is renewed a minute before it expires,
+  // and once more on a 401. One renewal at a time: a refresh token works once, and
+  // a second use would revoke the whole login.
+  const RENEW_BEFORE_MS = 60_000;
+  let renewing = null;
+  function renewTokens() {
+    if (!renewing) {
+      renewing = (async () => {
+        const c = credential();
+        if (!c || c.kind !== "user" || !c.refresh) return false;
+        const response = await fetch(API + "/auth/token", {
+          method: "POST", headers: {"Content-Type": "application/json"},
+          body: JSON.stringify({refresh_token: c.refresh}),
+        });
+        if (!response.ok) { sessionStorage.removeItem(CREDENTIAL); return false; }
+        keepTokens(await response.json());
+        return true;
+      })().finally(() => { renewing = null; });
+    }
+    return renewing;
   }
   async function request(method, path, body) {
-    const headers = authHeaders();
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    const response = await fetch(API + path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
+    const c = credential();
+    if (c && c.kind === "user" && Date.now() > c.expires - RENEW_BEFORE_MS) await renewTokens();
+    let sentWith = null;
+    const send = () => {
+      const headers = authHeaders();
+      sentWith = (credential() || {}).value;
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      return fetch(API + path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
+    };
+    let response = await send();
+    if (response.status === 401 && c && c.kind === "user") {
+      // Renewed meanwhile by another request: just send again with the new token.
+      const now = credential();
+      if (now && (now.value !== sentWith || await renewTokens())) response = await send();
+    }
     if (response.status === 401 && document.body.dataset.page !== "login") {
       location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
       throw new Error("sign in needed");
@@ -220,7 +262,7 @@ const MX = (() => {
       const socket = new WebSocket(`${scheme}://${location.host}${API}/ws?${query(q)}`);
       socket.onopen = () => {
         const c = credential();
-        if (c) socket.send(JSON.stringify({type: "auth", [c.kind === "jwt" ? "token" : "api_key"]: c.value}));
+        if (c) socket.send(JSON.stringify({type: "auth", [c.kind === "key" ? "api_key" : "token"]: c.value}));
       };
       socket.onmessage = (event) => {
         const message = JSON.parse(event.data);
@@ -452,6 +494,30 @@ const MX = (() => {
     };
   }
 
+  async function signOut() {
+    const c = credential();
+    sessionStorage.removeItem(CREDENTIAL);
+    if (c && c.kind === "user" && c.refresh) {
+      // The refresh token and its whole family stop working.
+      await fetch(API + "/auth/revoke", {
+        method: "POST", headers: {"Content-Type": "application/json"},
+        body: JSON.stringify({refresh_token: c.refresh}),
+      }).catch(() => null);
+    }
+    location.href = "/login";
+  }
+  // The header names the project and the role the credential acts with.
+  async function showWhoAmI() {
+    const box = document.getElementById("whoami");
+    try {
+      const me = await get("/auth/me");
+      box.textContent = `${me.project} · ${me.role}`;
+      box.title = me.name;
+      box.dataset.role = me.role;
+      box.hidden = false;
+    } catch { box.hidden = true; }
+  }
+
   function start() {
     document.querySelectorAll("nav a").forEach((a) => {
       if (a.dataset.nav === document.body.dataset.page) a.classList.add("active");
@@ -459,8 +525,9 @@ const MX = (() => {
     const logout = document.getElementById("logout");
     if (credential()) {
       logout.hidden = false;
-      logout.addEventListener("click", () => { sessionStorage.removeItem(CREDENTIAL); location.href = "/login"; });
+      logout.addEventListener("click", signOut);
     }
+    showWhoAmI();
     document.getElementById("export-csv").addEventListener("click", () => download("csv"));
     document.getElementById("export-json").addEventListener("click", () => download("json"));
     initRange();
@@ -468,7 +535,7 @@ const MX = (() => {
   }
 
   return {
-    API, CREDENTIAL, params, get, post, request, save, query, range, rangeLabel, intervalFor, aggregate, aggregates, setParams,
+    API, CREDENTIAL, params, get, post, request, keepTokens, credential, save, query, range, rangeLabel, intervalFor, aggregate, aggregates, setParams,
     metricQuery, groupName, exploreLink,
     onRefresh, refreshNow, live, liveRedraw, setExport, seriesRows, alertRows, toCSV, plot, chart, withGaps, sparkline, el, severityBadge,
     statusBadge, modelStatus, THEME, fmt, pct, when, toast, sortable, start, timer, SEVERITY_RANK,
