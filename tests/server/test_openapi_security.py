@@ -1,7 +1,8 @@
 """The OpenAPI schema says how to authenticate, and says it truthfully: every
 operation that declares the API-key and bearer schemes answers 401 without a
-credential, every one that does not (the health checks) answers without one. And
-the interactive docs' page loads nothing from another host."""
+credential, every one that does not (the health checks) answers without one, but
+logging in and out, whose body is the credential. And the interactive docs' page
+loads nothing from another host."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ import pytest
 from tests.conftest import LiveServer, make_settings, run_server
 
 KEY = "docs-admin-key"
+# Logging in and out: no header credential, the body is one.
+CREDENTIAL_IN_BODY = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/revoke")}
+# A user's own second factor: a key, or a JWT of another issuer, names no user (403).
+USER_ONLY = {("POST", "/api/v1/auth/totp"), ("POST", "/api/v1/auth/totp/confirm")}
 SECRET = "jwt-secret-for-the-openapi-test-0123456789"
 
 
@@ -50,6 +55,7 @@ def test_the_schema_declares_the_key_header_and_bearer_schemes(secured: LiveServ
         ("GET", "/api/v1/health"),
         ("GET", "/api/v1/health/live"),
         ("GET", "/api/v1/health/ready"),
+        *CREDENTIAL_IN_BODY,
     }
     assert ("GET", "/api/v1/models") in secured_ops
     for _, _, operation in _operations(secured):
@@ -71,7 +77,12 @@ def test_what_the_schema_declares_is_what_the_server_enforces(secured: LiveServe
                 assert bare.status_code == 401, (method, path, bare.text)
                 for credential in ({"X-API-Key": KEY}, {"Authorization": f"Bearer {token}"}):
                     answer = client.request(method, url, headers=credential)
+                    if (method, path) in USER_ONLY:
+                        assert answer.status_code == 403, (method, path, answer.text)
+                        continue
                     assert answer.status_code not in (401, 403), (method, path, answer.text)
+            elif (method, path) in CREDENTIAL_IN_BODY:
+                assert bare.status_code in (400, 401, 422), (method, path, bare.text)
             else:
                 assert bare.status_code == 200, (method, path, bare.text)
 

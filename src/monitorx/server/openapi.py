@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["ERROR_RESPONSES", "PUT_RESPONSES", "SECURITY_SCHEMES", "build_openapi", "json_body"]
+__all__ = [
+    "CREDENTIAL_PATHS",
+    "ERROR_RESPONSES",
+    "PUT_RESPONSES",
+    "SECURITY_SCHEMES",
+    "build_openapi",
+    "json_body",
+]
 
 from typing import Any
 
@@ -47,9 +54,14 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
 }
 
 
+# Logging in and out: the body is the credential (permissions.CREDENTIAL_ROUTES).
+CREDENTIAL_PATHS = frozenset({"/api/v1/auth/token", "/api/v1/auth/revoke"})
+
+
 def _needs_auth(path: str) -> bool:
-    """With auth on, every endpoint but the health checks wants a credential."""
-    return not path.startswith("/api/v1/health")
+    """With auth on, every endpoint but the health checks and logging in and out
+    wants a credential."""
+    return not path.startswith("/api/v1/health") and path not in CREDENTIAL_PATHS
 
 
 def json_body(schema: str, array: bool = False) -> dict[str, Any]:
