@@ -5,6 +5,7 @@ holders, and TOTP required once enrolled."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -18,6 +19,7 @@ import pyotp
 import pytest
 
 from monitorx.core import FakeClock
+from monitorx.core.access import Role
 from tests.conftest import LiveServer, make_settings, run_server
 
 PASSWORD = "correct horse battery staple"
@@ -277,3 +279,27 @@ def test_logins_and_user_changes_are_in_the_audit_log(secured: LiveServer) -> No
     assert ("user:aud", "authenticate", "denied") in seen
     assert ("user:aud", "enroll_totp", "success") in seen
     assert ("api-key-1", "delete_user", "success") in seen
+
+
+def test_a_user_vouched_for_elsewhere_gets_tokens_without_a_password(
+    secured: LiveServer,
+) -> None:
+    """What single sign-on calls once the identity provider said who it is."""
+    services = secured.services
+
+    async def sign_on() -> dict[str, object]:
+        user = await services.users.provision("sso-sam", Role.EDITOR)
+        again = await services.users.provision("sso-sam", Role.EDITOR)
+        assert again == user
+        return (await services.tokens.issue_for(user)).to_json()
+
+    pair = asyncio.run_coroutine_threadsafe(sign_on(), secured.loop).result(timeout=10)
+    with _bearer(secured, str(pair["access_token"])) as sam:
+        assert sam.get("/auth/me").json()["name"] == "user:sso-sam"
+        assert sam.post("/models", json=MODEL).status_code == 201
+    assert _refresh(secured, str(pair["refresh_token"])).status_code == 200
+    for password in ("", "!", PASSWORD):
+        refused = httpx.post(
+            f"{secured.api}/auth/token", json={"username": "sso-sam", "password": password}
+        )
+        assert refused.status_code == 401

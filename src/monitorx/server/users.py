@@ -9,7 +9,7 @@ deleted or disabled user stops working at once on this server, and within
 
 from __future__ import annotations
 
-__all__ = ["PASSWORD_HASHER", "TOTP_ISSUER", "USERS_RELOAD_S", "UserDirectory"]
+__all__ = ["NO_PASSWORD", "PASSWORD_HASHER", "TOTP_ISSUER", "USERS_RELOAD_S", "UserDirectory"]
 
 import asyncio
 import hmac
@@ -36,6 +36,8 @@ PASSWORD_HASHER = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 TOTP_ISSUER = "MonitorX"
 TOTP_DRIFT_STEPS = 1
 """TOTP codes of one 30-second step before or after now are accepted (RFC 6238 §5.2)."""
+NO_PASSWORD = "!"
+"""The stored hash of a user without a password: no argon2 hash, so nothing matches."""
 # A hash no password matches, verified when a username is unknown so that the
 # answer takes as long as for a known one.
 _NO_USER_HASH = PASSWORD_HASHER.hash(secrets.token_urlsafe(16))
@@ -85,6 +87,24 @@ class UserDirectory:
             f"usr_{secrets.token_hex(6)}", self.project, username, role, self._clock.now()
         )
         await self._store.save_user(record, password_hash)
+        self._live[record.id] = record
+        return record
+
+    async def provision(self, username: str, role: Role) -> UserRecord:
+        """The user of that username, made without a password when there is none:
+        for people an identity provider vouches for (single sign-on), who then get
+        tokens from `TokenService.issue_for`. Such a user cannot log in with a
+        password; a disabled one is refused (`Unauthorized`)."""
+        check_username(username)
+        stored = await self._store.find_user(username)
+        if stored is not None:
+            if stored.record.disabled_at is not None:
+                raise Unauthorized("this user is disabled")
+            return stored.record
+        record = UserRecord(
+            f"usr_{secrets.token_hex(6)}", self.project, username, role, self._clock.now()
+        )
+        await self._store.save_user(record, NO_PASSWORD)
         self._live[record.id] = record
         return record
 
