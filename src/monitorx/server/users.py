@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = ["NO_PASSWORD", "PASSWORD_HASHER", "TOTP_ISSUER", "USERS_RELOAD_S", "UserDirectory"]
 
 import asyncio
+import functools
 import hmac
 import secrets
 from datetime import datetime
@@ -38,9 +39,13 @@ TOTP_DRIFT_STEPS = 1
 """TOTP codes of one 30-second step before or after now are accepted (RFC 6238 §5.2)."""
 NO_PASSWORD = "!"
 """The stored hash of a user without a password: no argon2 hash, so nothing matches."""
-# A hash no password matches, verified when a username is unknown so that the
-# answer takes as long as for a known one.
-_NO_USER_HASH = PASSWORD_HASHER.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _no_user_hash() -> str:
+    """A hash no password matches, verified when a username is unknown so that the
+    answer takes as long as for a known one (made on first use, not at import)."""
+    return PASSWORD_HASHER.hash(secrets.token_urlsafe(16))
 
 
 def _verify_password(password_hash: str, password: str) -> bool:
@@ -139,9 +144,13 @@ class UserDirectory:
         them was wrong (only, after a right password, that a TOTP code is needed)."""
         stored = await self._store.find_user(username)
         if stored is None:
-            await asyncio.to_thread(_verify_password, _NO_USER_HASH, password)
+            await asyncio.to_thread(_verify_password, _no_user_hash(), password)
             raise Unauthorized("invalid username or password")
-        if not await asyncio.to_thread(_verify_password, stored.password_hash, password):
+        # A user without a password costs the same work as any other.
+        has_password = stored.password_hash != NO_PASSWORD
+        checked_hash = stored.password_hash if has_password else _no_user_hash()
+        matches = await asyncio.to_thread(_verify_password, checked_hash, password)
+        if not (matches and has_password):
             raise Unauthorized("invalid username or password")
         if stored.record.disabled_at is not None:
             raise Unauthorized("invalid username or password")
