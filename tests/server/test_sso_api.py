@@ -4,6 +4,8 @@ dashboard, the role it maps to, the audit log, and every refusal as a 4xx page."
 
 from __future__ import annotations
 
+import html
+import json
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -74,10 +76,17 @@ def sign_in(
     return client.get(tamper(callback) if tamper else callback)
 
 
-def session_token(answer: httpx.Response) -> str:
+def session_pair(answer: httpx.Response) -> dict[str, Any]:
+    """The token pair the hand-off page carries (what POST /api/v1/auth/token gives)."""
     found = _CREDENTIAL.search(answer.text)
     assert found is not None, answer.text
-    return found.group(1)
+    pair: dict[str, Any] = json.loads(html.unescape(found.group(1)))
+    assert pair["token_type"] == "bearer" and pair["refresh_token"].startswith("mxr_")
+    return pair
+
+
+def session_token(answer: httpx.Response) -> str:
+    return str(session_pair(answer)["access_token"])
 
 
 def audit(server: LiveServer) -> list[dict[str, Any]]:
@@ -102,9 +111,9 @@ def test_sign_in_hands_the_dashboard_a_token_of_the_mapped_role(
         assert "monitorx-oidc" not in browser.cookies  # the flow's cookie is gone
     token = session_token(answer)
     claims = jwt.decode(token, SECRET, algorithms=["HS256"])
-    assert claims["sub"] == "oidc:ana@example.com"
+    assert claims["username"] == "oidc+ana@example.com"
     assert (claims["role"], claims["project"]) == ("editor", "default")
-    assert claims["exp"] - claims["iat"] == 3600 and claims["jti"]
+    assert claims["exp"] - claims["iat"] == 900 and claims["jti"]
     bearer = {"Authorization": f"Bearer {token}"}
     assert httpx.get(f"{server.api}/models", headers=bearer).status_code == 200
     assert httpx.get(f"{server.api}/audit", headers=bearer).status_code == 403  # editor
@@ -269,9 +278,7 @@ def test_the_login_page_learns_whether_sso_is_on(server: LiveServer, tmp_path: P
         assert httpx.get(f"{off.url}/auth/oidc/callback").status_code == 404
 
 
-def test_sso_without_a_jwt_secret_stops_the_server_at_start(tmp_path: Path) -> None:
-    with pytest.raises(ValidationError, match="oidc_issuer needs jwt_secret"):
-        sso_settings(tmp_path, "https://idp.example.com", jwt_secret=None)
+def test_sso_settings_that_cannot_work_stop_the_server_at_start(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="oidc_issuer needs oidc_client_id"):
         sso_settings(tmp_path, "https://idp.example.com", oidc_client_id=None)
     with pytest.raises(ValidationError, match="unknown role 'owner'"):
@@ -340,3 +347,33 @@ def test_the_authorization_code_stays_out_of_the_log() -> None:
         '127.0.0.1:5 - "GET /auth/oidc/callback?code=<secret>&state=abc HTTP/1.1" 200'
     )
     assert redact_credentials("status_code=502 exit_code=3") == "status_code=502 exit_code=3"
+
+
+def test_the_sso_pair_renews_like_a_password_logins(
+    server: LiveServer, provider: OidcProvider
+) -> None:
+    with httpx.Client() as browser:
+        pair = session_pair(sign_in(server, browser))
+    renewed = httpx.post(f"{server.api}/auth/token", json={"refresh_token": pair["refresh_token"]})
+    assert renewed.status_code == 200, renewed.text
+    bearer = {"Authorization": f"Bearer {renewed.json()['access_token']}"}
+    assert httpx.get(f"{server.api}/models", headers=bearer).status_code == 200
+    # A refresh token works once: the spent one is refused.
+    again = httpx.post(f"{server.api}/auth/token", json={"refresh_token": pair["refresh_token"]})
+    assert again.status_code == 401
+
+
+def test_a_provider_cannot_sign_in_as_a_user_with_a_password(
+    server: LiveServer, provider: OidcProvider
+) -> None:
+    made = httpx.post(
+        f"{server.api}/users",
+        headers=_ADMIN,
+        json={"username": "oidc+ana@example.com", "password": "a-long-password", "role": "admin"},
+    )
+    assert made.status_code == 201, made.text
+    with httpx.Client() as browser:
+        answer = sign_in(server, browser)
+    assert answer.status_code == 403
+    assert "data-credential" not in answer.text
+    assert "password" in answer.text

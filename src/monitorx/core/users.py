@@ -15,6 +15,7 @@ __all__ = [
     "MAX_PASSWORD",
     "MIN_PASSWORD",
     "REFRESH_PREFIX",
+    "USERNAME_PATTERN",
     "RefreshTokenRecord",
     "StoredUser",
     "UserRecord",
@@ -36,7 +37,8 @@ from monitorx.core.errors import ValidationError
 
 REFRESH_PREFIX = "mxr_"
 _REFRESH = re.compile(r"^mxr_(?P<id>[0-9a-f]{16})_[A-Za-z0-9_-]{43}$")
-_USERNAME = re.compile(r"^[A-Za-z0-9._@+-]{1,128}$")
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._@+-]{1,128}$")
+"""What a username may be: 1-128 of ``A-Z a-z 0-9 . _ @ + -``."""
 MIN_PASSWORD = 8
 """Shorter passwords are refused (NIST SP 800-63B's floor for chosen secrets)."""
 MAX_PASSWORD = 1024
@@ -94,7 +96,7 @@ class RefreshTokenRecord:
 
 def check_username(text: str) -> str:
     """``text`` when it is a valid username (1-128 of ``A-Z a-z 0-9 . _ @ + -``)."""
-    if not _USERNAME.fullmatch(text):
+    if not USERNAME_PATTERN.fullmatch(text):
         raise ValidationError("1-128 characters of A-Z a-z 0-9 and . _ @ + -", "username")
     return text
 

@@ -190,14 +190,14 @@ def _rate_limits(settings: Settings) -> Buckets | None:
     )
 
 
-def _sso(settings: Settings, clock: Clock) -> OidcLogin | None:
+def _sso(settings: Settings, clock: Clock, signing_key: bytes) -> OidcLogin | None:
     """Single sign-on through the OpenID provider the settings name, if any."""
     if settings.oidc_issuer is None:
         return None
     # Imported here: a server without SSO never loads authlib.
     from monitorx.server.oidc import OidcLogin
 
-    return OidcLogin(settings, clock)
+    return OidcLogin(settings, clock, signing_key)
 
 
 def _async(fn: Callable[[], object]) -> Step:
@@ -318,12 +318,13 @@ def assemble(
     scheduler = Scheduler(clock)
     keyring = KeyRing(store, clock, settings.project_id)
     users = UserDirectory(store, clock, settings.project_id, secret_keys)
+    signing_key = load_signing_key(settings)
     tokens = TokenService(
         store,
         users,
         clock,
         settings.project_id,
-        load_signing_key(settings),
+        signing_key,
         settings.access_token_ttl_s,
         settings.refresh_token_ttl_s,
     )
@@ -362,7 +363,7 @@ def assemble(
         ),
         audit=AuditTrail(store, clock, settings.project_id, settings.audit_retention_s),
         rate_limits=rate_limits,
-        sso=_sso(settings, clock),
+        sso=_sso(settings, clock, signing_key),
     )
 
     scheduler.every(settings.alert_tick_s, "resolve-cleared-alerts", engine.resolve_cleared)

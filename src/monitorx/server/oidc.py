@@ -9,7 +9,7 @@ found through its discovery document, read once, at the first sign-in.
 
 What must survive the trip to the provider (state, nonce, the PKCE verifier, the
 page to return to) lives in a cookie of its own: signed (HS256, a key derived from
-``jwt_secret`` for this use alone, so it is never a valid bearer token), HttpOnly,
+the access tokens' for this use alone, so it is never a valid bearer token), HttpOnly,
 ``SameSite=Lax``, scoped to ``/auth/oidc/`` and gone after ten minutes. It binds
 the answer to the browser that asked (RFC 6749 §10.12). authlib's Starlette client
 keeps these in ``request.session``; the flow hands it that cookie's contents,
@@ -63,17 +63,18 @@ _CLIENT = "monitorx"
 class OidcLogin:
     """SSO through the provider the settings name (``oidc_*``)."""
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
-        if not (settings.oidc_issuer and settings.oidc_client_id and settings.jwt_secret):
+    def __init__(self, settings: Settings, clock: Clock, signing_key: bytes) -> None:
+        """``signing_key``: the access tokens' (`load_signing_key`), from which the
+        state cookie's key is derived."""
+        if not (settings.oidc_issuer and settings.oidc_client_id):
             # Settings refuse this combination; a hand-made one gets the same words.
-            raise MonitorXError("SSO needs oidc_issuer, oidc_client_id and jwt_secret")
+            raise MonitorXError("SSO needs oidc_issuer and oidc_client_id")
         self._clock = clock
         self._issuer = settings.oidc_issuer
         self._client_id = settings.oidc_client_id
         self._external_url = settings.external_url.rstrip("/")
         self.mapping = RoleMapping.from_settings(settings)
-        secret = settings.jwt_secret.get_secret_value().encode()
-        self._state_key = hmac.new(secret, _STATE_PURPOSE, hashlib.sha256).digest()
+        self._state_key = hmac.new(signing_key, _STATE_PURPOSE, hashlib.sha256).digest()
         client_kwargs: dict[str, Any] = {
             "scope": settings.oidc_scopes,
             "code_challenge_method": "S256",

@@ -136,9 +136,6 @@ class Settings(BaseSettings):
         description="Values of oidc_roles_claim → `ROLE` or `PROJECT:ROLE`, as a JSON "
         'object (`{"ml-admins": "admin"}`); the highest role matched wins.',
     )
-    oidc_session_ttl_s: float = Field(
-        default=3600.0, gt=0, description="How long the dashboard's SSO session token lasts."
-    )
     secret_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
         description="Keys that encrypt channel secrets at rest (Fernet keys, from "
@@ -408,11 +405,6 @@ class Settings(BaseSettings):
             return self
         if not self.oidc_client_id:
             raise ValueError("oidc_issuer needs oidc_client_id (MONITORX_OIDC_CLIENT_ID)")
-        if self.jwt_secret is None:
-            raise ValueError(
-                "oidc_issuer needs jwt_secret (MONITORX_JWT_SECRET): the dashboard's SSO "
-                "sessions are HS256 tokens signed with it"
-            )
         if "openid" not in self.oidc_scopes.split():
             raise ValueError("oidc_scopes must include openid")
         return self

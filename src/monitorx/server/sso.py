@@ -3,28 +3,23 @@
 An OpenID provider (`monitorx.server.oidc`) vouches for a person with the claims
 of an ID token; `RoleMapping` turns those claims into an `SsoIdentity` — a name
 for the audit log, the project, and the role (``oidc_role_map`` over the
-``oidc_roles_claim`` claim, else ``oidc_default_role``). `issue_session` turns
-the identity into the credential the dashboard sends.
-
-`issue_session` is the one hand-off point to the rest of auth: for now it signs a
-short-lived HS256 access token that `Authenticator` accepts as a bearer JWT (claims
-``sub``, ``project``, ``role``, ``iat``, ``exp``, ``jti``); once users and
-``POST /api/v1/auth/token`` exist, it issues their token pair instead.
+``oidc_roles_claim`` claim, else ``oidc_default_role``). The identity signs
+in as a user of its own (`sso_username`, made without a password on the first
+sign-in), who gets the token pair a password login gets (`TokenService.issue_for`):
+a short-lived access token and a rotating refresh token.
 """
 
 from __future__ import annotations
 
-__all__ = ["ROLE_RANK", "RoleMapping", "SsoIdentity", "SsoRefused", "issue_session"]
+__all__ = ["ROLE_RANK", "RoleMapping", "SsoIdentity", "SsoRefused", "sso_username"]
 
-import secrets
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-
-import jwt
 
 from monitorx.core import MonitorXError
 from monitorx.core.access import Role, parse_role
+from monitorx.core.users import USERNAME_PATTERN as _USERNAME
 from monitorx.server.settings import Settings
 
 ROLE_RANK: dict[Role, int] = {Role.INGEST: 0, Role.VIEWER: 1, Role.EDITOR: 2, Role.ADMIN: 3}
@@ -115,21 +110,12 @@ def _display_name(claims: Mapping[str, object]) -> str:
     return str(claims.get("sub", ""))
 
 
-def issue_session(
-    identity: SsoIdentity, secret: str, ttl_s: float, now: datetime
-) -> dict[str, object]:
-    """The credential the dashboard signs in with, shaped as ``POST
-    /api/v1/auth/token`` answers: ``access_token`` (HS256, ``secret``), ``token_type``,
-    ``expires_in``. No refresh token yet: when it expires, the person signs in again."""
-    issued = int(now.timestamp())
-    expires_in = max(1, round(ttl_s))
-    claims = {
-        "sub": identity.name,
-        "project": identity.project,
-        "role": identity.role.value,
-        "iat": issued,
-        "exp": issued + expires_in,
-        "jti": secrets.token_urlsafe(16),
-    }
-    token = jwt.encode(claims, secret, algorithm="HS256")
-    return {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
+def sso_username(identity: SsoIdentity) -> str:
+    """The user an identity signs in as: ``oidc+<email or sub>`` (a username no
+    password user has unless an admin chose it), or ``oidc+<hash of it>`` when it
+    holds characters usernames do not."""
+    named = identity.name.removeprefix("oidc:")
+    username = f"oidc+{named}"
+    if _USERNAME.fullmatch(username):
+        return username
+    return f"oidc+{hashlib.sha256(named.encode()).hexdigest()[:32]}"

@@ -105,6 +105,9 @@ class UserDirectory:
         if stored is not None:
             if stored.record.disabled_at is not None:
                 raise Unauthorized("this user is disabled")
+            if stored.password_hash != NO_PASSWORD:
+                # A provider must not vouch its way into a local account.
+                raise Unauthorized(f"{username!r} is a user with a password, not a provider's")
             return stored.record
         record = UserRecord(
             f"usr_{secrets.token_hex(6)}", self.project, username, role, self._clock.now()

@@ -4,7 +4,7 @@ provider, ``/auth/oidc/callback`` takes it back and signs the dashboard in, and
 
 The session reaches the dashboard in the body of the callback's answer, never in a
 URL (which would land in access logs, history and Referer headers): a small page
-that carries the token in a ``data-`` attribute and loads ``/static/sso.js``, which
+that carries the token pair in a ``data-`` attribute and loads ``/static/sso.js``, which
 keeps it in sessionStorage as the login page keeps a key (the CSP allows no inline
 script), then goes on to the page that asked. The answer is ``no-store``.
 
@@ -19,13 +19,16 @@ import html
 import re
 from typing import TYPE_CHECKING
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from monitorx.core import NotFound
+from monitorx.core import NotFound, Unauthorized
 from monitorx.server.audit_trail import AuditTrail
-from monitorx.server.deps import AuditDep, ClockDep, SettingsDep, SsoDep
-from monitorx.server.sso import SsoRefused, issue_session
+from monitorx.server.deps import AuditDep, SsoDep, TokensDep, UsersDep
+from monitorx.server.sso import SsoIdentity, SsoRefused, sso_username
+from monitorx.server.tokens import TokenPair, TokenService
+from monitorx.server.users import UserDirectory
 
 if TYPE_CHECKING:  # authlib is imported only where SSO is configured (assembly)
     from monitorx.server.oidc import OidcLogin
@@ -84,7 +87,7 @@ async def oidc_login(
 
 @router.get("/auth/oidc/callback")
 async def oidc_callback(
-    request: Request, sso: SsoDep, audit: AuditDep, settings: SettingsDep, clock: ClockDep
+    request: Request, sso: SsoDep, audit: AuditDep, users: UsersDep, tokens: TokensDep
 ) -> Response:
     """The provider's answer: the session handed to the dashboard, or why not."""
     login = _configured(sso)
@@ -94,22 +97,35 @@ async def oidc_callback(
         await _audit(audit, request, refused.actor, refused.status)
         response = _refused_page(refused)
     else:
-        await _audit(audit, request, identity.name, 200)
-        assert settings.jwt_secret is not None  # Settings refuse an issuer without one
-        session = issue_session(
-            identity,
-            settings.jwt_secret.get_secret_value(),
-            settings.oidc_session_ttl_s,
-            clock.now(),
-        )
-        response = _handoff_page(str(session["access_token"]), next_path)
+        response = await _signed_in(request, audit, users, tokens, identity, next_path)
     login.forget(response)
     return response
 
 
-def _handoff_page(token: str, next_path: str) -> Response:
+async def _signed_in(
+    request: Request,
+    audit: AuditTrail,
+    users: UserDirectory,
+    tokens: TokenService,
+    identity: SsoIdentity,
+    next_path: str,
+) -> Response:
+    """The token pair of the identity's user, handed to the dashboard; a disabled
+    user, or a password user of that name, is refused (403)."""
+    try:
+        user = await users.provision(sso_username(identity), identity.role)
+        pair = await tokens.issue_for(user)
+    except Unauthorized as exc:
+        refused = SsoRefused(str(exc), 403, identity.name)
+        await _audit(audit, request, refused.actor, refused.status)
+        return _refused_page(refused)
+    await _audit(audit, request, identity.name, 200)
+    return _handoff_page(pair, next_path)
+
+
+def _handoff_page(pair: TokenPair, next_path: str) -> Response:
     text = _HANDOFF.format(
-        credential=html.escape(token, quote=True),
+        credential=html.escape(orjson.dumps(pair.to_json()).decode(), quote=True),
         next=html.escape(next_path if _LOCAL_PATH.match(next_path) else "/", quote=True),
     )
     return Response(text, media_type=_HTML, headers=_NO_STORE)

@@ -6,7 +6,13 @@
 (() => {
   const CREDENTIAL = "monitorx-credential"; // mx.js's MX.CREDENTIAL
   const body = document.body;
-  sessionStorage.setItem(CREDENTIAL, JSON.stringify({kind: "jwt", value: body.dataset.credential}));
+  // The pair POST /api/v1/auth/token answers, kept as mx.js's MX.keepTokens keeps it:
+  // the dashboard renews the access token with the refresh token from then on.
+  const pair = JSON.parse(body.dataset.credential);
+  sessionStorage.setItem(CREDENTIAL, JSON.stringify({
+    kind: "user", value: pair.access_token, refresh: pair.refresh_token,
+    expires: Date.now() + pair.expires_in * 1000,
+  }));
   delete body.dataset.credential;
   const next = body.dataset.next || "/";
   // replace: the browser's back button never returns to this page.
