@@ -267,3 +267,17 @@ def test_other_media_types_on_records_and_labels_are_415(api: httpx.Client) -> N
     table = arrow_body(pa.table({"request_id": ["r"], "label": [1]}))
     labels = api.post("/models/m/labels", content=table, headers={"content-type": ARROW})
     assert labels.status_code == 415
+
+
+def test_integers_past_2_53_are_their_nearest_float_in_every_form(
+    api: httpx.Client, live_server: LiveServer
+) -> None:
+    big = 2**60 + 1
+    rows = api.put("/models/m-json/reference", json={"rows": [{"n": big}, {"n": 1}]})
+    table = arrow_body(pa.table({"n": [big, 1]}))
+    arrow = api.put("/models/m-arrow/reference", content=table, headers={"content-type": ARROW})
+
+    assert rows.status_code == 200, rows.text
+    assert arrow.status_code == 200, arrow.text
+    for model in ("m-json", "m-arrow"):
+        assert _stored_reference(live_server, model).column("n").to_pylist() == [float(big), 1.0]

@@ -88,10 +88,15 @@ def numeric_or_string(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.Chunke
     kind = array.type
     if pa.types.is_null(kind):
         return array.cast(pa.float64())
-    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
-        return array.cast(pa.float64())
-    if pa.types.is_decimal(kind):
-        return array.cast(pa.float64())
+    if (
+        pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_boolean(kind)
+        or pa.types.is_decimal(kind)
+    ):
+        # Unsafe: an integer past 2**53 becomes the nearest float, as float() makes
+        # it (a safe cast refuses it, and that was a 500).
+        return array.cast(pa.float64(), safe=False)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or _is_string_view(kind):
         return array.cast(pa.string())
     if pa.types.is_dictionary(kind):
