@@ -281,3 +281,19 @@ def test_integers_past_2_53_are_their_nearest_float_in_every_form(
     assert arrow.status_code == 200, arrow.text
     for model in ("m-json", "m-arrow"):
         assert _stored_reference(live_server, model).column("n").to_pylist() == [float(big), 1.0]
+
+
+@pytest.mark.parametrize(
+    ("names", "field", "words"),
+    [(["a", "a"], "body", "one name"), (["request_id", "request_id"], "request_id", "twice")],
+)
+def test_a_name_twice_in_an_arrow_table_is_422(
+    api: httpx.Client, names: list[str], field: str, words: str
+) -> None:
+    # (Parquet's reader refuses such a file itself: "cannot read the Parquet body".)
+    table = pa.Table.from_arrays([pa.array(["r"])] * 2, names)
+    body = arrow_body(table)
+    response = api.post("/models/m/records", content=body, headers={"content-type": ARROW})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == field
+    assert words in response.json()["errors"][0]["message"]

@@ -291,8 +291,8 @@ def upload_columns(table: pa.Table, prefix: str = "") -> tuple[list[str], list[p
     returned (not before the names in errors)."""
     names: list[str] = []
     columns: list[pa.ChunkedArray] = []
-    for name in table.column_names:
-        column = table.column(name)
+    for index, name in enumerate(table.column_names):
+        column = table.column(index)  # by position: a name may appear twice
         converted = numeric_or_string(column)
         if converted is None:
             # Dates, times and the like: their text, a category each.
