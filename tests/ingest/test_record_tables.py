@@ -78,3 +78,15 @@ def test_the_typed_path_gives_what_inference_gives() -> None:
     assert table.column("a").to_pylist() == [1.0, float(2**60), 3.0]
     assert table.column("c").to_pylist() == [1.0, 2.5, 0.0]
     assert table.column("d").to_pylist() == [None, None, 1.0]
+
+
+def test_a_row_with_another_name_of_the_same_count_keeps_it() -> None:
+    table = table_from_rows([{"a": 1.0, "b": 2.0}, {"a": 3.0, "c": 4.0}], "rows")
+    assert table.column_names == ["a", "b", "c"]
+    assert table.column("c").to_pylist() == [None, 4.0]
+
+
+def test_a_row_that_is_a_list_is_refused_by_position() -> None:
+    with pytest.raises(ValidationError) as refused:
+        table_from_rows([{"a": 1.0}, [2.0]], "rows")
+    assert refused.value.errors[0].field == "rows[1]"

@@ -176,14 +176,20 @@ def _typed_struct(rows: list[Any]) -> pa.StructArray | None:
             fields.append(pa.field(name, pa.float64()))
         else:
             return None
-    names = first.keys()
-    for row in rows:
-        if not isinstance(row, dict) or row.keys() != names:
-            return None
+    # Every row an object of as many names as the first (checked in C) ...
+    if not all(type(row) is dict for row in rows) or set(map(len, rows)) != {len(fields)}:
+        return None
     try:
         struct: pa.StructArray = pa.array(rows, type=pa.struct(fields))
     except (pa.ArrowException, OverflowError, TypeError, ValueError):
         return None  # a later row's value of another kind: let pyarrow infer and say
+    # ... so a row with another name lacks one of the first's, which is then null:
+    # with no null at all, every row has the first's names. (A conversion with a
+    # type leaves out names the type does not have.)
+    if any(struct.field(i).null_count for i in range(len(fields))):
+        names = first.keys()
+        if any(row.keys() != names for row in rows):
+            return None
     return struct
 
 
