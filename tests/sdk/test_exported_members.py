@@ -47,7 +47,7 @@ def test_importing_monitorx_loads_no_server_dependency() -> None:
         "import sys, monitorx; "
         "heavy = {'fastapi', 'starlette', 'pydantic', 'numpy', 'duckdb', 'pyarrow', 'uvicorn',"
         " 'msgspec', 'monitorx.server', 'monitorx.store', 'monitorx.ingest', 'psutil', 'pynvml',"
-        " 'redis', 'prometheus_client'}; "
+        " 'redis', 'prometheus_client', 'pandas', 'polars'}; "
         "print(sorted(heavy & set(sys.modules)))"
     )
     out = subprocess.run(

@@ -10,22 +10,28 @@ that refuses the input (a NaN, a nested value, a string among numbers, a row tha
 not an object) does a Python pass walk the rows to name the first offending item and
 field in a 422. Nothing is stored from a body that is refused.
 
-Reference sets may also arrive as CSV or Parquet; `table_from_upload` reads them to
-the same two column types.
+Reference sets may also arrive as CSV, Parquet or an Arrow IPC stream, and records
+as Parquet or Arrow: `read_upload` reads such a body straight to Arrow (no Python
+object per row) and `upload_columns` converts its columns to the same two types.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "MAX_FEATURE_NAME",
+    "TABLE_MEDIA_TYPES",
     "Columns",
     "ItemPath",
+    "check_column_text",
     "conform_table",
     "decode_json",
+    "media_type",
     "numeric_or_string",
+    "read_upload",
     "table_columns",
     "table_from_rows",
     "table_from_upload",
+    "upload_columns",
 ]
 
 import io
@@ -55,6 +61,10 @@ object array of str and None (categorical), as `analysis.drift` reads them."""
 
 _CSV_TYPES = ("text/csv", "application/csv")
 _PARQUET_TYPES = ("application/vnd.apache.parquet", "application/octet-stream")
+_ARROW_TYPES = ("application/vnd.apache.arrow.stream",)
+TABLE_MEDIA_TYPES = frozenset(_PARQUET_TYPES + _ARROW_TYPES)
+"""The media types of a table body (Parquet, Arrow IPC stream) on ``/reference``
+and ``/records``."""
 
 
 def decode_json(body: bytes) -> Any:
@@ -78,15 +88,26 @@ def numeric_or_string(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.Chunke
     kind = array.type
     if pa.types.is_null(kind):
         return array.cast(pa.float64())
-    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
-        return array.cast(pa.float64())
-    if pa.types.is_decimal(kind):
-        return array.cast(pa.float64())
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+    if (
+        pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_boolean(kind)
+        or pa.types.is_decimal(kind)
+    ):
+        # Unsafe: an integer past 2**53 becomes the nearest float, as float() makes
+        # it (a safe cast refuses it, and that was a 500).
+        return array.cast(pa.float64(), safe=False)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or _is_string_view(kind):
         return array.cast(pa.string())
     if pa.types.is_dictionary(kind):
         return numeric_or_string(array.cast(kind.value_type))
     return None
+
+
+def _is_string_view(kind: pa.DataType) -> bool:
+    # Polars hands Arrow its strings as string_view (pyarrow 16 and later know it).
+    is_view = getattr(pa.types, "is_string_view", None)
+    return bool(is_view is not None and is_view(kind))
 
 
 def _check_names(names: list[str], where: str) -> None:
@@ -117,7 +138,9 @@ def table_from_rows(rows: object, where: str, item: ItemPath | None = None) -> p
 def _fast_table(rows: list[Any]) -> pa.Table | None:
     """Well-formed rows through pyarrow's C conversion; None when anything is off."""
     try:
-        struct = pa.array(rows)
+        struct = _typed_struct(rows)
+        if struct is None:
+            struct = pa.array(rows)
     except (pa.ArrowException, OverflowError, TypeError, ValueError):
         return None
     if not pa.types.is_struct(struct.type) or struct.null_count:
@@ -134,6 +157,40 @@ def _fast_table(rows: list[Any]) -> pa.Table | None:
         names.append(field.name)
         columns.append(column)
     return pa.table(columns, names=names)
+
+
+def _typed_struct(rows: list[Any]) -> pa.StructArray | None:
+    """The usual body, whose rows all have the first row's features, converted with
+    the types the first row's values give (a number ``float64``, a string
+    ``string``): half the time of letting pyarrow infer them. None when the rows
+    differ in their names or the first has a null or another kind of value (then
+    pyarrow infers); a value of another type in a later row raises."""
+    first = rows[0]
+    if not isinstance(first, dict) or not first:
+        return None
+    fields = []
+    for name, value in first.items():
+        if isinstance(value, str):
+            fields.append(pa.field(name, pa.string()))
+        elif isinstance(value, bool | int | float):
+            fields.append(pa.field(name, pa.float64()))
+        else:
+            return None
+    # Every row an object of as many names as the first (checked in C) ...
+    if not all(type(row) is dict for row in rows) or set(map(len, rows)) != {len(fields)}:
+        return None
+    try:
+        struct: pa.StructArray = pa.array(rows, type=pa.struct(fields))
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):
+        return None  # a later row's value of another kind: let pyarrow infer and say
+    # ... so a row with another name lacks one of the first's, which is then null:
+    # with no null at all, every row has the first's names. (A conversion with a
+    # type leaves out names the type does not have.)
+    if any(struct.field(i).null_count for i in range(len(fields))):
+        names = first.keys()
+        if any(row.keys() != names for row in rows):
+            return None
+    return struct
 
 
 def _has_non_finite(column: pa.Array | pa.ChunkedArray) -> bool:
@@ -200,42 +257,72 @@ def _number_kind(value: object, field: str) -> bool:
     raise ValidationError("must be a number, a string or null (not an object or array)", field)
 
 
-def table_from_upload(body: bytes, content_type: str) -> pa.Table:
-    """A CSV or Parquet upload as a table of ``float64`` and ``string`` columns."""
-    media = content_type.split(";", 1)[0].strip().lower()
+def media_type(content_type: str) -> str:
+    """The media type of a Content-Type header, lower case, without parameters."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def read_upload(body: bytes, content_type: str) -> pa.Table:
+    """A CSV, Parquet or Arrow IPC stream body as it is, read straight to Arrow;
+    422 when it cannot be read or holds no row."""
+    media = media_type(content_type)
+    kind = "table"
     try:
         if media in _CSV_TYPES:
+            kind = "CSV"
             options = pa_csv.ConvertOptions(strings_can_be_null=True)
             table = pa_csv.read_csv(io.BytesIO(body), convert_options=options)
         elif media in _PARQUET_TYPES:
-            table = pq.read_table(io.BytesIO(body))
+            kind = "Parquet"
+            table = pq.read_table(pa.BufferReader(body))
+        elif media in _ARROW_TYPES:
+            kind = "Arrow IPC stream"
+            with pa.ipc.open_stream(pa.BufferReader(body)) as reader:
+                table = reader.read_all()
         else:
             raise ValidationError(f"unsupported upload type {media!r}", "Content-Type")
-    except (pa.ArrowException, OSError) as exc:
-        kind = "CSV" if media in _CSV_TYPES else "Parquet"
+    except (pa.ArrowException, OSError, ValueError, EOFError) as exc:
+        if isinstance(exc, ValidationError):
+            raise
         raise ValidationError(f"cannot read the {kind} body: {exc}", "body") from None
     if table.num_rows == 0:
         raise ValidationError("must hold at least one row", "body")
+    return table
+
+
+def upload_columns(table: pa.Table, prefix: str = "") -> tuple[list[str], list[pa.ChunkedArray]]:
+    """An upload's columns as ``float64`` (NaN and infinities as null) or ``string``
+    (dates and times as their text); 422 naming a column of another type, a bad
+    name or text that may not be stored. ``prefix`` is put before each name
+    returned (not before the names in errors)."""
     names: list[str] = []
     columns: list[pa.ChunkedArray] = []
-    for name in table.column_names:
-        column = table.column(name)
+    for index, name in enumerate(table.column_names):
+        column = table.column(index)  # by position: a name may appear twice
         converted = numeric_or_string(column)
         if converted is None:
             # Dates, times and the like: their text, a category each.
             converted = pc.cast(column, pa.string()) if _castable(column) else None
         if converted is None:
             raise ValidationError(
-                f"column type {column.type} is neither a number nor a string", name
+                f"column type {column.type} is neither a number nor a string", str(name)
             )
         if pa.types.is_float64(converted.type):
             converted = _nan_as_null(converted)
+        check_column_text(str(name), converted)
         names.append(str(name))
         columns.append(converted)
     _check_names(names, "body")
-    table = pa.table(columns, names=names)
-    _check_upload_text(table)
-    return table
+    return [prefix + name for name in names], columns
+
+
+def table_from_upload(body: bytes, content_type: str) -> pa.Table:
+    """A CSV, Parquet or Arrow upload as a table of ``float64`` and ``string`` columns."""
+    table = read_upload(body, content_type)
+    names, columns = upload_columns(table)
+    if len(set(names)) != len(names):
+        raise ValidationError("two columns have one name", "body")
+    return pa.table(columns, names=names)
 
 
 # The rule of stored text (`monitorx.core.text`) in RE2's syntax, for Arrow's
@@ -243,24 +330,27 @@ def table_from_upload(body: bytes, content_type: str) -> pa.Table:
 _FORBIDDEN_UTF8 = forbidden_class(surrogates=False)
 
 
-def _check_upload_text(table: pa.Table) -> None:
-    """A CSV or Parquet upload's names and strings follow the rule of stored text,
-    as a JSON body's do; a Parquet file may also hold bytes that are not UTF-8."""
-    for name in table.column_names:
-        problem = text_problem(name)
-        if problem is not None:
-            raise ValidationError(f"the column name {problem}", printable(name))
-        column = table.column(name)
-        if not pa.types.is_string(column.type):
-            continue
-        try:
-            column.validate(full=True)
-        except pa.ArrowInvalid:
-            raise ValidationError("holds text that is not valid UTF-8", name) from None
-        bad = pc.match_substring_regex(column, _FORBIDDEN_UTF8)
-        if pc.any(bad).as_py():
-            row = pc.index(bad, True).as_py()
-            raise ValidationError(f"row {row} {text_problem(column[row].as_py())}", name)
+def check_column_text(name: str, column: pa.ChunkedArray | pa.Array) -> None:
+    """An upload's column name and strings follow the rule of stored text, as a JSON
+    body's do; a Parquet or Arrow body may also hold bytes that are not UTF-8."""
+    problem = text_problem(name)
+    if problem is not None:
+        raise ValidationError(f"the column name {problem}", printable(name))
+    if not pa.types.is_string(column.type):
+        return
+    try:
+        column.validate(full=True)
+    except pa.ArrowInvalid:
+        raise ValidationError("holds text that is not valid UTF-8", name) from None
+    # Categories repeat: the distinct values are checked, and the rows only when
+    # one of them is bad (to name the first bad row).
+    distinct = pc.unique(column)
+    if not pc.any(pc.match_substring_regex(distinct, _FORBIDDEN_UTF8)).as_py():
+        return
+    bad = pc.match_substring_regex(column, _FORBIDDEN_UTF8)
+    if pc.any(bad).as_py():
+        row = pc.index(bad, True).as_py()
+        raise ValidationError(f"row {row} {text_problem(column[row].as_py())}", name)
 
 
 def _castable(column: pa.ChunkedArray) -> bool:

@@ -208,8 +208,10 @@ class RecordStore:
         buckets = (ts // 1_000_000) // 3600 * 3600
         async with self._lock(model_id):
             states = await self._buckets(model_id)
-            for bucket in np.unique(buckets).tolist():
-                rows = table.filter(pa.array(buckets == bucket))
+            distinct = np.unique(buckets).tolist()
+            for bucket in distinct:
+                # One hour (the usual batch): the table as it is, not a copy.
+                rows = table if len(distinct) == 1 else table.filter(pa.array(buckets == bucket))
                 state = states.get(bucket) or BucketParts(bucket)
                 token = secrets.token_hex(4)
                 key = chunk_key(model_id, bucket, state.next_seq, rows.num_rows, token)

@@ -4,6 +4,8 @@ It depends on ``monitorx.core`` and httpx only, so that ``pip install monitorx``
 stays light inside inference services.
 
     MonitorXClient / MonitorX   async / sync clients (client.py, sync_client.py)
+    DriftReport                 what ``analyze`` returns; drift data calls send
+                                DataFrames as Arrow (drift_data.py, drift_report.py)
     monitor_inference, track    timing where inference happens (decorators.py),
                                 streams included (streaming.py)
     LLMPricing                  token prices that give an LLM call its cost (llm.py)
@@ -35,7 +37,8 @@ from monitorx.sdk.breaker import CircuitBreaker, CircuitState
 from monitorx.sdk.buffer import MetricBuffer
 from monitorx.sdk.client import MonitorXClient
 from monitorx.sdk.decorators import Tracking, monitor_inference, track
-from monitorx.sdk.errors import CircuitOpenError
+from monitorx.sdk.drift_report import DriftReport
+from monitorx.sdk.errors import CircuitOpenError, MissingDependency
 from monitorx.sdk.exporter import Exporter, default_exporter, flush, init, shutdown
 from monitorx.sdk.llm import LLMPricing
 from monitorx.sdk.resources import GpuSample, ResourceSample, ResourceSampler
@@ -51,6 +54,7 @@ __all__ = [
     "Conflict",
     "DeliveryError",
     "DiskSpool",
+    "DriftReport",
     "Exporter",
     "FieldError",
     "Forbidden",
@@ -58,6 +62,7 @@ __all__ = [
     "LLMPricing",
     "MalformedPayload",
     "MetricBuffer",
+    "MissingDependency",
     "MonitorX",
     "MonitorXClient",
     "MonitorXError",

@@ -15,10 +15,11 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from monitorx.core.errors import ValidationError
-from monitorx.sdk import delivery, endpoints
+from monitorx.sdk import delivery, drift_data, endpoints
 from monitorx.sdk.async_recorder import AsyncRecorder
 from monitorx.sdk.breaker import CircuitState
 from monitorx.sdk.config import DEFAULT_URL, ClientOptions
+from monitorx.sdk.drift_report import DriftReport
 from monitorx.sdk.effects import Operation, run_async
 from monitorx.sdk.payloads import JSONObject, Timestamp, drift_metric, inference_metric
 from monitorx.sdk.results import WriteResult
@@ -255,6 +256,47 @@ class MonitorXClient:
     async def _deliver_recorded(self, metrics: list[JSONObject]) -> WriteResult:
         op = delivery.write_inference_batch(self._policy, metrics, allow_buffer=False)
         return await self._run(op)
+
+    # -- drift data (API.md "Drift analysis computed by the platform") -------------
+
+    async def set_reference(self, model_id: str, data: Any) -> JSONObject:
+        """Replace the model's reference set with ``data`` (a pandas or polars
+        DataFrame or a pyarrow Table, one column per feature), sent as an Arrow IPC
+        stream; returns ``{"rows": n, "columns": [...]}``. Needs the ``data`` extra."""
+        table = await asyncio.to_thread(drift_data.to_arrow_table, data)
+        return await self._run(drift_data.set_reference(self._policy, model_id, table))
+
+    async def log_records(self, model_id: str, data: Any, predictions: Any = None) -> WriteResult:
+        """Log prediction records: ``data`` has one column per feature and may have
+        ``request_id``, ``prediction`` and ``timestamp`` columns; ``predictions``
+        (one value a row) becomes the ``prediction`` column. Sent as Arrow IPC
+        streams of up to 100,000 rows. Needs the ``data`` extra."""
+        table = await asyncio.to_thread(drift_data.to_arrow_table, data)
+        op = drift_data.log_records(self._policy, model_id, table, predictions)
+        return await self._run(op)
+
+    async def log_labels(self, model_id: str, labels: Any) -> WriteResult:
+        """Log labels joined to records by request id: ``{request_id: label}``, a
+        list of ``{"request_id", "label"}``, or a table with those columns."""
+        return await self._run(drift_data.log_labels(self._policy, model_id, labels))
+
+    async def analyze(
+        self,
+        model_id: str,
+        start: Timestamp | None = None,
+        end: Timestamp | None = None,
+        **options: Any,
+    ) -> DriftReport:
+        """The drift of the records logged in ``[start, end)`` (default: the hour
+        before now) against the reference set. ``options`` are docs/drift.md's
+        (``stattest="psi"``, ``threshold=0.2``, …)."""
+        return await self._run(drift_data.analyze(self._policy, model_id, start, end, options))
+
+    async def drift_report_html(
+        self, model_id: str, start: Timestamp | None = None, end: Timestamp | None = None
+    ) -> str:
+        """The server's full HTML drift report of ``[start, end)``, with charts."""
+        return await self._run(drift_data.drift_report_html(self._policy, model_id, start, end))
 
     # -- reads -------------------------------------------------------------------
 

@@ -19,8 +19,6 @@ import httpx
 
 T = TypeVar("T")
 
-_JSON_HEADERS = {"Content-Type": "application/json"}
-
 
 @dataclass(frozen=True, slots=True)
 class ApiRequest:
@@ -30,6 +28,8 @@ class ApiRequest:
     path: str
     params: Mapping[str, str | int | float] = field(default_factory=dict)
     content: bytes | None = None
+    content_type: str = "application/json"
+    """The media type of ``content`` (a drift table goes as an Arrow IPC stream)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ def _build(http: httpx.Client | httpx.AsyncClient, request: ApiRequest) -> httpx
         request.path.lstrip("/"),
         params=dict(request.params) or None,
         content=request.content,
-        headers=_JSON_HEADERS if request.content is not None else None,
+        headers={"Content-Type": request.content_type} if request.content is not None else None,
     )
 
 

@@ -12,9 +12,10 @@ core tree and adds only what is about talking to a server::
     ├── Conflict               HTTP 409
     ├── Unauthorized           a missing or wrong API key (HTTP 401)
     ├── Forbidden              a key without the right (HTTP 403)
-    └── DeliveryError          the request did not get through (connection refused, timeout)
-        ├── ServerError        the server answered 429 or 5xx, after the retries
-        └── CircuitOpenError   not even tried: the circuit breaker is open
+    ├── DeliveryError          the request did not get through (connection refused, timeout)
+    │   ├── ServerError        the server answered 429 or 5xx, after the retries
+    │   └── CircuitOpenError   not even tried: the circuit breaker is open
+    └── MissingDependency      an optional package is not installed (also an ImportError)
 
 httpx's exceptions never reach the caller: they are mapped here and chained as
 ``__cause__``.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 __all__ = [
     "CircuitOpenError",
+    "MissingDependency",
     "error_from_response",
     "error_from_transport",
     "error_message",
@@ -63,6 +65,11 @@ class CircuitOpenError(DeliveryError):
     def __init__(self, message: str, retry_in_s: float) -> None:
         self.retry_in_s = retry_in_s
         super().__init__(message)
+
+
+class MissingDependency(MonitorXError, ImportError):
+    """An optional package that a call needs is not installed; the message says how
+    to install it (``pip install "monitorx[data]"`` for the drift data calls)."""
 
 
 _SIMPLE_ERRORS: dict[int, type[MonitorXError]] = {

@@ -15,9 +15,10 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from monitorx.core.errors import ValidationError
-from monitorx.sdk import delivery, endpoints
+from monitorx.sdk import delivery, drift_data, endpoints
 from monitorx.sdk.breaker import CircuitState
 from monitorx.sdk.config import DEFAULT_URL, ClientOptions
+from monitorx.sdk.drift_report import DriftReport
 from monitorx.sdk.effects import Operation, run_sync
 from monitorx.sdk.payloads import JSONObject, Timestamp, drift_metric, inference_metric
 from monitorx.sdk.results import WriteResult
@@ -268,6 +269,44 @@ class MonitorX:
 
     def _deliver_recorded(self, metrics: list[JSONObject]) -> WriteResult:
         return self._run(delivery.write_inference_batch(self._policy, metrics, allow_buffer=False))
+
+    # -- drift data (API.md "Drift analysis computed by the platform") -------------
+
+    def set_reference(self, model_id: str, data: Any) -> JSONObject:
+        """Replace the model's reference set with ``data`` (a pandas or polars
+        DataFrame or a pyarrow Table, one column per feature), sent as an Arrow IPC
+        stream; returns ``{"rows": n, "columns": [...]}``. Needs the ``data`` extra."""
+        return self._run(drift_data.set_reference(self._policy, model_id, data))
+
+    def log_records(self, model_id: str, data: Any, predictions: Any = None) -> WriteResult:
+        """Log prediction records: ``data`` has one column per feature and may have
+        ``request_id``, ``prediction`` and ``timestamp`` columns; ``predictions``
+        (one value a row) becomes the ``prediction`` column. Sent as Arrow IPC
+        streams of up to 100,000 rows. Needs the ``data`` extra."""
+        return self._run(drift_data.log_records(self._policy, model_id, data, predictions))
+
+    def log_labels(self, model_id: str, labels: Any) -> WriteResult:
+        """Log labels joined to records by request id: ``{request_id: label}``, a
+        list of ``{"request_id", "label"}``, or a table with those columns."""
+        return self._run(drift_data.log_labels(self._policy, model_id, labels))
+
+    def analyze(
+        self,
+        model_id: str,
+        start: Timestamp | None = None,
+        end: Timestamp | None = None,
+        **options: Any,
+    ) -> DriftReport:
+        """The drift of the records logged in ``[start, end)`` (default: the hour
+        before now) against the reference set. ``options`` are docs/drift.md's
+        (``stattest="psi"``, ``threshold=0.2``, …)."""
+        return self._run(drift_data.analyze(self._policy, model_id, start, end, options))
+
+    def drift_report_html(
+        self, model_id: str, start: Timestamp | None = None, end: Timestamp | None = None
+    ) -> str:
+        """The server's full HTML drift report of ``[start, end)``, with charts."""
+        return self._run(drift_data.drift_report_html(self._policy, model_id, start, end))
 
     # -- reads -------------------------------------------------------------------
 

@@ -13,9 +13,11 @@ from monitorx.server.input_guards import guard_json_depth, url_text_error
 
 _BULK_SUFFIXES = ("/reference", "/records", "/drift/analyze")
 _WRITE_METHODS = {"POST", "PUT", "PATCH"}
-# A reference set may also be uploaded as a CSV or Parquet file (API.md).
-_REFERENCE_UPLOADS = {"text/csv", "application/csv", "application/vnd.apache.parquet",
-                      "application/octet-stream"}  # fmt: skip
+# A reference set may also be uploaded as a CSV, Parquet or Arrow IPC stream, and
+# records as Parquet or Arrow (API.md).
+_TABLES = {"application/vnd.apache.parquet", "application/octet-stream",
+           "application/vnd.apache.arrow.stream"}  # fmt: skip
+_REFERENCE_UPLOADS = _TABLES | {"text/csv", "application/csv"}
 
 
 def _media(content_type: str) -> str:
@@ -76,6 +78,7 @@ class RequestLimits:
             and not _is_json(content_type)
             and length != b"0"
             and not (path.endswith("/reference") and _media(content_type) in _REFERENCE_UPLOADS)
+            and not (path.endswith("/records") and _media(content_type) in _TABLES)
         ):
             await problem(
                 415,

@@ -12,7 +12,14 @@ from monitorx.core import NotFound, ValidationError
 from monitorx.core.identifiers import check_identifier, is_identifier
 from monitorx.core.timeparse import to_epoch_us
 from monitorx.evaluation.registry import ModelRegistry
-from monitorx.ingest.feature_tables import decode_json, table_from_rows, table_from_upload
+from monitorx.ingest.feature_tables import (
+    TABLE_MEDIA_TYPES,
+    decode_json,
+    media_type,
+    table_from_rows,
+    table_from_upload,
+)
+from monitorx.ingest.record_tables import records_from_upload
 from monitorx.ingest.records import decode_labels, decode_records
 from monitorx.records.store import RecordStore
 from monitorx.server.deps import (
@@ -33,7 +40,7 @@ _JSON_TYPES = ("application/json", "")
 
 def _reference_body(body: bytes, content_type: str) -> pa.Table:
     """The reference rows of a JSON body ``{"rows": [...]}``, or an upload's table."""
-    media = content_type.split(";", 1)[0].strip().lower()
+    media = media_type(content_type)
     if media in _JSON_TYPES or media.endswith("+json"):
         parsed = decode_json(body)
         if not isinstance(parsed, dict):
@@ -45,7 +52,8 @@ def _reference_body(body: bytes, content_type: str) -> pa.Table:
 @router.put("/{model_id}/reference", responses=ERROR_RESPONSES)
 async def put_reference(model_id: str, request: Request, records: RecordsDep) -> JSONResponse:
     """Replace the model's reference set: JSON ``{"rows": [{feature: value}, ...]}``,
-    or a CSV (``text/csv``) or Parquet (``application/vnd.apache.parquet``) file."""
+    a CSV (``text/csv``) or Parquet (``application/vnd.apache.parquet``) file, or an
+    Arrow IPC stream (``application/vnd.apache.arrow.stream``)."""
     check_identifier(model_id, "model_id")
     body = await request.body()
     content_type = request.headers.get("content-type", "")
@@ -68,11 +76,17 @@ async def post_records(
     model_id: str, request: Request, clock: ClockDep, records: RecordsDep
 ) -> JSONResponse:
     """Log prediction records: a JSON array of ``{"request_id"?, "features": {...},
-    "prediction"?, "timestamp"?}``. All or nothing: one bad item is a 422."""
+    "prediction"?, "timestamp"?}``, or a Parquet or Arrow IPC stream table of one
+    column per feature and the optional ``request_id``, ``prediction`` and
+    ``timestamp``. All or nothing: one bad item or column is a 422."""
     check_identifier(model_id, "model_id")
     body = await request.body()
     now_us = to_epoch_us(clock.now())
-    table = await asyncio.to_thread(lambda: decode_records(decode_json(body), now_us))
+    content_type = request.headers.get("content-type", "")
+    if media_type(content_type) in TABLE_MEDIA_TYPES:
+        table = await asyncio.to_thread(records_from_upload, body, content_type, now_us)
+    else:
+        table = await asyncio.to_thread(lambda: decode_records(decode_json(body), now_us))
     accepted = await records.log_records(model_id, table)
     return JSONResponse({"accepted": accepted}, status_code=202)
 
