@@ -15,8 +15,9 @@ Each part on this machine, in one run:
   20 label sets of 3 labels).
 - **line**: the same points as InfluxDB line protocol (one field per line), the same
   bodies to MonitorX's `POST /write` and to a fresh InfluxDB 1.x `POST /write`
-  (Debian's ``influxd``, started here, its data in a temporary directory): points/s
-  of each and the ratio. Both answer 204 once the points are stored.
+  (Debian's ``influxd``, started here, its data in a temporary directory), from one
+  writer (as Telegraf's influxdb output flushes) and from ``--connections``:
+  points/s of each and the ratio. Both answer 204 once the points are stored.
 - **otlp**: OTLP/HTTP protobuf `ExportMetricsServiceRequest`s of gauges (5,000 data
   points each) to `POST /v1/metrics`: data points/s.
 - **groupby**: `GROUP BY` work alone, in process, on DuckDB: 1,000,000 points of
@@ -214,6 +215,14 @@ def bench_http(args: argparse.Namespace, batches: list[list[dict[str, object]]])
 
 
 def bench_line(args: argparse.Namespace, batches: list[list[dict[str, object]]]) -> None:
+    """One writer (as Telegraf's influxdb output flushes) and ``--connections``."""
+    for writers in sorted({1, args.connections}):
+        _bench_line(args, batches, writers)
+
+
+def _bench_line(
+    args: argparse.Namespace, batches: list[list[dict[str, object]]], writers: int
+) -> None:
     from influx_write import influxdb  # a fresh influxd of Debian's, started here
 
     bodies = line_bodies(batches)
@@ -221,7 +230,7 @@ def bench_line(args: argparse.Namespace, batches: list[list[dict[str, object]]])
     rates: dict[str, list[float]] = {"monitorx": [], "influxdb": []}
     for _ in range(args.runs):
         with monitorx_server() as (url, _):
-            result = load(url, ours, args.connections, b"HTTP/1.1 204")
+            result = load(url, ours, writers, b"HTTP/1.1 204")
             counted = count_samples(url, METRICS)
         if counted != args.samples:
             raise SystemExit(f"MonitorX counts {counted:,} points, {args.samples:,} were sent")
@@ -233,13 +242,14 @@ def bench_line(args: argparse.Namespace, batches: list[list[dict[str, object]]])
             create = {"q": "CREATE DATABASE bench"}
             httpx.post(f"{influx_url}/query", params=create).raise_for_status()
             theirs = [_post("/write?db=bench&precision=ns", b, "text/plain") for b in bodies]
-            result = load(influx_url, theirs, args.connections, b"HTTP/1.1 204")
+            result = load(influx_url, theirs, writers, b"HTTP/1.1 204")
         rates["influxdb"].append(args.samples / result.seconds)
     ours_rate = statistics.median(rates["monitorx"])
     theirs_rate = statistics.median(rates["influxdb"])
     print(
-        f"line protocol, {args.batch_size:,} lines a body: MonitorX {ours_rate:,.0f} points/s, "
-        f"InfluxDB 1.x {theirs_rate:,.0f} points/s: {ours_rate / theirs_rate:.2f}×"
+        f"line protocol, {args.batch_size:,} lines a body, {writers} writer(s): MonitorX "
+        f"{ours_rate:,.0f} points/s, InfluxDB 1.x {theirs_rate:,.0f} points/s: "
+        f"{ours_rate / theirs_rate:.2f}×"
     )
 
 
