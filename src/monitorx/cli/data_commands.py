@@ -64,7 +64,7 @@ async def _import(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     # Tags are masked as the server masks them (the same policy and hash key).
-    masker = masker_for(pii_policy(settings))
+    masker = masker_for(pii_policy(settings, settings.project_id))
     store = open_storage(
         settings.resolved_storage_url(),
         settings.project_id,

@@ -270,7 +270,7 @@ def assemble(
     )
     # One masker for every way in: metrics' tags, custom metrics' labels, records,
     # labels and reference sets are masked by the same policy.
-    policy = pii_policy(settings)
+    policy = pii_policy(settings, settings.project_id)
     masker = PiiMasker(policy) if policy.enabled else None
     decoder = BatchDecoder(settings.ingest_workers)
     catalog = SeriesCatalog(settings.max_series_per_metric)

@@ -1,8 +1,8 @@
 """This server's masking policy, built from its settings (docs/security.md).
 
-The policy is built once, here, and handed to every way in (`assemble`). Until
-projects have settings of their own, it is the one policy of the server's project;
-a per-project policy will replace this function's result, not its callers.
+A project's policy is built once, here, and handed to every way in of that project
+(`assemble_project`): the server's ``pii_*`` settings, with what ``pii_projects``
+gives the project in their place.
 """
 
 from __future__ import annotations
@@ -20,15 +20,23 @@ HASH_KEY_FILE = "pii-hash-key"
 """Where the hash key made at first start is kept, in the data directory."""
 
 
-def pii_policy(settings: Settings) -> PiiPolicy:
-    """The policy the settings describe; in mode ``hash`` without a configured key,
-    the key of ``<data_dir>/pii-hash-key``, made there at first start."""
-    custom = tuple(
-        CustomPattern(name, regex) for name, regex in settings.pii_custom_patterns.items()
+def pii_policy(settings: Settings, project: str | None = None) -> PiiPolicy:
+    """The policy the settings describe for ``project`` (the server's settings, with
+    what ``pii_projects`` gives that project in their place); in mode ``hash``
+    without a configured key, the key of ``<data_dir>/pii-hash-key``, made there at
+    first start (one key for every project: the same value hashes alike in each)."""
+    own = settings.pii_projects.get(project) if project is not None else None
+    patterns = settings.pii_custom_patterns
+    if own is not None and own.custom_patterns is not None:
+        patterns = own.custom_patterns
+    custom = tuple(CustomPattern(name, regex) for name, regex in patterns.items())
+    detectors = frozenset(
+        settings.pii_detectors if own is None or own.detectors is None else own.detectors
     )
-    detectors = frozenset(settings.pii_detectors)
+    mode = settings.pii_mode if own is None or own.mode is None else own.mode
+    exempt = settings.pii_exempt_keys if own is None or own.exempt_keys is None else own.exempt_keys
     key = b""
-    if settings.pii_mode is MaskMode.HASH and (detectors or custom):
+    if mode is MaskMode.HASH and (detectors or custom):
         configured = settings.pii_hash_key
         key = (
             configured.get_secret_value().encode()
@@ -38,9 +46,9 @@ def pii_policy(settings: Settings) -> PiiPolicy:
     return PiiPolicy(
         detectors=detectors,
         custom=custom,
-        mode=settings.pii_mode,
+        mode=mode,
         key=key,
-        exempt_keys=frozenset(settings.pii_exempt_keys),
+        exempt_keys=frozenset(exempt),
     )
 
 

@@ -10,15 +10,27 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from monitorx.core import ValidationError
 from monitorx.core.access import Role, parse_role
-from monitorx.core.pii import MaskMode, PiiKind
+from monitorx.core.pii import CustomPattern, MaskMode, PiiKind
 from monitorx.store import RetentionPolicy
 
 DEFAULT_PII_DETECTORS = (PiiKind.EMAIL, PiiKind.CARD, PiiKind.PHONE)
+
+
+class ProjectMasking(BaseModel):
+    """One project's masking, where it differs from the server's (``pii_projects``):
+    each field given replaces the server's setting of that name for the project."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    detectors: list[PiiKind] | None = None
+    custom_patterns: dict[str, str] | None = None
+    mode: MaskMode | None = None
+    exempt_keys: list[str] | None = None
 
 
 class Settings(BaseSettings):
@@ -169,6 +181,12 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Tag, label and feature names whose values are stored as sent "
         "(an id that looks like a card number), as a JSON list.",
+    )
+    pii_projects: dict[str, ProjectMasking] = Field(
+        default_factory=dict,
+        description="Masking per project where it differs, as a JSON object: project → "
+        '{"detectors", "custom_patterns", "mode", "exempt_keys"} (each optional, '
+        'replacing the pii_ setting of that name): `{"research": {"detectors": []}}`.',
     )
 
     rate_limit_per_s: float = Field(
@@ -388,6 +406,19 @@ class Settings(BaseSettings):
         if self.ssl_keyfile is not None and self.ssl_certfile is None:
             raise ValueError("ssl_keyfile needs ssl_certfile (the certificate it belongs to)")
         return self
+
+    @field_validator("pii_projects")
+    @classmethod
+    def _project_masking(cls, projects: dict[str, ProjectMasking]) -> dict[str, ProjectMasking]:
+        """Every project's patterns compile now: a project first used later must not
+        find its masking broken."""
+        for project, masking in projects.items():
+            for name, regex in (masking.custom_patterns or {}).items():
+                try:
+                    CustomPattern(name, regex)
+                except ValidationError as exc:
+                    raise ValueError(f"{project}: {exc}") from None
+        return projects
 
     @field_validator("oidc_role_map")
     @classmethod
