@@ -86,6 +86,16 @@ class StoreConnection(Protocol):
     async def ping(self) -> None:
         """Raise `StorageError` if the backend cannot serve."""
 
+    @property
+    def project_id(self) -> str:
+        """The project whose data this store reads and writes."""
+
+    def for_project(self, project_id: str) -> Storage:
+        """The store of another project on the same backend, sharing this one's
+        connections (and threads): one server serves several projects with one
+        pool. Open it after this store and close it before; closing it leaves this
+        store open."""
+
 
 class MetricStore(Protocol):
     """Inference metrics and the drift metrics clients report."""
