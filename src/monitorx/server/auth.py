@@ -6,8 +6,11 @@ Prometheus' scrapers and remote_write and OTLP exporters send) and as ``Authoriz
 <key>`` (InfluxDB 2 clients and Telegraf). A bearer credential that is not a key is
 read as a JWT (``Authorization: Bearer <jwt>``).
 
-Each caller has one of the roles of `monitorx.core.access` (``ingest``, ``viewer``,
-``editor``, ``admin``); what a route needs is `monitorx.server.permissions`' to say.
+Each caller acts in one project (docs/security.md#projects): a stored key's, a
+token's ``project`` claim, else the server's own (``MONITORX_PROJECT_ID``), which
+the keys of the settings belong to. Each caller has one of the roles of
+`monitorx.core.access` (``ingest``, ``viewer``, ``editor``, ``admin``); what a
+route needs is `monitorx.server.permissions`' to say.
 The roles of earlier releases are still read (``read`` is ``viewer``, ``write`` is
 ``ingest``), with a warning. With auth disabled every caller is an admin.
 
@@ -31,15 +34,19 @@ from starlette.types import Scope
 
 from monitorx.core import Forbidden, Unauthorized, ValidationError
 from monitorx.core.access import ROLE_PERMISSIONS, Permission, Role, parse_role
+from monitorx.core.identifiers import check_identifier
 from monitorx.server.keys import KeyRing
 
 logger = logging.getLogger("monitorx.auth")
+
+DEFAULT_PROJECT = "default"
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
     name: str
     role: Role
+    project: str = DEFAULT_PROJECT
 
 
 _ANONYMOUS_ADMIN = Principal("anonymous", Role.ADMIN)
@@ -67,15 +74,18 @@ class Authenticator:
         api_keys: list[str],
         jwt_secret: str | None,
         keyring: KeyRing | None = None,
+        project: str = DEFAULT_PROJECT,
     ) -> None:
-        """``api_keys``: those of the settings; ``keyring``: those of the store."""
+        """``api_keys``: those of the settings, of ``project``; ``keyring``: those of
+        the store, each of its own project."""
         self.enabled = enabled
+        self.project = project
         self._keyring = keyring
         self._keys: list[tuple[bytes, Principal]] = []
         for index, entry in enumerate(api_keys):
             key, sep, role = entry.partition(":")
             principal = Principal(
-                f"api-key-{index + 1}", _key_role(role, index + 1) if sep else Role.ADMIN
+                f"api-key-{index + 1}", _key_role(role, index + 1) if sep else Role.ADMIN, project
             )
             self._keys.append((key.encode(), principal))
         self._jwt_secret = jwt_secret
@@ -141,7 +151,7 @@ class Authenticator:
         if found is None and self._keyring is not None:
             record = self._keyring.match(key)
             if record is not None:
-                found = Principal(f"key:{record.id}", record.role)
+                found = Principal(f"key:{record.id}", record.role, record.project)
         return found
 
     def _by_key(self, key: str) -> Principal:
@@ -159,9 +169,10 @@ class Authenticator:
             raise Unauthorized(f"invalid token: {exc}") from None
         try:
             role, _ = parse_role(str(claims.get("role", Role.VIEWER.value)))
+            project = check_identifier(str(claims.get("project", self.project)), "project")
         except ValidationError as exc:
             raise Unauthorized(f"invalid token: {exc}") from None
-        return Principal(str(claims.get("sub", "jwt")), role)
+        return Principal(str(claims.get("sub", "jwt")), role, project)
 
     @staticmethod
     def require(principal: Principal, permission: Permission) -> None:
