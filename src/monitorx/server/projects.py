@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Protocol
 from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
-from monitorx.core import StorageError
+from monitorx.core import StorageError, ValidationError
+from monitorx.core.errors import BadHeader
 from monitorx.core.identifiers import check_identifier
 from monitorx.server.auth import Authenticator, Principal
 
@@ -63,7 +64,10 @@ def project_of(auth: Authenticator, principal: Principal | None, headers: Mappin
     named = headers.get(PROJECT_HEADER.lower())
     if named is None:
         return auth.project
-    return check_identifier(named, PROJECT_HEADER)
+    try:
+        return check_identifier(named, PROJECT_HEADER)
+    except ValidationError as exc:
+        raise BadHeader(exc.errors) from None
 
 
 class ProjectDirectory:
