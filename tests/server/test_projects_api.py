@@ -301,3 +301,15 @@ def test_with_auth_on_the_header_cannot_reach_another_project(projects: Projects
     response = alpha.get("/models/only-beta", headers={"X-MonitorX-Project": "beta"})
     assert response.status_code == 404
     assert beta.get("/models/only-beta").status_code == 200
+
+
+def test_a_project_with_stored_data_is_served_again_from_the_start(tmp_path: Path) -> None:
+    """After a restart its background work (alert timers, notifications) runs
+    before its first request: the server builds it at start-up."""
+    settings = make_settings(tmp_path / "data")
+    with run_server(settings) as server:
+        headers = {"X-MonitorX-Project": "team-b"}
+        with httpx.Client(base_url=server.api, timeout=30, headers=headers) as team_b:
+            _model(team_b, "m", 100.0)
+    with run_server(settings) as server:
+        assert server.app.state.projects.projects() == ["default", "team-b"]

@@ -279,7 +279,7 @@ def assemble(
     ``settings.project_id``), wired as the settings say; channel secrets sealed with
     ``secret_keys``. Other projects are built on first use by the assembly's
     `ProjectDirectory`, over project views of ``store``, and at start-up for every
-    project that has a stored key."""
+    project that has a stored key, models, alerts or alerting configuration."""
     shared = SharedParts.build(settings, store, clock)
     own = assemble_project(settings, store, clock, secret_keys, shared)
     services = own.services
@@ -294,15 +294,17 @@ def assemble(
     services.scheduler.every(KEYS_RELOAD_S, "reload-keys", shared.keyring.load)
     decoder, rate_limits = shared.decoder, shared.rate_limits
 
-    async def start_projects_with_keys() -> None:
-        await projects.start(shared.keyring.projects())
+    async def start_known_projects() -> None:
+        # Their background work (alert timers, notifications, scheduled runs) goes
+        # on from the start, not from their first request after a restart.
+        await projects.start(shared.keyring.projects() | await store.stored_projects())
 
     startup: list[Step] = [
         _async(decoder.start),
         *own.startup[:1],  # the store: the keys are in it
         shared.keyring.load,
         *own.startup[1:],
-        start_projects_with_keys,
+        start_known_projects,
     ]
     if rate_limits is not None:
         # Says at start when Redis does not answer (requests go on either way).

@@ -96,6 +96,10 @@ class StoreConnection(Protocol):
         pool. Open it after this store and close it before; closing it leaves this
         store open."""
 
+    async def stored_projects(self) -> set[str]:
+        """Every project with models, alerts or alerting configuration here (a
+        server starts their background work: `monitorx.server.projects`)."""
+
 
 class MetricStore(Protocol):
     """Inference metrics and the drift metrics clients report."""

@@ -101,3 +101,18 @@ async def test_the_same_model_id_in_two_project_views_holds_different_data(
         await assert_holds(other, second)
     finally:
         await other.close()
+
+
+async def test_stored_projects_are_those_with_models_alerts_or_documents(
+    storage: Storage,
+) -> None:
+    assert await storage.stored_projects() == set()
+    other = storage.for_project(OTHER_PROJECT)
+    await other.open()
+    try:
+        await write_contents(storage, seed=80, prefix="first")
+        assert await storage.stored_projects() == {PROJECT}
+        await other.put_document("channel", "hook", "{}")
+        assert await other.stored_projects() == {PROJECT, OTHER_PROJECT}
+    finally:
+        await other.close()

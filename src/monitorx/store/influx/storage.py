@@ -134,6 +134,9 @@ class InfluxStorage(SeriesReads, InfluxSampleQueries):
     def project_id(self) -> str:
         return self._project
 
+    async def stored_projects(self) -> set[str]:
+        return await self._side.stored_projects()
+
     @property
     def description(self) -> str:
         return f"influxdb://{self._influx.base_url.split('://', 1)[1]}/{self._influx.database}"
