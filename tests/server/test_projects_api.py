@@ -23,7 +23,7 @@ from monitorx.core.access import Role
 from monitorx.server.keys import KeyRing
 from monitorx.server.settings import Settings
 from monitorx.store import open_storage
-from tests.conftest import LiveServer, make_settings, run_server
+from tests.conftest import LiveServer, free_port, make_settings, run_server
 from tests.http_receiver import HttpReceiver, wait_until
 
 PROJECTS = ("alpha", "beta")
@@ -313,3 +313,30 @@ def test_a_project_with_stored_data_is_served_again_from_the_start(tmp_path: Pat
             _model(team_b, "m", 100.0)
     with run_server(settings) as server:
         assert server.app.state.projects.projects() == ["default", "team-b"]
+
+
+def test_otlp_grpc_writes_into_the_project_of_the_call(tmp_path: Path) -> None:
+    import grpc
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import (
+        MetricsServiceStub,
+    )
+
+    from tests.server.test_otlp_grpc import _gauges
+
+    settings = make_settings(tmp_path / "data", otlp_grpc_port=free_port())
+    with (
+        run_server(settings) as server,
+        grpc.insecure_channel(f"127.0.0.1:{settings.otlp_grpc_port}") as channel,
+    ):
+        stub = MetricsServiceStub(channel)
+        stub.Export(_gauges([3.0]), metadata=[("x-monitorx-project", "team-b")], timeout=10)
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.Export(_gauges([3.0]), metadata=[("x-monitorx-project", "a b")], timeout=10)
+        assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+        def names(project: str) -> set[str]:
+            with httpx.Client(base_url=server.api, headers={"X-MonitorX-Project": project}) as c:
+                return {m["name"] for m in c.get("/metrics/names").json()}
+
+        assert "queue.depth" in names("team-b")
+        assert "queue.depth" not in names("default")
