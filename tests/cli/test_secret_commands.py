@@ -32,9 +32,11 @@ def _record(channel_id: str) -> ChannelRecord:
     return ChannelRecord.from_body(body)
 
 
-def put(url: str, data_dir: Path, documents: dict[str, dict[str, object]]) -> None:
+def put(
+    url: str, data_dir: Path, documents: dict[str, dict[str, object]], project: str = "default"
+) -> None:
     async def run() -> None:
-        store = open_storage(url, data_dir=data_dir, hot_max_points=0)
+        store = open_storage(url, project, data_dir=data_dir, hot_max_points=0)
         await store.open()
         try:
             for key, data in documents.items():
@@ -45,9 +47,9 @@ def put(url: str, data_dir: Path, documents: dict[str, dict[str, object]]) -> No
     asyncio.run(run())
 
 
-def stored(url: str, data_dir: Path) -> dict[str, dict[str, object]]:
+def stored(url: str, data_dir: Path, project: str = "default") -> dict[str, dict[str, object]]:
     async def run() -> dict[str, dict[str, object]]:
-        store = open_storage(url, data_dir=data_dir, hot_max_points=0)
+        store = open_storage(url, project, data_dir=data_dir, hot_max_points=0)
         await store.open()
         try:
             return {k: json.loads(b) for k, b in await store.list_documents("channel")}
@@ -192,3 +194,19 @@ def test_after_an_upgrade_backup_and_restore_leave_no_plaintext_in_the_data_dire
         SecretKeyRing(read_or_create_key_file(data_dir / "secret-key")[0]),
     ).config
     assert config == CONFIG
+
+
+def test_rotate_reseals_the_channels_of_every_project(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = tmp_path / "data"
+    url = f"duckdb:///{(data_dir / 'monitorx.duckdb').as_posix()}"
+    (before,), _ = read_or_create_key_file(data_dir / "secret-key")
+    put(url, data_dir, {"a": sealed("a", before)})
+    put(url, data_dir, {"a": sealed("a", before), "b": plaintext("b")}, project="team-b")
+    assert main(["secrets", "rotate", "--new-key", "--data-dir", str(data_dir)]) == 0
+    (after,), _ = read_or_create_key_file(data_dir / "secret-key")
+    for project in ("default", "team-b"):
+        ids = set(key_ids(stored(url, data_dir, project)).values())
+        assert ids == {SecretKeyRing([after]).key_id}, project
+    assert "3 channel(s) stored; 3 sealed again" in capsys.readouterr().out

@@ -317,14 +317,17 @@ def test_an_unverified_email_does_not_name_the_person() -> None:
     assert (identity.name, identity.role) == ("oidc:u-7", Role.VIEWER)
 
 
-def test_a_token_for_another_project_is_refused() -> None:
+def test_a_token_acts_in_the_project_it_names() -> None:
     auth = Authenticator(True, [], SECRET, project="default")
     other = jwt.encode({"sub": "x", "role": "admin", "project": "team-b"}, SECRET, "HS256")
-    with pytest.raises(Unauthorized, match="another project"):
-        auth.authenticate_headers({"authorization": f"Bearer {other}"})
-    mine = jwt.encode({"sub": "x", "role": "viewer", "project": "default"}, SECRET, "HS256")
+    principal = auth.authenticate_headers({"authorization": f"Bearer {other}"})
+    assert (principal.role, principal.project) == (Role.ADMIN, "team-b")
+    mine = jwt.encode({"sub": "x", "role": "viewer"}, SECRET, "HS256")
     principal = auth.authenticate_headers({"authorization": f"Bearer {mine}"})
     assert (principal.role, principal.project) == (Role.VIEWER, "default")
+    bad = jwt.encode({"sub": "x", "role": "viewer", "project": "no spaces"}, SECRET, "HS256")
+    with pytest.raises(Unauthorized, match="project"):
+        auth.authenticate_headers({"authorization": f"Bearer {bad}"})
 
 
 def test_neither_the_code_nor_the_secrets_reach_the_log(

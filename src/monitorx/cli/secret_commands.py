@@ -1,7 +1,7 @@
 """``monitorx secrets``: the keys that encrypt channel secrets at rest.
 
 ``generate-key`` prints a new key for ``MONITORX_SECRET_KEYS``. ``rotate`` seals
-every stored channel with the first key — channels sealed with an older key, and
+every stored channel of every project with the first key — channels sealed with an older key, and
 any an earlier version stored in plaintext — so that the older keys can be
 removed; with ``--new-key`` it first puts a new key at the head of the data
 directory's key file, and afterwards leaves that key alone in it. Like ``import``,
@@ -14,10 +14,16 @@ from __future__ import annotations
 __all__ = ["add_secret_commands"]
 
 import argparse
+from collections import Counter
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from monitorx.cli.data_commands import run_command, settings_from_args
 from monitorx.cli.store_in_use import check_store_free, embedded_store
 from monitorx.core import MonitorXError
+
+if TYPE_CHECKING:
+    from monitorx.alerting.notify.channel_secrets import ResealReport
 
 
 async def _generate_key(_args: argparse.Namespace) -> int:
@@ -58,7 +64,22 @@ async def _rotate(args: argparse.Namespace) -> int:
             keys = [generate_secret_key(), *source.file.read_text().split()]
             write_key_file(source.file, keys)  # old keys still open what they sealed
             ring = SecretKeyRing(keys, str(source.file))
-        report = await reseal_channels(store, ring, delete_unreadable=args.delete_unreadable)
+        # Every project's channels: a server serves them all with these keys. A
+        # project refused (unreadable channels) stops the command before the key
+        # file is trimmed, so the projects resealed before it stay readable.
+        reports = []
+        for project in sorted({settings.project_id} | await store.stored_projects()):
+            own = project == settings.project_id
+            view = store if own else store.for_project(project)
+            if not own:
+                await view.open()
+            try:
+                found = await reseal_channels(view, ring, delete_unreadable=args.delete_unreadable)
+            finally:
+                if not own:
+                    await view.close()
+            reports.append(found if own else _named_by_project(found, project))
+        report = _merged(ring.key_id, reports)
     finally:
         await store.close()
     if source.file is not None and len(ring.key_ids) > 1:
@@ -81,6 +102,32 @@ async def _rotate(args: argparse.Namespace) -> int:
             "remove them from MONITORX_SECRET_KEYS on every server"
         )
     return 0
+
+
+def _named_by_project(report: ResealReport, project: str) -> ResealReport:
+    """``report`` with its channels named ``channel (project)``."""
+    return replace(
+        report,
+        unreadable={f"{c} ({project})": k for c, k in report.unreadable.items()},
+        deleted=tuple(f"{c} ({project})" for c in report.deleted),
+    )
+
+
+def _merged(key_id: str, reports: list[ResealReport]) -> ResealReport:
+    from monitorx.alerting.notify.channel_secrets import ResealReport
+
+    from_keys: Counter[str] = Counter()
+    for one in reports:
+        from_keys.update(one.from_keys)
+    return ResealReport(
+        key_id=key_id,
+        channels=sum(r.channels for r in reports),
+        resealed=sum(r.resealed for r in reports),
+        from_plaintext=sum(r.from_plaintext for r in reports),
+        from_keys=dict(from_keys),
+        unreadable={c: k for r in reports for c, k in r.unreadable.items()},
+        deleted=tuple(c for r in reports for c in r.deleted),
+    )
 
 
 def add_secret_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -2,7 +2,8 @@
 
     MonitorXError
     ├── ValidationError      input that breaks the contract (HTTP 422)
-    │   └── PayloadTooLarge  a body or batch past its limit (HTTP 413)
+    │   ├── PayloadTooLarge  a body or batch past its limit (HTTP 413)
+    │   └── BadHeader        a request header that breaks it (HTTP 400)
     ├── MalformedPayload     a body that is not the JSON it claims to be (HTTP 400)
     ├── UnsupportedMediaType a write without a JSON content type (HTTP 415)
     ├── NotFound             an unknown model, alert, … (HTTP 404)
@@ -20,6 +21,7 @@ below the server, code raises these and never speaks HTTP.
 from __future__ import annotations
 
 __all__ = [
+    "BadHeader",
     "Conflict",
     "DeliveryError",
     "FieldError",
@@ -69,6 +71,11 @@ class ValidationError(MonitorXError):
 
 class PayloadTooLarge(ValidationError):
     """A body or batch past its configured limit."""
+
+
+class BadHeader(ValidationError):
+    """A request header that breaks the contract (``X-MonitorX-Project``); the
+    field named is the header."""
 
 
 class MalformedPayload(MonitorXError):

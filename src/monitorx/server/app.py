@@ -17,6 +17,7 @@ from monitorx.server.errors import install_error_handlers
 from monitorx.server.fast_ingest import FastIngest
 from monitorx.server.limits import RequestLimits
 from monitorx.server.openapi import build_openapi
+from monitorx.server.projects import ProjectDirectory
 from monitorx.server.rate_limits import RateLimits
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes import (
@@ -119,6 +120,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.services = parts.services
+    app.state.projects = parts.projects
     install_error_handlers(app)
     # Every route of the API and of the standard ways in is authorized in one place,
     # from the table of server/permissions.py (public routes pass through).
@@ -132,7 +134,8 @@ def create_app(
     app.include_router(dashboard.router)
     app.include_router(sso.router)
     app.include_router(api_docs_router)
-    _install_middleware(app, settings, parts.services)
+    assert parts.projects is not None  # the process's assembly has its directory
+    _install_middleware(app, settings, parts.services, parts.projects)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -167,14 +170,16 @@ CORS_EXPOSED_HEADERS = (
 )
 
 
-def _install_middleware(app: FastAPI, settings: Settings, services: Services) -> None:
+def _install_middleware(
+    app: FastAPI, settings: Settings, services: Services, projects: ProjectDirectory
+) -> None:
     # Outermost last: request latency (of every request, those refused included);
     # security headers on every answer; CORS (preflights answered, and a 429 a
     # page can read); rate limits, which authenticate the request once for
     # everything behind; size and content-type checks; the audit trail (of changes,
     # and of refused credentials on any path); the fast ingest path.
-    app.add_middleware(FastIngest, services=services, prefix=API_PREFIX)
-    app.add_middleware(AuditTrailMiddleware, trail=services.audit)
+    app.add_middleware(FastIngest, projects=projects, prefix=API_PREFIX)
+    app.add_middleware(AuditTrailMiddleware, trails=lambda scope: projects.resolved(scope).audit)
     app.add_middleware(
         RequestLimits,
         max_body_bytes=settings.max_body_bytes,

@@ -1,14 +1,17 @@
-"""The parts a server is made of, built once from the settings, in dependency order.
+"""The parts a server is made of, built from the settings, in dependency order.
 
-`assemble` builds the pipeline of DESIGN.md — storage, ingest, evaluation,
-alerting and notification, the records of drift data — and the scheduler's jobs,
-and returns them as `Services` (what routes use) with the lifespan that loads,
-starts and stops them in order.
+`assemble_project` builds the pipeline of DESIGN.md for one project — storage,
+ingest, evaluation, alerting and notification, the records of drift data — and the
+scheduler's jobs, and returns them as `Services` (what routes use) with the steps
+that load, start and stop them in order. `assemble` builds what the projects of a
+process share (`SharedParts`: the decoder pool, the HTTP client of the channels,
+the keys and authentication, the rate limits), the server's own project, and the
+`ProjectDirectory` that builds every other project on first use.
 """
 
 from __future__ import annotations
 
-__all__ = ["Assembly", "assemble"]
+__all__ = ["Assembly", "SharedParts", "assemble", "assemble_project"]
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -56,10 +59,11 @@ from monitorx.server.keys import KEYS_RELOAD_S, KeyRing
 from monitorx.server.live import LiveHub
 from monitorx.server.log_redaction import install_log_redaction
 from monitorx.server.pii_policy import pii_policy
+from monitorx.server.projects import ProjectDirectory
 from monitorx.server.rate_limits import Buckets, MemoryBuckets
 from monitorx.server.settings import Settings
 from monitorx.server.telemetry import ModelSeries, ObservedParts, RequestLatency, Telemetry
-from monitorx.server.tokens import TokenService, load_signing_key
+from monitorx.server.tokens import ProjectTokens, TokenService, load_signing_key
 from monitorx.server.users import USERS_RELOAD_S, UserDirectory
 from monitorx.store import DataLifecycle, Storage, TieredReads
 from monitorx.store.label_keys import InferenceLabelKeys
@@ -84,6 +88,8 @@ class Assembly:
     services: Services
     startup: list[Step]
     shutdown: list[Step]
+    projects: ProjectDirectory | None = None
+    """Every project's services (on the process's assembly; None on a project's)."""
 
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
@@ -110,23 +116,60 @@ class Assembly:
                 logger.exception("stopping after a failed start-up: %s failed", step)
 
 
-def _authenticator(settings: Settings, keyring: KeyRing, tokens: TokenService) -> Authenticator:
+def _authenticator(settings: Settings, keyring: KeyRing, tokens: ProjectTokens) -> Authenticator:
     return Authenticator(
         settings.auth_enabled,
         [k.get_secret_value() for k in settings.api_keys],
         settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
         keyring,
         tokens,
-        project=settings.project_id,
+        settings.project_id,
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SharedParts:
+    """What the projects of one process share: built once, started before and
+    stopped after every project's parts."""
+
+    decoder: BatchDecoder
+    http: httpx.AsyncClient
+    keyring: KeyRing
+    """The live keys of every project (each project's ring is a view of it)."""
+    auth: Authenticator
+    tokens: ProjectTokens
+    """The access tokens of every project, each verified by its project's service."""
+    signing_key: bytes
+    """The key of every project's access tokens (and of SSO's state cookie)."""
+    sso: OidcLogin | None
+    rate_limits: Buckets | None
+
+    @classmethod
+    def build(cls, settings: Settings, store: Storage, clock: Clock) -> SharedParts:
+        keyring = KeyRing(store, clock, store.project_id)
+        tokens = ProjectTokens()
+        signing_key = load_signing_key(settings)
+        return cls(
+            decoder=BatchDecoder(settings.ingest_workers),
+            # One client for every channel of every project: pooled connections, no
+            # redirects (a webhook's 3xx must not carry its secret elsewhere).
+            http=httpx.AsyncClient(timeout=settings.notify_timeout_s, follow_redirects=False),
+            keyring=keyring,
+            auth=_authenticator(settings, keyring, tokens),
+            tokens=tokens,
+            signing_key=signing_key,
+            sso=_sso(settings, clock, signing_key),
+            rate_limits=_rate_limits(settings),
+        )
+
+
 def _notifier(
-    settings: Settings, store: Storage, clock: Clock, keys: SecretKeyRing
-) -> tuple[Notifier, httpx.AsyncClient]:
-    # One client for every channel: pooled connections, no redirects (a webhook's
-    # 3xx must not carry its secret elsewhere).
-    http = httpx.AsyncClient(timeout=settings.notify_timeout_s, follow_redirects=False)
+    settings: Settings,
+    store: Storage,
+    clock: Clock,
+    keys: SecretKeyRing,
+    http: httpx.AsyncClient,
+) -> Notifier:
     default_limit = (
         None
         if settings.notify_rate_limit is None
@@ -141,7 +184,7 @@ def _notifier(
         concurrency=settings.notify_channel_concurrency,
         tick_s=settings.alert_tick_s,
     )
-    return notifier, http
+    return notifier
 
 
 def _telemetry(
@@ -210,7 +253,9 @@ def _async(fn: Callable[[], object]) -> Step:
 OTLP_GRPC_EXTRA = 'pip install "monitorx[otlp-grpc]"'
 
 
-def _otlp_grpc(settings: Settings, services: Services) -> tuple[Step, Step] | None:
+def _otlp_grpc(
+    settings: Settings, services: Services, projects: ProjectDirectory
+) -> tuple[Step, Step] | None:
     """Start and stop of the OTLP/gRPC server, when ``otlp_grpc_port`` asks for one.
     grpcio is an optional extra: without it, a `MonitorXError` that says how to
     install it, before anything starts."""
@@ -231,6 +276,7 @@ def _otlp_grpc(settings: Settings, services: Services) -> tuple[Step, Step] | No
         services.clock,
         (settings.host, settings.otlp_grpc_port),
         settings.max_body_bytes,
+        projects,
     )
     return server.start, server.stop
 
@@ -253,11 +299,77 @@ def _load_alerting(config: AlertingConfig) -> Step:
     return load
 
 
+def _started_tokens(projects: ProjectDirectory, project: str) -> TokenService | None:
+    started = projects.started(project)
+    return None if started is None else started.tokens
+
+
 def assemble(
     settings: Settings, store: Storage, clock: Clock, secret_keys: SecretKeyRing
 ) -> Assembly:
-    """Every part of a server over ``store``, wired as the settings say; channel
-    secrets sealed with ``secret_keys``."""
+    """Every part of a server over ``store`` (a store of the server's project,
+    ``settings.project_id``), wired as the settings say; channel secrets sealed with
+    ``secret_keys``. Other projects are built on first use by the assembly's
+    `ProjectDirectory`, over project views of ``store``, and at start-up for every
+    project that has a stored key, models, alerts or alerting configuration."""
+    shared = SharedParts.build(settings, store, clock)
+    own = assemble_project(settings, store, clock, secret_keys, shared)
+    services = own.services
+    projects = ProjectDirectory(
+        settings.project_id,
+        own.services,
+        lambda project: assemble_project(
+            settings, store.for_project(project), clock, secret_keys, shared
+        ),
+    )
+    shared.tokens.attach(lambda project: _started_tokens(projects, project))
+    # Keys created or revoked by another process (the CLI, a replica), of any project.
+    services.scheduler.every(KEYS_RELOAD_S, "reload-keys", shared.keyring.load)
+    decoder, rate_limits = shared.decoder, shared.rate_limits
+
+    async def start_known_projects() -> None:
+        # Their background work (alert timers, notifications, scheduled runs) goes
+        # on from the start, not from their first request after a restart.
+        await projects.start(shared.keyring.projects() | await store.stored_projects())
+
+    startup: list[Step] = [
+        _async(decoder.start),
+        *own.startup[:1],  # the store: the keys are in it
+        shared.keyring.load,
+        *own.startup[1:],
+        start_known_projects,
+    ]
+    if rate_limits is not None:
+        # Says at start when Redis does not answer (requests go on either way).
+        startup.append(rate_limits.check)
+    shutdown: list[Step] = [
+        # Every other project's parts and store view before the store they share.
+        projects.close,
+        *own.shutdown,
+        shared.http.aclose,
+        _async(decoder.stop),
+    ]
+    if rate_limits is not None:
+        shutdown.append(rate_limits.close)
+    otlp_grpc = _otlp_grpc(settings, services, projects)
+    if otlp_grpc is not None:
+        # Listens once everything it writes through is up; stops taking calls first.
+        startup.append(otlp_grpc[0])
+        shutdown.insert(0, otlp_grpc[1])
+    return Assembly(services, startup, shutdown, projects)
+
+
+def assemble_project(
+    settings: Settings,
+    store: Storage,
+    clock: Clock,
+    secret_keys: SecretKeyRing,
+    shared: SharedParts,
+) -> Assembly:
+    """The parts of one project, ``store.project_id``, over ``store`` and the parts
+    its process shares; its startup opens the store first, its shutdown closes it
+    last."""
+    project = store.project_id
     # A broken rules file stops the server here, before anything is opened.
     file_rules = load_rules_file(settings.rules_file) if settings.rules_file else []
     profiles = ThresholdProfileCatalog(
@@ -270,12 +382,12 @@ def assemble(
     )
     # One masker for every way in: metrics' tags, custom metrics' labels, records,
     # labels and reference sets are masked by the same policy.
-    policy = pii_policy(settings, settings.project_id)
+    policy = pii_policy(settings, project)
     masker = PiiMasker(policy) if policy.enabled else None
-    decoder = BatchDecoder(settings.ingest_workers)
+    decoder = shared.decoder
     catalog = SeriesCatalog(settings.max_series_per_metric)
     lifecycle = DataLifecycle(
-        store, settings.retention_policy(), clock, settings.project_id, series=catalog.get
+        store, settings.retention_policy(), clock, project, series=catalog.get
     )
     history = TieredReads(store, lifecycle, clock)
     hot_samples = SampleHotTier(
@@ -301,7 +413,7 @@ def assemble(
     rules = RuleCatalog(store, rule_evaluator)
     slo_evaluator = SLOEvaluator(store, engine, clock, settings.retention_raw_s)
     slos = SLOCatalog(store, slo_evaluator, settings.retention_raw_s)
-    notifier, http = _notifier(settings, store, clock, secret_keys)
+    notifier = _notifier(settings, store, clock, secret_keys, shared.http)
     if settings.notify_enabled:
         engine.add_batch_listener(notifier.handle_events)
     # The dashboard's WebSocket: every committed batch and alert change, fanned out.
@@ -316,25 +428,23 @@ def assemble(
     drift_runs = ScheduledDriftRuns(store, clock, analyzer.analyze_report)
     quality = QualityChecks(store, clock, engine, records)
     scheduler = Scheduler(clock)
-    keyring = KeyRing(store, clock, settings.project_id)
-    users = UserDirectory(store, clock, settings.project_id, secret_keys)
-    signing_key = load_signing_key(settings)
+    users = UserDirectory(store, clock, project, secret_keys)
     tokens = TokenService(
         store,
         users,
         clock,
-        settings.project_id,
-        signing_key,
+        project,
+        shared.signing_key,
         settings.access_token_ttl_s,
         settings.refresh_token_ttl_s,
     )
-    rate_limits = _rate_limits(settings)
+    rate_limits = shared.rate_limits
     services = Services(
         settings=settings,
         storage=store,
         clock=clock,
-        auth=_authenticator(settings, keyring, tokens),
-        keys=keyring,
+        auth=shared.auth,
+        keys=shared.keyring.for_project(project, store),
         users=users,
         tokens=tokens,
         ingest=ingest,
@@ -361,9 +471,9 @@ def assemble(
         telemetry=_telemetry(
             settings, ingest, decoder, evaluator, engine, notifier, live, scheduler
         ),
-        audit=AuditTrail(store, clock, settings.project_id, settings.audit_retention_s),
+        audit=AuditTrail(store, clock, project, settings.audit_retention_s),
         rate_limits=rate_limits,
-        sso=_sso(settings, clock, signing_key),
+        sso=shared.sso,
     )
 
     scheduler.every(settings.alert_tick_s, "resolve-cleared-alerts", engine.resolve_cleared)
@@ -372,8 +482,7 @@ def assemble(
     scheduler.every(settings.lifecycle_interval_s, "data-lifecycle", lifecycle.run_once)
     scheduler.every(settings.lifecycle_interval_s, "keep-series-last-seen", custom.keep_last_seen)
     scheduler.every(settings.lifecycle_interval_s, "audit-retention", services.audit.drop_expired)
-    # Keys created or revoked by another process (the CLI, a replica).
-    scheduler.every(KEYS_RELOAD_S, "reload-keys", keyring.load)
+    # Users created, disabled or deleted by another process (the CLI, a replica).
     scheduler.every(USERS_RELOAD_S, "reload-users", users.load)
     scheduler.every(
         settings.lifecycle_interval_s,
@@ -421,9 +530,7 @@ def assemble(
             await notifier.load(engine.active())
 
     startup: list[Step] = [
-        _async(decoder.start),
         store.open,
-        keyring.load,
         users.load,
         custom.load,
         lambda: label_keys.load(store),
@@ -444,23 +551,11 @@ def assemble(
         _async(evaluator.start),
         _async(scheduler.start),
     ]
-    if rate_limits is not None:
-        # Says at start when Redis does not answer (requests go on either way).
-        startup.append(rate_limits.check)
     shutdown: list[Step] = [
         scheduler.stop,
         evaluator.stop,
         concept_drift.stop,
         notifier.stop,
-        http.aclose,
         store.close,
-        _async(decoder.stop),
     ]
-    if rate_limits is not None:
-        shutdown.append(rate_limits.close)
-    otlp_grpc = _otlp_grpc(settings, services)
-    if otlp_grpc is not None:
-        # Listens once everything it writes through is up; stops taking calls first.
-        startup.append(otlp_grpc[0])
-        shutdown.insert(0, otlp_grpc[1])
     return Assembly(services, startup, shutdown)

@@ -20,6 +20,7 @@ from __future__ import annotations
 __all__ = ["DATA_ROUTES", "MUTATING_METHODS", "AuditTrail", "AuditTrailMiddleware"]
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -100,11 +101,12 @@ def _audited_action(scope: Scope, status: int) -> str | None:
 
 
 class AuditTrailMiddleware:
-    """ASGI middleware that records audited requests through an `AuditTrail`."""
+    """ASGI middleware that records audited requests through the `AuditTrail` of
+    their project (``trails`` gives it from the request's scope)."""
 
-    def __init__(self, app: ASGIApp, trail: AuditTrail) -> None:
+    def __init__(self, app: ASGIApp, trails: Callable[[Scope], AuditTrail]) -> None:
         self.app = app
-        self.trail = trail
+        self.trails = trails
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -116,7 +118,7 @@ class AuditTrailMiddleware:
                 status = int(message["status"])
                 action = _audited_action(scope, status)
                 if action is not None:
-                    await self.trail.record(
+                    await self.trails(scope).record(
                         _actor(scope), action, scope["path"], _source_ip(scope), status
                     )
             await send(message)

@@ -8,8 +8,11 @@ read as a user's access token (`server.tokens`, from ``POST /api/v1/auth/token``
 else as a JWT signed with ``MONITORX_JWT_SECRET`` by a system of your own
 (``Authorization: Bearer <jwt>``).
 
-Each caller has one of the roles of `monitorx.core.access` (``ingest``, ``viewer``,
-``editor``, ``admin``); what a route needs is `monitorx.server.permissions`' to say.
+Each caller acts in one project (docs/security.md#projects): a stored key's, a
+token's ``project`` claim, else the server's own (``MONITORX_PROJECT_ID``), which
+the keys of the settings belong to. Each caller has one of the roles of
+`monitorx.core.access` (``ingest``, ``viewer``, ``editor``, ``admin``); what a
+route needs is `monitorx.server.permissions`' to say.
 The roles of earlier releases are still read (``read`` is ``viewer``, ``write`` is
 ``ingest``), with a warning. With auth disabled every caller is an admin.
 
@@ -34,22 +37,25 @@ from starlette.types import Scope
 
 from monitorx.core import Forbidden, Unauthorized, ValidationError
 from monitorx.core.access import ROLE_PERMISSIONS, Permission, Role, parse_role
+from monitorx.core.identifiers import check_identifier
 from monitorx.server.keys import KeyRing
 
 logger = logging.getLogger("monitorx.auth")
+
+DEFAULT_PROJECT = "default"
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
     name: str
     role: Role
-    project: str | None = None  # a token's ``project`` claim; None: the server's project
+    project: str = DEFAULT_PROJECT
     user_id: str | None = None
     """The user's id, for a caller with a user's access token."""
 
 
 class BearerTokens(Protocol):
-    """The access tokens users log in for (`server.tokens.TokenService`)."""
+    """The access tokens users log in for (`server.tokens`)."""
 
     def principal_of(self, token: str) -> Principal | None:
         """The caller ``token`` names; None when it is no such token; `Unauthorized`
@@ -82,19 +88,19 @@ class Authenticator:
         jwt_secret: str | None,
         keyring: KeyRing | None = None,
         tokens: BearerTokens | None = None,
-        project: str | None = None,
+        project: str = DEFAULT_PROJECT,
     ) -> None:
-        """``api_keys``: those of the settings; ``keyring``: those of the store;
-        ``tokens``: the access tokens of users; ``project``: the one this server
-        serves (a token for another is refused)."""
+        """``api_keys``: those of the settings, of ``project``; ``keyring``: those of
+        the store, each of its own project; ``tokens``: the access tokens of users."""
         self.enabled = enabled
+        self.project = project
         self._keyring = keyring
         self._tokens = tokens
         self._keys: list[tuple[bytes, Principal]] = []
         for index, entry in enumerate(api_keys):
             key, sep, role = entry.partition(":")
             principal = Principal(
-                f"api-key-{index + 1}", _key_role(role, index + 1) if sep else Role.ADMIN
+                f"api-key-{index + 1}", _key_role(role, index + 1) if sep else Role.ADMIN, project
             )
             self._keys.append((key.encode(), principal))
         self._jwt_secret = jwt_secret
@@ -165,7 +171,7 @@ class Authenticator:
         if found is None and self._keyring is not None:
             record = self._keyring.match(key)
             if record is not None:
-                found = Principal(f"key:{record.id}", record.role)
+                found = Principal(f"key:{record.id}", record.role, record.project)
         return found
 
     def _by_key(self, key: str) -> Principal:
@@ -183,14 +189,10 @@ class Authenticator:
             raise Unauthorized(f"invalid token: {exc}") from None
         try:
             role, _ = parse_role(str(claims.get("role", Role.VIEWER.value)))
+            project = check_identifier(str(claims.get("project", self.project)), "project")
         except ValidationError as exc:
             raise Unauthorized(f"invalid token: {exc}") from None
-        project = claims.get("project")
-        if project is not None and self._project is not None and project != self._project:
-            raise Unauthorized("invalid token: it is for another project")
-        return Principal(
-            str(claims.get("sub", "jwt")), role, None if project is None else str(project)
-        )
+        return Principal(str(claims.get("sub", "jwt")), role, project)
 
     @staticmethod
     def require(principal: Principal, permission: Permission) -> None:

@@ -1,8 +1,12 @@
 """What routes depend on: one typed dependency per service, and the caller's identity.
 
-`create_app` builds every service once and keeps them in `Services` on the app's
-state; a route names the ones it uses (``registry: RegistryDep``), so its
-signature says what it touches and a test can see it in the OpenAPI-free code.
+`create_app` builds the services of each project (`Services`, held by the
+`ProjectDirectory` on the app's state); a route names the ones it uses
+(``registry: RegistryDep``), so its signature says what it touches and a test can
+see it in the OpenAPI-free code. A dependency gives the service of the project the
+request acts in (`monitorx.server.projects`); those every project shares (the
+settings, the clock, authentication, the decoder pool, the rate limits,
+telemetry) come from the server's own project without working that out.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ __all__ = [
     "TokensDep",
     "UsersDep",
     "authorize",
+    "project_services",
     "services_of",
 ]
 
@@ -83,13 +88,14 @@ from monitorx.store.label_keys import InferenceLabelKeys
 from monitorx.store.metric_queries import MetricQueries
 from monitorx.store.samples.service import CustomMetrics
 
-if TYPE_CHECKING:  # authlib is imported only where SSO is configured (assembly)
-    from monitorx.server.oidc import OidcLogin
+if TYPE_CHECKING:
+    from monitorx.server.oidc import OidcLogin  # imported only where SSO is configured
+    from monitorx.server.projects import ProjectDirectory
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """Everything a request may use, built once by `create_app`."""
+    """Everything a request of one project may use, built once per project."""
 
     settings: Settings
     storage: Storage
@@ -126,13 +132,29 @@ class Services:
 
 
 def services_of(app: FastAPI) -> Services:
-    """The services `create_app` wired into ``app``."""
+    """The services `create_app` wired into ``app`` for the server's own project."""
     services: Services = app.state.services
     return services
 
 
+async def project_services(conn: HTTPConnection) -> Services:
+    """The services of the project ``conn`` acts in (built on its first use)."""
+    projects: ProjectDirectory = conn.app.state.projects
+    return await projects.of_request(conn)
+
+
 def _service(name: str) -> Any:
     # async so that FastAPI runs it on the loop, not in a worker thread per request.
+    async def get(conn: HTTPConnection) -> object:
+        return getattr(await project_services(conn), name)
+
+    get.__name__ = f"{name}_service"
+    return Depends(get)
+
+
+def _shared(name: str) -> Any:
+    """A service every project shares: the server's own project's."""
+
     async def get(conn: HTTPConnection) -> object:
         return getattr(conn.app.state.services, name)
 
@@ -140,10 +162,10 @@ def _service(name: str) -> Any:
     return Depends(get)
 
 
-SettingsDep = Annotated[Settings, _service("settings")]
+SettingsDep = Annotated[Settings, _shared("settings")]
 StorageDep = Annotated[Storage, _service("storage")]
-ClockDep = Annotated[Clock, _service("clock")]
-AuthDep = Annotated[Authenticator, _service("auth")]
+ClockDep = Annotated[Clock, _shared("clock")]
+AuthDep = Annotated[Authenticator, _shared("auth")]
 IngestDep = Annotated[IngestService, _service("ingest")]
 RegistryDep = Annotated[ModelRegistry, _service("registry")]
 HistoryDep = Annotated[TieredReads, _service("history")]
@@ -161,17 +183,17 @@ ConceptDriftDep = Annotated[ConceptDriftFeed, _service("concept_drift")]
 LiveDep = Annotated[LiveHub, _service("live")]
 EvaluatorDep = Annotated[Evaluator, _service("evaluator")]
 SchedulerDep = Annotated[Scheduler, _service("scheduler")]
-DecoderDep = Annotated[BatchDecoder, _service("decoder")]
+DecoderDep = Annotated[BatchDecoder, _shared("decoder")]
 CustomDep = Annotated[CustomMetrics, _service("custom")]
 MetricQueriesDep = Annotated[MetricQueries, _service("metric_queries")]
 LabelKeysDep = Annotated[InferenceLabelKeys, _service("label_keys")]
-TelemetryDep = Annotated[Telemetry, _service("telemetry")]
+TelemetryDep = Annotated[Telemetry, _shared("telemetry")]
 AuditDep = Annotated[AuditTrail, _service("audit")]
 SsoDep = Annotated["OidcLogin | None", _service("sso")]
 KeysDep = Annotated[KeyRing, _service("keys")]
 UsersDep = Annotated[UserDirectory, _service("users")]
 TokensDep = Annotated[TokenService, _service("tokens")]
-RateLimitsDep = Annotated[Buckets | None, _service("rate_limits")]
+RateLimitsDep = Annotated[Buckets | None, _shared("rate_limits")]
 
 
 async def authorize(conn: HTTPConnection, auth: AuthDep) -> Principal | None:
@@ -195,4 +217,7 @@ async def authorize(conn: HTTPConnection, auth: AuthDep) -> Principal | None:
         raise Forbidden(
             f"only a user logged in with a password may do this; {principal.name} is none"
         )
+    # The project's services, resolved now: the audit trail records a change in the
+    # project it was made in, and a bad project header is refused before the route.
+    await project_services(conn)
     return principal

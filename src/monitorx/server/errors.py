@@ -30,6 +30,7 @@ from monitorx.core import (
     UnsupportedMediaType,
     ValidationError,
 )
+from monitorx.core.errors import BadHeader
 from monitorx.core.text import printable
 from monitorx.server.responses import JSONResponse
 
@@ -38,6 +39,7 @@ logger = logging.getLogger("monitorx.server")
 # Most specific first: PayloadTooLarge is a ValidationError.
 _STATUS: list[tuple[type[MonitorXError], int, str]] = [
     (PayloadTooLarge, 413, "payload_too_large"),
+    (BadHeader, 400, "bad_header"),
     (ValidationError, 422, "validation_error"),
     (MalformedPayload, 400, "malformed_json"),
     (UnsupportedMediaType, 415, "unsupported_media_type"),

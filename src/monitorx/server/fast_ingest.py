@@ -21,9 +21,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from monitorx.core import MonitorXError
 from monitorx.core.access import Permission
 from monitorx.ingest.service import IngestService
-from monitorx.server.deps import Services
 from monitorx.server.errors import error_response
 from monitorx.server.permissions import permission_of
+from monitorx.server.projects import ProjectDirectory
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes.metrics import accept_batch, accept_metric
 from monitorx.server.telemetry import ENDPOINT_KEY
@@ -32,9 +32,9 @@ Handler = Callable[[IngestService, bytes], Awaitable[JSONResponse]]
 
 
 class FastIngest:
-    def __init__(self, app: ASGIApp, services: Services, prefix: str) -> None:
+    def __init__(self, app: ASGIApp, projects: ProjectDirectory, prefix: str) -> None:
         self.app = app
-        self.services = services
+        self.projects = projects
         # Each path's handler and its route's name in the permission table.
         self.routes: dict[str, tuple[Handler, str]] = {
             f"{prefix}/metrics/inference": (accept_metric, "ingest_metric"),
@@ -51,11 +51,12 @@ class FastIngest:
         scope[ENDPOINT_KEY] = scope["path"]
         request = Request(scope, receive)
         try:
-            auth = self.services.auth
+            auth = self.projects.default.auth
             principal = auth.authenticate(request)
             handler, name = found
             auth.require(principal, permission_of(name) or Permission.ADMIN)
-            response = await handler(self.services.ingest, await request.body())
+            services = await self.projects.of_request(request)
+            response = await handler(services.ingest, await request.body())
         except MonitorXError as exc:
             response = error_response(exc, f"POST {scope['path']}")
         await response(scope, receive, send)

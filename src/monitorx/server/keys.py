@@ -1,10 +1,12 @@
 """The API keys a server accepts from its store (`monitorx keys`, `/api/v1/keys`),
 beside those of its settings.
 
-Every live key of the project is held in memory by its hash, so a request is
-checked with one lookup; a key created or revoked through this server counts from
-the next request, and those created or revoked elsewhere (the CLI on a PostgreSQL
-store, another replica) once `load` runs again (scheduled every few seconds).
+Every live key of every project is held in memory by its hash, so a request is
+checked with one lookup, and names its project; each project's `KeyRing` (a view,
+`for_project`) creates, lists and revokes that project's keys alone. A key
+created or revoked through this server counts from the next request, and those
+created or revoked elsewhere (the CLI on a PostgreSQL store, another replica)
+once `load` runs again (scheduled every few seconds).
 """
 
 from __future__ import annotations
@@ -22,22 +24,41 @@ KEYS_RELOAD_S = 5.0
 
 
 class KeyRing:
-    def __init__(self, store: KeyStore, clock: Clock, project: str) -> None:
+    def __init__(
+        self,
+        store: KeyStore,
+        clock: Clock,
+        project: str,
+        live: dict[str, ApiKeyRecord] | None = None,
+    ) -> None:
+        """``store``: a store of ``project``; ``live``: the table of live keys that
+        the key rings of one process share (`for_project`)."""
         self._store = store
         self._clock = clock
         self.project = project
-        self._live: dict[str, ApiKeyRecord] = {}
+        self._live: dict[str, ApiKeyRecord] = {} if live is None else live
+
+    def for_project(self, project: str, store: KeyStore) -> KeyRing:
+        """The key ring of ``project`` (``store`` is its store), sharing this one's
+        live keys: a key created or revoked there counts here at once."""
+        return KeyRing(store, self._clock, project, self._live)
 
     async def load(self) -> None:
-        """Read the project's live keys from the store."""
-        self._live = {
+        """Read the live keys of every project from the store."""
+        found = {
             key_hash: record
             for record, key_hash in await self._store.all_keys()
-            if record.project == self.project and record.revoked_at is None
+            if record.revoked_at is None
         }
+        self._live.clear()
+        self._live.update(found)
+
+    def projects(self) -> set[str]:
+        """The projects that have a live key."""
+        return {record.project for record in self._live.values()}
 
     def match(self, key: str) -> ApiKeyRecord | None:
-        """The live key ``key`` is, or None."""
+        """The live key ``key`` is (of any project), or None."""
         if key_id_of(key) is None:
             return None
         return self._live.get(hash_key(key))
@@ -61,4 +82,7 @@ class KeyRing:
         revoked = await self._store.revoke_key(key_id, self._clock.now())
         if not revoked and not any(k.id == key_id for k in await self._store.list_keys()):
             raise NotFound(f"no key {key_id!r}")
-        self._live = {h: r for h, r in self._live.items() if r.id != key_id}
+        for key_hash in [
+            h for h, r in self._live.items() if r.id == key_id and r.project == self.project
+        ]:
+            del self._live[key_hash]

@@ -28,13 +28,21 @@ import logging
 import grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 
-from monitorx.core import Clock, Forbidden, MonitorXError, StorageError, Unauthorized
+from monitorx.core import (
+    Clock,
+    Forbidden,
+    MonitorXError,
+    StorageError,
+    Unauthorized,
+    ValidationError,
+)
 from monitorx.core.access import Permission
 from monitorx.core.text import printable
 from monitorx.ingest.otlp_export import store_export
 from monitorx.ingest.otlp_metrics import DecodedMetrics, decode_metrics, parse_metrics_request
 from monitorx.ingest.service import IngestService
 from monitorx.server.auth import Authenticator
+from monitorx.server.projects import ProjectDirectory
 from monitorx.server.routes.protocol_bodies import decode_off_loop, now_us
 
 logger = logging.getLogger("monitorx.server")
@@ -65,8 +73,12 @@ class OtlpGrpcServer:
         clock: Clock,
         address: tuple[str, int],
         max_message_bytes: int,
+        projects: ProjectDirectory | None = None,
     ) -> None:
+        """``ingest``: the server's own project's; with ``projects``, each call
+        writes into its caller's project (`monitorx.server.projects`) instead."""
         self._ingest = ingest
+        self._projects = projects
         self._auth = auth
         self._clock = clock
         self._address = address
@@ -113,10 +125,15 @@ class OtlpGrpcServer:
             self._server = None
 
     async def _export(self, raw: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+        metadata = _metadata(context)
         try:
-            self._auth.require(
-                self._auth.authenticate_headers(_metadata(context)), Permission.INGEST
-            )
+            principal = self._auth.authenticate_headers(metadata)
+            self._auth.require(principal, Permission.INGEST)
+            ingest = self._ingest
+            if self._projects is not None:
+                ingest = (await self._projects.of_principal(principal, metadata)).ingest
+        except ValidationError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, printable(str(exc)))
         except Unauthorized as exc:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, printable(str(exc)))
         except Forbidden as exc:
@@ -131,7 +148,7 @@ class OtlpGrpcServer:
         except MonitorXError as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, printable(str(exc)))
         try:
-            answer = await store_export(self._ingest, decoded)
+            answer = await store_export(ingest, decoded)
         except StorageError as exc:
             logger.error("OTLP/gRPC export failed: %s", exc)
             await context.abort(grpc.StatusCode.UNAVAILABLE, printable(str(exc)))

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from monitorx.core import ValidationError
 from monitorx.core.access import Role, parse_role
+from monitorx.core.identifiers import IDENTIFIER_PATTERN
 from monitorx.core.pii import CustomPattern, MaskMode, PiiKind
 from monitorx.store import RetentionPolicy
 
@@ -53,7 +54,15 @@ class Settings(BaseSettings):
         default=None,
         description="Where data lives; default duckdb:///<data_dir>/monitorx.duckdb.",
     )
-    project_id: str = "default"
+    project_id: str = Field(
+        default="default",
+        pattern=IDENTIFIER_PATTERN,
+        description=(
+            "The server's own project: of the settings' keys, of tokens without a project "
+            "claim, and of requests without X-MonitorX-Project when auth is off. Other "
+            "projects are served beside it (docs/security.md#projects)."
+        ),
+    )
     hot_retention_s: float = Field(
         default=24 * 3600,
         ge=0,

@@ -21,10 +21,18 @@ where replicas must agree, a key derived (HKDF-SHA256) from the first of
 
 from __future__ import annotations
 
-__all__ = ["TOKEN_KEY_FILE", "AccessClaims", "TokenPair", "TokenService", "load_signing_key"]
+__all__ = [
+    "TOKEN_KEY_FILE",
+    "AccessClaims",
+    "ProjectTokens",
+    "TokenPair",
+    "TokenService",
+    "load_signing_key",
+]
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -215,6 +223,33 @@ class TokenService:
         if user is None:
             raise Unauthorized(_INVALID)
         return Principal(f"user:{user.username}", user.role, project=user.project, user_id=user.id)
+
+
+class ProjectTokens:
+    """The access tokens of every project, for the one `Authenticator` of a process:
+    a token names its project; that project's `TokenService` verifies it (its users
+    are live there). A token of a project this process has not started is refused:
+    every project with users is started with the server."""
+
+    def __init__(self) -> None:
+        self._of_project: Callable[[str], TokenService | None] = lambda project: None
+
+    def attach(self, of_project: Callable[[str], TokenService | None]) -> None:
+        """Where each started project's token service is found (the projects)."""
+        self._of_project = of_project
+
+    def principal_of(self, token: str) -> Principal | None:
+        try:
+            header = jwt.get_unverified_header(token)
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return None
+        if header.get("typ") != ACCESS_TOKEN_TYPE:
+            return None  # another kind of bearer credential
+        service = self._of_project(str(claims.get("project", "")))
+        if service is None:
+            raise Unauthorized(_INVALID)
+        return service.principal_of(token)
 
 
 # The signing key ----------------------------------------------------------------------

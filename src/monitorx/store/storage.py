@@ -88,6 +88,20 @@ class StoreConnection(Protocol):
     async def ping(self) -> None:
         """Raise `StorageError` if the backend cannot serve."""
 
+    @property
+    def project_id(self) -> str:
+        """The project whose data this store reads and writes."""
+
+    def for_project(self, project_id: str) -> Storage:
+        """The store of another project on the same backend, sharing this one's
+        connections (and threads): one server serves several projects with one
+        pool. Open it after this store and close it before; closing it leaves this
+        store open."""
+
+    async def stored_projects(self) -> set[str]:
+        """Every project with models, alerts or alerting configuration here (a
+        server starts their background work: `monitorx.server.projects`)."""
+
 
 class MetricStore(Protocol):
     """Inference metrics and the drift metrics clients report."""

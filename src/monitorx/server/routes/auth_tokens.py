@@ -13,7 +13,7 @@ from monitorx.core.access import Role
 from monitorx.server.audit_trail import PRINCIPAL_STATE
 from monitorx.server.auth import Principal
 from monitorx.server.checked_json import read_checked_json
-from monitorx.server.deps import SettingsDep, TokensDep, UsersDep, authorize
+from monitorx.server.deps import StorageDep, TokensDep, UsersDep, authorize
 from monitorx.server.openapi import ERROR_RESPONSES
 from monitorx.server.responses import JSONResponse
 
@@ -112,14 +112,15 @@ def _user_id(principal: Principal | None) -> str:
 
 
 @router.get("/me", response_model=WhoAmIOut)
-async def whoami(caller: Caller, settings: SettingsDep) -> JSONResponse:
-    """The caller: its name, role and project (with auth off, an anonymous admin)."""
+async def whoami(caller: Caller, storage: StorageDep) -> JSONResponse:
+    """The caller: its name, role and the project it acts in (with auth off, an
+    anonymous admin)."""
     principal = caller or Principal("anonymous", Role.ADMIN)
     return JSONResponse(
         {
             "name": principal.name,
             "role": principal.role.value,
-            "project": settings.project_id,
+            "project": storage.project_id,
             "user_id": principal.user_id,
         }
     )

@@ -33,6 +33,7 @@ from monitorx.server.deps import services_of
 from monitorx.server.live import Subscription, send_message
 from monitorx.server.log_redaction import is_credential_name
 from monitorx.server.permissions import permission_of
+from monitorx.server.projects import ProjectDirectory
 
 router = APIRouter(tags=["live"])
 
@@ -128,11 +129,13 @@ async def _listen(websocket: WebSocket, subscription: Subscription) -> None:
 @router.websocket("/ws")
 async def live_updates(websocket: WebSocket) -> None:
     """Stream ``metrics`` and ``alert`` messages until the client goes away."""
-    services = services_of(websocket.app)
-    hub = services.live
+    auth = services_of(websocket.app).auth
+    projects: ProjectDirectory = websocket.app.state.projects
     await websocket.accept()
     try:
-        await _authenticate(websocket, services.auth)
+        principal = await _authenticate(websocket, auth)
+        # The feed of the caller's project alone (with auth off, the header's).
+        hub = (await projects.of_principal(principal, websocket.headers)).live
     except MonitorXError as exc:
         await websocket.close(_POLICY_VIOLATION, str(exc)[:120])
         return

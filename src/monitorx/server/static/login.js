@@ -13,6 +13,7 @@ function showFields() {
   field("login-value").hidden = password;
   field("login-username").hidden = !password;
   field("login-password").hidden = !password;
+  field("login-project").hidden = !password;
   if (!password) field("login-totp").hidden = true;
 }
 
@@ -51,8 +52,12 @@ async function withPassword() {
   const body = {username: field("login-username").value.trim(), password: field("login-password").value};
   const totp = field("login-totp");
   if (!totp.hidden && totp.value.trim()) body.totp = totp.value.trim();
+  // A user belongs to one project: the login names it (the server's own when blank).
+  const project = field("login-project").value.trim();
+  const headers = {"Content-Type": "application/json"};
+  if (project) headers["X-MonitorX-Project"] = project;
   const response = await fetch(MX.API + "/auth/token", {
-    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body),
+    method: "POST", headers, body: JSON.stringify(body),
   });
   const answer = await response.json().catch(() => ({}));
   if (!response.ok) {
@@ -67,7 +72,7 @@ async function withPassword() {
     fail(detail);
     return;
   }
-  MX.keepTokens(answer);
+  MX.keepTokens(answer, project);
   goBack();
 }
 
@@ -78,7 +83,7 @@ function signIn() {
 
 document.querySelectorAll("input[name=kind]").forEach((radio) => radio.addEventListener("change", showFields));
 document.getElementById("login-submit").addEventListener("click", signIn);
-for (const id of ["login-value", "login-username", "login-password", "login-totp"]) {
+for (const id of ["login-value", "login-username", "login-password", "login-project", "login-totp"]) {
   field(id).addEventListener("keydown", (event) => { if (event.key === "Enter") signIn(); });
 }
 showFields();

@@ -25,10 +25,12 @@ const MX = (() => {
     if (!c) return {};
     return c.kind === "key" ? {"X-API-Key": c.value} : {"Authorization": "Bearer " + c.value};
   }
-  function keepTokens(pair) {
+  // ``project``: the one the user logged in to ("" or absent: the server's own); a
+  // refresh token is renewed in its project.
+  function keepTokens(pair, project) {
     sessionStorage.setItem(CREDENTIAL, JSON.stringify({
       kind: "user", value: pair.access_token, refresh: pair.refresh_token,
-      expires: Date.now() + pair.expires_in * 1000,
+      expires: Date.now() + pair.expires_in * 1000, project: project || "",
     }));
   }
   // A user's access token lasts minutes: it is renewed a minute before it expires,
@@ -41,12 +43,13 @@ const MX = (() => {
       renewing = (async () => {
         const c = credential();
         if (!c || c.kind !== "user" || !c.refresh) return false;
+        const headers = {"Content-Type": "application/json"};
+        if (c.project) headers["X-MonitorX-Project"] = c.project;
         const response = await fetch(API + "/auth/token", {
-          method: "POST", headers: {"Content-Type": "application/json"},
-          body: JSON.stringify({refresh_token: c.refresh}),
+          method: "POST", headers, body: JSON.stringify({refresh_token: c.refresh}),
         });
         if (!response.ok) { sessionStorage.removeItem(CREDENTIAL); return false; }
-        keepTokens(await response.json());
+        keepTokens(await response.json(), c.project);
         return true;
       })().finally(() => { renewing = null; });
     }
@@ -499,9 +502,10 @@ const MX = (() => {
     sessionStorage.removeItem(CREDENTIAL);
     if (c && c.kind === "user" && c.refresh) {
       // The refresh token and its whole family stop working.
+      const headers = {"Content-Type": "application/json"};
+      if (c.project) headers["X-MonitorX-Project"] = c.project;
       await fetch(API + "/auth/revoke", {
-        method: "POST", headers: {"Content-Type": "application/json"},
-        body: JSON.stringify({refresh_token: c.refresh}),
+        method: "POST", headers, body: JSON.stringify({refresh_token: c.refresh}),
       }).catch(() => null);
     }
     location.href = "/login";

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = ["DuckDBStorage"]
 
 import asyncio
+import copy
 import logging
 import threading
 from collections.abc import Callable
@@ -116,19 +117,58 @@ class DuckDBStorage(
         self._small_writes = asyncio.Lock()
         self._sql = self._duckdb = DuckDBSession(self._run, self._write)
         self._sample_writes = GroupCommit(self._commit_samples, SAMPLE_GROUP_COMMIT_BATCHES)
+        # The store this one is a project view of (`for_project`); None for the store
+        # that owns the connection.
+        self._owner: DuckDBStorage | None = None
+
+    def for_project(self, project_id: str) -> DuckDBStorage:
+        """The store of ``project_id`` over this one's database: DuckDB opens a file
+        once per process, so the view shares the connection, the read threads and
+        the write lock, and has its own metric writer (without a log: see
+        `_start_metric_writes`), hot tier and sample writes. Open it after this
+        store, close it before."""
+        owner = self._owner or self
+        view = copy.copy(owner)
+        view._project = project_id
+        view._owner = owner
+        view._hot = None
+        view._writer = None
+        view._sample_writes = GroupCommit(view._commit_samples, SAMPLE_GROUP_COMMIT_BATCHES)
+        return view
+
+    @property
+    def project_id(self) -> str:
+        return self._project
 
     @property
     def description(self) -> str:
         return f"duckdb:///{self._path}"
 
     async def open(self) -> None:
+        if self._owner is not None:
+            self._con = self._owner._con
+            if self._con is None:
+                raise StorageError("open the store before its project views")
+            await self._in_thread(self._start_metric_writes)
+            return
         if self._path != ":memory:":
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
         try:
             self._con = duckdb.connect(self._path)
             self._con.execute("SET TimeZone = 'UTC'")
             migrate(self._con)
-            log = None if self._path == ":memory:" else MetricLog(Path(self._path + ".metric-log"))
+        except duckdb.Error as exc:
+            raise StorageError(f"cannot open DuckDB at {self._path}: {exc}") from exc
+        self._start_metric_writes()
+
+    def _start_metric_writes(self) -> None:
+        """The writer of this project's metrics, its log replayed; the hot tier."""
+        try:
+            # A view's metrics are committed to DuckDB before they are acknowledged,
+            # as an in-memory store's are: the log's segment numbers are one
+            # sequence per file (metric_log_flushed), which one writer owns.
+            logged = self._path != ":memory:" and self._owner is None
+            log = MetricLog(Path(self._path + ".metric-log")) if logged else None
             self._writer = MetricWriter(
                 self._con,
                 self._project,
@@ -163,11 +203,16 @@ class DuckDBStorage(
         """Fill the hot tier from the database: the retention window, newest first,
         within the point budget."""
         since = self._now_us() - self._hot_retention_us
-        table = self._con.sql(
-            f"SELECT {HOT_SELECT} FROM inference_metrics WHERE project_id = $1 "
-            "AND ts >= make_timestamp($2) ORDER BY ts DESC LIMIT $3",
-            params=[self._project, since, self._hot_max_points],
-        ).to_arrow_table()
+        # A cursor of its own: a view loads its tier while others use the connection.
+        table = (
+            self._con.cursor()
+            .sql(
+                f"SELECT {HOT_SELECT} FROM inference_metrics WHERE project_id = $1 "
+                "AND ts >= make_timestamp($2) ORDER BY ts DESC LIMIT $3",
+                params=[self._project, since, self._hot_max_points],
+            )
+            .to_arrow_table()
+        )
         covered_from = since
         if table.num_rows == self._hot_max_points:
             oldest = table.column("ts").cast(pa.int64()).to_numpy()[-1]
@@ -184,6 +229,9 @@ class DuckDBStorage(
     async def close(self) -> None:
         if self._writer is not None:
             self._writer.stop()
+        if self._owner is not None:
+            self._con = None
+            return
         self._pool.shutdown(wait=True)
         if self._con is not None:
             self._con.close()

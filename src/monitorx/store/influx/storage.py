@@ -29,6 +29,7 @@ from __future__ import annotations
 __all__ = ["InfluxStorage"]
 
 import asyncio
+import copy
 import logging
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -117,6 +118,25 @@ class InfluxStorage(SeriesReads, InfluxSampleQueries):
         self._side_path = Path(side_path)
         self._counter = NanoCounter()
         self._pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="monitorx-influx")
+        # The store this one is a project view of (`for_project`), or None.
+        self._owner: InfluxStorage | None = None
+
+    def for_project(self, project_id: str) -> InfluxStorage:
+        """The store of ``project_id`` on this one's HTTP client, threads and side
+        store (a project view of it: open it after this store, close it before)."""
+        owner = self._owner or self
+        view = copy.copy(owner)
+        view._project = project_id
+        view._owner = owner
+        view._side = owner._side.for_project(project_id)
+        return view
+
+    @property
+    def project_id(self) -> str:
+        return self._project
+
+    async def stored_projects(self) -> set[str]:
+        return await self._side.stored_projects()
 
     @property
     def description(self) -> str:
@@ -124,6 +144,9 @@ class InfluxStorage(SeriesReads, InfluxSampleQueries):
 
     async def open(self) -> None:
         """Check InfluxDB answers, create the database, open the side store."""
+        if self._owner is not None:
+            await self._side.open()
+            return
         await self._influx.ping()
         try:
             await self._influx.query(
@@ -137,6 +160,9 @@ class InfluxStorage(SeriesReads, InfluxSampleQueries):
         await self._side.open()
 
     async def close(self) -> None:
+        if self._owner is not None:
+            await self._side.close()
+            return
         await self._influx.aclose()
         await self._side.close()
         self._pool.shutdown(wait=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 __all__ = ["PostgresStorage"]
 
 import asyncio
+import copy
 from datetime import UTC, date
 
 import psycopg
@@ -88,6 +89,22 @@ class PostgresStorage(
         self._time_split: MetricTimeSplit = DayPartitions(self._pool)
         self.layout: MetricLayout | None = None
         """How inference_metrics is split by time; known once the store is open."""
+        # The store this one is a project view of (`for_project`), or None.
+        self._owner: PostgresStorage | None = None
+
+    def for_project(self, project_id: str) -> PostgresStorage:
+        """The store of ``project_id`` on this one's pool: opening and closing it
+        touch nothing shared (open it after this store, close it before)."""
+        owner = self._owner or self
+        view = copy.copy(owner)
+        view._project = project_id
+        view._owner = owner
+        view._metric_writes = GroupCommit(view._commit_metrics, GROUP_COMMIT_BATCHES)
+        return view
+
+    @property
+    def project_id(self) -> str:
+        return self._project
 
     @property
     def description(self) -> str:
@@ -97,6 +114,10 @@ class PostgresStorage(
         return self._clock.now().astimezone(UTC).date()
 
     async def open(self) -> None:
+        if self._owner is not None:
+            # What the owner learnt when it opened: the layout, and the partitions.
+            self.layout, self._time_split = self._owner.layout, self._owner._time_split
+            return
         async with self._pool.dedicated() as conn:
             state = await migrate(conn, self._pool.schema)
         self.layout = state.layout
@@ -112,7 +133,8 @@ class PostgresStorage(
             raise
 
     async def close(self) -> None:
-        await self._pool.close()
+        if self._owner is None:
+            await self._pool.close()
 
     async def ping(self) -> None:
         await self._pool.ping()

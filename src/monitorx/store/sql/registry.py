@@ -17,6 +17,14 @@ _ALERT_NAMES = [name.strip() for name in rows.ALERT_COLUMNS.split(",")]
 class RegistryQueries(SQLQueries):
     """Registry and alert queries, mixed into an SQL store."""
 
+    async def stored_projects(self) -> set[str]:
+        found = await self._sql.read(
+            "SELECT DISTINCT project_id FROM models UNION SELECT DISTINCT project_id FROM "
+            "documents UNION SELECT DISTINCT project_id FROM alerts UNION SELECT DISTINCT "
+            "project_id FROM users"
+        )
+        return {str(row[0]) for row in found}
+
     # Model registry ----------------------------------------------------------------
 
     async def save_model(self, model: ModelConfig) -> bool:
