@@ -33,7 +33,7 @@ from monitorx.server.deps import services_of
 from monitorx.server.live import Subscription, send_message
 from monitorx.server.log_redaction import is_credential_name
 from monitorx.server.permissions import permission_of
-from monitorx.server.projects import ProjectDirectory
+from monitorx.server.projects import PROJECT_HEADER, ProjectDirectory
 
 router = APIRouter(tags=["live"])
 
@@ -55,6 +55,16 @@ def _credentials_connection(api_key: str | None, token: str | None) -> HTTPConne
     if token:
         headers.append((b"authorization", b"Bearer " + token.encode()))
     return HTTPConnection({"type": "http", "headers": headers})
+
+
+def _project_headers(websocket: WebSocket) -> dict[str, str]:
+    """The handshake's headers, with a ``project`` query parameter as the project
+    header (only read with auth off: `project_of`)."""
+    headers = dict(websocket.headers)
+    named = websocket.query_params.get("project")
+    if named is not None:
+        headers[PROJECT_HEADER.lower()] = named
+    return headers
 
 
 def _check(auth: Authenticator, conn: HTTPConnection) -> Principal:
@@ -134,8 +144,9 @@ async def live_updates(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         principal = await _authenticate(websocket, auth)
-        # The feed of the caller's project alone (with auth off, the header's).
-        hub = (await projects.of_principal(principal, websocket.headers)).live
+        # The feed of the caller's project alone (with auth off, the header's, or the
+        # ``project`` query parameter's: a browser cannot set a handshake header).
+        hub = (await projects.of_principal(principal, _project_headers(websocket))).live
     except MonitorXError as exc:
         await websocket.close(_POLICY_VIOLATION, str(exc)[:120])
         return

@@ -20,9 +20,16 @@ const MX = (() => {
   function credential() {
     try { return JSON.parse(sessionStorage.getItem(CREDENTIAL) || "null"); } catch { return null; }
   }
+  // With auth off, the project this tab looks at (blank: the server's own), sent as
+  // X-MonitorX-Project; with auth on, a credential's project is the one it acts in.
+  const PROJECT = "monitorx-project";
+  const chosenProject = () => sessionStorage.getItem(PROJECT) || "";
   function authHeaders() {
     const c = credential();
-    if (!c) return {};
+    if (!c) {
+      const project = chosenProject();
+      return project ? {"X-MonitorX-Project": project} : {};
+    }
     return c.kind === "key" ? {"X-API-Key": c.value} : {"Authorization": "Bearer " + c.value};
   }
   // ``project``: the one the user logged in to ("" or absent: the server's own); a
@@ -257,6 +264,7 @@ const MX = (() => {
   // up in access logs (the server's, and any proxy's on the way).
   function live(models, onMessage) {
     const q = {model_id: models || []};
+    if (!credential() && chosenProject()) q.project = chosenProject();
     const badge = document.getElementById("live");
     badge.hidden = false;
     let closedByPage = false;
@@ -519,7 +527,22 @@ const MX = (() => {
       box.title = me.name;
       box.dataset.role = me.role;
       box.hidden = false;
+      if (!credential()) offerProjects(box, me.project);
     } catch { box.hidden = true; }
+  }
+  // With auth off (no credential), the header switches the tab between projects.
+  function offerProjects(box, current) {
+    const form = document.getElementById("project-switch");
+    const input = document.getElementById("project-name");
+    form.hidden = false;
+    input.value = current;
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const name = input.value.trim();
+      if (name) sessionStorage.setItem(PROJECT, name); else sessionStorage.removeItem(PROJECT);
+      location.reload();
+    });
+    box.hidden = true;
   }
 
   function start() {
