@@ -11,7 +11,7 @@ the keys and authentication, the rate limits), the server's own project, and the
 
 from __future__ import annotations
 
-__all__ = ["Assembly", "SharedParts", "assemble", "assemble_project"]
+__all__ = ["Assembly", "assemble", "assemble_project"]
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -53,17 +53,16 @@ from monitorx.ingest.pool import BatchDecoder
 from monitorx.ingest.service import IngestService
 from monitorx.records.store import RecordStore
 from monitorx.server.audit_trail import AuditTrail
-from monitorx.server.auth import Authenticator
 from monitorx.server.deps import Services
-from monitorx.server.keys import KEYS_RELOAD_S, KeyRing
+from monitorx.server.keys import KEYS_RELOAD_S
 from monitorx.server.live import LiveHub
 from monitorx.server.log_redaction import install_log_redaction
 from monitorx.server.pii_policy import pii_policy
 from monitorx.server.projects import ProjectDirectory
-from monitorx.server.rate_limits import Buckets, MemoryBuckets
 from monitorx.server.settings import Settings
+from monitorx.server.shared_parts import SharedParts
 from monitorx.server.telemetry import ModelSeries, ObservedParts, RequestLatency, Telemetry
-from monitorx.server.tokens import ProjectTokens, TokenService, load_signing_key
+from monitorx.server.tokens import TokenService
 from monitorx.server.users import USERS_RELOAD_S, UserDirectory
 from monitorx.store import DataLifecycle, Storage, TieredReads
 from monitorx.store.label_keys import InferenceLabelKeys
@@ -75,7 +74,7 @@ from monitorx.store.samples.service import CustomMetrics
 from monitorx.store.secret_keys import SecretKeyRing, SecretUnreadable
 
 if TYPE_CHECKING:
-    from monitorx.server.oidc import OidcLogin
+    pass
 
 Step = Callable[[], Awaitable[object]]
 logger = logging.getLogger("monitorx.server")
@@ -114,53 +113,6 @@ class Assembly:
                 await step()
             except Exception:
                 logger.exception("stopping after a failed start-up: %s failed", step)
-
-
-def _authenticator(settings: Settings, keyring: KeyRing, tokens: ProjectTokens) -> Authenticator:
-    return Authenticator(
-        settings.auth_enabled,
-        [k.get_secret_value() for k in settings.api_keys],
-        settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
-        keyring,
-        tokens,
-        settings.project_id,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class SharedParts:
-    """What the projects of one process share: built once, started before and
-    stopped after every project's parts."""
-
-    decoder: BatchDecoder
-    http: httpx.AsyncClient
-    keyring: KeyRing
-    """The live keys of every project (each project's ring is a view of it)."""
-    auth: Authenticator
-    tokens: ProjectTokens
-    """The access tokens of every project, each verified by its project's service."""
-    signing_key: bytes
-    """The key of every project's access tokens (and of SSO's state cookie)."""
-    sso: OidcLogin | None
-    rate_limits: Buckets | None
-
-    @classmethod
-    def build(cls, settings: Settings, store: Storage, clock: Clock) -> SharedParts:
-        keyring = KeyRing(store, clock, store.project_id)
-        tokens = ProjectTokens()
-        signing_key = load_signing_key(settings)
-        return cls(
-            decoder=BatchDecoder(settings.ingest_workers),
-            # One client for every channel of every project: pooled connections, no
-            # redirects (a webhook's 3xx must not carry its secret elsewhere).
-            http=httpx.AsyncClient(timeout=settings.notify_timeout_s, follow_redirects=False),
-            keyring=keyring,
-            auth=_authenticator(settings, keyring, tokens),
-            tokens=tokens,
-            signing_key=signing_key,
-            sso=_sso(settings, clock, signing_key),
-            rate_limits=_rate_limits(settings),
-        )
 
 
 def _notifier(
@@ -214,33 +166,6 @@ def _telemetry(
         models=models,
     )
     return Telemetry.build(parts)
-
-
-def _rate_limits(settings: Settings) -> Buckets | None:
-    """The buckets requests take from: none without a rate, Redis's with a URL."""
-    if settings.rate_limit_per_s <= 0:
-        return None
-    if settings.redis_url is None:
-        return MemoryBuckets(settings.rate_limit_per_s, settings.rate_limit_burst)
-    # Imported here: a server without Redis never loads its client.
-    from monitorx.server.rate_limits.redis_buckets import RedisBuckets
-
-    return RedisBuckets.from_url(
-        settings.redis_url.get_secret_value(),
-        settings.redis_prefix,
-        settings.rate_limit_per_s,
-        settings.rate_limit_burst,
-    )
-
-
-def _sso(settings: Settings, clock: Clock, signing_key: bytes) -> OidcLogin | None:
-    """Single sign-on through the OpenID provider the settings name, if any."""
-    if settings.oidc_issuer is None:
-        return None
-    # Imported here: a server without SSO never loads authlib.
-    from monitorx.server.oidc import OidcLogin
-
-    return OidcLogin(settings, clock, signing_key)
 
 
 def _async(fn: Callable[[], object]) -> Step:
