@@ -25,6 +25,7 @@ NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 def decoder() -> Iterator[BatchDecoder]:
     pool = BatchDecoder(workers=1)
     pool.start()
+    pool.warm()
     yield pool
     pool.stop()
 
@@ -82,7 +83,7 @@ import sys, time
 from monitorx.ingest.pool import BatchDecoder
 pool = BatchDecoder(workers=2)
 pool.start()
-pool._pool.submit(int).result()  # the workers are up
+pool.warm()  # the workers are up
 print(*pool._pool._processes, flush=True)
 time.sleep(60)
 """
@@ -114,6 +115,7 @@ async def test_workers_ignore_ctrl_c_and_go_on_decoding() -> None:
     """A terminal's Ctrl-C reaches the workers too; the server stops them itself."""
     pool = BatchDecoder(workers=2)
     pool.start()
+    pool.warm()
     try:
         assert pool._pool is not None
         for future in [pool._pool.submit(int) for _ in range(4)]:
@@ -127,5 +129,26 @@ async def test_workers_ignore_ctrl_c_and_go_on_decoding() -> None:
             assert table.num_rows == 3_000
         assert sorted(pool._pool._processes) == workers
         assert all(_running(pid) for pid in workers)
+    finally:
+        pool.stop()
+
+
+async def test_workers_start_with_the_first_large_body_which_is_decoded_here() -> None:
+    """An idle server holds no decoder processes; the first large body starts them
+    and is decoded in-process meanwhile; once they are up, large bodies go to them."""
+    pool = BatchDecoder(workers=1)
+    pool.start()
+    try:
+        assert pool.stats().processes == 0
+        small = orjson.dumps([{"model_id": "m", "latency": 1.0}])
+        await pool.decode(small, NOW, 10)
+        assert pool.stats().processes == 0  # a small body starts nothing
+        body = _body(3_000)
+        table, _ = await pool.decode(body, NOW, 10_000)
+        assert table.num_rows == 3_000
+        assert (pool.stats().pool_batches, pool.stats().processes) == (0, 1)
+        pool.warm()
+        await pool.decode(body, NOW, 10_000)
+        assert pool.stats().pool_batches == 1
     finally:
         pool.stop()

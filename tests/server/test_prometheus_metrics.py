@@ -3,6 +3,7 @@ API's read auth, one registry per app, each family counting what the server did.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -133,18 +134,37 @@ def test_decoder_workers_and_the_batches_they_decode(tmp_path: Path) -> None:
         {"model_id": "m", "latency": 1.0, "request_id": f"request-{i:06d}"} for i in range(1_500)
     ]
     with run_server(settings) as server:
+        # An idle server holds no worker; the first large batch starts it (and is
+        # decoded in the server meanwhile), the next goes to it.
+        assert scrape(server.url).value("monitorx_decoder_workers_alive") == 0
         body = httpx.Request("POST", "/", json=batch).content
         assert len(body) > POOL_MIN_BYTES  # large enough for a worker
         response = httpx.post(f"{server.api}/metrics/inference/batch", json=batch, timeout=30)
         assert response.status_code == 202
+        eventually(
+            lambda: scrape(server.url).value("monitorx_decoder_workers_alive"),
+            lambda alive: alive == 1,
+            timeout_s=30,
+        )
+        # The worker is alive once spawned; it takes batches once its start-up ran.
+        pool_batches = 0.0
+        deadline = time.monotonic() + 30
+        while pool_batches == 0 and time.monotonic() < deadline:
+            response = httpx.post(f"{server.api}/metrics/inference/batch", json=batch, timeout=30)
+            assert response.status_code == 202
+            pool_batches = scrape(server.url).value("monitorx_decoder_batches_total", where="pool")
         metrics = scrape(server.url)
     assert metrics.value("monitorx_decoder_workers") == 1
     assert metrics.value("monitorx_decoder_workers_alive") == 1
     assert metrics.value("monitorx_decoder_batches_total", where="pool") == 1
+    assert metrics.value("monitorx_decoder_batches_total", where="inline") >= 1
     assert metrics.value("monitorx_decoder_batches_in_flight") == 0
     assert metrics.value("monitorx_decoder_restarts_total") == 0
     assert metrics.value("monitorx_ingest_batch_size_bucket", kind="inference", le="1000.0") == 0
-    assert metrics.value("monitorx_ingest_batch_size_bucket", kind="inference", le="5000.0") == 1
+    batches = metrics.value("monitorx_decoder_batches_total", where="inline") + 1
+    assert (
+        metrics.value("monitorx_ingest_batch_size_bucket", kind="inference", le="5000.0") == batches
+    )
 
 
 def test_alert_evaluations_breaches_and_notifications_per_channel(

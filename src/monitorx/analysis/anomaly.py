@@ -47,7 +47,6 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import lfilter
 
 from monitorx.core import ValidationError
 
@@ -176,6 +175,10 @@ class EWMADetector:
         # as first-order linear filters (lfilter: y_k = b·u_k + (1 − α)·y_{k−1}).
         mean0, variance0 = float(np.mean(values[:w])), float(np.var(values[:w]))
         tail = values[w:]
+        # Imported on first use: scipy.signal takes ~0.4 s and tens of MiB to load,
+        # which an idle server need not pay (docs/performance.md, footprint).
+        from scipy.signal import lfilter
+
         means, _ = lfilter([a], [1.0, a - 1.0], tail, zi=[(1 - a) * mean0])
         mean_before = np.concatenate([[mean0], means[:-1]])  # μ before each point
         delta = tail - mean_before

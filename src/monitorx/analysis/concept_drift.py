@@ -32,9 +32,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
-from river import drift
-from river.drift import binary
-
 from monitorx.core import FieldError, ValidationError
 
 # How many of the newest points describe the stream "now" in a detection.
@@ -208,6 +205,11 @@ class _RiverDetector(Protocol):
 
 
 def _river_detector(config: ConceptDriftConfig) -> _RiverDetector:
+    # Imported on first use: river (and the scikit-learn it loads) takes ~0.3 s and
+    # tens of MiB, which a server without concept drift configured need not pay.
+    from river import drift
+    from river.drift import binary
+
     params = config.params
     if config.detector is DriftDetectorName.ADWIN:
         return drift.ADWIN(**params)  # type: ignore[no-untyped-call]  # river leaves it untyped

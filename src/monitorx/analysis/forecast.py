@@ -33,7 +33,6 @@ from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
-from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -87,6 +86,9 @@ def forecast_crossing(
     if values[-1] > threshold:
         return NoCrossing.ALREADY_ABOVE
     steps = math.floor(horizon_s / step_s) + 1
+    # Imported on first use: statsmodels takes ~0.3 s and tens of MiB to load.
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
     with warnings.catch_warnings():
         # A short or flat series makes the optimizer warn that it did not converge;
         # the estimated parameters are still the best it found and are used.

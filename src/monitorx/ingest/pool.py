@@ -21,7 +21,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
@@ -126,14 +126,28 @@ class BatchDecoder:
     def __init__(self, workers: int) -> None:
         self._workers = workers
         self._pool: ProcessPoolExecutor | None = None
+        self._allowed = False  # `start` was called (and workers are configured)
+        self._warming: list[Future[None]] = []  # the workers' start, until done
         self._restarts = 0
         self._in_flight = 0
         self._pool_batches = 0
         self._inline_batches = 0
 
     def start(self) -> None:
-        if self._workers <= 0:
-            return
+        """Allow the workers: they are started by the first body large enough to
+        need them (an idle server holds no decoder processes: ~140 MiB each), and
+        that body is decoded here while they start."""
+        self._allowed = self._workers > 0
+
+    def warm(self) -> None:
+        """Start the workers now and wait until they are up, rather than at the
+        first large body (benchmarks and tests that need them from the start)."""
+        if self._allowed and self._pool is None:
+            self._spawn()
+        for started in self._warming:
+            started.result()
+
+    def _spawn(self) -> None:
         # spawn, not fork: the server process already runs threads (DuckDB, uvicorn).
         context = multiprocessing.get_context("spawn")
         self._pool = ProcessPoolExecutor(
@@ -146,12 +160,27 @@ class BatchDecoder:
         # tracker: starting it unblocks SIGINT in the calling thread.
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            for _ in range(self._workers):
-                self._pool.submit(_warm_up)
+            self._warming = [self._pool.submit(_warm_up) for _ in range(self._workers)]
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
+    def _pool_for(self, size: int) -> ProcessPoolExecutor | None:
+        """The pool to decode a body of ``size`` bytes in, once its workers have
+        started; None: decode here (a small body, no workers, or workers still
+        starting: the first large body starts them)."""
+        if not self._allowed or size < POOL_MIN_BYTES:
+            return None
+        if self._pool is None:
+            self._spawn()
+            return None
+        if self._warming:
+            if not all(started.done() for started in self._warming):
+                return None
+            self._warming = []
+        return self._pool
+
     def stop(self) -> None:
+        self._warming = []
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -186,7 +215,7 @@ class BatchDecoder:
     ) -> _Decoded:
         """An inference batch body as an Arrow table, its tags masked by ``masker``
         (here, or by a masker of its policy in the worker), and its rejections."""
-        if self._pool is None or len(body) < POOL_MIN_BYTES:
+        if self._pool_for(len(body)) is None:
             self._inline_batches += 1
             return decode_batch_to_table(body, now, max_items, masker)
         policy = None if masker is None else masker.policy
@@ -212,8 +241,8 @@ class BatchDecoder:
         """``in_worker`` (a module-level function, its result sent back pickled) in a
         worker for a large body; ``in_process`` here for a small one, without
         workers, or when the pool has just died (it is restarted)."""
-        pool = self._pool
-        if pool is None or len(body) < POOL_MIN_BYTES:
+        pool = self._pool_for(len(body))
+        if pool is None:
             self._inline_batches += 1
             return in_process(body, now, max_items)
         loop = asyncio.get_running_loop()

@@ -43,7 +43,6 @@ from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
-from sklearn import metrics as skm
 
 from monitorx.core import ValidationError
 from monitorx.core.timeparse import EPOCH
@@ -144,6 +143,8 @@ def classification_metrics(
     labels: npt.NDArray[np.generic], predictions: npt.NDArray[np.generic]
 ) -> dict[str, float | None]:
     """Accuracy, precision, recall, F1, ROC AUC and log loss of one set of rows."""
+    from sklearn import metrics as skm  # on first use: ~0.3 s to load
+
     if len(labels) != len(predictions):
         raise ValidationError("labels and predictions differ in length", "label")
     result: dict[str, float | None] = dict.fromkeys(CLASSIFICATION_METRICS)
@@ -180,6 +181,8 @@ def regression_metrics(
 ) -> dict[str, float | None]:
     """MAE, RMSE, MAPE and R² of one set of rows (rows without a finite label and
     prediction are left out)."""
+    from sklearn import metrics as skm  # on first use: ~0.3 s to load
+
     if len(labels) != len(predictions):
         raise ValidationError("labels and predictions differ in length", "label")
     if not _is_numeric(labels) or not _is_numeric(predictions):
