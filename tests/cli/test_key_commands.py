@@ -35,7 +35,7 @@ def test_keys_made_before_the_server_starts_work_with_their_roles(tmp_path: Path
     assert editor.startswith("mxk_") and editor != viewer
     listed = _keys(data, "list")
     assert len(listed) == 2 and "editor" in listed[0] and "ci" in listed[0]
-    assert editor not in "\n".join(listed) and editor.split("_")[2] not in "\n".join(listed)
+    assert editor not in "\n".join(listed) and editor.split("_", 2)[2] not in "\n".join(listed)
     viewer_id = viewer.split("_")[1]
     assert _keys(data, "revoke", viewer_id) == [f"revoked key {viewer_id}"]
 

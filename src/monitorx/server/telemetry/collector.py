@@ -143,6 +143,11 @@ def _decoder(snapshot: Snapshot) -> Iterator[Metric]:
     stats = snapshot.decoder
     gauges = (
         ("monitorx_decoder_workers", "Decoder worker processes configured.", stats.workers),
+        (
+            "monitorx_decoder_workers_started",
+            "Decoder worker processes started (by the first large body; none while idle).",
+            stats.processes,
+        ),
         ("monitorx_decoder_workers_alive", "Decoder worker processes alive.", stats.alive),
         (
             "monitorx_decoder_batches_in_flight",
