@@ -13,7 +13,9 @@ from monitorx.store.secret_keys import generate_secret_key
 
 
 def test_a_key_is_made_once_in_the_data_dir_readable_by_its_owner_alone(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data")
+    # The embedded store's key file, whatever store the test run's environment names
+    # (on PostgreSQL the key is derived from MONITORX_SECRET_KEYS instead).
+    settings = Settings(data_dir=tmp_path / "data", storage_url=None)
     first = load_signing_key(settings)
     path = tmp_path / "data" / TOKEN_KEY_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
