@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from monitorx.cli.data_commands import project_store
 from monitorx.core import SystemClock
 from monitorx.core.access import Role
 
@@ -73,16 +74,8 @@ async def bootstrap_admin_key(settings: Settings) -> Bootstrap:
 
 async def _create_if_none(settings: Settings, path: Path) -> bool:
     from monitorx.server.keys import KeyRing
-    from monitorx.store import open_storage
 
-    store = open_storage(
-        settings.resolved_storage_url(),
-        settings.project_id,
-        data_dir=settings.data_dir,
-        hot_max_points=0,
-    )
-    await store.open()
-    try:
+    async with project_store(settings, settings.project_id) as store:
         keys = KeyRing(store, SystemClock(), settings.project_id)
         if any(k.revoked_at is None for k in await keys.list()):
             return False
@@ -92,8 +85,6 @@ async def _create_if_none(settings: Settings, path: Path) -> bool:
         except OSError:
             await keys.revoke(record.id)  # a key nobody could read would block the next start
             raise
-    finally:
-        await store.close()
     return True
 
 

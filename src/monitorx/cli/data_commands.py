@@ -10,12 +10,19 @@ imported into while servers run.
 
 from __future__ import annotations
 
-__all__ = ["add_data_commands", "run_command", "settings_from_args", "store_options"]
+__all__ = [
+    "add_data_commands",
+    "project_store",
+    "run_command",
+    "settings_from_args",
+    "store_options",
+]
 
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +34,7 @@ from monitorx.core.timeparse import from_epoch_us
 
 if TYPE_CHECKING:
     from monitorx.server.settings import Settings
+    from monitorx.store import Storage
 
 Command = Callable[[argparse.Namespace], Coroutine[object, object, int]]
 
@@ -42,6 +50,22 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     if args.storage is not None:
         overrides["storage_url"] = args.storage
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def project_store(settings: Settings, project: str) -> AsyncIterator[Storage]:
+    """The store the settings name, open as ``project``'s for a command (no hot
+    tier: a command reads and writes configuration, not metrics), closed after."""
+    from monitorx.store import open_storage
+
+    store = open_storage(
+        settings.resolved_storage_url(), project, data_dir=settings.data_dir, hot_max_points=0
+    )
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 def _embedded_path(args: argparse.Namespace) -> Path:

@@ -17,7 +17,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from monitorx.cli.data_commands import run_command, settings_from_args, store_options
+from monitorx.cli.data_commands import (
+    project_store,
+    run_command,
+    settings_from_args,
+    store_options,
+)
 from monitorx.core import SystemClock
 from monitorx.core.access import Role
 
@@ -29,18 +34,11 @@ if TYPE_CHECKING:
 async def _keyring(args: argparse.Namespace) -> AsyncIterator[KeyRing]:
     """The keys of ``--project`` (else the settings' project) in the store, open."""
     from monitorx.server.keys import KeyRing
-    from monitorx.store import open_storage
 
     settings = settings_from_args(args)
     project = args.project or settings.project_id
-    store = open_storage(
-        settings.resolved_storage_url(), project, data_dir=settings.data_dir, hot_max_points=0
-    )
-    await store.open()
-    try:
+    async with project_store(settings, project) as store:
         yield KeyRing(store, SystemClock(), project)
-    finally:
-        await store.close()
 
 
 async def _create(args: argparse.Namespace) -> int:

@@ -19,7 +19,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from monitorx.cli.data_commands import run_command, settings_from_args, store_options
+from monitorx.cli.data_commands import (
+    project_store,
+    run_command,
+    settings_from_args,
+    store_options,
+)
 from monitorx.core import SystemClock, ValidationError
 from monitorx.core.access import Role
 
@@ -31,18 +36,11 @@ if TYPE_CHECKING:
 async def _directory(args: argparse.Namespace) -> AsyncIterator[UserDirectory]:
     """The users of ``--project`` (else the settings' project) in the store, open."""
     from monitorx.server.users import UserDirectory
-    from monitorx.store import open_storage
 
     settings = settings_from_args(args)
     project = args.project or settings.project_id
-    store = open_storage(
-        settings.resolved_storage_url(), project, data_dir=settings.data_dir, hot_max_points=0
-    )
-    await store.open()
-    try:
+    async with project_store(settings, project) as store:
         yield UserDirectory(store, SystemClock(), project)
-    finally:
-        await store.close()
 
 
 def _read_password() -> str:
