@@ -458,6 +458,15 @@ class Settings(BaseSettings):
             cold_tier_url=self.cold_tier_url,
         )
 
+    @property
+    def distributed(self) -> bool:
+        """Replicas share the store and Redis (docs/deployment.md): a PostgreSQL store
+        and ``redis_url``. Then alerts, notifications and scheduled jobs are kept
+        once per cluster, configuration propagates, and the live feed crosses
+        replicas."""
+        url = self.resolved_storage_url()
+        return self.redis_url is not None and url.startswith(("postgresql://", "postgres://"))
+
     def resolved_storage_url(self) -> str:
         if self.storage_url:
             return self.storage_url
