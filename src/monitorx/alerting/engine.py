@@ -103,9 +103,13 @@ class AlertEngine:
         self._batch_listeners.append(listener)
 
     async def load(self) -> None:
-        """Pick up the alerts that were active when the server last stopped."""
+        """Pick up the alerts that are active in the store: at start, and, where
+        replicas share the store, every tick (what they opened or resolved)."""
         async with self._lock:
-            self._active = {_key(a): a for a in await self._storage.active_alerts()}
+            await self._refresh_locked()
+
+    async def _refresh_locked(self) -> None:
+        self._active = {_key(a): a for a in await self._storage.active_alerts()}
 
     def active_count(self, model_id: str) -> int:
         return sum(1 for key in self._active if key[0] == model_id)
@@ -129,58 +133,58 @@ class AlertEngine:
         return counts
 
     async def process(self, breaches: Iterable[Breach]) -> list[Alert]:
-        """Open or update an alert for each breach; return the alerts that changed."""
-        events: list[AlertEvent] = []
+        """Open or update an alert for each identity breached; return the alerts that
+        changed. The store decides, atomically per identity, whether a breach opens
+        an alert or updates the open one (`RegistryStore.open_or_update_alerts`), so
+        replicas sharing a store that see one model breach open one alert between
+        them, and a breach never writes back an alert resolved meanwhile."""
         async with self._lock:
-            changed: dict[AlertKey, Alert] = {}
+            opened: dict[AlertKey, Alert] = {}
             for breach in breaches:
-                previous = changed.get(_key(breach)) or self._active.get(_key(breach))
-                alert = self._apply(breach, previous)
-                changed[_key(alert)] = alert
-                change = AlertChange.FIRED if previous is None else AlertChange.UPDATED
-                events.append(AlertEvent(change, alert, previous))
+                key = _key(breach)
+                candidate = self._opened(breach)
+                earlier = opened.get(key)
+                opened[key] = candidate if earlier is None else earlier.absorb(candidate)
+            if not opened:
+                return []
             # One commit for a whole storm of breaches, before anyone hears of them.
-            await self._storage.save_alerts(list(changed.values()))
-            self._active.update(changed)
+            stored = await self._storage.open_or_update_alerts(list(opened.values()))
+            events: list[AlertEvent] = []
+            for key, (alert, is_new) in zip(opened, stored, strict=True):
+                previous = None if is_new else self._active.get(key)
+                change = AlertChange.FIRED if is_new else AlertChange.UPDATED
+                events.append(AlertEvent(change, alert, previous))
+                self._active[key] = alert
         await self._notify(events)
         return [e.alert for e in events]
 
-    def _apply(self, breach: Breach, current: Alert | None) -> Alert:
+    def _opened(self, breach: Breach) -> Alert:
+        """The alert ``breach`` opens when its identity has none open."""
         now = self._clock.now()
-        if current is None:
-            return Alert(
-                id=uuid.uuid4().hex,
-                model_id=breach.model_id,
-                alert_type=breach.alert_type,
-                severity=breach.severity,
-                status=AlertStatus.FIRING,
-                message=breach.message,
-                value=breach.value,
-                threshold=breach.threshold,
-                started_at=now,
-                last_breach_at=now,
-                updated_at=now,
-                labels=dict(breach.labels),
-            )
-        rises = breach.severity.rank > current.severity.rank
-        return current.evolve(
+        return Alert(
+            id=uuid.uuid4().hex,
+            model_id=breach.model_id,
+            alert_type=breach.alert_type,
+            severity=breach.severity,
+            status=AlertStatus.FIRING,
+            message=breach.message,
             value=breach.value,
             threshold=breach.threshold,
-            message=breach.message,
-            severity=breach.severity if rises else current.severity,
+            started_at=now,
             last_breach_at=now,
             updated_at=now,
+            labels=dict(breach.labels),
         )
 
     async def resolve(self, alert_id: str) -> Alert:
         """Resolve by hand; resolving a resolved alert changes nothing."""
         async with self._lock:
-            alert = await self._get(alert_id)
-            if alert.status is AlertStatus.RESOLVED:
-                return alert
-            previous, alert = alert, await self._resolve_locked(alert)
-        await self._notify([AlertEvent(AlertChange.RESOLVED, alert, previous)])
-        return alert
+            resolved = await self._storage.resolve_alerts([alert_id], self._clock.now())
+            if not resolved:
+                return await self._get(alert_id)  # resolved already, or no such alert
+            self._forget(resolved)
+        await self._notify([AlertEvent(AlertChange.RESOLVED, resolved[0])])
+        return resolved[0]
 
     async def resolve_identity(
         self, model_id: str | None, alert_type: AlertType, labels: Mapping[str, str] | None = None
@@ -194,64 +198,55 @@ class AlertEngine:
     ) -> list[Alert]:
         """Resolve the unresolved alerts with these identities, in one commit (a
         recovery of many groups at once is one step, as a storm is)."""
-        events: list[AlertEvent] = []
         async with self._lock:
             keys = list(dict.fromkeys(alert_key(*identity) for identity in identities))
-            for key in keys:
-                alert = self._active.get(key)
-                if alert is not None:
-                    events.append(AlertEvent(AlertChange.RESOLVED, self._resolved(alert), alert))
-            await self._storage.save_alerts([e.alert for e in events])
-            for key in keys:
-                self._active.pop(key, None)
-        await self._notify(events)
-        return [e.alert for e in events]
-
-    async def _resolve_locked(self, alert: Alert) -> Alert:
-        alert = self._resolved(alert)
-        await self._storage.save_alert(alert)
-        key = _key(alert)
-        if key in self._active and self._active[key].id == alert.id:
-            del self._active[key]
-        return alert
+            if not keys:
+                return []
+            await self._refresh_locked()  # what other replicas opened meanwhile
+            ids = [self._active[key].id for key in keys if key in self._active]
+            resolved = await self._storage.resolve_alerts(ids, self._clock.now())
+            self._forget(resolved)
+        await self._notify([AlertEvent(AlertChange.RESOLVED, a) for a in resolved])
+        return resolved
 
     async def acknowledge(self, alert_id: str) -> Alert:
         async with self._lock:
-            alert = await self._get(alert_id)
-            if alert.acknowledged:
-                return alert
-            now = self._clock.now()
-            previous = alert
-            alert = alert.evolve(acknowledged=True, acknowledged_at=now, updated_at=now)
-            await self._storage.save_alert(alert)
+            alert = await self._storage.acknowledge_alert(alert_id, self._clock.now())
+            if alert is None:
+                return await self._get(alert_id)  # acknowledged already, or none
             key = _key(alert)
             if key in self._active and self._active[key].id == alert.id:
                 self._active[key] = alert
-        await self._notify([AlertEvent(AlertChange.ACKNOWLEDGED, alert, previous)])
+        await self._notify([AlertEvent(AlertChange.ACKNOWLEDGED, alert)])
         return alert
 
     async def resolve_cleared(self) -> list[Alert]:
-        """Resolve every alert with no breach for the clear period (run by the scheduler)."""
+        """Resolve every alert with no breach for the clear period (run by the
+        scheduler). An alert breached meanwhile, through another replica, stays."""
         now = self._clock.now()
-        events: list[AlertEvent] = []
+        cutoff = now - self._clear_period
         async with self._lock:
-            for alert in list(self._active.values()):
-                if not _owned(alert) and now - alert.last_breach_at >= self._clear_period:
-                    events.append(AlertEvent(AlertChange.RESOLVED, self._resolved(alert), alert))
-            await self._storage.save_alerts([e.alert for e in events])
-            for event in events:
-                del self._active[_key(event.alert)]
-        await self._notify(events)
-        return [e.alert for e in events]
+            await self._refresh_locked()
+            ids = [
+                alert.id
+                for alert in self._active.values()
+                if not _owned(alert) and alert.last_breach_at <= cutoff
+            ]
+            resolved = await self._storage.resolve_alerts(ids, now, breached_before=cutoff)
+            self._forget(resolved)
+        await self._notify([AlertEvent(AlertChange.RESOLVED, a) for a in resolved])
+        return resolved
+
+    def _forget(self, resolved: Iterable[Alert]) -> None:
+        for alert in resolved:
+            key = _key(alert)
+            if key in self._active and self._active[key].id == alert.id:
+                del self._active[key]
 
     def forget_model(self, model_id: str) -> None:
         """Drop a purged model's alerts from memory (their rows are gone)."""
         for key in [k for k in self._active if k[0] == model_id]:
             del self._active[key]
-
-    def _resolved(self, alert: Alert) -> Alert:
-        now = self._clock.now()
-        return alert.evolve(status=AlertStatus.RESOLVED, resolved_at=now, updated_at=now)
 
     async def _get(self, alert_id: str) -> Alert:
         alert = await self._storage.get_alert(alert_id)

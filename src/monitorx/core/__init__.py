@@ -1,12 +1,13 @@
 """Typed domain objects shared by every layer; imports nothing else of MonitorX."""
 
-from monitorx.core.alerts import Alert, AlertStatus, AlertType, Breach, Severity
+from monitorx.core.alerts import Alert, AlertStatus, AlertType, Breach, Severity, alert_identity
 from monitorx.core.clock import Clock, FakeClock, SystemClock
 from monitorx.core.errors import (
     Conflict,
     DeliveryError,
     FieldError,
     Forbidden,
+    LeaseLost,
     MalformedPayload,
     MonitorXError,
     NotFound,
@@ -47,6 +48,7 @@ __all__ = [
     "FieldError",
     "Forbidden",
     "InferenceMetric",
+    "LeaseLost",
     "MalformedPayload",
     "MetricColumns",
     "MetricName",
@@ -63,4 +65,5 @@ __all__ = [
     "Unauthorized",
     "UnsupportedMediaType",
     "ValidationError",
+    "alert_identity",
 ]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["Alert", "AlertStatus", "AlertType", "Breach", "Severity"]
+__all__ = ["Alert", "AlertStatus", "AlertType", "Breach", "Severity", "alert_identity"]
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+
+import orjson
 
 
 class Severity(StrEnum):
@@ -40,6 +43,16 @@ class AlertType(StrEnum):
     FORECAST = "forecast"  # a trend forecast crosses a threshold soon (predictive alert)
     QUALITY = "quality"
     METRIC = "metric"  # a window rule over a custom metric
+
+
+def alert_identity(
+    model_id: str | None, alert_type: AlertType, labels: Mapping[str, str] | None = None
+) -> str:
+    """An alert's identity as one text — model, type and its own labels — the key
+    under which the store keeps at most one unresolved alert (replicas that see
+    breaches of one model at once open one alert, not one each)."""
+    body = orjson.dumps(dict(labels or {}), option=orjson.OPT_SORT_KEYS).decode()
+    return f"{model_id or ''}\x1f{alert_type.value}\x1f{body}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +95,27 @@ class Alert:
     @property
     def resolved(self) -> bool:
         return self.status is AlertStatus.RESOLVED
+
+    @property
+    def identity(self) -> str:
+        """See `alert_identity`."""
+        return alert_identity(self.model_id, self.alert_type, self.labels)
+
+    def absorb(self, opened: Alert) -> Alert:
+        """This unresolved alert after a new breach of its identity, given as the
+        alert that breach would have opened: the breach's value, threshold and
+        message, severity only upwards. (PostgreSQL applies the same rule in its
+        upsert, store/postgres/open_alerts.py.)"""
+        rises = opened.severity.rank > self.severity.rank
+        return replace(
+            self,
+            value=opened.value,
+            threshold=opened.threshold,
+            message=opened.message,
+            severity=opened.severity if rises else self.severity,
+            last_breach_at=opened.last_breach_at,
+            updated_at=opened.updated_at,
+        )
 
     def evolve(self, **changes: object) -> Alert:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@
     ├── Unauthorized         missing or bad credentials (HTTP 401)
     ├── Forbidden            a valid identity without the right (HTTP 403)
     ├── StorageError         the store failed; carries the driver error as __cause__
+    │   └── LeaseLost        a lease-guarded write from a holder whose lease ran out
     └── DeliveryError        a request to a remote peer failed (SDK transport, channels)
         └── ServerError      the peer answered with an error status
 
@@ -26,6 +27,7 @@ __all__ = [
     "DeliveryError",
     "FieldError",
     "Forbidden",
+    "LeaseLost",
     "MalformedPayload",
     "MonitorXError",
     "NotFound",
@@ -104,6 +106,11 @@ class Forbidden(MonitorXError):
 
 class StorageError(MonitorXError):
     """The storage backend failed; the driver's exception is the ``__cause__``."""
+
+
+class LeaseLost(StorageError):
+    """A write guarded by a lease came from a holder that no longer holds it (its
+    lease ran out and another replica took it): nothing of the write is stored."""
 
 
 class DeliveryError(MonitorXError):

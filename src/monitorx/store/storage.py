@@ -8,7 +8,8 @@ per concern, so that a part of MonitorX can name just the concern it uses:
   delivery log;
 - `BlobStore`: opaque bytes (the Parquet parts of logged records and reference sets);
 - `LifecycleStore`: what rollups, retention and the cold tier need;
-- `SampleStore`: custom metrics — the series and their samples, raw and rolled up.
+- `SampleStore`: custom metrics — the series and their samples, raw and rolled up;
+- `LeaseStore`: leases, so that replicas sharing a store do a thing once.
 
 Each concern has its conformance tests in ``tests/store/conformance``, run on every
 backend. Every method is safe to call concurrently. A write returns only once its
@@ -31,6 +32,7 @@ __all__ = [
     "ErrorWindow",
     "GroupedSampleReads",
     "KeyStore",
+    "LeaseStore",
     "LifecycleStore",
     "MetricQuery",
     "MetricStore",
@@ -62,6 +64,7 @@ from monitorx.core.audit import AuditEntry
 from monitorx.core.keys import ApiKeyRecord
 from monitorx.core.samples import SeriesInfo
 from monitorx.core.users import RefreshTokenRecord, StoredUser, UserRecord
+from monitorx.store.leases import Fence
 from monitorx.store.queries import (
     BLOB_MODEL_SEPARATOR,
     Aggregation,
@@ -166,6 +169,28 @@ class RegistryStore(Protocol):
 
     async def active_alerts(self) -> list[Alert]: ...
 
+    async def open_or_update_alerts(self, opened: Sequence[Alert]) -> list[tuple[Alert, bool]]:
+        """For each alert as a new breach would open it (one per identity): where an
+        unresolved alert of its identity (`Alert.identity`) is stored, that alert
+        after the breach (`Alert.absorb`), else the alert itself, stored — all in
+        one transaction, and atomic per identity: stores shared by replicas keep at
+        most one unresolved alert per identity however many breach it at once.
+        ``(alert as stored, True when opened)``, in the order given."""
+
+    async def resolve_alerts(
+        self, alert_ids: Sequence[str], at: datetime, breached_before: datetime | None = None
+    ) -> list[Alert]:
+        """Resolve those of these alerts that are not resolved (with
+        ``breached_before``: and whose last breach is not later), in one step: of
+        callers racing to resolve an alert, one gets it back. The alerts resolved."""
+
+    async def acknowledge_alert(self, alert_id: str, at: datetime) -> Alert | None:
+        """Acknowledge an alert that is not; the alert as this call acknowledged it,
+        or None (acknowledged already, or no such alert)."""
+
+    async def alerts_updated_since(self, since: datetime) -> list[Alert]:
+        """Every alert updated at or after ``since``, oldest update first."""
+
     async def purge_model_data(self, model_id: str) -> None:
         """Delete everything kept of a model but its registry entry: metrics, drift,
         rollups, its alerts and their delivery log, and its blobs (`BLOB_MODEL_SEPARATOR`)."""
@@ -197,9 +222,12 @@ class DocumentStore(Protocol):
         puts: Sequence[tuple[str, str, str]] = (),
         deletes: Sequence[tuple[str, str]] = (),
         log: Sequence[DeliveryLogEntry] = (),
+        fence: Fence | None = None,
     ) -> None:
         """Put ``(kind, key, body)`` documents (as `put_document`), delete ``(kind, key)``
-        ones and append delivery log entries, all in one transaction."""
+        ones and append delivery log entries, all in one transaction — with a
+        ``fence``, only while that lease is still its holder's (else `LeaseLost`,
+        nothing written)."""
 
     async def append_delivery_log(self, alert_ids: Sequence[str], at: datetime, body: str) -> None:
         """Record one attempt: one entry per alert id (a notification may carry many
@@ -208,6 +236,22 @@ class DocumentStore(Protocol):
     async def list_delivery_log(self, alert_id: str, limit: int = 1000) -> list[str]:
         """The bodies logged for an alert in the order they were appended (oldest
         first): the newest ``limit`` of them when there are more."""
+
+
+class LeaseStore(Protocol):
+    """Leases (`store.leases`): one holder at a time per name and project, for a
+    bounded time, by the database's clock, with a fencing token that grows each
+    time the lease changes hands."""
+
+    async def acquire_lease(self, name: str, holder: str, ttl_s: float) -> int | None:
+        """Take the lease, or renew it, for ``ttl_s`` from now: its token, or None
+        while another holder's lease runs."""
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up now, if ``holder`` has it."""
+
+    async def lease_holder(self, name: str) -> tuple[str, int] | None:
+        """(holder, token) of the unexpired lease, or None."""
 
 
 class BlobStore(Protocol):
@@ -415,6 +459,7 @@ class Storage(
     AuditStore,
     KeyStore,
     UserStore,
+    LeaseStore,
     Protocol,
 ):
     """Where MonitorX keeps everything: every concern above, on one backend."""

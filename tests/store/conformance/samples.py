@@ -197,7 +197,8 @@ def random_alerts(
     rng: np.random.Generator, n: int, start: datetime, span_s: float, models: Sequence[str] = MODELS
 ) -> list[Alert]:
     """``n`` alerts starting at distinct instants; every type, severity and status
-    (and most of their combinations) occur once ``n`` is a few dozen."""
+    (and most of their combinations) occur once ``n`` is a few dozen. No two
+    unresolved ones share an identity (a store keeps one open alert per identity)."""
     alert_types = list(AlertType)
     severities = list(Severity)
     statuses = list(AlertStatus)
@@ -223,7 +224,9 @@ def random_alerts(
                 resolved_at=later if status is AlertStatus.RESOLVED else None,
                 acknowledged=acknowledged,
                 acknowledged_at=later if acknowledged else None,
-                labels={"region": "eu", "ключ": "значение"} if i % 3 == 0 else {},
+                labels={"region": "eu", "ключ": "значение", "n": str(i)}
+                if i % 3 == 0
+                else ({} if status is AlertStatus.RESOLVED else {"n": str(i)}),
             )
         )
     return alerts

@@ -121,7 +121,7 @@ async def test_save_alerts_stores_many_at_once_and_updates_the_saved_ones(
 ) -> None:
     changed = [a.evolve(message=f"{a.message} (again)") for a in written[:5]]
     fresh = [
-        a.evolve(id=f"fresh-{a.id}")
+        a.evolve(id=f"fresh-{a.id}", labels={**a.labels, "batch": "fresh"})
         for a in random_alerts(np.random.default_rng(42), 20, DATA_START, 86400)
     ]
     await storage.save_alerts([*changed, *fresh])

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 __all__ = ["MIGRATIONS", "migrate"]
 
+from collections.abc import Callable
 from typing import Any
+
+from monitorx.store.sql import rows
+from monitorx.store.sql.registry import identities_to_backfill
 
 
 def _rollup_table(name: str) -> str:
@@ -184,7 +188,38 @@ _SAMPLES = (
     + _sample_rollup_table("sample_rollups_1h")
 )
 
-MIGRATIONS: list[tuple[int, str]] = [
+
+def _alert_identity_and_leases(con: Any) -> None:
+    """Version 12: alerts keep their identity (`Alert.identity`), one open alert per
+    identity (older duplicates resolved), and the leases table (store.sql.leases)."""
+    con.execute("ALTER TABLE alerts ADD COLUMN identity VARCHAR DEFAULT ''")
+    found = con.execute(
+        f"SELECT project_id, {rows.ALERT_COLUMNS} FROM alerts WHERE status <> 'resolved' "
+        "ORDER BY started_at DESC, id"
+    ).fetchall()
+    for project, identity, alert_id, merged in identities_to_backfill(found):
+        status = ", status = 'resolved', resolved_at = now(), updated_at = now()"
+        con.execute(
+            f"UPDATE alerts SET identity = ?{status if merged else ''} "
+            "WHERE project_id = ? AND id = ?",
+            [identity, project, alert_id],
+        )
+    con.execute(
+        """
+        CREATE TABLE leases (
+            project_id VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            holder VARCHAR NOT NULL,
+            token BIGINT NOT NULL,
+            expires_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (project_id, name)
+        );
+        """
+    )
+
+
+# (version, DDL or a step run with the connection). Append only.
+MIGRATIONS: list[tuple[int, str | Callable[[Any], None]]] = [
     (
         1,
         """
@@ -259,6 +294,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (9, _AUDIT_LOG),
     (10, _API_KEYS),
     (11, _USERS),
+    (12, _alert_identity_and_leases),
 ]
 
 
@@ -277,7 +313,10 @@ def migrate(con: Any) -> int:
             continue
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(ddl)
+            if callable(ddl):
+                ddl(con)
+            else:
+                con.execute(ddl)
             con.execute("INSERT INTO schema_migrations (version) VALUES (?)", [version])
             con.execute("COMMIT")
         except Exception:

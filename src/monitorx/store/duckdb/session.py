@@ -3,7 +3,7 @@ writes in its serialised write transactions, timestamps as naive UTC."""
 
 from __future__ import annotations
 
-__all__ = ["DuckDBSession"]
+__all__ = ["DuckDBSession", "run_steps"]
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
@@ -12,8 +12,10 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 
+from monitorx.core import LeaseLost
 from monitorx.store.sql import rows
 from monitorx.store.sql.session import (
+    Guard,
     Row,
     Statement,
     Step,
@@ -39,6 +41,17 @@ def _param(value: object) -> object:
 
 def _params(values: Sequence[object]) -> list[object]:
     return [_param(v) for v in values]
+
+
+def run_steps(cur: Any, steps: Sequence[Step]) -> None:
+    """The steps on a cursor inside a write transaction. A run of upserts is one
+    multi-row statement: a storm's thousand documents are one statement, not three
+    thousand."""
+    for group in upsert_groups(steps):
+        step = group if isinstance(group, Statement | Guard) else multi_row_upsert(group)
+        cur.execute(_duckdb_sql(step.sql), _params(step.params))
+        if isinstance(step, Guard) and cur.fetchone() is None:
+            raise LeaseLost(step.refusal)  # the write transaction rolls back
 
 
 class DuckDBSession:
@@ -121,19 +134,7 @@ class DuckDBSession:
         await self._write(lambda cur: cur.executemany(text, values))
 
     async def write_all(self, steps: Sequence[Step]) -> None:
-        # A run of upserts is one multi-row statement: a storm's thousand documents
-        # are one statement, not three thousand.
-        statements = [
-            group if isinstance(group, Statement) else multi_row_upsert(group)
-            for group in upsert_groups(steps)
-        ]
-        converted = [(_duckdb_sql(s.sql), _params(s.params)) for s in statements]
-
-        def run(cur: Any) -> None:
-            for text, values in converted:
-                cur.execute(text, values)
-
-        await self._write(run)
+        await self._write(lambda cur: run_steps(cur, steps))
 
     async def upsert(
         self,

@@ -13,7 +13,7 @@ import asyncio
 import copy
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from monitorx.core import (
+    Alert,
     Clock,
     InferenceMetric,
     MetricColumns,
@@ -34,7 +35,7 @@ from monitorx.core.timeparse import from_epoch_us, to_epoch_us
 from monitorx.store.duckdb.lifecycle import LifecycleQueries
 from monitorx.store.duckdb.samples import SAMPLE_GROUP_COMMIT_BATCHES, DuckDBSampleQueries
 from monitorx.store.duckdb.schema import migrate
-from monitorx.store.duckdb.session import DuckDBSession
+from monitorx.store.duckdb.session import DuckDBSession, run_steps
 from monitorx.store.duckdb.writer import (
     DEFAULT_FLUSH_INTERVAL_S,
     DEFAULT_FLUSH_ROWS,
@@ -49,6 +50,7 @@ from monitorx.store.sql.audit import AuditQueries
 from monitorx.store.sql.blobs import BlobQueries
 from monitorx.store.sql.documents import DocumentQueries
 from monitorx.store.sql.keys import KeyQueries
+from monitorx.store.sql.leases import LeaseQueries
 from monitorx.store.sql.markers import MarkerQueries
 from monitorx.store.sql.registry import RegistryQueries
 from monitorx.store.sql.series import SeriesQueries
@@ -87,6 +89,7 @@ class DuckDBStorage(
     AuditQueries,
     KeyQueries,
     UserQueries,
+    LeaseQueries,
 ):
     """`Storage` on an embedded DuckDB file (or ``:memory:``)."""
 
@@ -275,6 +278,28 @@ class DuckDBStorage(
 
     async def ping(self) -> None:
         await self._run(lambda cur: cur.execute("SELECT 1").fetchall())
+
+    async def _open_or_update(self, opened: Sequence[Alert]) -> list[tuple[Alert, bool]]:
+        project = self._project
+
+        def apply(cur: Any) -> list[tuple[Alert, bool]]:
+            # One writer: reading the open alerts and writing in one transaction is
+            # the atomic step that PostgreSQL's upsert is (store.postgres.open_alerts).
+            marks = ", ".join("?" * len(opened))
+            found = cur.execute(
+                f"SELECT {rows.ALERT_COLUMNS} FROM alerts WHERE project_id = ? "
+                f"AND status <> 'resolved' AND identity IN ({marks})",
+                [project, *(a.identity for a in opened)],
+            ).fetchall()
+            current = {a.identity: a for a in map(rows.alert_from_row, found)}
+            result = [
+                (current[a.identity].absorb(a), False) if a.identity in current else (a, True)
+                for a in opened
+            ]
+            run_steps(cur, [self._alert_upsert(alert) for alert, _ in result])
+            return result
+
+        return await self._write(apply)
 
     # Inference metrics -------------------------------------------------------------
 

@@ -68,6 +68,7 @@ from monitorx.store.influx.layout import (
 from monitorx.store.influx.lines import bodies
 from monitorx.store.influx.reads import SeriesReads
 from monitorx.store.influx.samples import InfluxSampleQueries
+from monitorx.store.leases import Fence
 from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA, ROLLUP_SCHEMA, metric_table
 from monitorx.store.queries import AuditQuery, DeliveryLogEntry
 from monitorx.store.storage import (
@@ -253,6 +254,31 @@ class InfluxStorage(SeriesReads, InfluxSampleQueries):
     async def active_alerts(self) -> list[Alert]:
         return await self._side.active_alerts()
 
+    async def open_or_update_alerts(self, opened: Sequence[Alert]) -> list[tuple[Alert, bool]]:
+        return await self._side.open_or_update_alerts(opened)
+
+    async def resolve_alerts(
+        self, alert_ids: Sequence[str], at: datetime, breached_before: datetime | None = None
+    ) -> list[Alert]:
+        return await self._side.resolve_alerts(alert_ids, at, breached_before)
+
+    async def acknowledge_alert(self, alert_id: str, at: datetime) -> Alert | None:
+        return await self._side.acknowledge_alert(alert_id, at)
+
+    async def alerts_updated_since(self, since: datetime) -> list[Alert]:
+        return await self._side.alerts_updated_since(since)
+
+    # Leases: the side store's (one process holds the side file) ------------------
+
+    async def acquire_lease(self, name: str, holder: str, ttl_s: float) -> int | None:
+        return await self._side.acquire_lease(name, holder, ttl_s)
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        await self._side.release_lease(name, holder)
+
+    async def lease_holder(self, name: str) -> tuple[str, int] | None:
+        return await self._side.lease_holder(name)
+
     # Data lifecycle ----------------------------------------------------------------
 
     async def delete_metrics_before(self, cutoff: datetime) -> None:
@@ -364,8 +390,9 @@ class InfluxStorage(SeriesReads, InfluxSampleQueries):
         puts: Sequence[tuple[str, str, str]] = (),
         deletes: Sequence[tuple[str, str]] = (),
         log: Sequence[DeliveryLogEntry] = (),
+        fence: Fence | None = None,
     ) -> None:
-        await self._side.apply_documents(puts, deletes, log)
+        await self._side.apply_documents(puts, deletes, log, fence)
 
     async def append_delivery_log(self, alert_ids: Sequence[str], at: datetime, body: str) -> None:
         await self._side.append_delivery_log(alert_ids, at, body)

@@ -28,6 +28,8 @@ from psycopg import sql
 
 from monitorx.core import StorageError
 from monitorx.store.postgres.connection import Connection
+from monitorx.store.sql import rows
+from monitorx.store.sql.registry import identities_to_backfill
 
 logger = logging.getLogger("monitorx.store")
 
@@ -335,6 +337,21 @@ async def _create_metrics_table(conn: Connection, timescale_schema: str | None) 
     await conn.execute(_METRICS_INDEXES)
 
 
+_ALERT_IDENTITY_AND_LEASES = """
+CREATE UNIQUE INDEX alerts_open_identity ON alerts (project_id, identity)
+    WHERE status <> 'resolved';
+CREATE INDEX alerts_updated ON alerts (project_id, updated_at);
+CREATE TABLE leases (
+    project_id text COLLATE "C" NOT NULL,
+    name text COLLATE "C" NOT NULL,
+    holder text NOT NULL,
+    token bigint NOT NULL,
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (project_id, name)
+);
+"""
+
+
 async def _v1_metrics_and_records(conn: Connection, timescale_schema: str | None) -> None:
     await _create_metrics_table(conn, timescale_schema)
     await conn.execute(_RECORD_TABLES)
@@ -372,6 +389,28 @@ async def _v9_users(conn: Connection, timescale_schema: str | None) -> None:
     await conn.execute(_USERS)
 
 
+async def _v10_alert_identity_and_leases(conn: Connection, timescale_schema: str | None) -> None:
+    await conn.execute(
+        "ALTER TABLE alerts ADD COLUMN identity text COLLATE \"C\" NOT NULL DEFAULT ''"
+    )
+    cur = await conn.execute(
+        f"SELECT project_id, {rows.ALERT_COLUMNS} FROM alerts WHERE status <> 'resolved' "
+        "ORDER BY started_at DESC, id"
+    )
+    for project, identity, alert_id, merged in identities_to_backfill(await cur.fetchall()):
+        if merged:  # an older duplicate of an open alert, from before this index
+            await conn.execute(
+                "UPDATE alerts SET status = 'resolved', resolved_at = now(), "
+                "updated_at = now() WHERE project_id = %s AND id = %s",
+                [project, alert_id],
+            )
+        await conn.execute(
+            "UPDATE alerts SET identity = %s WHERE project_id = %s AND id = %s",
+            [identity, project, alert_id],
+        )
+    await conn.execute(_ALERT_IDENTITY_AND_LEASES)
+
+
 # (version, what it does, the step). Append only: a released step never changes.
 MIGRATIONS = [
     (1, "inference and drift metrics, models, alerts", _v1_metrics_and_records),
@@ -383,6 +422,7 @@ MIGRATIONS = [
     (7, "audit log", _v7_audit_log),
     (8, "API keys", _v8_api_keys),
     (9, "users and refresh tokens", _v9_users),
+    (10, "one open alert per identity; leases", _v10_alert_identity_and_leases),
 ]
 
 

@@ -7,8 +7,10 @@ __all__ = ["PostgresSession"]
 
 from collections.abc import Mapping, Sequence
 
+from monitorx.core import LeaseLost
 from monitorx.store.postgres.connection import PostgresPool
 from monitorx.store.sql.session import (
+    Guard,
     Row,
     Statement,
     Step,
@@ -49,6 +51,11 @@ class PostgresSession:
     async def write_all(self, steps: Sequence[Step]) -> None:
         async with self._pool.transaction() as conn:
             for group in upsert_groups(steps):
+                if isinstance(group, Guard):
+                    cur = await conn.execute(group.sql, list(group.params))
+                    if await cur.fetchone() is None:
+                        raise LeaseLost(group.refusal)  # rolls the transaction back
+                    continue
                 step = group if isinstance(group, Statement) else multi_row_upsert(group)
                 await conn.execute(step.sql, list(step.params))
 

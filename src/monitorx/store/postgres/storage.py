@@ -21,17 +21,19 @@ __all__ = ["PostgresStorage"]
 
 import asyncio
 import copy
+from collections.abc import Sequence
 from datetime import UTC, date
 
 import psycopg
 import pyarrow as pa
 
-from monitorx.core import Clock, MetricColumns, SystemClock
+from monitorx.core import Alert, Clock, MetricColumns, SystemClock
 from monitorx.store.group_commit import GroupCommit
 from monitorx.store.metric_batch import metric_table
 from monitorx.store.postgres.connection import PostgresPool
 from monitorx.store.postgres.copy import batch_days, copy_metrics_in
 from monitorx.store.postgres.lifecycle import LifecycleQueries
+from monitorx.store.postgres.open_alerts import open_or_update_alerts
 from monitorx.store.postgres.partitions import (
     DayPartitions,
     HypertableChunks,
@@ -45,6 +47,7 @@ from monitorx.store.sql.audit import AuditQueries
 from monitorx.store.sql.blobs import BlobQueries
 from monitorx.store.sql.documents import DocumentQueries
 from monitorx.store.sql.keys import KeyQueries
+from monitorx.store.sql.leases import LeaseQueries
 from monitorx.store.sql.markers import MarkerQueries
 from monitorx.store.sql.registry import RegistryQueries
 from monitorx.store.sql.users import UserQueries
@@ -67,6 +70,7 @@ class PostgresStorage(
     AuditQueries,
     KeyQueries,
     UserQueries,
+    LeaseQueries,
 ):
     """`Storage` on PostgreSQL (``postgresql://user@host:5432/db?schema=name``)."""
 
@@ -175,6 +179,9 @@ class PostgresStorage(
                     return False
                 raise
         return True
+
+    async def _open_or_update(self, opened: Sequence[Alert]) -> list[tuple[Alert, bool]]:
+        return await open_or_update_alerts(self._pool, self._project, opened)
 
     async def purge_model_data(self, model_id: str) -> None:
         await self._purge_model_rows(model_id)

@@ -10,7 +10,9 @@ __all__ = ["DocumentQueries"]
 from collections.abc import Sequence
 from datetime import datetime
 
+from monitorx.store.leases import Fence
 from monitorx.store.queries import DeliveryLogEntry
+from monitorx.store.sql.leases import fence_guard
 from monitorx.store.sql.session import SQLQueries, Statement, Step, Upsert
 
 _APPEND_LOG = (
@@ -37,9 +39,11 @@ class DocumentQueries(SQLQueries):
         puts: Sequence[tuple[str, str, str]] = (),
         deletes: Sequence[tuple[str, str]] = (),
         log: Sequence[DeliveryLogEntry] = (),
+        fence: Fence | None = None,
     ) -> None:
         now = self._clock.now()
-        steps: list[Step] = [
+        steps: list[Step] = [] if fence is None else [fence_guard(self._project, fence)]
+        steps += [
             Upsert(
                 "documents",
                 {"project_id": self._project, "kind": kind, "key": key},
@@ -60,7 +64,7 @@ class DocumentQueries(SQLQueries):
             for entry in log
             for alert_id in entry.alert_ids
         ]
-        if steps:
+        if len(steps) > (fence is not None):
             await self._sql.write_all(steps)
 
     async def get_document(self, kind: str, key: str) -> str | None:

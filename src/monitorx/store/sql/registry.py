@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-__all__ = ["RegistryQueries"]
+__all__ = ["RegistryQueries", "identities_to_backfill"]
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 
-from monitorx.core import Alert, ModelConfig
+from monitorx.core import Alert, AlertStatus, ModelConfig
 from monitorx.store.queries import AlertQuery
 from monitorx.store.sql import rows
 from monitorx.store.sql.session import SQLQueries, Upsert, equal_filters
 
 _ALERT_NAMES = [name.strip() for name in rows.ALERT_COLUMNS.split(",")]
+
+
+def identities_to_backfill(
+    found: Sequence[Sequence[object]],
+) -> Iterator[tuple[str, str, str, bool]]:
+    """For unresolved alert rows stored before alerts had an identity column —
+    ``(project_id, *ALERT_COLUMNS)``, newest first — ``(project, identity, id,
+    merged)``: ``merged`` for every one but the newest of an identity, which the
+    migration resolves (one open alert per identity from then on)."""
+    seen: set[tuple[str, str]] = set()
+    for project, *columns in found:
+        alert = rows.alert_from_row(tuple(columns))
+        key = (str(project), alert.identity)
+        yield key[0], key[1], alert.id, key in seen
+        seen.add(key)
 
 
 class RegistryQueries(SQLQueries):
@@ -67,7 +83,63 @@ class RegistryQueries(SQLQueries):
 
     def _alert_upsert(self, alert: Alert) -> Upsert:
         values = dict(zip(_ALERT_NAMES, rows.alert_to_row(alert), strict=True))
+        values["identity"] = alert.identity
         return Upsert("alerts", {"project_id": self._project, "id": values.pop("id")}, values)
+
+    async def open_or_update_alerts(self, opened: Sequence[Alert]) -> list[tuple[Alert, bool]]:
+        if not opened:
+            return []
+        if len({a.identity for a in opened}) != len(opened):
+            raise ValueError("open_or_update_alerts takes one alert per identity")
+        return await self._open_or_update(opened)
+
+    async def _open_or_update(self, opened: Sequence[Alert]) -> list[tuple[Alert, bool]]:
+        """The backend's atomic open-or-update (see `RegistryStore.open_or_update_alerts`)."""
+        raise NotImplementedError
+
+    async def resolve_alerts(
+        self, alert_ids: Sequence[str], at: datetime, breached_before: datetime | None = None
+    ) -> list[Alert]:
+        if not alert_ids:
+            return []
+        marks = ", ".join(["%s"] * len(alert_ids))
+        extra, params = "", []
+        if breached_before is not None:
+            extra, params = " AND last_breach_at <= %s", [rows.naive_utc(breached_before)]
+        when = rows.naive_utc(at)
+        found = await self._sql.write(
+            "UPDATE alerts SET status = %s, resolved_at = %s, updated_at = %s "
+            f"WHERE project_id = %s AND id IN ({marks}) AND status <> %s{extra} "
+            f"RETURNING {rows.ALERT_COLUMNS}",
+            [
+                AlertStatus.RESOLVED.value,
+                when,
+                when,
+                self._project,
+                *alert_ids,
+                AlertStatus.RESOLVED.value,
+                *params,
+            ],
+        )
+        return [rows.alert_from_row(r) for r in found]
+
+    async def acknowledge_alert(self, alert_id: str, at: datetime) -> Alert | None:
+        when = rows.naive_utc(at)
+        found = await self._sql.write(
+            "UPDATE alerts SET acknowledged = true, acknowledged_at = %s, updated_at = %s "
+            "WHERE project_id = %s AND id = %s AND NOT acknowledged "
+            f"RETURNING {rows.ALERT_COLUMNS}",
+            [when, when, self._project, alert_id],
+        )
+        return rows.alert_from_row(found[0]) if found else None
+
+    async def alerts_updated_since(self, since: datetime) -> list[Alert]:
+        fetched = await self._sql.read(
+            f"SELECT {rows.ALERT_COLUMNS} FROM alerts WHERE project_id = %s "
+            "AND updated_at >= %s ORDER BY updated_at, id",
+            [self._project, rows.naive_utc(since)],
+        )
+        return [rows.alert_from_row(r) for r in fetched]
 
     async def get_alert(self, alert_id: str) -> Alert | None:
         found = await self._sql.read(

@@ -10,6 +10,7 @@ transactions, PostgreSQL on its pool with one atomic statement per write.
 from __future__ import annotations
 
 __all__ = [
+    "Guard",
     "Row",
     "SQLQueries",
     "SQLSession",
@@ -49,20 +50,31 @@ class Upsert:
     kept: Mapping[str, object] = field(default_factory=dict)
 
 
-Step = Statement | Upsert
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """A statement that must return a row for its transaction to go on: when it
+    returns none, the transaction is rolled back and `LeaseLost` raised with
+    ``refusal`` (a fence: the write of a holder whose lease was taken over)."""
+
+    sql: str
+    params: Sequence[object]
+    refusal: str
+
+
+Step = Statement | Upsert | Guard
 
 
 # Rows of one multi-row upsert: far below PostgreSQL's 65,535 parameters a statement.
 UPSERT_ROWS = 500
 
 
-def upsert_groups(steps: Sequence[Step]) -> list[Statement | list[Upsert]]:
+def upsert_groups(steps: Sequence[Step]) -> list[Statement | Guard | list[Upsert]]:
     """The steps with each run of upserts into the same table and columns gathered
     (the last of several upserts of one key kept, at most `UPSERT_ROWS` a run), so
     that a backend can write a run as one multi-row statement."""
-    grouped: list[Statement | list[Upsert]] = []
+    grouped: list[Statement | Guard | list[Upsert]] = []
     for step in steps:
-        if isinstance(step, Statement):
+        if isinstance(step, Statement | Guard):
             grouped.append(step)
             continue
         last = grouped[-1] if grouped else None
@@ -70,9 +82,9 @@ def upsert_groups(steps: Sequence[Step]) -> list[Statement | list[Upsert]]:
             last.append(step)
         else:
             grouped.append([step])
-    chunked: list[Statement | list[Upsert]] = []
+    chunked: list[Statement | Guard | list[Upsert]] = []
     for group in grouped:
-        if isinstance(group, Statement):
+        if isinstance(group, Statement | Guard):
             chunked.append(group)
             continue
         unique = list({tuple(s.key.values()): s for s in group}.values())
