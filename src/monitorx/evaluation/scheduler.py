@@ -6,7 +6,7 @@ ended), so that `health` can say which job is overdue or failing.
 
 from __future__ import annotations
 
-__all__ = ["JobState", "Scheduler"]
+__all__ = ["Job", "JobState", "Scheduler"]
 
 import asyncio
 import contextlib
@@ -30,7 +30,9 @@ class JobState:
     name: str
     interval_s: float
     job: Job
+    once_per_cluster: bool = False
     runs: int = 0
+    skipped: int = 0  # turns another replica ran (it holds the jobs lease)
     failures: int = 0  # since the start
     failures_in_a_row: int = 0
     running_since: datetime | None = None
@@ -41,6 +43,8 @@ class JobState:
         return {
             "interval_s": self.interval_s,
             "runs": self.runs,
+            "once_per_cluster": self.once_per_cluster,
+            "skipped": self.skipped,
             "last_run": None if self.last_finished is None else self.last_finished.isoformat(),
             "running": self.running_since is not None,
             "failures_in_a_row": self.failures_in_a_row,
@@ -49,14 +53,28 @@ class JobState:
 
 
 class Scheduler:
-    def __init__(self, clock: Clock) -> None:
+    """Runs every job on its interval. Jobs added ``once_per_cluster`` run only
+    while ``runs_cluster_jobs`` says so — where replicas share the store, while
+    this replica holds the jobs lease (store.leases) — so that rollups, retention,
+    evaluations and scans run once per cluster, and on another replica when the
+    holder dies."""
+
+    def __init__(self, clock: Clock, runs_cluster_jobs: Callable[[], bool] | None = None) -> None:
         self._clock = clock
+        self._runs_cluster_jobs = runs_cluster_jobs
         self._jobs: list[JobState] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._started_at: datetime | None = None
 
-    def every(self, seconds: float, name: str, job: Job) -> None:
-        self._jobs.append(JobState(name, seconds, job))
+    def every(self, seconds: float, name: str, job: Job, *, once_per_cluster: bool = False) -> None:
+        self._jobs.append(JobState(name, seconds, job, once_per_cluster))
+
+    def _runs_here(self, state: JobState) -> bool:
+        return (
+            not state.once_per_cluster
+            or self._runs_cluster_jobs is None
+            or self._runs_cluster_jobs()
+        )
 
     @property
     def jobs(self) -> tuple[JobState, ...]:
@@ -79,6 +97,10 @@ class Scheduler:
     async def _loop(self, state: JobState) -> None:
         while True:
             await asyncio.sleep(state.interval_s)
+            if not self._runs_here(state):
+                state.skipped += 1
+                state.last_finished = self._clock.now()  # not overdue: done elsewhere
+                continue
             state.running_since = self._clock.now()
             try:
                 await state.job()

@@ -30,22 +30,19 @@ from monitorx.alerting.notify.config import AlertingConfig
 from monitorx.alerting.notify.delivery import DeliveryPolicy
 from monitorx.alerting.notify.notifier import Notifier
 from monitorx.alerting.notify.rate_limits import RateLimit
-from monitorx.alerting.profiles.catalog import LEARNING_CHECK_S, ThresholdProfileCatalog
+from monitorx.alerting.profiles.catalog import ThresholdProfileCatalog
 from monitorx.alerting.rules.catalog import RuleCatalog
 from monitorx.alerting.rules.evaluation import RuleEvaluator
 from monitorx.alerting.rules.file import load_rules_file
 from monitorx.alerting.slo.catalog import SLOCatalog
 from monitorx.alerting.slo.evaluation import SLOEvaluator
-from monitorx.analysis.anomaly import SENSITIVITY_Z, build_detectors
 from monitorx.core import Clock, MonitorXError
 from monitorx.core.pii import PiiMasker
 from monitorx.core.timeparse import to_epoch_us
-from monitorx.evaluation.anomaly_scan import AnomalyScanner
 from monitorx.evaluation.batches import Evaluator
 from monitorx.evaluation.concept_drift_feed import ConceptDriftFeed
 from monitorx.evaluation.drift_analyzer import DriftAnalyzer
 from monitorx.evaluation.drift_runs import ScheduledDriftRuns
-from monitorx.evaluation.forecast_scan import ForecastScanner
 from monitorx.evaluation.quality import QualityChecks
 from monitorx.evaluation.registry import ModelRegistry
 from monitorx.evaluation.scheduler import Scheduler
@@ -53,7 +50,9 @@ from monitorx.ingest.pool import BatchDecoder
 from monitorx.ingest.service import IngestService
 from monitorx.records.store import RecordStore
 from monitorx.server.audit_trail import AuditTrail
+from monitorx.server.cluster import ClusterRoles
 from monitorx.server.deps import Services
+from monitorx.server.jobs import schedule_jobs
 from monitorx.server.keys import KEYS_RELOAD_S
 from monitorx.server.live import LiveHub
 from monitorx.server.log_redaction import install_log_redaction
@@ -63,7 +62,7 @@ from monitorx.server.settings import Settings
 from monitorx.server.shared_parts import SharedParts
 from monitorx.server.telemetry import ModelSeries, ObservedParts, RequestLatency, Telemetry
 from monitorx.server.tokens import TokenService
-from monitorx.server.users import USERS_RELOAD_S, UserDirectory
+from monitorx.server.users import UserDirectory
 from monitorx.store import DataLifecycle, Storage, TieredReads
 from monitorx.store.label_keys import InferenceLabelKeys
 from monitorx.store.labelled_reads import InferenceByLabels
@@ -339,7 +338,16 @@ def assemble_project(
     slo_evaluator = SLOEvaluator(store, engine, clock, settings.retention_raw_s)
     slos = SLOCatalog(store, slo_evaluator, settings.retention_raw_s)
     notifier = _notifier(settings, store, clock, secret_keys, shared.http)
-    if settings.notify_enabled:
+    # Replicas sharing the store: leases say who runs the once-per-cluster jobs and
+    # who notifies, reading every replica's transitions back from the store.
+    cluster = (
+        ClusterRoles.build(
+            store, clock, shared.lease_holder, notifier if settings.notify_enabled else None
+        )
+        if settings.distributed
+        else None
+    )
+    if settings.notify_enabled and cluster is None:
         engine.add_batch_listener(notifier.handle_events)
     # The dashboard's WebSocket: every committed batch and alert change, fanned out.
     live = LiveHub()
@@ -352,7 +360,7 @@ def assemble_project(
     analyzer = DriftAnalyzer(records, ingest, clock)
     drift_runs = ScheduledDriftRuns(store, clock, analyzer.analyze_report)
     quality = QualityChecks(store, clock, engine, records)
-    scheduler = Scheduler(clock)
+    scheduler = Scheduler(clock, None if cluster is None else cluster.jobs.holds)
     users = UserDirectory(store, clock, project, secret_keys)
     tokens = TokenService(
         store,
@@ -399,59 +407,13 @@ def assemble_project(
         audit=AuditTrail(store, clock, project, settings.audit_retention_s),
         rate_limits=rate_limits,
         sso=shared.sso,
+        cluster=cluster,
     )
 
-    scheduler.every(settings.alert_tick_s, "resolve-cleared-alerts", engine.resolve_cleared)
-    if settings.notify_enabled:
-        scheduler.every(settings.alert_tick_s, "notify", notifier.tick)
-    scheduler.every(settings.lifecycle_interval_s, "data-lifecycle", lifecycle.run_once)
-    scheduler.every(settings.lifecycle_interval_s, "keep-series-last-seen", custom.keep_last_seen)
-    scheduler.every(settings.lifecycle_interval_s, "audit-retention", services.audit.drop_expired)
-    # Users created, disabled or deleted by another process (the CLI, a replica).
-    scheduler.every(USERS_RELOAD_S, "reload-users", users.load)
-    scheduler.every(
-        settings.lifecycle_interval_s,
-        "drift-data-retention",
-        lambda: records.drop_expired(settings.retention_raw_s),
-    )
-    scheduler.every(
-        settings.rule_eval_interval_s,
-        "evaluate-window-rules",
-        lambda: rule_evaluator.evaluate_once(m.id for m in registry.all()),
-    )
-    scheduler.every(
-        LEARNING_CHECK_S, "learn-thresholds", lambda: profiles.learn_once(registry.all())
-    )
-    scheduler.every(settings.slo_eval_interval_s, "slo-evaluation", slo_evaluator.evaluate_once)
-    scheduler.every(settings.drift_schedule_tick_s, "drift-schedules", drift_runs.tick)
-    scheduler.every(settings.quality_check_interval_s, "quality-checks", quality.tick)
-    if settings.anomaly_detectors:
-        anomalies = AnomalyScanner(
-            store,
-            history,
-            engine,
-            clock,
-            build_detectors(settings.anomaly_detectors),
-            settings.anomaly_z_threshold or SENSITIVITY_Z[settings.anomaly_sensitivity],
-            settings.anomaly_history_s,
-        )
-        scheduler.every(
-            settings.anomaly_scan_interval_s,
-            "anomaly-scan",
-            lambda: anomalies.scan_once(m.id for m in registry.all()),
-        )
-    if settings.forecast_enabled:
-        forecasts = ForecastScanner(
-            history, engine, clock, settings.forecast_window_s, settings.forecast_horizon_s
-        )
-        scheduler.every(
-            settings.forecast_scan_interval_s,
-            "forecast-scan",
-            lambda: forecasts.scan_once(registry.thresholds()),
-        )
+    schedule_jobs(services, cluster, lifecycle, profiles, rule_evaluator, slo_evaluator)
 
     async def load_notifier() -> None:
-        if settings.notify_enabled:
+        if settings.notify_enabled and cluster is None:  # else: when it takes the lease
             await notifier.load(engine.active())
 
     startup: list[Step] = [
@@ -476,7 +438,12 @@ def assemble_project(
         _async(evaluator.start),
         _async(scheduler.start),
     ]
-    shutdown: list[Step] = [
+    if cluster is not None:
+        startup.append(cluster.start)
+        shutdown: list[Step] = [cluster.stop]
+    else:
+        shutdown = []
+    shutdown += [
         scheduler.stop,
         evaluator.stop,
         concept_drift.stop,

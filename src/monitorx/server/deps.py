@@ -16,6 +16,7 @@ __all__ = [
     "AuditDep",
     "AuthDep",
     "ClockDep",
+    "ClusterDep",
     "ConceptDriftDep",
     "CustomDep",
     "DecoderDep",
@@ -75,6 +76,7 @@ from monitorx.ingest.service import IngestService
 from monitorx.records.store import RecordStore
 from monitorx.server.audit_trail import PRINCIPAL_STATE, AuditTrail
 from monitorx.server.auth import Authenticator, Principal
+from monitorx.server.cluster import ClusterRoles
 from monitorx.server.keys import KeyRing
 from monitorx.server.live import LiveHub
 from monitorx.server.permissions import USER_ROUTES, permission_of
@@ -129,6 +131,7 @@ class Services:
     tokens: TokenService
     rate_limits: Buckets | None  # None: requests are not rate limited
     sso: OidcLogin | None = None  # None: no single sign-on configured
+    cluster: ClusterRoles | None = None  # None: not one of replicas sharing the store
 
 
 def services_of(app: FastAPI) -> Services:
@@ -194,6 +197,7 @@ KeysDep = Annotated[KeyRing, _service("keys")]
 UsersDep = Annotated[UserDirectory, _service("users")]
 TokensDep = Annotated[TokenService, _service("tokens")]
 RateLimitsDep = Annotated[Buckets | None, _shared("rate_limits")]
+ClusterDep = Annotated[ClusterRoles | None, _service("cluster")]
 
 
 async def authorize(conn: HTTPConnection, auth: AuthDep) -> Principal | None:

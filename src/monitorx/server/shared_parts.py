@@ -22,6 +22,7 @@ from monitorx.server.rate_limits import Buckets, MemoryBuckets
 from monitorx.server.settings import Settings
 from monitorx.server.tokens import ProjectTokens, load_signing_key
 from monitorx.store import Storage
+from monitorx.store.leases import holder_id
 
 if TYPE_CHECKING:
     from monitorx.server.oidc import OidcLogin
@@ -43,6 +44,9 @@ class SharedParts:
     """The key of every project's access tokens (and of SSO's state cookie)."""
     sso: OidcLogin | None
     rate_limits: Buckets | None
+    lease_holder: str
+    """This process as the holder of leases (store.leases), where replicas share
+    the store."""
 
     @classmethod
     def build(cls, settings: Settings, store: Storage, clock: Clock) -> SharedParts:
@@ -60,6 +64,7 @@ class SharedParts:
             signing_key=signing_key,
             sso=_sso(settings, clock, signing_key),
             rate_limits=_rate_limits(settings),
+            lease_holder=holder_id(),
         )
 
 

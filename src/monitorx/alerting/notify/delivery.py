@@ -116,6 +116,9 @@ class DeliveryQueue:
     rng: random.Random = field(default_factory=random.Random)
     # Sends in flight at once to one channel.
     concurrency: int = DEFAULT_CONCURRENCY
+    # Asked before each wave of sends: False stops the channel's run (a replica
+    # whose notifier lease ran out sends nothing more; store.leases).
+    may_send: Callable[[], bool] = lambda: True
     _jobs: dict[str, list[DeliveryJob]] = field(default_factory=dict, init=False)
     _limiters: dict[str, ChannelRateLimiter] = field(default_factory=dict, init=False)
     # The outcomes of each channel's latest attempts, newest last (for health).
@@ -128,6 +131,10 @@ class DeliveryQueue:
         job = DeliveryJob(channel, notification, now, now)
         self._jobs.setdefault(channel, []).append(job)
         return job
+
+    def clear(self) -> None:
+        """Drop every job (another replica sends them now); counters stay."""
+        self._jobs.clear()
 
     def restore(self, job: DeliveryJob) -> None:
         """Put back a job kept across a restart (its attempts and times as they were)."""
@@ -161,7 +168,7 @@ class DeliveryQueue:
         at most one of these per channel at a time."""
         delivered = 0
         limiter = self._limiter(name)
-        while True:
+        while self.may_send():
             now = self.clock.now()
             due = sorted(
                 (j for j in self._jobs.get(name, []) if not j.finished and j.due <= now),

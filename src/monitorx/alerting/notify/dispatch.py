@@ -121,6 +121,17 @@ class Dispatcher:
         that re-adding the group's alerts does not notify them again."""
         self._restored.setdefault(key, {})[receiver] = entry
 
+    def clear(self) -> None:
+        """Forget every group and restored log (another replica notifies now)."""
+        self._groups.clear()
+        self._restored.clear()
+
+    def heard_firing(self) -> set[str]:
+        """Fingerprints some receiver was last told are firing, by the logs of the
+        groups and those restored: what a resolve must still be sent for."""
+        logs = [*(g.log for g in self._groups.values()), *self._restored.values()]
+        return {fp for log in logs for entry in log.values() for fp in entry.firing}
+
     def set_send_resolved(self, send_resolved: Mapping[str, bool]) -> None:
         self._send_resolved = dict(send_resolved)
 

@@ -34,7 +34,7 @@ __all__ = ["Notifier"]
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -70,9 +70,10 @@ from monitorx.alerting.notify.silences import (
     inhibited,
     silenced_by,
 )
-from monitorx.core import Alert, AlertStatus, Clock
+from monitorx.core import Alert, AlertStatus, Clock, LeaseLost
 from monitorx.core.health import Check
 from monitorx.store import DeliveryLogEntry, DocumentStore
+from monitorx.store.leases import Fence
 
 logger = logging.getLogger("monitorx.alerting.notify.notifier")
 
@@ -96,6 +97,9 @@ class Notifier:
         self._external_url = external_url
         self._inhibit_rules = tuple(inhibit_rules)
         self._tick_s = tick_s
+        # Where replicas share the store, the notifier lease (store.leases): sends
+        # only while it is held, every write fenced with it.
+        self._fence: Callable[[], Fence | None] | None = None
         self.queue = DeliveryQueue(
             config.senders,
             clock,
@@ -103,6 +107,7 @@ class Notifier:
             limits=config.limits,
             concurrency=concurrency,
             record=self._record_attempt,
+            may_send=self._holds_lease,
         )
         self.dispatcher = Dispatcher(
             (),
@@ -162,11 +167,52 @@ class Notifier:
         await self.handle_events([AlertEvent(AlertChange.UPDATED, a) for a in firing])
         self._acknowledged.update(notified_alert(a).fingerprint for a in firing if a.acknowledged)
 
+    async def take_over(self, active: Sequence[Alert], recent: Sequence[Alert]) -> None:
+        """`load`, on a replica that has just become the cluster's notifier: also
+        the alerts in ``recent`` resolved since a receiver last heard them firing
+        (the previous notifier died before it sent the resolve)."""
+        await self.load(active)
+        heard = self.dispatcher.heard_firing()
+        open_ = {notified_alert(a).fingerprint for a in active}
+        events = []
+        for alert in recent:
+            fingerprint = notified_alert(alert).fingerprint
+            if alert.resolved and fingerprint in heard and fingerprint not in open_:
+                firing = alert.evolve(status=AlertStatus.FIRING, resolved_at=None)
+                events += [
+                    AlertEvent(AlertChange.UPDATED, firing),
+                    AlertEvent(AlertChange.RESOLVED, alert, firing),
+                ]
+        await self.handle_events(events)
+
     async def stop(self) -> None:
         tasks = [*self._pumps.values(), *self._background]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def reset(self) -> None:
+        """Stop sending and forget everything in memory: another replica holds the
+        notifier lease now, and reads the same state back from the store."""
+        await self.stop()
+        async with self._lock:
+            self._pumps.clear()
+            self.queue.clear()
+            self.dispatcher.clear()
+            self._firing.clear()
+            self._acknowledged.clear()
+            self._escalated.clear()
+            self._log_docs.clear()
+            self._jobs.clear()
+            self._puts, self._deletes, self._log = {}, set(), []
+
+    def fence_with(self, fence: Callable[[], Fence | None]) -> None:
+        """Send only while ``fence`` gives the notifier lease, and fence every write
+        with it (alerting/notify/leadership.py)."""
+        self._fence = fence
+
+    def _holds_lease(self) -> bool:
+        return self._fence is None or self._fence() is not None
 
     # Alert transitions ---------------------------------------------------------------
 
@@ -216,10 +262,16 @@ class Notifier:
         if not (puts or deletes or log):
             return
         self._puts, self._deletes, self._log = {}, set(), []
+        fence = None
+        if self._fence is not None:
+            fence = self._fence()
+            if fence is None:
+                raise LeaseLost("the notifier lease is no longer held here: nothing recorded")
         await self._storage.apply_documents(
             [(kind, key, body) for (kind, key), body in puts.items()],
             sorted(deletes),
             log,
+            fence,
         )
 
     def _put(self, kind: str, key: str, body: str) -> None:
@@ -275,6 +327,8 @@ class Notifier:
         return True
 
     def _pump(self) -> None:
+        if not self._holds_lease():
+            return
         for name in self.queue.channels_due():
             running = self._pumps.get(name)
             if running is None or running.done():

@@ -11,6 +11,7 @@ import monitorx
 from monitorx.core import MonitorXError
 from monitorx.core.health import Check, Health, worst
 from monitorx.server.deps import (
+    ClusterDep,
     DecoderDep,
     EngineDep,
     EvaluatorDep,
@@ -67,6 +68,7 @@ async def health(
     scheduler: SchedulerDep,
     decoder: DecoderDep,
     rate_limits: RateLimitsDep,
+    cluster: ClusterDep,
 ) -> JSONResponse:
     """Every part, measured: ``degraded`` when its work is overdue by more than three
     of its intervals or its last three attempts failed, or when the Redis that rate
@@ -96,6 +98,8 @@ async def health(
             else await rate_limits.check()
         ),
     }
+    if cluster is not None:
+        checks["cluster"] = cluster.health()  # the leases this replica holds
     overall = worst(c.status for c in checks.values())
     return JSONResponse(
         {
