@@ -40,6 +40,9 @@ def _shown_url(url: str) -> str:
 
 
 def serve(args: argparse.Namespace) -> int:
+    from monitorx.cli.pandas_check import skip_pyarrow_pandas_check
+
+    skip_pyarrow_pandas_check()  # before the server's modules build their first arrays
     from pydantic import SecretStr
 
     from monitorx.cli.bootstrap_key import bootstrap_admin_key

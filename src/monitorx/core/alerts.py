@@ -4,12 +4,11 @@ from __future__ import annotations
 
 __all__ = ["Alert", "AlertStatus", "AlertType", "Breach", "Severity", "alert_identity"]
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-
-import orjson
 
 
 class Severity(StrEnum):
@@ -51,7 +50,7 @@ def alert_identity(
     """An alert's identity as one text — model, type and its own labels — the key
     under which the store keeps at most one unresolved alert (replicas that see
     breaches of one model at once open one alert, not one each)."""
-    body = orjson.dumps(dict(labels or {}), option=orjson.OPT_SORT_KEYS).decode()
+    body = json.dumps(dict(labels or {}), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return f"{model_id or ''}\x1f{alert_type.value}\x1f{body}"
 
 

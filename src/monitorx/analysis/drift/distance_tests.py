@@ -1,7 +1,8 @@
 """Distances between the reference's and the current's distributions.
 
 With r and c the binned shares (`binning.binned_shares`) and ``log`` in the
-chosen base (natural by default):
+chosen base (natural by default) — scipy is imported by each test when it first
+runs, so an idle server does without it:
 
 - ``jensenshannon``: m = (r + c)/2, JSD = ½ Σ r·log(r/m) + ½ Σ c·log(c/m); the
   distance √JSD (Evidently, NannyML) or JSD itself (`JsOutput.DIVERGENCE`). No
@@ -38,7 +39,6 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special, stats
 
 from monitorx.analysis.drift.binning import BinningRule, binned_shares
 from monitorx.analysis.drift.nannyml_estimates import estimated_wasserstein
@@ -53,6 +53,8 @@ WASSERSTEIN_MIN_NORM = 0.001
 
 
 def jensenshannon(pair: ColumnPair, parameters: TestParameters) -> TestOutcome:
+    from scipy import special
+
     ref, cur = binned_shares(pair, parameters.binning)
     ref, cur = ref / ref.sum(), cur / cur.sum()
     middle = (ref + cur) / 2.0
@@ -71,6 +73,8 @@ def psi(pair: ColumnPair, parameters: TestParameters) -> TestOutcome:
 
 
 def kl_div(pair: ColumnPair, parameters: TestParameters) -> TestOutcome:
+    from scipy import stats
+
     ref, cur = _filled_shares(pair, parameters)
     with np.errstate(divide="ignore", invalid="ignore"):
         value = float(stats.entropy(ref, cur))
@@ -115,6 +119,8 @@ def wasserstein(pair: ColumnPair, parameters: TestParameters) -> TestOutcome:
 
 
 def energy(pair: ColumnPair, _: TestParameters) -> TestOutcome:
+    from scipy import stats
+
     return TestOutcome(float(stats.energy_distance(pair.reference, pair.current)))
 
 

@@ -1,7 +1,8 @@
 """Hypothesis tests: each returns its test statistic and the p-value that decides.
 
 Each function is Evidently's (``evidently/legacy/calculations/stattests``) on the
-cleaned column (nulls dropped), computed with scipy:
+cleaned column (nulls dropped), computed with scipy (imported by each test when it
+first runs: a server that analyses nothing never loads scipy.stats, ~50 MiB):
 
 - ``ks``: ``scipy.stats.ks_2samp(ref, cur)``, two-sided, ``method="auto"`` (the
   ``nannyml`` preset estimates D, without a p-value, for references of 10,000
@@ -54,7 +55,6 @@ from contextlib import contextmanager
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special, stats
 
 from monitorx.analysis.drift.nannyml_estimates import estimated_ks
 from monitorx.analysis.drift.outcome import TestOutcome, TestParameters
@@ -84,6 +84,8 @@ def _scipy_notices_silenced(category: type[Warning] = Warning) -> Iterator[None]
 
 
 def ks(pair: ColumnPair, parameters: TestParameters) -> TestOutcome:
+    from scipy import stats
+
     if _estimated(pair, parameters):
         statistic = estimated_ks(pair.reference, pair.current, parameters.estimate_bins)
         return TestOutcome(statistic, None)
@@ -94,6 +96,8 @@ def ks(pair: ColumnPair, parameters: TestParameters) -> TestOutcome:
 
 
 def chisquare(pair: ColumnPair, _: TestParameters) -> TestOutcome:
+    from scipy import stats
+
     counts = pair.counts
     expected = counts.reference * (len(pair.current) / len(pair.reference))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -102,12 +106,16 @@ def chisquare(pair: ColumnPair, _: TestParameters) -> TestOutcome:
 
 
 def chi2_contingency(pair: ColumnPair, _: TestParameters) -> TestOutcome:
+    from scipy import stats
+
     counts = pair.counts
     result = stats.chi2_contingency(np.vstack((counts.reference, counts.current)))
     return TestOutcome(float(result.statistic), float(result.pvalue))
 
 
 def z_test(pair: ColumnPair, _: TestParameters) -> TestOutcome:
+    from scipy import special
+
     counts = pair.counts
     if len(counts.keys) == 1:
         return TestOutcome(0.0, 1.0)
@@ -121,6 +129,8 @@ def z_test(pair: ColumnPair, _: TestParameters) -> TestOutcome:
 
 
 def anderson(pair: ColumnPair, _: TestParameters) -> TestOutcome:
+    from scipy import stats
+
     with _scipy_notices_silenced():
         # The p-value is capped to [0.001, 0.25]; `midrank` is being renamed.
         result = stats.anderson_ksamp([pair.reference, pair.current])
@@ -128,16 +138,22 @@ def anderson(pair: ColumnPair, _: TestParameters) -> TestOutcome:
 
 
 def cramer_von_mises(pair: ColumnPair, _: TestParameters) -> TestOutcome:
+    from scipy import stats
+
     result = stats.cramervonmises_2samp(pair.reference, pair.current)
     return TestOutcome(float(result.statistic), float(result.pvalue))
 
 
 def mann_whitney(pair: ColumnPair, _: TestParameters) -> TestOutcome:
+    from scipy import stats
+
     result = stats.mannwhitneyu(pair.reference, pair.current, alternative="less")
     return TestOutcome(float(result.statistic), float(result.pvalue))
 
 
 def t_test(pair: ColumnPair, _: TestParameters) -> TestOutcome:
+    from scipy import stats
+
     with _scipy_notices_silenced(RuntimeWarning):
         # Two constant samples: catastrophic cancellation, a NaN the report
         # shows as null.
