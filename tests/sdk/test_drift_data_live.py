@@ -4,6 +4,8 @@ forms; clear errors for what cannot be sent."""
 
 from __future__ import annotations
 
+import html
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -104,6 +106,10 @@ def test_the_report_as_pandas_dict_and_html(live_server: LiveServer, tmp_path: P
         client.set_reference("m", pa.table(_reference()))
         client.log_records("m", pa.table(_current()), predictions=PREDICTIONS)
         report = client.analyze("m")
+        unshown = client.analyze("m")
+        server_page = client.drift_report_html("m")
+        page = report.save_html(tmp_path / "drift.html").read_text()
+        shown = report._repr_html_()
 
     table = report.to_pandas()
     assert list(table["feature"]) == ["amount", "country"]
@@ -112,10 +118,21 @@ def test_the_report_as_pandas_dict_and_html(live_server: LiveServer, tmp_path: P
     ]  # fmt: skip
     assert bool(table.set_index("feature").loc["amount", "drifted"]) is True
     assert report.to_dict()["features"] == report.features
-    page = report.save_html(tmp_path / "drift.html").read_text()
-    assert page.startswith("<!doctype html>")
-    assert "amount" in page and "drift detected" in page
-    assert "<table" in report._repr_html_()
+    # The server's page, charts and all, in the file and in a notebook's frame.
+    assert page == report.page() and "<svg" in page and "amount" in page
+    assert _without_times(page) == _without_times(server_page)
+    assert shown.startswith("<iframe srcdoc=") and html.escape(page, quote=True) in shown
+    # A report whose page can no longer be fetched (the client is closed) falls back
+    # to a compact table of its own, in both places.
+    fallback = unshown.save_html(tmp_path / "fallback.html").read_text()
+    assert fallback.startswith("<!doctype html>")
+    assert "amount" in fallback and "drift detected" in fallback
+    assert "<table" in unshown._repr_html_()
+
+
+def _without_times(page: str) -> str:
+    """The page without the instants it states (rendered at different moments)."""
+    return re.sub(r"\d{4}-\d\d-\d\d[T ][\d:.]+(Z|\+00:00)?", "<time>", page)
 
 
 def test_what_cannot_be_sent_is_refused_before_sending(live_server: LiveServer) -> None:

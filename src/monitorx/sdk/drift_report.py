@@ -1,5 +1,7 @@
 """A DriftReport (API.md) as the SDK returns it: the server's JSON, with a table per
-feature for pandas and a compact HTML rendering for notebooks and files."""
+feature for pandas, and for notebooks and files the server's own HTML report (the
+page of ``GET /models/{id}/drift/report.html``, charts of every feature) or, where
+that page cannot be had, a compact table."""
 
 from __future__ import annotations
 
@@ -8,11 +10,15 @@ __all__ = ["DriftReport"]
 import copy
 import html
 import importlib
+import logging
+from collections.abc import Callable
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
 from monitorx.sdk.errors import MissingDependency
+
+logger = logging.getLogger("monitorx.sdk")
 
 # The columns of `DriftReport.to_pandas`, in API.md's order.
 FEATURE_COLUMNS = ("feature", "kind", "stattest", "statistic", "p_value", "threshold", "drifted")
@@ -23,12 +29,31 @@ class DriftReport:
 
     ``dataset_drift``, ``share_drifted``, ``features`` and the row counts read the
     server's report; :meth:`to_dict` returns all of it, :meth:`to_pandas` one row
-    per feature, :meth:`save_html` and a notebook's display a compact table. (The
-    server's full report with charts: ``client.drift_report_html(model_id, ...)``.)
+    per feature. A notebook displays, and :meth:`save_html` writes, the server's
+    HTML report of the same records (fetched once, when first needed, by the
+    synchronous client's ``analyze`` without options; the page uses the model's
+    drift schedule options); otherwise, or when the server cannot be reached then,
+    a compact table (:meth:`to_html`).
     """
 
     def __init__(self, report: dict[str, Any]) -> None:
         self._report = report
+        self._load_page: Callable[[], str] | None = None
+        self._page: str | None = None
+
+    def attach_page(self, load: Callable[[], str]) -> None:
+        """Where :meth:`page` comes from: called once, when first needed."""
+        self._load_page, self._page = load, None
+
+    def page(self) -> str | None:
+        """The server's HTML report of these records, or None where it cannot be had."""
+        if self._page is None and self._load_page is not None:
+            try:
+                self._page = self._load_page()
+            except Exception as exc:  # a display must not raise: fall back to the table
+                logger.warning("the drift report's HTML page could not be fetched: %s", exc)
+            self._load_page = None
+        return self._page
 
     def __repr__(self) -> str:
         drifted = sum(1 for f in self.features if f.get("drifted"))
@@ -105,17 +130,26 @@ class DriftReport:
         )
 
     def _repr_html_(self) -> str:
-        return self.to_html()
+        page = self.page()
+        if page is None:
+            return self.to_html()
+        # In a frame of its own: the page's styles stay out of the notebook's.
+        return (
+            f'<iframe srcdoc="{html.escape(page, quote=True)}" '
+            'style="width:100%;height:640px;border:0" sandbox></iframe>'
+        )
 
     def save_html(self, path: str | PathLike[str]) -> Path:
-        """Write :meth:`to_html` as a whole HTML page to ``path``; returns the path."""
+        """Write the report as one HTML page to ``path`` (see the class); returns it."""
         target = Path(path)
-        title = html.escape(f"Drift report: {self.model_id}")
-        target.write_text(
-            f'<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head>'
-            f"<body>{self.to_html()}</body></html>\n",
-            encoding="utf-8",
-        )
+        page = self.page()
+        if page is None:
+            title = html.escape(f"Drift report: {self.model_id}")
+            page = (
+                f'<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>'
+                f"</head><body>{self.to_html()}</body></html>\n"
+            )
+        target.write_text(page, encoding="utf-8")
         return target
 
 

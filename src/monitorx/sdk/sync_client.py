@@ -300,7 +300,10 @@ class MonitorX:
         """The drift of the records logged in ``[start, end)`` (default: the hour
         before now) against the reference set. ``options`` are docs/drift.md's
         (``stattest="psi"``, ``threshold=0.2``, …)."""
-        return self._run(drift_data.analyze(self._policy, model_id, start, end, options))
+        report = self._run(drift_data.analyze(self._policy, model_id, start, end, options))
+        if not options:  # the page uses the schedule's options: the same only without others
+            report.attach_page(lambda: self.drift_report_html(model_id, start, end))
+        return report
 
     def drift_report_html(
         self, model_id: str, start: Timestamp | None = None, end: Timestamp | None = None
