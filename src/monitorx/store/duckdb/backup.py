@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from monitorx.core import Conflict, StorageError, ValidationError
+from monitorx.store.duckdb.blob_files import BlobFiles, blob_directory
 from monitorx.store.duckdb.schema import MIGRATIONS
 from monitorx.store.duckdb.storage import DuckDBStorage
 
@@ -56,6 +57,7 @@ def _copy_database(db: Path, out: Path) -> int:
             con.execute(f"ATTACH '{_quoted(out)}' AS backup")
             ((source,),) = con.execute("SELECT current_database()").fetchall()
             con.execute(f'COPY FROM DATABASE "{source}" TO backup')
+            _inline_blob_files(con, db)
             con.execute("DETACH backup")
         finally:
             con.close()
@@ -63,6 +65,31 @@ def _copy_database(db: Path, out: Path) -> int:
         out.unlink(missing_ok=True)
         raise StorageError(f"backup of {db} failed: {exc}") from exc
     return _metric_count(out)
+
+
+def _inline_blob_files(con: duckdb.DuckDBPyConnection, db: Path) -> None:
+    """The copy's blobs carry their bytes (the live store keeps them as files beside
+    it, store.duckdb.blob_files): a backup is one self-contained file, and the
+    store it is restored to moves them out again when it opens."""
+    columns = {
+        name
+        for (name,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'backup' "
+            "AND table_name = 'blobs'"
+        ).fetchall()
+    }
+    if "file" not in columns:
+        return
+    files = BlobFiles(blob_directory(db))
+    named = con.execute(
+        "SELECT project_id, kind, key, file FROM backup.blobs WHERE file IS NOT NULL"
+    ).fetchall()
+    for project, kind, key, name in named:
+        con.execute(
+            "UPDATE backup.blobs SET data = ?, file = NULL "
+            "WHERE project_id = ? AND kind = ? AND key = ?",
+            [files.read(name), project, kind, key],
+        )
 
 
 def restore_duckdb(backup: Path, db: Path) -> Path | None:
@@ -77,6 +104,9 @@ def restore_duckdb(backup: Path, db: Path) -> Path | None:
         wal = Path(str(db) + ".wal")
         if wal.exists():
             wal.rename(Path(str(kept) + ".wal"))
+        blobs = blob_directory(db)
+        if blobs.exists():  # the replaced store's blob files stay with it
+            blobs.rename(blob_directory(kept))
     log = _log_dir(db)
     if log.exists():
         log.rename(Path(f"{log}.before-restore-{stamp}"))

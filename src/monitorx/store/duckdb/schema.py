@@ -295,6 +295,9 @@ MIGRATIONS: list[tuple[int, str | Callable[[Any], None]]] = [
     (10, _API_KEYS),
     (11, _USERS),
     (12, _alert_identity_and_leases),
+    # Blobs as files beside the database (store.duckdb.blob_files): the row names its
+    # file; ``data`` stays empty, or holds the bytes of a row written before.
+    (15, "ALTER TABLE blobs ADD COLUMN file VARCHAR;"),
 ]
 
 

@@ -11,6 +11,7 @@ __all__ = ["DuckDBStorage"]
 
 import asyncio
 import copy
+import functools
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -32,6 +33,7 @@ from monitorx.core import (
     SystemClock,
 )
 from monitorx.core.timeparse import from_epoch_us, to_epoch_us
+from monitorx.store.duckdb.blob_files import BlobFiles, blob_directory
 from monitorx.store.duckdb.lifecycle import LifecycleQueries
 from monitorx.store.duckdb.samples import SAMPLE_GROUP_COMMIT_BATCHES, DuckDBSampleQueries
 from monitorx.store.duckdb.schema import migrate
@@ -56,6 +58,7 @@ from monitorx.store.sql.registry import RegistryQueries
 from monitorx.store.sql.series import SeriesQueries
 from monitorx.store.sql.users import UserQueries
 from monitorx.store.storage import (
+    BLOB_MODEL_SEPARATOR,
     Aggregation,
     Bucket,
     ErrorWindow,
@@ -160,6 +163,8 @@ class DuckDBStorage(
             self._con = duckdb.connect(self._path)
             self._con.execute("SET TimeZone = 'UTC'")
             migrate(self._con)
+            if self._blobs_in_files():
+                self._move_blobs_to_files()
         except duckdb.Error as exc:
             raise StorageError(f"cannot open DuckDB at {self._path}: {exc}") from exc
         self._start_metric_writes()
@@ -275,6 +280,104 @@ class DuckDBStorage(
 
         async with self._small_writes:
             return await self._run(tx)
+
+    # Blobs: files beside the database (store.duckdb.blob_files) ----------------------
+
+    def _blob_files_of(self) -> BlobFiles:
+        return BlobFiles(blob_directory(self._path))
+
+    def _blobs_in_files(self) -> bool:
+        return self._path != ":memory:"
+
+    async def put_blob(self, kind: str, key: str, data: bytes) -> None:
+        if not self._blobs_in_files():
+            await super().put_blob(kind, key, data)
+            return
+        files = self._blob_files_of()
+        name = await self._in_thread(lambda: files.write(data))
+        row = [self._project, kind, key]
+
+        def replace(cur: Any) -> list[Any]:
+            before = cur.execute(
+                "SELECT file FROM blobs WHERE project_id = ? AND kind = ? AND key = ?", row
+            ).fetchall()
+            cur.execute(
+                "INSERT INTO blobs (project_id, kind, key, data, updated_at, file) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, kind, key) DO UPDATE SET "
+                "data = excluded.data, updated_at = excluded.updated_at, file = excluded.file",
+                [*row, b"", rows.naive_utc(self._clock.now()), name],
+            )
+            return [f for (f,) in before]
+
+        try:
+            replaced = await self._write(replace)
+        except BaseException:
+            files.remove([name])
+            raise
+        await self._in_thread(lambda: files.remove(replaced))
+
+    async def get_blob(self, kind: str, key: str) -> bytes | None:
+        if not self._blobs_in_files():
+            return await super().get_blob(kind, key)
+        files = self._blob_files_of()
+        row = [self._project, kind, key]
+        for _ in range(3):
+            found = await self._sql.read(
+                "SELECT file FROM blobs WHERE project_id = %s AND kind = %s AND key = %s", row
+            )
+            if not found:
+                return None
+            name: str | None = found[0][0]
+            if name is None:  # a row from before blobs were files, moved at the next open
+                return await super().get_blob(kind, key)
+            try:
+                return await self._in_thread(functools.partial(files.read, name))
+            except FileNotFoundError:
+                continue  # replaced since the row was read: read the row again
+        raise StorageError(f"blob {kind}/{key} keeps changing while it is read")
+
+    async def delete_blobs(self, kind: str, prefix: str) -> int:
+        if not self._blobs_in_files():
+            return await super().delete_blobs(kind, prefix)
+        deleted = await self._sql.write(
+            "DELETE FROM blobs WHERE project_id = %s AND kind = %s AND starts_with(key, %s) "
+            "RETURNING file",
+            [self._project, kind, prefix],
+        )
+        await self._in_thread(lambda: self._blob_files_of().remove(f for (f,) in deleted))
+        return len(deleted)
+
+    async def _blob_file_names(self, where: str, params: list[object]) -> list[str]:
+        if not self._blobs_in_files():
+            return []
+        found = await self._sql.read(
+            f"SELECT file FROM blobs WHERE project_id = %s AND file IS NOT NULL AND {where}",
+            [self._project, *params],
+        )
+        return [str(f) for (f,) in found]
+
+    def _move_blobs_to_files(self) -> None:
+        """At open: the bytes still in rows (an older layout, a restored backup) out to
+        files, then the files no row names (a crash between file and row) removed."""
+        files = self._blob_files_of()
+        inline = self._con.execute(
+            "SELECT project_id, kind, key FROM blobs WHERE file IS NULL"
+        ).fetchall()
+        for project, kind, key in inline:
+            ((data,),) = self._con.execute(
+                "SELECT data FROM blobs WHERE project_id = ? AND kind = ? AND key = ?",
+                [project, kind, key],
+            ).fetchall()
+            name = files.write(bytes(data))
+            self._con.execute(
+                "UPDATE blobs SET file = ?, data = ? WHERE project_id = ? AND kind = ? AND key = ?",
+                [name, b"", project, kind, key],
+            )
+        if inline:
+            logger.info("moved %d blobs out of the database into %s", len(inline), files.directory)
+            self._con.execute("CHECKPOINT")
+        named = {f for (f,) in self._con.execute("SELECT file FROM blobs").fetchall() if f}
+        files.sweep(named)
 
     async def ping(self) -> None:
         await self._run(lambda cur: cur.execute("SELECT 1").fetchall())
@@ -420,6 +523,10 @@ class DuckDBStorage(
 
     async def purge_model_data(self, model_id: str) -> None:
         await self._settled()
+        files = await self._blob_file_names(
+            "(key = %s OR starts_with(key, %s))", [model_id, model_id + BLOB_MODEL_SEPARATOR]
+        )
         await self._purge_model_rows(model_id)
+        await self._in_thread(lambda: self._blob_files_of().remove(files))
         if self._hot is not None:
             self._hot.forget(model_id)
