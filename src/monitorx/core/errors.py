@@ -11,6 +11,7 @@
     ├── Unauthorized         missing or bad credentials (HTTP 401)
     ├── Forbidden            a valid identity without the right (HTTP 403)
     ├── StorageError         the store failed; carries the driver error as __cause__
+    │   └── StorageUnavailable  the store cannot be reached now; retry later (HTTP 503)
     └── DeliveryError        a request to a remote peer failed (SDK transport, channels)
         └── ServerError      the peer answered with an error status
 
@@ -32,6 +33,7 @@ __all__ = [
     "PayloadTooLarge",
     "ServerError",
     "StorageError",
+    "StorageUnavailable",
     "Unauthorized",
     "UnsupportedMediaType",
     "ValidationError",
@@ -104,6 +106,12 @@ class Forbidden(MonitorXError):
 
 class StorageError(MonitorXError):
     """The storage backend failed; the driver's exception is the ``__cause__``."""
+
+
+class StorageUnavailable(StorageError):
+    """The storage server cannot be reached (down, restarting, the connection cut):
+    the same request may well succeed in a few seconds, so clients are told to
+    retry rather than that the request is wrong."""
 
 
 class DeliveryError(MonitorXError):
