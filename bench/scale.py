@@ -313,7 +313,7 @@ def groups_of(cluster: Cluster, postgres: list[int], redis: list[int]) -> dict[s
 
 def _is_postgres(pid: int) -> bool:
     try:
-        return psutil.Process(pid).name() == "postgres"
+        return bool(psutil.Process(pid).name() == "postgres")
     except psutil.Error:
         return False
 

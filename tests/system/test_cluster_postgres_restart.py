@@ -38,7 +38,7 @@ DOWN_FOR_S = 3.0
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnPostgres]:
+def database() -> Iterator[OwnPostgres]:
     with own_postgres() as postgres:
         yield postgres
 
@@ -144,7 +144,7 @@ def test_sdk_sending_through_a_database_restart_gets_every_metric_stored(
                     errors.append(exc)
                     return
                 assert result.accepted == len(batch)
-                sent.extend(m["request_id"] for m in batch)
+                sent.extend(str(m["request_id"]) for m in batch)
                 k += 1
 
     senders = [

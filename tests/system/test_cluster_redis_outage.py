@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ def test_redis_outage_degrades_health_but_not_ingest_or_queries(
                 stopped_at = time.monotonic()
                 for api in cluster.apis:
                     health = eventually(
-                        lambda api=api: _health(api),
+                        partial(_health, api),
                         lambda h: "healthy" not in _redis_checks(h).values(),
                         timeout_s=HEALTH_BOUND_S,
                         poll_s=0.2,
@@ -91,7 +92,7 @@ def test_redis_outage_degrades_health_but_not_ingest_or_queries(
                 started_at = time.monotonic()
                 for api in cluster.apis:
                     health = eventually(
-                        lambda api=api: _health(api),
+                        partial(_health, api),
                         lambda h: set(_redis_checks(h).values()) == {"healthy"},
                         timeout_s=HEALTH_BOUND_S,
                         poll_s=0.2,

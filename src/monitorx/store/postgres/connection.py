@@ -112,8 +112,10 @@ class PostgresPool:
     def error(self, what: str, exc: BaseException) -> StorageError:
         """The `StorageError` for a driver failure while doing ``what``:
         `StorageUnavailable` for an `OperationalError` (the server is down or
-        unreachable, the connection was cut, the pool had none to give)."""
-        kind = StorageUnavailable if isinstance(exc, psycopg.OperationalError) else StorageError
+        unreachable, the connection was cut, the pool had none to give) or an
+        `InterfaceError` (a connection found closed)."""
+        lost = isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+        kind = StorageUnavailable if lost else StorageError
         return kind(f"PostgreSQL {what} failed ({self.target.display}): {exc}")
 
     async def configure(self, conn: Connection) -> None:
