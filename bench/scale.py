@@ -188,15 +188,31 @@ def start_load(
 # ---- CPU and memory of the processes involved ----
 
 
+def _waited_s(pid: int) -> float:
+    """Seconds the threads of ``pid`` spent runnable but waiting for a CPU
+    (/proc/PID/task/*/schedstat, second field): what a busy machine costs a process
+    beyond the CPU time it got."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            total += int(stat.read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1e9
+
+
 class Sampler:
-    """Every ``every_s``, the CPU seconds and RSS of each process of each group
-    (``groups()`` gives group -> root pids; a root's children count with it)."""
+    """Every ``every_s``, the CPU seconds, the seconds waited for a CPU and the RSS
+    of each process of each group (group -> root pids; a root's children count
+    with it)."""
 
     def __init__(self, groups: dict[str, list[int]], every_s: float = 1.0) -> None:
         self.groups = groups
         self.every_s = every_s
-        self.first: dict[int, float] = {}
-        self.last: dict[int, tuple[str, float]] = {}
+        # pid -> (CPU s, waited s) at its first sample (0 for a process that
+        # started during the phase), and group, CPU s, waited s at its last.
+        self.first: dict[int, tuple[float, float]] = {}
+        self.last: dict[int, tuple[str, float, float]] = {}
         self.rss: list[tuple[float, dict[str, float]]] = []  # (t, group -> MiB of roots)
         self.machine_before = psutil.cpu_times()
         self.started = time.monotonic()
@@ -241,15 +257,26 @@ class Sampler:
                     except psutil.Error:
                         continue
                     total = times.user + times.system
-                    self.first.setdefault(member.pid, total if self._initial else 0.0)
-                    self.last[member.pid] = (group, total)
+                    waited = _waited_s(member.pid)
+                    self.first.setdefault(
+                        member.pid, (total, waited) if self._initial else (0.0, 0.0)
+                    )
+                    self.last[member.pid] = (group, total, waited)
         self.rss.append((time.monotonic() - self.started, rss))
 
     def cores(self) -> dict[str, float]:
         """CPU seconds per second of wall time, per group."""
+        return self._per_group(0)
+
+    def waiting(self) -> dict[str, float]:
+        """Seconds runnable but not running, per second of wall time, per group."""
+        return self._per_group(1)
+
+    def _per_group(self, field: int) -> dict[str, float]:
         used: dict[str, float] = {}
-        for pid, (group, total) in self.last.items():
-            used[group] = used.get(group, 0.0) + total - self.first.get(pid, 0.0)
+        for pid, (group, *last) in self.last.items():
+            first = self.first.get(pid, (0.0, 0.0))
+            used[group] = used.get(group, 0.0) + last[field] - first[field]
         return {g: used.get(g, 0.0) / self.seconds for g in self.groups}
 
 
@@ -352,6 +379,7 @@ def throughput_phase(
         "p50_ms": float(np.percentile(lat, 50)) if lat.size else 0.0,
         "p99_ms": float(np.percentile(lat, 99)) if lat.size else 0.0,
         "cores": {k: round(v, 2) for k, v in cores.items()},
+        "waiting_for_cpu": {k: round(v, 2) for k, v in sampler.waiting().items()},
         "machine_cores_busy": round(sampler.machine_cores, 2),
         "stored_rows": stored,
         "acknowledged_rows": acknowledged,
@@ -370,9 +398,17 @@ def throughput_phase(
         + f"; replicas together {replicas:.2f}; whole machine {sampler.machine_cores:.2f}"
         + f" of {psutil.cpu_count()}"
     )
+    waiting = sampler.waiting()
+    print(
+        "  waiting for a CPU (cores' worth): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in waiting.items() if k in cores)
+    )
     busiest = max(cores, key=lambda k: cores[k])
     if sampler.machine_cores > 0.9 * (psutil.cpu_count() or 1):
-        print(f"  limited by the machine's CPU (all cores busy; the largest share: {busiest})")
+        print(
+            f"  limited by the machine's CPU: all cores busy (the largest share: {busiest}); "
+            "a part that waits for a CPU as long as it runs is starved by the others"
+        )
     else:
         print("  the cores were not all busy: waits (I/O, locks, the client) limit it")
     if stored != acknowledged:
