@@ -113,11 +113,13 @@ async def _connection(
     interval_s: float,
     offset: int,
     figures: LoadFigures,
+    start_delay_s: float = 0.0,
 ) -> None:
     """Post ``requests`` cyclically until ``deadline``; with ``interval_s`` > 0, one
-    every ``interval_s`` (a fixed rate), else as fast as answers come."""
+    every ``interval_s`` (a fixed rate) from ``start_delay_s`` on, else as fast as
+    answers come."""
     reader, writer = await asyncio.open_connection(*address)
-    next_at = time.perf_counter()
+    next_at = time.perf_counter() + start_delay_s
     try:
         k = offset
         while time.perf_counter() < deadline:
@@ -159,10 +161,19 @@ def _load_in_child(
     async def main() -> None:
         started = time.perf_counter()
         deadline = started + seconds
+        # At a fixed rate the connections take turns, evenly spaced, not in bursts.
         await asyncio.gather(
             *(
-                _connection(addresses[c % len(addresses)], requests, deadline, interval_s, c, f)
-                for c, f in ((c, figures) for c in range(connections))
+                _connection(
+                    addresses[c % len(addresses)],
+                    requests,
+                    deadline,
+                    interval_s,
+                    c,
+                    figures,
+                    interval_s * c / connections,
+                )
+                for c in range(connections)
             )
         )
         figures.seconds = time.perf_counter() - started
