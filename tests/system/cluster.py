@@ -113,6 +113,12 @@ class Cluster:
         self.down.discard(i)
         return self.replicas[i]
 
+    def log(self, i: int, tail_chars: int = 4000) -> str:
+        """The end of replica ``i``'s stdout and stderr (``server.log``), for a
+        failing assertion's message."""
+        path = self.replicas[i].data_dir / "server.log"
+        return path.read_text(errors="replace")[-tail_chars:] if path.exists() else ""
+
     def close(self) -> None:
         for i, replica in enumerate(self.replicas):
             if i not in self.down:
