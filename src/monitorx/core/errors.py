@@ -11,7 +11,8 @@
     ├── Unauthorized         missing or bad credentials (HTTP 401)
     ├── Forbidden            a valid identity without the right (HTTP 403)
     ├── StorageError         the store failed; carries the driver error as __cause__
-    │   └── LeaseLost        a lease-guarded write from a holder whose lease ran out
+    │   ├── LeaseLost        a lease-guarded write from a holder whose lease ran out
+    │   └── StorageUnavailable  the store cannot be reached now; retry later (HTTP 503)
     └── DeliveryError        a request to a remote peer failed (SDK transport, channels)
         └── ServerError      the peer answered with an error status
 
@@ -34,6 +35,7 @@ __all__ = [
     "PayloadTooLarge",
     "ServerError",
     "StorageError",
+    "StorageUnavailable",
     "Unauthorized",
     "UnsupportedMediaType",
     "ValidationError",
@@ -111,6 +113,12 @@ class StorageError(MonitorXError):
 class LeaseLost(StorageError):
     """A write guarded by a lease came from a holder that no longer holds it (its
     lease ran out and another replica took it): nothing of the write is stored."""
+
+
+class StorageUnavailable(StorageError):
+    """The storage server cannot be reached (down, restarting, the connection cut):
+    the same request may well succeed in a few seconds, so clients are told to
+    retry rather than that the request is wrong."""
 
 
 class DeliveryError(MonitorXError):

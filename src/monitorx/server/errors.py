@@ -30,7 +30,7 @@ from monitorx.core import (
     UnsupportedMediaType,
     ValidationError,
 )
-from monitorx.core.errors import BadHeader
+from monitorx.core.errors import BadHeader, StorageUnavailable
 from monitorx.core.text import printable
 from monitorx.server.responses import JSONResponse
 
@@ -49,6 +49,9 @@ _STATUS: list[tuple[type[MonitorXError], int, str]] = [
     (Forbidden, 403, "forbidden"),
     (StorageError, 503, "storage_unavailable"),
 ]
+# The Retry-After of a 503 for a store that cannot be reached now (a restart, a
+# failover): the SDK and well-behaved clients wait this long, then send again.
+STORAGE_RETRY_AFTER_S = 2
 
 
 def problem(
@@ -79,7 +82,10 @@ def error_response(exc: MonitorXError, where: str = "") -> JSONResponse:
             if status >= 500:
                 logger.error("%s failed: %s", where, exc)
             errors = exc.errors if isinstance(exc, ValidationError) else None
-            return problem(status, code, str(exc), errors)
+            response = problem(status, code, str(exc), errors)
+            if isinstance(exc, StorageUnavailable):
+                response.headers["Retry-After"] = str(STORAGE_RETRY_AFTER_S)
+            return response
     logger.error("unexpected MonitorX error on %s", where, exc_info=exc)
     return problem(500, "internal_error", "internal error")
 

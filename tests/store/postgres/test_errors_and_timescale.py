@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -18,6 +18,7 @@ from monitorx.core import (
     FakeClock,
     StorageError,
 )
+from monitorx.core.errors import StorageUnavailable
 from monitorx.store import (
     MetricQuery,
 )
@@ -79,6 +80,16 @@ async def test_connections_the_server_dropped_are_replaced(
 async def _relay_to_postgres() -> AsyncIterator[tuple[int, Callable[[], None]]]:
     """A TCP relay to the test server: its port, and a function that takes the
     "server" down (drops every connection, refuses new ones)."""
+    async with _restartable_relay() as (port, go_down, _come_back):
+        yield port, go_down
+
+
+@asynccontextmanager
+async def _restartable_relay() -> AsyncIterator[
+    tuple[int, Callable[[], None], Callable[[], Awaitable[None]]]
+]:
+    """`_relay_to_postgres`, and a coroutine function that brings the "server" back
+    on the same port (a restarted database)."""
     target = urlsplit(POSTGRES_URL)
     writers: list[asyncio.StreamWriter] = []
 
@@ -94,18 +105,24 @@ async def _relay_to_postgres() -> AsyncIterator[tuple[int, Callable[[], None]]]:
         writers.extend((client_w, server_w))
         await asyncio.gather(pipe(client_r, server_w), pipe(server_r, client_w))
 
-    server = await asyncio.start_server(relay, "127.0.0.1", 0)
+    servers = [await asyncio.start_server(relay, "127.0.0.1", 0)]
+    port = servers[0].sockets[0].getsockname()[1]
 
     def go_down() -> None:
-        server.close()
+        servers[-1].close()
         for writer in writers:
             writer.transport.abort()
+        writers.clear()
+
+    async def come_back() -> None:
+        servers.append(await asyncio.start_server(relay, "127.0.0.1", port))
 
     try:
-        yield server.sockets[0].getsockname()[1], go_down
+        yield port, go_down, come_back
     finally:
         go_down()
-        await server.wait_closed()
+        for server in servers:
+            await server.wait_closed()
 
 
 async def test_a_server_that_goes_away_gives_storage_error(
@@ -128,8 +145,40 @@ async def test_a_server_that_goes_away_gives_storage_error(
                 store.query_metrics(MetricQuery(_day(-1), NOW, 10)),
                 store.list_models(),
             ):
-                with pytest.raises(StorageError):
+                # Unavailable, not just failed: the server tells clients to retry.
+                with pytest.raises(StorageUnavailable):
                     await asyncio.wait_for(call, timeout=10)
+        finally:
+            await store.close()
+
+
+async def test_a_server_that_comes_back_is_used_again_at_once(
+    url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an outage longer than psycopg_pool's first backoff steps, the store
+    serves again within a few seconds of the server's return, without reopening."""
+    monkeypatch.setattr(postgres_connection, "ACQUIRE_TIMEOUT_S", 1.0)
+    async with _restartable_relay() as (port, go_down, come_back):
+        relayed = urlsplit(url)._replace(netloc=f"postgres@127.0.0.1:{port}").geturl()
+        store = PostgresStorage(relayed, PROJECT, clock)
+        await store.open()
+        try:
+            go_down()
+            outage_ends = asyncio.get_running_loop().time() + 9
+            while asyncio.get_running_loop().time() < outage_ends:
+                with pytest.raises(StorageUnavailable):
+                    await asyncio.wait_for(store.ping(), timeout=10)
+                await asyncio.sleep(0.5)
+            await come_back()
+            back_at = asyncio.get_running_loop().time()
+            while True:
+                try:
+                    await store.write_metrics(_metrics([NOW - timedelta(minutes=1)]))
+                    break
+                except StorageUnavailable:
+                    assert asyncio.get_running_loop().time() - back_at < 4
+                    await asyncio.sleep(0.1)
+            assert len(await _stamps(store)) == 1
         finally:
             await store.close()
 
@@ -143,6 +192,7 @@ async def test_a_failed_statement_surfaces_as_storage_error(
         await store.active_alerts()
 
     assert isinstance(raised.value.__cause__, psycopg.errors.UndefinedTable)
+    assert not isinstance(raised.value, StorageUnavailable)  # retrying will not help
 
 
 # TimescaleDB ---------------------------------------------------------------------

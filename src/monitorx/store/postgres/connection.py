@@ -8,7 +8,16 @@ metric partitions) are UTC days.
 
 Connections run in autocommit: a read is one round trip, a multi-statement write
 opens an explicit transaction. Driver errors are translated to `StorageError` here,
-where they occur, so no psycopg exception crosses the store's boundary.
+where they occur, so no psycopg exception crosses the store's boundary; those that
+mean the server cannot be reached (down, restarting, the connection cut, no
+connection to be had) become `StorageUnavailable`, which clients are told to retry.
+
+A server that goes away and comes back (a restart, a failover) is used again
+without restarting MonitorX: the pool replaces dead connections, gives up on a
+connection attempt after `RECONNECT_GIVE_UP_S` instead of backing off for minutes,
+and opens a fresh one when the next query asks. While the server is known to be
+unreachable, queries wait `UNREACHABLE_WAIT_S` for a connection, not
+`ACQUIRE_TIMEOUT_S`, so that clients get their 503 promptly.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
 from monitorx.core import StorageError
+from monitorx.core.errors import StorageUnavailable
 
 logger = logging.getLogger("monitorx.store")
 
@@ -43,6 +53,13 @@ CONNECT_TIMEOUT_S = 10
 ACQUIRE_TIMEOUT_S = 10.0
 # A health check must answer quickly even when the server does not.
 PING_TIMEOUT_S = 5.0
+# psycopg_pool retries a failed connection attempt with exponential backoff for
+# `reconnect_timeout` (5 minutes by default): after an outage of T seconds its next
+# try may come T seconds late. Giving up early lets the next query that needs a
+# connection start a fresh attempt at once, so recovery takes about a second.
+RECONNECT_GIVE_UP_S = 2.0
+# How long a query waits for a connection while every attempt to connect fails.
+UNREACHABLE_WAIT_S = 2.0
 # libpq parameters for every connection; the application name (unless the URL sets
 # one) lets an operator find MonitorX's sessions in pg_stat_activity.
 _CONNECT_OPTIONS: dict[str, Any] = {
@@ -84,17 +101,26 @@ class PostgresPool:
         self._min_size = min_size
         self._max_size = max_size
         self._pool: AsyncConnectionPool[Connection] | None = None
+        # Set when the pool gave up connecting; cleared by the next connection made
+        # and by the next query that succeeds.
+        self._unreachable = False
 
     @property
     def schema(self) -> str:
         return self.target.schema
 
     def error(self, what: str, exc: BaseException) -> StorageError:
-        """The `StorageError` for a driver failure while doing ``what``."""
-        return StorageError(f"PostgreSQL {what} failed ({self.target.display}): {exc}")
+        """The `StorageError` for a driver failure while doing ``what``:
+        `StorageUnavailable` for an `OperationalError` (the server is down or
+        unreachable, the connection was cut, the pool had none to give) or an
+        `InterfaceError` (a connection found closed)."""
+        lost = isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+        kind = StorageUnavailable if lost else StorageError
+        return kind(f"PostgreSQL {what} failed ({self.target.display}): {exc}")
 
     async def configure(self, conn: Connection) -> None:
         """Pin a new connection to our schema and to UTC (the pool runs this on each)."""
+        self._unreachable = False
         await conn.execute(
             sql.SQL("SET search_path TO {}; SET TimeZone TO 'UTC'").format(
                 sql.Identifier(self.schema)
@@ -132,6 +158,8 @@ class PostgresPool:
             # (restart, failover) is replaced instead of failing the caller's query.
             check=AsyncConnectionPool.check_connection,
             timeout=ACQUIRE_TIMEOUT_S,
+            reconnect_timeout=RECONNECT_GIVE_UP_S,
+            reconnect_failed=self._gave_up_connecting,
             name="monitorx",
             open=False,
         )
@@ -141,6 +169,9 @@ class PostgresPool:
             await pool.close()
             raise self.error("connection pool start", exc) from exc
         self._pool = pool
+
+    def _gave_up_connecting(self, pool: AsyncConnectionPool[Connection]) -> None:
+        self._unreachable = True
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
@@ -154,9 +185,12 @@ class PostgresPool:
         pool = self._pool
         if pool is None:
             raise StorageError("storage is not open")
+        if self._unreachable:
+            wait_s = min(wait_s or ACQUIRE_TIMEOUT_S, UNREACHABLE_WAIT_S)
         try:
             async with pool.connection(wait_s) as conn:
                 yield conn
+            self._unreachable = False
         except psycopg.Error as exc:
             raise self.error("query", exc) from exc
 
