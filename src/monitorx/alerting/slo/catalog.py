@@ -40,14 +40,16 @@ class SLOCatalog:
         return self._evaluator
 
     async def load(self) -> None:
-        """Read the stored SLOs; one that no longer parses is logged and skipped."""
-        slos: dict[str, SLO] = {}
-        for key, body in await self._storage.list_documents(SLO_DOCUMENT_KIND):
-            try:
-                slos[key] = SLO.from_json(body)
-            except (ValidationError, ValueError) as exc:  # ValueError: not JSON at all
-                logger.error("stored SLO %r is not valid and is skipped: %s", key, exc)
+        """Read the stored SLOs (at start-up, and again when another replica changed
+        them); one that no longer parses is logged and skipped."""
+        # Under the lock: a change made here meanwhile is not undone by an older read.
         async with self._lock:
+            slos: dict[str, SLO] = {}
+            for key, body in await self._storage.list_documents(SLO_DOCUMENT_KIND):
+                try:
+                    slos[key] = SLO.from_json(body)
+                except (ValidationError, ValueError) as exc:  # ValueError: not JSON at all
+                    logger.error("stored SLO %r is not valid and is skipped: %s", key, exc)
             self._slos = slos
             self._evaluator.set_slos(slos.values())
 

@@ -276,6 +276,10 @@ class DuckDBStorage(
     async def ping(self) -> None:
         await self._run(lambda cur: cur.execute("SELECT 1").fetchall())
 
+    def config_changes(self) -> None:
+        """None: DuckDB lets one process open the file, so nobody else changes it."""
+        return None
+
     # Inference metrics -------------------------------------------------------------
 
     async def write_metrics(self, batch: pa.Table | MetricColumns) -> None:
