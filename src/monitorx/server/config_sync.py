@@ -33,6 +33,8 @@ logger = logging.getLogger("monitorx.server")
 
 COALESCE_S = 0.05
 """How long a change waits for the rest of its burst before the reload starts."""
+FIRST_CONNECTION_WAIT_S = 10.0
+"""How long start-up waits for the listener to connect (it goes on listening after)."""
 
 ReloadProjects = Callable[[frozenset[str] | None], Awaitable[None]]
 """Read the configuration of these projects again (None: of every project)."""
@@ -57,6 +59,7 @@ class ConfigSync:
         self._pending: set[str] = set()
         self._everything = False
         self._wake = asyncio.Event()
+        self._heard_first = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.reloads = 0
         """Reloads done (a full one or of some projects)."""
@@ -76,10 +79,20 @@ class ConfigSync:
         return self._changes.connected
 
     async def start(self) -> None:
+        """Start listening, and wait (a while) until changes are heard: a server
+        that says it is up hears the changes made from then on."""
         self._tasks = [
             asyncio.create_task(self._hear(), name="monitorx-config-listener"),
             asyncio.create_task(self._apply(), name="monitorx-config-reload"),
         ]
+        try:
+            await asyncio.wait_for(self._heard_first.wait(), FIRST_CONNECTION_WAIT_S)
+        except TimeoutError:
+            logger.warning(
+                "not listening for configuration changes yet; those of other replicas "
+                "take effect within %g s until the listener connects",
+                self._full_reload_s,
+            )
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
@@ -119,6 +132,7 @@ class ConfigSync:
             async for change in listener:
                 if change.everything:
                     self._everything = True
+                    self._heard_first.set()
                 self._pending |= change.projects
                 self._wake.set()
         finally:

@@ -15,11 +15,14 @@ has no such stream: `Storage.config_changes` returns None.
 
 from __future__ import annotations
 
-__all__ = ["ConfigChange", "ConfigChanges"]
+__all__ = ["ConfigChange", "ConfigChanges", "in_held_order"]
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +46,11 @@ class ConfigChanges(Protocol):
         """The changes, for as long as the caller iterates: an `everything` change
         first, and again after every reconnection; never ends on its own (a lost
         connection is retried with backoff)."""
+
+
+def in_held_order(held: Mapping[K, V], found: Mapping[K, V]) -> dict[K, V]:
+    """What a reload ``found``, in the order already ``held`` (then the new ones in
+    the order found): the store orders by creation time, and things created in the
+    same instant would otherwise change places at every reload."""
+    kept = {key: found[key] for key in held if key in found}
+    return kept | {key: value for key, value in found.items() if key not in kept}

@@ -38,6 +38,7 @@ from monitorx.alerting.notify.routing import Route
 from monitorx.alerting.notify.silences import Silence, SilenceState
 from monitorx.core import Clock, Conflict, NotFound, ValidationError
 from monitorx.store import DocumentStore
+from monitorx.store.config_changes import in_held_order
 from monitorx.store.secret_keys import SecretKeyRing, SecretUnreadable
 
 ROUTE, SILENCE = "route", "silence"
@@ -96,8 +97,8 @@ class AlertingConfig:
                 silence = silence_from_stored(json.loads(body))
                 silences[silence.id] = silence
             # In place: the dispatcher and the delivery queue hold these mappings.
-            _replace(self.routes, routes)
-            _replace(self.silences, silences)
+            _replace(self.routes, in_held_order(self.routes, routes))
+            _replace(self.silences, in_held_order(self.silences, silences))
             self._changed()
 
     # Channels ------------------------------------------------------------------------

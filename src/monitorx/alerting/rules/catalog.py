@@ -20,6 +20,7 @@ from monitorx.alerting.rules.definition import RuleRecord, RuleSource
 from monitorx.alerting.rules.evaluation import RuleEvaluator
 from monitorx.core import Conflict, NotFound, ValidationError
 from monitorx.store import DocumentStore
+from monitorx.store.config_changes import in_held_order
 
 logger = logging.getLogger("monitorx.alerting.rules")
 
@@ -66,7 +67,7 @@ class RuleCatalog:
         state of each rule that stays as it was; the rules file is not applied again
         (the replica that started with it stored its rules)."""
         async with self._lock:
-            self._rules = await self._stored()
+            self._rules = in_held_order(self._rules, await self._stored())
             await self._evaluator.set_rules(self._rules.values())
 
     async def _stored(self) -> dict[str, RuleRecord]:

@@ -17,6 +17,7 @@ from monitorx.alerting.slo.evaluation import SLOEvaluator
 from monitorx.alerting.slo.objective import SLO, check_within_retention
 from monitorx.core import Conflict, ValidationError
 from monitorx.store import DocumentStore
+from monitorx.store.config_changes import in_held_order
 
 logger = logging.getLogger("monitorx.alerting.slo.objective")
 
@@ -50,7 +51,7 @@ class SLOCatalog:
                     slos[key] = SLO.from_json(body)
                 except (ValidationError, ValueError) as exc:  # ValueError: not JSON at all
                     logger.error("stored SLO %r is not valid and is skipped: %s", key, exc)
-            self._slos = slos
+            self._slos = in_held_order(self._slos, slos)
             self._evaluator.set_slos(slos.values())
 
     def get(self, slo_id: str) -> SLO | None:

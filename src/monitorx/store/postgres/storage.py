@@ -28,8 +28,8 @@ import pyarrow as pa
 
 from monitorx.core import Clock, MetricColumns, SystemClock
 from monitorx.store.group_commit import GroupCommit
-from monitorx.store.postgres.config_listener import PostgresConfigListener
 from monitorx.store.metric_batch import metric_table
+from monitorx.store.postgres.config_listener import PostgresConfigListener
 from monitorx.store.postgres.connection import PostgresPool
 from monitorx.store.postgres.copy import batch_days, copy_metrics_in
 from monitorx.store.postgres.lifecycle import LifecycleQueries
