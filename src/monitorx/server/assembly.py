@@ -314,6 +314,11 @@ def _config_sync(
             # The keys of every project are one table in memory (`KeyRing`).
             await shared.keyring.load()
         finally:
+            if changed is None:
+                # Everything: the projects started here, and those made elsewhere
+                # meanwhile (as at start-up: `start_known_projects`).
+                known = shared.keyring.projects() | await store.stored_projects()
+                changed = frozenset(projects.projects()) | known
             await projects.reload(changed)
 
     sync.attach(reload)

@@ -52,7 +52,7 @@ class SLOCatalog:
                 except (ValidationError, ValueError) as exc:  # ValueError: not JSON at all
                     logger.error("stored SLO %r is not valid and is skipped: %s", key, exc)
             self._slos = in_held_order(self._slos, slos)
-            self._evaluator.set_slos(slos.values())
+            self._evaluator.set_slos(self._slos.values())
 
     def get(self, slo_id: str) -> SLO | None:
         return self._slos.get(slo_id)
