@@ -180,6 +180,56 @@ def test_a_key_made_on_one_replica_works_on_the_other_and_stops_there_when_revok
         assert time.monotonic() - revoked < 2.0
 
 
+# What one replica makes and then deletes, and where the other shows it.
+MADE_ELSEWHERE = [
+    (
+        "/rules",
+        "/rules/p95",
+        {
+            "id": "p95",
+            "metric": "latency",
+            "aggregation": "p95",
+            "window": "1m",
+            "op": ">",
+            "threshold": 250,
+        },
+    ),
+    (
+        "/slos",
+        "/slos/fraud-availability",
+        {
+            "id": "fraud-availability",
+            "model_id": "fraud-v3",
+            "objective": "availability",
+            "target": 0.999,
+            "window": "7d",
+        },
+    ),
+    (None, "/threshold-profiles/tabular/prod", {"thresholds": {"latency_ms": 100}}),
+    (None, "/routes/ops", {"id": "ops", "channels": ["hook"]}),
+    (None, "/channels/hook", {"type": "webhook", "config": {"url": "http://127.0.0.1:9/h"}}),
+]
+
+
+def test_what_one_replica_makes_and_deletes_appears_and_goes_on_the_other(
+    tmp_path: Path, pg_url: str
+) -> None:
+    with ExitStack() as stack:
+        a, b = _replicas(stack, tmp_path, pg_url)
+        api_a, api_b = _client(stack, a), _client(stack, b)
+        wait_until(lambda: _listening(a) and _listening(b))
+        # Channels before the routes that name them.
+        for collection, item, body in reversed(MADE_ELSEWHERE):
+            made = api_a.post(collection, json=body) if collection else api_a.put(item, json=body)
+            assert made.status_code == 201, made.text
+        for _, item, _ in MADE_ELSEWHERE:
+            wait_until(lambda item=item: api_b.get(item).status_code == 200, timeout=2)
+        for _, item, _ in MADE_ELSEWHERE:
+            assert api_a.delete(item).status_code in (200, 204), item
+        for _, item, _ in MADE_ELSEWHERE:
+            wait_until(lambda item=item: api_b.get(item).status_code == 404, timeout=2)
+
+
 def _terminate_listeners(schema: str) -> int:
     """End the sessions that listen for ``schema``'s configuration changes, as a
     server restart or a failover would; how many there were."""
