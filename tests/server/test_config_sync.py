@@ -230,6 +230,20 @@ def test_what_one_replica_makes_and_deletes_appears_and_goes_on_the_other(
             wait_until(lambda item=item: api_b.get(item).status_code == 404, timeout=2)
 
 
+def test_a_project_made_on_one_replica_starts_on_the_other(tmp_path: Path, pg_url: str) -> None:
+    with ExitStack() as stack:
+        a, b = _replicas(stack, tmp_path, pg_url)
+        api_a = _client(stack, a)
+        wait_until(lambda: _listening(a) and _listening(b))
+        assert b.app.state.projects.started("team-b") is None
+        body = {"model_type": "tabular", "thresholds": {"latency_ms": 100.0}}
+        made = api_a.put("/models/m", json=body, headers={"X-MonitorX-Project": "team-b"})
+        assert made.status_code == 201, made.text
+        # Its background work (alert timers, notifications) runs there too, from now on.
+        wait_until(lambda: b.app.state.projects.started("team-b") is not None, timeout=2)
+        assert b.app.state.projects.started("team-b").registry.get("m") is not None
+
+
 def _terminate_listeners(schema: str) -> int:
     """End the sessions that listen for ``schema``'s configuration changes, as a
     server restart or a failover would; how many there were."""

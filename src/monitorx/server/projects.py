@@ -150,7 +150,10 @@ class ProjectDirectory:
             steps = self._reloads.get(project)
             if steps is None:
                 if not self._closed:
-                    await self.get(project)
+                    try:
+                        await self.get(project)
+                    except Exception as exc:  # logged by `get`; the others go on
+                        failed.append(f"{project}: {exc}")
                 continue
             # Side by side: one step waiting for a lock (rules being evaluated)
             # holds up none of the others.
