@@ -6,7 +6,8 @@ checked with one lookup, and names its project; each project's `KeyRing` (a view
 `for_project`) creates, lists and revokes that project's keys alone. A key
 created or revoked through this server counts from the next request, and those
 created or revoked elsewhere (the CLI on a PostgreSQL store, another replica)
-once `load` runs again (scheduled every few seconds).
+once `load` runs again: every few seconds, and within a second on PostgreSQL,
+which tells of every change (`server.config_sync`).
 """
 
 from __future__ import annotations
