@@ -45,6 +45,8 @@ DOCUMENT_KIND = "concept_drift"
 # Batches waiting to be fed at most; past it new batches are dropped (and counted),
 # so that a slow detector (KSWIN: ~1 ms a point) cannot make memory grow with traffic.
 MAX_QUEUED_BATCHES = 256
+# Reads `reload` makes at most while changes made here keep overtaking it.
+RELOAD_TRIES = 3
 _DETECTOR_WORDS = {
     DriftDetectorName.ADWIN: "ADWIN",
     DriftDetectorName.DDM: "DDM",
@@ -106,6 +108,7 @@ class ConceptDriftFeed:
         self._queue: asyncio.Queue[pa.Table | MetricColumns] = asyncio.Queue(MAX_QUEUED_BATCHES)
         self._task: asyncio.Task[None] | None = None
         self.batches_dropped = 0
+        self._writes = 0  # configs changed here, for `reload`
 
     async def load(self) -> None:
         """Start a monitor for every stored config."""
@@ -116,6 +119,29 @@ class ConceptDriftFeed:
                 logger.exception("stored concept-drift config of %s is unreadable", model_id)
                 continue
             self._start_monitor(model_id, config)
+
+    async def reload(self) -> None:
+        """Follow the stored configs again (another replica changed them): a model
+        whose config is unchanged keeps its monitor and what it detected; a new or
+        changed config starts its monitor afresh; a removed one stops."""
+        # A change made here while the store was read may be missing from the read.
+        for _ in range(RELOAD_TRIES):
+            writes = self._writes
+            stored: dict[str, ConceptDriftConfig] = {}
+            for model_id, body in await self._storage.list_documents(DOCUMENT_KIND):
+                try:
+                    stored[model_id] = parse_concept_drift_config(orjson.loads(body))
+                except Exception:
+                    logger.exception("stored concept-drift config of %s is unreadable", model_id)
+            if writes == self._writes:
+                break
+        for model_id in set(self._monitors) - set(stored):
+            self._monitors.pop(model_id, None)
+            self._detections.pop(model_id, None)
+        for model_id, config in stored.items():
+            monitor = self._monitors.get(model_id)
+            if monitor is None or monitor.config != config:
+                self._start_monitor(model_id, config)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="monitorx-concept-drift")
@@ -153,13 +179,16 @@ class ConceptDriftFeed:
             DOCUMENT_KIND, model_id, orjson.dumps(config.to_dict()).decode()
         )
         self._start_monitor(model_id, config)
+        self._writes += 1
         return created
 
     async def remove(self, model_id: str) -> bool:
         """Stop monitoring a model; True when it was configured."""
+        deleted = await self._storage.delete_document(DOCUMENT_KIND, model_id)
         self._monitors.pop(model_id, None)
         self._detections.pop(model_id, None)
-        return await self._storage.delete_document(DOCUMENT_KIND, model_id)
+        self._writes += 1
+        return deleted
 
     def status(self, model_id: str) -> ConceptDriftStatus | None:
         monitor = self._monitors.get(model_id)

@@ -47,16 +47,21 @@ class ModelDocuments(Generic[T]):
         return self._kind
 
     async def load(self) -> None:
-        """Read every stored document; one that no longer parses is logged and skipped."""
-        items: dict[str, T] = {}
-        for key, body in await self._storage.list_documents(self._kind):
-            try:
-                items[key] = self._parse(orjson.loads(body))
-            except (ValidationError, ValueError) as exc:
-                logger.error(
-                    "stored %s of model %r is not valid and is skipped: %s", self._kind, key, exc
-                )
+        """Read every stored document (at start-up, and again when another replica
+        changed them); one that no longer parses is logged and skipped."""
+        # Under the lock: a change made here meanwhile is not undone by an older read.
         async with self._lock:
+            items: dict[str, T] = {}
+            for key, body in await self._storage.list_documents(self._kind):
+                try:
+                    items[key] = self._parse(orjson.loads(body))
+                except (ValidationError, ValueError) as exc:
+                    logger.error(
+                        "stored %s of model %r is not valid and is skipped: %s",
+                        self._kind,
+                        key,
+                        exc,
+                    )
             self._items = items
 
     def get(self, model_id: str) -> T | None:

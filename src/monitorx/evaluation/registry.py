@@ -8,6 +8,9 @@ from monitorx.alerting.profiles.catalog import ThresholdProfileCatalog
 from monitorx.core import ModelConfig, Thresholds
 from monitorx.store import RegistryStore
 
+# Reads `load` makes at most while changes made here keep overtaking it.
+RELOAD_TRIES = 3
+
 
 class ModelRegistry:
     """Registered models; reads are served from memory, writes go to the store first."""
@@ -23,10 +26,20 @@ class ModelRegistry:
         self._changes = 0
         self._merged: dict[str, Thresholds] = {}
         self._merged_at: tuple[int, int] | None = None
+        self._writes = 0  # saves and deletes made here, for `load`
 
     async def load(self) -> None:
-        self._models = {m.id: m for m in await self._storage.list_models()}
-        self._changes += 1
+        """Read the registered models (at start-up, and again when another replica
+        changed them)."""
+        # A save made here while the store was read may be missing from the read.
+        for _ in range(RELOAD_TRIES):
+            writes = self._writes
+            models = {m.id: m for m in await self._storage.list_models()}
+            if writes == self._writes:
+                break
+        if models != self._models:
+            self._models = models
+            self._changes += 1
 
     def get(self, model_id: str) -> ModelConfig | None:
         return self._models.get(model_id)
@@ -50,11 +63,13 @@ class ModelRegistry:
     async def save(self, model: ModelConfig) -> bool:
         created = await self._storage.save_model(model)
         self._models[model.id] = model
+        self._writes += 1
         self._changes += 1
         return created
 
     async def delete(self, model_id: str) -> bool:
         deleted = await self._storage.delete_model(model_id)
         self._models.pop(model_id, None)
+        self._writes += 1
         self._changes += 1
         return deleted

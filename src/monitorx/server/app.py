@@ -121,6 +121,7 @@ def create_app(
     )
     app.state.services = parts.services
     app.state.projects = parts.projects
+    app.state.config_sync = parts.config_sync
     install_error_handlers(app)
     # Every route of the API and of the standard ways in is authorized in one place,
     # from the table of server/permissions.py (public routes pass through).

@@ -16,7 +16,7 @@ __all__ = ["Assembly", "assemble", "assemble_project"]
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import httpx
@@ -51,6 +51,7 @@ from monitorx.ingest.service import IngestService
 from monitorx.records.store import RecordStore
 from monitorx.server.audit_trail import AuditTrail
 from monitorx.server.cluster import ClusterRoles
+from monitorx.server.config_sync import ConfigSync
 from monitorx.server.deps import Services
 from monitorx.server.jobs import schedule_jobs
 from monitorx.server.keys import KEYS_RELOAD_S
@@ -88,6 +89,11 @@ class Assembly:
     shutdown: list[Step]
     projects: ProjectDirectory | None = None
     """Every project's services (on the process's assembly; None on a project's)."""
+    reload: list[Step] = field(default_factory=list)
+    """What reads the project's configuration again, once another process changed it."""
+    config_sync: ConfigSync | None = None
+    """What applies the configuration changes of other processes (on the process's
+    assembly, over a store that tells of them; else None)."""
 
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
@@ -245,6 +251,7 @@ def assemble(
         lambda project: assemble_project(
             settings, store.for_project(project), clock, secret_keys, shared
         ),
+        own.reload,
     )
     shared.tokens.attach(lambda project: _started_tokens(projects, project))
     # Keys created or revoked by another process (the CLI, a replica), of any project.
@@ -275,12 +282,46 @@ def assemble(
     ]
     if rate_limits is not None:
         shutdown.append(rate_limits.close)
+    config_sync = _config_sync(settings, store, clock, shared, projects)
+    if config_sync is not None:
+        startup.append(config_sync.start)
+        shutdown.insert(0, config_sync.stop)
     otlp_grpc = _otlp_grpc(settings, services, projects)
     if otlp_grpc is not None:
         # Listens once everything it writes through is up; stops taking calls first.
         startup.append(otlp_grpc[0])
         shutdown.insert(0, otlp_grpc[1])
-    return Assembly(services, startup, shutdown, projects)
+    return Assembly(services, startup, shutdown, projects, config_sync=config_sync)
+
+
+def _config_sync(
+    settings: Settings,
+    store: Storage,
+    clock: Clock,
+    shared: SharedParts,
+    projects: ProjectDirectory,
+) -> ConfigSync | None:
+    """Configuration changes made through other processes, applied here, when the
+    store tells of them (PostgreSQL; a DuckDB file has no other process)."""
+    changes = store.config_changes()
+    if changes is None:
+        return None
+    sync = ConfigSync(changes, clock, settings.config_reload_s)
+
+    async def reload(changed: frozenset[str] | None) -> None:
+        try:
+            # The keys of every project are one table in memory (`KeyRing`).
+            await shared.keyring.load()
+        finally:
+            if changed is None:
+                # Everything: the projects started here, and those made elsewhere
+                # meanwhile (as at start-up: `start_known_projects`).
+                known = shared.keyring.projects() | await store.stored_projects()
+                changed = frozenset(projects.projects()) | known
+            await projects.reload(changed)
+
+    sync.attach(reload)
+    return sync
 
 
 def assemble_project(
@@ -450,4 +491,17 @@ def assemble_project(
         notifier.stop,
         store.close,
     ]
-    return Assembly(services, startup, shutdown)
+    # Each replaces what it held with what is stored, keeping the state of what
+    # stayed the same (alerts are the engine's, and are not read here).
+    reload: list[Step] = [
+        users.load,
+        registry.load,
+        profiles.load,
+        slos.load,
+        quality.load,
+        drift_runs.load,
+        _load_alerting(notifier.config),
+        rules.reload,
+        concept_drift.reload,
+    ]
+    return Assembly(services, startup, shutdown, reload=reload)

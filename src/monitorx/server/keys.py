@@ -6,7 +6,8 @@ checked with one lookup, and names its project; each project's `KeyRing` (a view
 `for_project`) creates, lists and revokes that project's keys alone. A key
 created or revoked through this server counts from the next request, and those
 created or revoked elsewhere (the CLI on a PostgreSQL store, another replica)
-once `load` runs again (scheduled every few seconds).
+once `load` runs again: every few seconds, and within a second on PostgreSQL,
+which tells of every change (`server.config_sync`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,17 @@ from monitorx.store import KeyStore
 MAX_KEY_NAME = 128
 KEYS_RELOAD_S = 5.0
 """How often the keys are read again from the store."""
+# Reads `load` makes at most while changes made here keep overtaking it.
+RELOAD_TRIES = 3
+
+
+class _LiveKeys:
+    """The live keys of every project by hash, shared by one process's key rings,
+    and how many changes those rings made to them (for `KeyRing.load`)."""
+
+    def __init__(self) -> None:
+        self.by_hash: dict[str, ApiKeyRecord] = {}
+        self.writes = 0
 
 
 class KeyRing:
@@ -29,27 +41,31 @@ class KeyRing:
         store: KeyStore,
         clock: Clock,
         project: str,
-        live: dict[str, ApiKeyRecord] | None = None,
+        live: _LiveKeys | None = None,
     ) -> None:
-        """``store``: a store of ``project``; ``live``: the table of live keys that
-        the key rings of one process share (`for_project`)."""
+        """``store``: a store of ``project``; ``live``: the live keys that the key
+        rings of one process share (`for_project`)."""
         self._store = store
         self._clock = clock
         self.project = project
-        self._live: dict[str, ApiKeyRecord] = {} if live is None else live
+        self._shared = _LiveKeys() if live is None else live
+        self._live = self._shared.by_hash
 
     def for_project(self, project: str, store: KeyStore) -> KeyRing:
         """The key ring of ``project`` (``store`` is its store), sharing this one's
         live keys: a key created or revoked there counts here at once."""
-        return KeyRing(store, self._clock, project, self._live)
+        return KeyRing(store, self._clock, project, self._shared)
 
     async def load(self) -> None:
         """Read the live keys of every project from the store."""
-        found = {
-            key_hash: record
-            for record, key_hash in await self._store.all_keys()
-            if record.revoked_at is None
-        }
+        # A key created or revoked here while the store was read may be missing
+        # from the read, or still in it.
+        for _ in range(RELOAD_TRIES):
+            writes = self._shared.writes
+            stored = await self._store.all_keys()
+            if writes == self._shared.writes:
+                break
+        found = {key_hash: record for record, key_hash in stored if record.revoked_at is None}
         self._live.clear()
         self._live.update(found)
 
@@ -71,6 +87,7 @@ class KeyRing:
         record = ApiKeyRecord(key_id, self.project, role, name, self._clock.now())
         await self._store.save_key(record, hash_key(key))
         self._live[hash_key(key)] = record
+        self._shared.writes += 1
         return record, key
 
     async def list(self) -> list[ApiKeyRecord]:
@@ -86,3 +103,4 @@ class KeyRing:
             h for h, r in self._live.items() if r.id == key_id and r.project == self.project
         ]:
             del self._live[key_hash]
+        self._shared.writes += 1

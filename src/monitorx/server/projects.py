@@ -19,7 +19,7 @@ __all__ = ["PROJECT_HEADER", "ProjectDirectory", "project_of"]
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from starlette.requests import HTTPConnection
@@ -53,6 +53,9 @@ class ProjectParts(Protocol):
     @property
     def shutdown(self) -> list[Callable[[], Awaitable[object]]]: ...
 
+    @property
+    def reload(self) -> list[Callable[[], Awaitable[object]]]: ...
+
 
 def project_of(auth: Authenticator, principal: Principal | None, headers: Mapping[str, str]) -> str:
     """The project a caller acts in. With auth on, its credential's (the server's
@@ -74,10 +77,18 @@ class ProjectDirectory:
     """Every project's services: the server's own, given; the others built on first
     use, started, and stopped by `close`."""
 
-    def __init__(self, own: str, services: Services, build: Callable[[str], ProjectParts]) -> None:
+    def __init__(
+        self,
+        own: str,
+        services: Services,
+        build: Callable[[str], ProjectParts],
+        own_reload: Sequence[Callable[[], Awaitable[object]]] = (),
+    ) -> None:
+        """``own_reload``: the steps that read the own project's configuration again."""
         self.own = own
         self._services: dict[str, Services] = {own: services}
         self._shutdowns: dict[str, list[Callable[[], Awaitable[object]]]] = {}
+        self._reloads: dict[str, Sequence[Callable[[], Awaitable[object]]]] = {own: own_reload}
         self._build = build
         self._building: dict[str, asyncio.Lock] = {}
         self._closed = False
@@ -117,6 +128,7 @@ class ProjectDirectory:
                 raise
             self._services[project] = parts.services
             self._shutdowns[project] = parts.shutdown
+            self._reloads[project] = parts.reload
             logger.info("serving project %s", project)
             return parts.services
 
@@ -126,6 +138,35 @@ class ProjectDirectory:
         for project in sorted(set(projects)):
             await self.get(project)
 
+    async def reload(self, projects: Iterable[str] | None = None) -> None:
+        """Read the configuration of ``projects`` (None: of every started one) again,
+        because another process changed it; a project not started here is started
+        (it reads its configuration as it starts, and its background work runs here
+        as on the replica where it was made). `StorageError` naming the steps that
+        failed, after every other step ran."""
+        names = sorted(self._services if projects is None else set(projects))
+        failed: list[str] = []
+        for project in names:
+            steps = self._reloads.get(project)
+            if steps is None:
+                if not self._closed:
+                    try:
+                        await self.get(project)
+                    except Exception as exc:  # logged by `get`; the others go on
+                        failed.append(f"{project}: {exc}")
+                continue
+            # Side by side: one step waiting for a lock (rules being evaluated)
+            # holds up none of the others.
+            outcomes = await asyncio.gather(*(step() for step in steps), return_exceptions=True)
+            for step, outcome in zip(steps, outcomes, strict=True):
+                if isinstance(outcome, Exception):
+                    logger.error("reloading project %s: %s failed", project, step, exc_info=outcome)
+                    failed.append(f"{project}: {outcome}")
+                elif isinstance(outcome, BaseException):
+                    raise outcome
+        if failed:
+            raise StorageError("; ".join(failed))
+
     async def close(self) -> None:
         """Stop every project built here but the server's own (its assembly stops
         it, after these: they share its store)."""
@@ -133,6 +174,7 @@ class ProjectDirectory:
         for project in reversed(list(self._shutdowns)):
             await _run_all(self._shutdowns.pop(project), project)
             self._services.pop(project, None)
+            self._reloads.pop(project, None)
 
     async def of_request(self, conn: HTTPConnection) -> Services:
         """The services of the project ``conn`` acts in (`project_of`), kept in its

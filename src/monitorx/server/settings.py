@@ -269,6 +269,14 @@ class Settings(BaseSettings):
         description="An alert resolves after its condition stays clear so long.",
     )
     alert_tick_s: float = Field(default=1.0, gt=0, description="How often alerts are re-evaluated.")
+    config_reload_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="On PostgreSQL, how often every replica reads all configuration "
+        "again, whatever it heard of changes (those arrive within a second through "
+        "LISTEN/NOTIFY; this is the safety net for a notification lost while the "
+        "listener reconnected).",
+    )
     slo_eval_interval_s: float = Field(
         default=30.0, gt=0, description="How often SLO burn rates are evaluated."
     )

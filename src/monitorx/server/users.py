@@ -29,6 +29,8 @@ from monitorx.store.secret_keys import SecretKeyRing
 
 USERS_RELOAD_S = 5.0
 """How often the live users are read again from the store."""
+# Reads `load` makes at most while changes made here keep overtaking it.
+RELOAD_TRIES = 3
 
 # Argon2id at OWASP's floor (m = 19 MiB, t = 2, p = 1; Password Storage Cheat
 # Sheet): about 25 ms a login on one core, where the library's default profile
@@ -72,10 +74,18 @@ class UserDirectory:
         self.project = project
         self._secret_keys = secret_keys
         self._live: dict[str, UserRecord] = {}
+        self._writes = 0  # changes of `_live` made here, for `load`
 
     async def load(self) -> None:
-        """Read the project's live (not disabled) users from the store."""
-        self._live = {u.id: u for u in await self._store.list_users() if u.disabled_at is None}
+        """Read the project's live (not disabled) users from the store: at start-up,
+        and again when another process (a replica, the CLI) changed them."""
+        # A change made here while the store was read may be missing from the read.
+        for _ in range(RELOAD_TRIES):
+            writes = self._writes
+            users = await self._store.list_users()
+            if writes == self._writes:
+                break
+        self._live = {u.id: u for u in users if u.disabled_at is None}
 
     def live(self, user_id: str) -> UserRecord | None:
         """The user of that id when it exists and is not disabled."""
@@ -93,6 +103,7 @@ class UserDirectory:
         )
         await self._store.save_user(record, password_hash)
         self._live[record.id] = record
+        self._writes += 1
         return record
 
     async def provision(self, username: str, role: Role) -> UserRecord:
@@ -114,6 +125,7 @@ class UserDirectory:
         )
         await self._store.save_user(record, NO_PASSWORD)
         self._live[record.id] = record
+        self._writes += 1
         return record
 
     async def list(self) -> list[UserRecord]:
@@ -134,6 +146,7 @@ class UserDirectory:
         if not await self._store.delete_user(user_id, self._clock.now()):
             raise NotFound(f"no user {user_id!r}")
         self._live.pop(user_id, None)
+        self._writes += 1
 
     async def disable(self, user_id: str) -> None:
         """Disable a user (it can no longer log in; its tokens are revoked)."""
@@ -141,6 +154,7 @@ class UserDirectory:
         if not disabled and await self._store.get_user(user_id) is None:
             raise NotFound(f"no user {user_id!r}")
         self._live.pop(user_id, None)
+        self._writes += 1
 
     async def check_login(self, username: str, password: str, totp: str | None) -> UserRecord:
         """The user these credentials name; `Unauthorized` that never says which of
@@ -193,6 +207,7 @@ class UserDirectory:
         # The confirming code cannot log in afterwards.
         await self._store.accept_totp_step(user_id, step)
         self._live[user_id] = (await self._stored(user_id)).record
+        self._writes += 1
 
     async def _accept_code(self, stored: StoredUser, code: str) -> bool:
         if stored.totp_secret is None:

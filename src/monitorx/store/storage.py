@@ -1,7 +1,8 @@
 """The `Storage` protocol every backend implements, composed of one small protocol
 per concern, so that a part of MonitorX can name just the concern it uses:
 
-- `StoreConnection`: open, close, ping;
+- `StoreConnection`: open, close, ping, and the configuration changes other
+  processes make (`config_changes`);
 - `MetricStore`: inference and drift metrics — writes, pages, aggregates, windows;
 - `RegistryStore`: the model registry and the alerts;
 - `DocumentStore`: small JSON documents (alerting configuration and state) and the
@@ -64,6 +65,7 @@ from monitorx.core.audit import AuditEntry
 from monitorx.core.keys import ApiKeyRecord
 from monitorx.core.samples import SeriesInfo
 from monitorx.core.users import RefreshTokenRecord, StoredUser, UserRecord
+from monitorx.store.config_changes import ConfigChanges
 from monitorx.store.leases import Fence
 from monitorx.store.queries import (
     BLOB_MODEL_SEPARATOR,
@@ -100,6 +102,11 @@ class StoreConnection(Protocol):
         connections (and threads): one server serves several projects with one
         pool. Open it after this store and close it before; closing it leaves this
         store open."""
+
+    def config_changes(self) -> ConfigChanges | None:
+        """Where to hear that another process (a replica, the CLI) changed this
+        store's configuration (`store.config_changes`); None when no other process
+        can (a store file one process holds)."""
 
     async def stored_projects(self) -> set[str]:
         """Every project with models, alerts or alerting configuration here (a

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 __all__ = ["AlertingConfig"]
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
+from typing import TypeVar
 
 import httpx
 
@@ -36,9 +38,11 @@ from monitorx.alerting.notify.routing import Route
 from monitorx.alerting.notify.silences import Silence, SilenceState
 from monitorx.core import Clock, Conflict, NotFound, ValidationError
 from monitorx.store import DocumentStore
+from monitorx.store.config_changes import in_held_order
 from monitorx.store.secret_keys import SecretKeyRing, SecretUnreadable
 
 ROUTE, SILENCE = "route", "silence"
+T = TypeVar("T")
 logger = logging.getLogger("monitorx.alerting.notify.config")
 
 
@@ -66,6 +70,9 @@ class AlertingConfig:
         self.routes: dict[str, RouteRecord] = {}  # in creation order
         self.silences: dict[str, Silence] = {}
         self._listeners: list[Callable[[], None]] = []
+        # A load and a change made here never interleave: a load that read the
+        # store before a change was stored would otherwise undo it in memory.
+        self._lock = asyncio.Lock()
 
     def on_change(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after channels or routes change."""
@@ -76,16 +83,23 @@ class AlertingConfig:
             listener()
 
     async def load(self) -> None:
-        """Read everything stored. `SecretUnreadable`, naming every channel whose
-        config none of the keys opens, before anything is installed."""
-        await self._load_channels()
-        for _, body in await self._storage.list_documents(ROUTE):
-            record = RouteRecord.from_body(json.loads(body))
-            self.routes[record.id] = record
-        for _, body in await self._storage.list_documents(SILENCE):
-            silence = silence_from_stored(json.loads(body))
-            self.silences[silence.id] = silence
-        self._changed()
+        """Read everything stored, in place of what was held: at start-up, and again
+        when another replica changed it. `SecretUnreadable`, naming every channel
+        whose config none of the keys opens, before anything is installed."""
+        async with self._lock:
+            await self._load_channels()
+            routes: dict[str, RouteRecord] = {}
+            for _, body in await self._storage.list_documents(ROUTE):
+                record = RouteRecord.from_body(json.loads(body))
+                routes[record.id] = record
+            silences: dict[str, Silence] = {}
+            for _, body in await self._storage.list_documents(SILENCE):
+                silence = silence_from_stored(json.loads(body))
+                silences[silence.id] = silence
+            # In place: the dispatcher and the delivery queue hold these mappings.
+            _replace(self.routes, in_held_order(self.routes, routes))
+            _replace(self.silences, in_held_order(self.silences, silences))
+            self._changed()
 
     # Channels ------------------------------------------------------------------------
 
@@ -106,8 +120,11 @@ class AlertingConfig:
                 f"the secrets of {len(unreadable)} channel(s) are sealed with a key that "
                 f"is not configured: {listing}; configured: {', '.join(self._keys.key_ids)}"
             )
+        for gone in set(self.channels) - {record.id for record in records}:
+            self._uninstall(gone)
         for record in records:
-            self._install(record)
+            if self.channels.get(record.id) != record:  # an unchanged one keeps its sender
+                self._install(record)
         if plaintext:
             sealed = await seal_plaintext_channels(self._storage, self._keys)
             # A warning: the rows replaced may linger in the database's free space.
@@ -138,6 +155,11 @@ class AlertingConfig:
             self.senders[record.id] = build_channel(record.type, record.config, self._http)
         self.limits[record.id] = self._limits_of(record)
 
+    def _uninstall(self, channel_id: str) -> None:
+        self.channels.pop(channel_id, None)
+        self.senders.pop(channel_id, None)
+        self.limits.pop(channel_id, None)
+
     def _limits_of(self, record: ChannelRecord) -> RateLimits:
         if record.rate_limit is not None:
             return (record.rate_limit,)
@@ -149,9 +171,10 @@ class AlertingConfig:
         """Create or replace a channel; True when it was created."""
         build_channel(record.type, record.config, self._http)  # refuse before storing
         body = json.dumps(record.stored(self._keys))
-        created = await self._storage.put_document(CHANNEL, record.id, body)
-        self._install(record)
-        self._changed()
+        async with self._lock:
+            created = await self._storage.put_document(CHANNEL, record.id, body)
+            self._install(record)
+            self._changed()
         return created
 
     async def delete_channel(self, channel_id: str) -> None:
@@ -162,11 +185,10 @@ class AlertingConfig:
                 f"channel {channel_id!r} is used by route(s) {', '.join(users)}; "
                 "change or delete them first"
             )
-        await self._storage.delete_document(CHANNEL, channel_id)
-        self.channels.pop(channel_id, None)
-        self.senders.pop(channel_id, None)
-        self.limits.pop(channel_id, None)
-        self._changed()
+        async with self._lock:
+            await self._storage.delete_document(CHANNEL, channel_id)
+            self._uninstall(channel_id)
+            self._changed()
 
     def send_resolved(self) -> dict[str, bool]:
         return {cid: record.send_resolved for cid, record in self.channels.items()}
@@ -183,16 +205,18 @@ class AlertingConfig:
         missing = sorted(record.referenced_channels() - set(self.channels))
         if missing:
             raise ValidationError(f"no channel with id {missing[0]!r}; create it first", "channels")
-        created = await self._storage.put_document(ROUTE, record.id, json.dumps(record.body))
-        self.routes[record.id] = record
-        self._changed()
+        async with self._lock:
+            created = await self._storage.put_document(ROUTE, record.id, json.dumps(record.body))
+            self.routes[record.id] = record
+            self._changed()
         return created
 
     async def delete_route(self, route_id: str) -> None:
         self.route(route_id)
-        await self._storage.delete_document(ROUTE, route_id)
-        del self.routes[route_id]
-        self._changed()
+        async with self._lock:
+            await self._storage.delete_document(ROUTE, route_id)
+            self.routes.pop(route_id, None)
+            self._changed()
 
     def route_tree(self) -> tuple[Route, ...]:
         return tuple(r.route for r in self.routes.values())
@@ -214,10 +238,18 @@ class AlertingConfig:
         return expired
 
     async def _save_silence(self, silence: Silence) -> None:
-        await self._storage.put_document(SILENCE, silence.id, json.dumps(silence_json(silence)))
-        self.silences[silence.id] = silence
+        async with self._lock:
+            body = json.dumps(silence_json(silence))
+            await self._storage.put_document(SILENCE, silence.id, body)
+            self.silences[silence.id] = silence
 
     def list_silences(self, state: SilenceState | None = None) -> list[Silence]:
         now = self._clock.now()
         found = [s for s in self.silences.values() if state is None or s.state(now) is state]
         return sorted(found, key=lambda s: (s.starts_at, s.id), reverse=True)
+
+
+def _replace(held: dict[str, T], found: dict[str, T]) -> None:
+    """Make ``held`` hold ``found``, in its order, without replacing the dict."""
+    held.clear()
+    held.update(found)

@@ -39,6 +39,8 @@ logger = logging.getLogger("monitorx.alerting.profiles")
 PROFILE_DOCUMENT_KIND = "threshold_profile"
 # How often the scheduler runs `learn_once`: what is due is learned at most this late.
 LEARNING_CHECK_S = 60.0
+# Reads `load` makes at most while changes made here keep overtaking it.
+RELOAD_TRIES = 3
 
 
 class ThresholdProfileCatalog:
@@ -55,16 +57,27 @@ class ThresholdProfileCatalog:
         self._learned: dict[str, dict[str, LearnedValue]] = {}  # model id → field → value
         self._lock = asyncio.Lock()
         self.generation = 0
+        self._writes = 0  # changes made through this catalog, for `load`
 
     async def load(self) -> None:
-        found: dict[str, ThresholdProfile] = {}
-        for key, body in await self._storage.list_documents(PROFILE_DOCUMENT_KIND):
-            try:
-                found[key] = ThresholdProfile.from_stored(body)
-            except (ValueError, KeyError, ValidationError):
-                logger.exception("stored threshold profile %r cannot be read; ignored", key)
-        self._profiles = found
-        self.generation += 1
+        """Read the stored profiles (at start-up, and again when another replica
+        changed them); learned values stay, and are learned again at the next run
+        where their profile changed."""
+        # Not under the lock, which learning holds for seconds; a change made here
+        # while the store was read means the read may predate it: read again.
+        for _ in range(RELOAD_TRIES):
+            writes = self._writes
+            found: dict[str, ThresholdProfile] = {}
+            for key, body in await self._storage.list_documents(PROFILE_DOCUMENT_KIND):
+                try:
+                    found[key] = ThresholdProfile.from_stored(body)
+                except (ValueError, KeyError, ValidationError):
+                    logger.exception("stored threshold profile %r cannot be read; ignored", key)
+            if writes == self._writes:
+                break
+        if found != self._profiles:
+            self._profiles = found
+            self.generation += 1
 
     def all(self) -> list[ThresholdProfile]:
         """Every profile, by model type, then environment."""
@@ -83,6 +96,7 @@ class ThresholdProfileCatalog:
                 PROFILE_DOCUMENT_KIND, profile.key, profile.stored()
             )
             self._profiles[profile.key] = profile
+            self._writes += 1
             self.generation += 1
             return created
 
@@ -91,6 +105,7 @@ class ThresholdProfileCatalog:
             profile = self.get(model_type, environment)
             await self._storage.delete_document(PROFILE_DOCUMENT_KIND, profile.key)
             del self._profiles[profile.key]
+            self._writes += 1
             self.generation += 1
 
     def profile_for(self, model: ModelConfig) -> ThresholdProfile | None:

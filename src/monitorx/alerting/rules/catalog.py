@@ -20,6 +20,7 @@ from monitorx.alerting.rules.definition import RuleRecord, RuleSource
 from monitorx.alerting.rules.evaluation import RuleEvaluator
 from monitorx.core import Conflict, NotFound, ValidationError
 from monitorx.store import DocumentStore
+from monitorx.store.config_changes import in_held_order
 
 logger = logging.getLogger("monitorx.alerting.rules")
 
@@ -42,12 +43,7 @@ class RuleCatalog:
     async def load(self, file_rules: Sequence[RuleRecord] = ()) -> None:
         """Read the stored rules, apply the rules file's, and start evaluating them."""
         async with self._lock:
-            stored: dict[str, RuleRecord] = {}
-            for key, body in await self._storage.list_documents(RULE_DOCUMENT_KIND):
-                try:
-                    stored[key] = RuleRecord.from_stored(body)
-                except (ValueError, ValidationError):
-                    logger.exception("stored rule %r cannot be read; it is not evaluated", key)
+            stored = await self._stored()
             from_file = {record.id: record for record in file_rules}
             for key, record in list(stored.items()):
                 if record.source is RuleSource.FILE and key not in from_file:
@@ -65,6 +61,23 @@ class RuleCatalog:
             self._rules = stored
             await self._evaluator.set_rules(self._rules.values())
         await self._evaluator.restore()
+
+    async def reload(self) -> None:
+        """Read the stored rules again (another replica changed them), keeping the
+        state of each rule that stays as it was; the rules file is not applied again
+        (the replica that started with it stored its rules)."""
+        async with self._lock:
+            self._rules = in_held_order(self._rules, await self._stored())
+            await self._evaluator.set_rules(self._rules.values())
+
+    async def _stored(self) -> dict[str, RuleRecord]:
+        stored: dict[str, RuleRecord] = {}
+        for key, body in await self._storage.list_documents(RULE_DOCUMENT_KIND):
+            try:
+                stored[key] = RuleRecord.from_stored(body)
+            except (ValueError, ValidationError):
+                logger.exception("stored rule %r cannot be read; it is not evaluated", key)
+        return stored
 
     def all(self) -> list[RuleRecord]:
         return list(self._rules.values())

@@ -17,6 +17,7 @@ from monitorx.alerting.slo.evaluation import SLOEvaluator
 from monitorx.alerting.slo.objective import SLO, check_within_retention
 from monitorx.core import Conflict, ValidationError
 from monitorx.store import DocumentStore
+from monitorx.store.config_changes import in_held_order
 
 logger = logging.getLogger("monitorx.alerting.slo.objective")
 
@@ -40,16 +41,18 @@ class SLOCatalog:
         return self._evaluator
 
     async def load(self) -> None:
-        """Read the stored SLOs; one that no longer parses is logged and skipped."""
-        slos: dict[str, SLO] = {}
-        for key, body in await self._storage.list_documents(SLO_DOCUMENT_KIND):
-            try:
-                slos[key] = SLO.from_json(body)
-            except (ValidationError, ValueError) as exc:  # ValueError: not JSON at all
-                logger.error("stored SLO %r is not valid and is skipped: %s", key, exc)
+        """Read the stored SLOs (at start-up, and again when another replica changed
+        them); one that no longer parses is logged and skipped."""
+        # Under the lock: a change made here meanwhile is not undone by an older read.
         async with self._lock:
-            self._slos = slos
-            self._evaluator.set_slos(slos.values())
+            slos: dict[str, SLO] = {}
+            for key, body in await self._storage.list_documents(SLO_DOCUMENT_KIND):
+                try:
+                    slos[key] = SLO.from_json(body)
+                except (ValidationError, ValueError) as exc:  # ValueError: not JSON at all
+                    logger.error("stored SLO %r is not valid and is skipped: %s", key, exc)
+            self._slos = in_held_order(self._slos, slos)
+            self._evaluator.set_slos(self._slos.values())
 
     def get(self, slo_id: str) -> SLO | None:
         return self._slos.get(slo_id)

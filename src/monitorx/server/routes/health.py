@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 
 import psutil
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 import monitorx
 from monitorx.core import MonitorXError
 from monitorx.core.health import Check, Health, worst
+from monitorx.server.config_sync import ConfigSync
 from monitorx.server.deps import (
     ClusterDep,
     DecoderDep,
@@ -60,6 +61,7 @@ def _process_check() -> Check:
 
 @router.get("", response_model=HealthOut)
 async def health(
+    request: Request,
     settings: SettingsDep,
     storage: StorageDep,
     engine: EngineDep,
@@ -73,7 +75,9 @@ async def health(
     """Every part, measured: ``degraded`` when its work is overdue by more than three
     of its intervals or its last three attempts failed, or when the Redis that rate
     limits are shared through does not answer; ``unhealthy`` when storage does not
-    answer; each not-healthy check says why. The status is the worst."""
+    answer; each not-healthy check says why. The status is the worst. On a store
+    that replicas share, ``config_sync`` says whether changes made through other
+    replicas are heard as they happen, and when configuration was last read."""
     evaluation = evaluator.health()
     alerting = Check(
         evaluation.status,
@@ -100,6 +104,9 @@ async def health(
     }
     if cluster is not None:
         checks["cluster"] = cluster.health()  # the leases this replica holds
+    config_sync: ConfigSync | None = request.app.state.config_sync
+    if config_sync is not None:
+        checks["config_sync"] = config_sync.health()
     overall = worst(c.status for c in checks.values())
     return JSONResponse(
         {

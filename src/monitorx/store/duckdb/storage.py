@@ -404,6 +404,10 @@ class DuckDBStorage(
 
         return await self._write(apply)
 
+    def config_changes(self) -> None:
+        """None: DuckDB lets one process open the file, so nobody else changes it."""
+        return None
+
     # Inference metrics -------------------------------------------------------------
 
     async def write_metrics(self, batch: pa.Table | MetricColumns) -> None:

@@ -172,6 +172,10 @@ class InfluxStorage(SeriesReads, InfluxSampleQueries):
         await self._influx.ping()
         await self._side.ping()
 
+    def config_changes(self) -> None:
+        """None: the configuration is in the side store's DuckDB file, one process's."""
+        return None
+
     # Inference metrics -------------------------------------------------------------
 
     async def write_metrics(self, batch: pa.Table | MetricColumns) -> None:

@@ -17,7 +17,14 @@ Timestamps are ``timestamptz``; connections run in UTC (`postgres_connection`).
 
 from __future__ import annotations
 
-__all__ = ["METRIC_COLUMNS", "MIGRATIONS", "MetricLayout", "SchemaState", "migrate"]
+__all__ = [
+    "METRIC_COLUMNS",
+    "MIGRATIONS",
+    "NOTIFIER_STATE_KINDS",
+    "MetricLayout",
+    "SchemaState",
+    "migrate",
+]
 
 import logging
 from dataclasses import dataclass
@@ -328,6 +335,47 @@ CREATE INDEX sample_rollups_bucket ON sample_rollups (project_id, resolution, bu
 """
 
 
+# Configuration written in a transaction tells every listening replica, once the
+# transaction commits (NOTIFY is transactional), which project's configuration to
+# read again (`postgres.config_listener`). The channel is the schema's own, so that
+# two MonitorX schemas in one database do not wake each other; md5 keeps it within
+# PostgreSQL's 63-byte names. Documents of the notifier's own state, written at
+# every notification, are not configuration: they wake nobody (the kinds are
+# alerting.notify.documents'; a test holds the two lists together). Nor is a user's
+# last accepted TOTP step, written at every login.
+_CONFIG_NOTIFY = """
+CREATE FUNCTION notify_config_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed_project text;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        changed_project := OLD.project_id;
+    ELSE
+        changed_project := NEW.project_id;
+    END IF;
+    PERFORM pg_notify('monitorx_config_' || md5(TG_TABLE_SCHEMA), changed_project);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER models_config_changed AFTER INSERT OR UPDATE OR DELETE ON models
+    FOR EACH ROW EXECUTE FUNCTION notify_config_change();
+CREATE TRIGGER api_keys_config_changed AFTER INSERT OR UPDATE OR DELETE ON api_keys
+    FOR EACH ROW EXECUTE FUNCTION notify_config_change();
+CREATE TRIGGER users_config_changed
+    AFTER INSERT OR DELETE OR UPDATE OF project_id, username, role, created_at, disabled_at,
+        totp_enabled, password_hash, totp_secret
+    ON users FOR EACH ROW EXECUTE FUNCTION notify_config_change();
+CREATE TRIGGER documents_config_written AFTER INSERT OR UPDATE ON documents
+    FOR EACH ROW WHEN (NEW.kind NOT IN ('delivery_job', 'nflog', 'escalation'))
+    EXECUTE FUNCTION notify_config_change();
+CREATE TRIGGER documents_config_deleted AFTER DELETE ON documents
+    FOR EACH ROW WHEN (OLD.kind NOT IN ('delivery_job', 'nflog', 'escalation'))
+    EXECUTE FUNCTION notify_config_change();
+"""
+NOTIFIER_STATE_KINDS = ("delivery_job", "nflog", "escalation")
+"""Document kinds whose writes notify nobody (`_CONFIG_NOTIFY`)."""
+
+
 async def _create_metrics_table(conn: Connection, timescale_schema: str | None) -> None:
     if timescale_schema is None:
         await conn.execute(_METRICS_TABLE + " PARTITION BY RANGE (ts)")
@@ -411,6 +459,10 @@ async def _v10_alert_identity_and_leases(conn: Connection, timescale_schema: str
     await conn.execute(_ALERT_IDENTITY_AND_LEASES)
 
 
+async def _v11_config_notify(conn: Connection, timescale_schema: str | None) -> None:
+    await conn.execute(_CONFIG_NOTIFY)
+
+
 # (version, what it does, the step). Append only: a released step never changes.
 MIGRATIONS = [
     (1, "inference and drift metrics, models, alerts", _v1_metrics_and_records),
@@ -423,6 +475,7 @@ MIGRATIONS = [
     (8, "API keys", _v8_api_keys),
     (9, "users and refresh tokens", _v9_users),
     (10, "one open alert per identity; leases", _v10_alert_identity_and_leases),
+    (11, "notify listeners of configuration changes", _v11_config_notify),
 ]
 
 

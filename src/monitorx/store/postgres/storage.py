@@ -30,6 +30,7 @@ import pyarrow as pa
 from monitorx.core import Alert, Clock, MetricColumns, SystemClock
 from monitorx.store.group_commit import GroupCommit
 from monitorx.store.metric_batch import metric_table
+from monitorx.store.postgres.config_listener import PostgresConfigListener
 from monitorx.store.postgres.connection import PostgresPool
 from monitorx.store.postgres.copy import batch_days, copy_metrics_in
 from monitorx.store.postgres.lifecycle import LifecycleQueries
@@ -142,6 +143,11 @@ class PostgresStorage(
 
     async def ping(self) -> None:
         await self._pool.ping()
+
+    def config_changes(self) -> PostgresConfigListener:
+        """A new listener for the configuration changes of this store's schema (any
+        project's), with its own connection while it is iterated."""
+        return PostgresConfigListener(self._pool.target)
 
     # Inference metrics -------------------------------------------------------------
 
