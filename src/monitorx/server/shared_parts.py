@@ -24,6 +24,7 @@ from monitorx.server.tokens import ProjectTokens, load_signing_key
 from monitorx.store import Storage
 
 if TYPE_CHECKING:
+    from monitorx.server.live_relay import LiveRelay
     from monitorx.server.oidc import OidcLogin
 
 
@@ -43,6 +44,8 @@ class SharedParts:
     """The key of every project's access tokens (and of SSO's state cookie)."""
     sso: OidcLogin | None
     rate_limits: Buckets | None
+    live_relay: LiveRelay | None = None
+    """The live feed across replicas (in a cluster, ``Settings.distributed``)."""
 
     @classmethod
     def build(cls, settings: Settings, store: Storage, clock: Clock) -> SharedParts:
@@ -60,6 +63,7 @@ class SharedParts:
             signing_key=signing_key,
             sso=_sso(settings, clock, signing_key),
             rate_limits=_rate_limits(settings),
+            live_relay=_live_relay(settings),
         )
 
 
@@ -89,6 +93,15 @@ def _rate_limits(settings: Settings) -> Buckets | None:
         settings.rate_limit_per_s,
         settings.rate_limit_burst,
     )
+
+
+def _live_relay(settings: Settings) -> LiveRelay | None:
+    """The Redis relay of the live feed, in a cluster only: one process' feed needs none."""
+    if not settings.distributed or settings.redis_url is None:
+        return None
+    from monitorx.server.live_relay import LiveRelay
+
+    return LiveRelay.from_url(settings.redis_url.get_secret_value(), settings.redis_prefix)
 
 
 def _sso(settings: Settings, clock: Clock, signing_key: bytes) -> OidcLogin | None:

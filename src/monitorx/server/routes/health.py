@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import psutil
@@ -14,6 +15,7 @@ from monitorx.server.deps import (
     DecoderDep,
     EngineDep,
     EvaluatorDep,
+    LiveDep,
     NotifierDep,
     RateLimitsDep,
     SchedulerDep,
@@ -47,9 +49,11 @@ _PROCESS = psutil.Process()
 
 
 def _process_check() -> Check:
-    """This server process: memory, CPU since the last look, threads."""
+    """This server process: its pid (which of a machine's workers or a cluster's
+    replicas answered), memory, CPU since the last look, threads."""
     with _PROCESS.oneshot():
         measured = {
+            "pid": os.getpid(),
             "rss_mb": round(_PROCESS.memory_info().rss / 1024 / 1024, 1),
             "cpu_percent": _PROCESS.cpu_percent(interval=None),
             "threads": _PROCESS.num_threads(),
@@ -67,11 +71,13 @@ async def health(
     scheduler: SchedulerDep,
     decoder: DecoderDep,
     rate_limits: RateLimitsDep,
+    live: LiveDep,
 ) -> JSONResponse:
     """Every part, measured: ``degraded`` when its work is overdue by more than three
     of its intervals or its last three attempts failed, or when the Redis that rate
-    limits are shared through does not answer; ``unhealthy`` when storage does not
-    answer; each not-healthy check says why. The status is the worst."""
+    limits or (in a cluster) the live feed are shared through does not answer;
+    ``unhealthy`` when storage does not answer; each not-healthy check says why.
+    The status is the worst."""
     evaluation = evaluator.health()
     alerting = Check(
         evaluation.status,
@@ -96,6 +102,9 @@ async def health(
             else await rate_limits.check()
         ),
     }
+    if live.relay is not None:
+        # In a cluster: Redis away leaves each replica's live feed its own.
+        checks["redis"] = await live.relay.check()
     overall = worst(c.status for c in checks.values())
     return JSONResponse(
         {
