@@ -179,3 +179,31 @@ def test_redis_down_degrades_and_its_return_resumes_the_shared_feed(
         finally:
             a.stop()
             b.stop()
+
+
+def test_a_query_through_one_replica_sees_what_the_other_ingested(
+    cluster: list[ServerProcess],
+) -> None:
+    """No hot tier in a cluster: a replica's memory would hold only its own points."""
+    a, b = cluster
+    now = time.time()
+    samples = [
+        {"name": "queue.depth", "value": value, "labels": {"q": "jobs"}, "timestamp": now - 0.5}
+        for value in (3.0, 5.0)
+    ]
+    assert httpx.post(f"{b.api}/metrics/custom", json=samples, timeout=10).status_code == 202
+    post_metrics(b, "fraud", [40.0, 60.0])
+    for server in (a, b):
+        params = {"metric": "latency", "agg": "mean", "start": str(now - 600), "model_id": "fraud"}
+        body = httpx.get(f"{server.api}/metrics/query", params=params, timeout=10).json()
+        assert [p["value"] for s in body["series"] for p in s["points"]] == [50.0]
+
+        # A custom metric's series is known to the replica that did not create it
+        # within seconds (it reloads the store's series).
+        def max_depth(server: ServerProcess = server) -> list[float]:
+            # From after both replicas started: a hot tier would claim to hold it.
+            params = {"metric": "queue.depth", "agg": "max", "start": str(now - 1)}
+            body = httpx.get(f"{server.api}/metrics/query", params=params, timeout=10).json()
+            return [p["value"] for s in body.get("series", []) for p in s["points"]]
+
+        wait_for(lambda: max_depth() == [5.0], timeout=15)

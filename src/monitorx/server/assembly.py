@@ -77,6 +77,8 @@ if TYPE_CHECKING:
     pass
 
 Step = Callable[[], Awaitable[object]]
+# How soon a replica of a cluster knows a custom-metric series another one created.
+SERIES_RELOAD_S = 5.0
 logger = logging.getLogger("monitorx.server")
 
 
@@ -414,6 +416,10 @@ def assemble_project(
     scheduler.every(settings.lifecycle_interval_s, "audit-retention", services.audit.drop_expired)
     # Users created, disabled or deleted by another process (the CLI, a replica).
     scheduler.every(USERS_RELOAD_S, "reload-users", users.load)
+    if settings.distributed:
+        # Custom-metric series another replica created: its samples are in the shared
+        # store, and a query here must find them (loading only adds what is new).
+        scheduler.every(SERIES_RELOAD_S, "reload-series", custom.load)
     scheduler.every(
         settings.lifecycle_interval_s,
         "drift-data-retention",
