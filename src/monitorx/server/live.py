@@ -158,16 +158,19 @@ class LiveHub:
         if not self._subscribers and self.relay is None:
             return
         for message in batch_summaries(batch):
-            self._fan_out(message["model_id"], message)
-            if self.relay is not None:
-                self.relay.publish(self._project, message)
+            self.announce(message["model_id"], message)
 
     def publish_alert(self, event: AlertEvent) -> None:
         """An alert engine listener: announce one alert transition."""
         if not self._subscribers and self.relay is None:
             return
         message = {"type": "alert", "change": event.change.value, "alert": alert_json(event.alert)}
-        self._fan_out(event.alert.model_id, message)
+        self.announce(event.alert.model_id, message)
+
+    def announce(self, model_id: str | None, message: dict[str, Any]) -> None:
+        """``message`` (about ``model_id``) to this process' followers and, in a
+        cluster, to the other replicas'."""
+        self._fan_out(model_id, message)
         if self.relay is not None:
             self.relay.publish(self._project, message)
 

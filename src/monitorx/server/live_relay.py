@@ -100,6 +100,11 @@ class LiveRelay:
         )
         return cls(client, listener, redis_prefix, describe_redis_url(url))
 
+    @property
+    def listening(self) -> bool:
+        """Whether this replica hears the others now."""
+        return self._listening
+
     def attach(self, project: str, deliver: Deliver) -> None:
         """Give ``project``'s messages from other replicas to ``deliver``."""
         self._hubs[project] = deliver
