@@ -16,6 +16,7 @@ import pytest
 
 from monitorx.store.secret_keys import generate_secret_key
 from tests.backends import backend_url
+from tests.conftest import free_port
 from tests.redis_peer import shared_redis
 from tests.system.conftest import start_server
 
@@ -95,3 +96,15 @@ def test_workers_on_postgresql_without_redis_name_what_is_missing(tmp_path: Path
     done = serve_refused(tmp_path, env, "--workers", "2")
     assert done.returncode == 2
     assert "also needs Redis (MONITORX_REDIS_URL)" in done.stderr
+
+
+def test_workers_whose_store_does_not_answer_stop_with_one_line(tmp_path: Path) -> None:
+    env = {
+        "MONITORX_STORAGE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/test",
+        "MONITORX_REDIS_URL": "redis://127.0.0.1:6379/0",
+        "MONITORX_SECRET_KEYS": generate_secret_key(),
+    }
+    done = serve_refused(tmp_path, env, "--workers", "2")
+    assert done.returncode == 2
+    assert "PostgreSQL connect failed" in done.stderr and "Traceback" not in done.stderr
+    assert "worker" not in done.stdout  # refused before any worker started

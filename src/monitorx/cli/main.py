@@ -86,6 +86,9 @@ def serve(args: argparse.Namespace) -> int:
         print(bootstrap.message)
     secret_keys = load_secret_keys(settings)  # a PostgreSQL store without keys stops here
     if args.workers > 1:
+        # A store that does not answer: one line here, not a traceback from each
+        # worker (and uvicorn stopping them all).
+        asyncio.run(_store_answers(settings))
         # Each worker builds its app from the environment: the command line's
         # settings go there (its own environment, inherited by its workers only).
         _settings_to_environment(overrides, settings)
@@ -110,6 +113,13 @@ def serve(args: argparse.Namespace) -> int:
         )
     sys.stdout.flush()
     return run_server(app, settings.host, settings.port, args.log_level, args.access_log, tls)
+
+
+async def _store_answers(settings: Settings) -> None:
+    from monitorx.cli.data_commands import project_store
+
+    async with project_store(settings, settings.project_id):
+        pass
 
 
 def _settings_to_environment(overrides: dict[str, object], settings: Settings) -> None:
