@@ -7,6 +7,7 @@ crosses replicas again without a restart."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,6 +110,13 @@ def test_a_websocket_on_one_replica_sees_metrics_and_alerts_of_the_other(
         assert [m["latency_max"] for m in metrics_on_a].count(5.0) == 1
         metrics_on_b = [m for m in messages_within(on_b, 0.5) if m["type"] == "metrics"]
         assert 5.0 in [m["latency_max"] for m in metrics_on_b]
+
+    # What crossed is counted where Prometheus scrapes it.
+    scraped = httpx.get(f"{a.url}/metrics", timeout=10).text
+    found = re.search(
+        r'^monitorx_live_relay_messages_total\{outcome="received"\} (\S+)$', scraped, re.M
+    )
+    assert found is not None and float(found[1]) >= 2  # B's batch and alert
 
 
 def test_a_websocket_follows_only_its_models_across_replicas(
