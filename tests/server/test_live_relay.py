@@ -52,6 +52,9 @@ async def test_each_replica_gets_the_others_messages_once(relays: list[LiveRelay
     other_project = LiveHub(relay=two, project="q")
     following = [hub.subscribe() for hub in hubs]
     elsewhere = other_project.subscribe()
+    # Each relay learns what the other's WebSockets follow, and sends only that.
+    await until(lambda: one.wanted("p") and one.wanted("q") and two.wanted("p"))
+    assert not two.wanted("q")  # followed on two itself only
     message = {"type": "metrics", "model_id": "m", "count": 3, "latency_max": 9.5}
     hubs[0].announce("m", message)  # here, and to the other replica
     received = await asyncio.wait_for(following[1].next(), 5)
@@ -66,6 +69,18 @@ async def test_each_replica_gets_the_others_messages_once(relays: list[LiveRelay
         await asyncio.wait_for(elsewhere.next(), 0.2)  # another project's
     checks = [await relay.check() for relay in relays]
     assert [c.status for c in checks] == [Health.HEALTHY, Health.HEALTHY]
+
+
+async def test_a_project_nobody_follows_costs_no_message(relays: list[LiveRelay]) -> None:
+    one, two = relays
+    hub_one, hub_two = LiveHub(relay=one, project="p"), LiveHub(relay=two, project="p")
+    following = hub_two.subscribe()
+    await until(lambda: one.wanted("p"))
+    hub_two.unsubscribe(following)  # the last one leaves: withdrawn at once
+    await until(lambda: not one.wanted("p"))
+    hub_one.announce("m", {"type": "metrics", "model_id": "m"})
+    await asyncio.sleep(0.2)
+    assert one.published == 0 and two.received == 0
 
 
 async def test_publishing_into_a_redis_that_does_not_answer_never_waits() -> None:

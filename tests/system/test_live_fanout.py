@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +48,21 @@ def cluster(tmp_path: Path) -> Iterator[list[ServerProcess]]:
                 server.stop()
 
 
-def follow(server: ServerProcess, model_id: str) -> ClientConnection:
+def follow(
+    server: ServerProcess, model_id: str, others: Sequence[ServerProcess] = ()
+) -> ClientConnection:
+    """A WebSocket on ``server``, once each of ``others`` knows that someone follows
+    the project there (a replica publishes only what someone follows)."""
     ws_url = server.api.replace("http://", "ws://") + f"/ws?model_id={model_id}"
-    return connect(ws_url, open_timeout=10)
+    ws = connect(ws_url, open_timeout=10)
+    for other in others:
+        wait_for(lambda other=other: "default" in followed_elsewhere(other))
+    return ws
+
+
+def followed_elsewhere(server: ServerProcess) -> list[str]:
+    check = health(server)["checks"]["redis"]
+    return list(check.get("live_followed_elsewhere", []))
 
 
 def messages_within(ws: ClientConnection, seconds: float) -> list[dict[str, Any]]:
@@ -86,7 +98,7 @@ def test_a_websocket_on_one_replica_sees_metrics_and_alerts_of_the_other(
     cluster: list[ServerProcess],
 ) -> None:
     a, b = cluster
-    with follow(a, "fraud") as on_a, follow(b, "fraud") as on_b:
+    with follow(a, "fraud", [b]) as on_a, follow(b, "fraud", [a]) as on_b:
         post_metrics(b, "fraud", [10.0, 30.0, 20.0])
         seen_on_a = next_message(on_a, "metrics")
         assert seen_on_a["model_id"] == "fraud"
@@ -123,7 +135,7 @@ def test_a_websocket_follows_only_its_models_across_replicas(
     cluster: list[ServerProcess],
 ) -> None:
     a, b = cluster
-    with follow(a, "wanted") as on_a:
+    with follow(a, "wanted", [b]) as on_a:
         post_metrics(b, "other", [1.0])
         post_metrics(b, "wanted", [2.0])
         message = next_message(on_a, "metrics")
@@ -181,7 +193,7 @@ def test_redis_down_degrades_and_its_return_resumes_the_shared_feed(
             own_redis.start()  # the same port, empty: nothing to restore
             wait_for(lambda: health(a)["checks"]["redis"]["status"] == "healthy")
             wait_for(lambda: health(b)["checks"]["redis"]["status"] == "healthy")
-            with follow(a, "m") as on_a:
+            with follow(a, "m", [b]) as on_a:
                 post_metrics(b, "m", [9.0])
                 assert next_message(on_a, "metrics")["latency_max"] == 9.0
         finally:

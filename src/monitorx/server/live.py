@@ -15,8 +15,8 @@ The alert engine publishes each transition (`publish_alert`, an engine listener)
 
 In a cluster the hub also hands each message to the process's `LiveRelay`
 (server/live_relay.py), which publishes it to the other replicas through Redis and
-brings theirs here (`deliver`); then a batch is summarized even with no subscriber
-here, since one may listen on another replica.
+brings theirs here (`deliver`); then a batch is summarized when someone follows
+its project here or on another replica (`LiveRelay.wanted`).
 
 Each subscriber has a bounded queue. Publishing never waits: when a slow client's
 queue is full the oldest message is dropped (and counted), so one stalled browser
@@ -139,7 +139,7 @@ class LiveHub:
         self.relay = relay
         self._project = project
         if relay is not None:
-            relay.attach(project, self.deliver)
+            relay.attach(project, self)
 
     @property
     def subscriber_count(self) -> int:
@@ -148,30 +148,38 @@ class LiveHub:
     def subscribe(self, models: frozenset[str] | None = None) -> Subscription:
         subscription = Subscription(models, self._queue_size)
         self._subscribers.add(subscription)
+        if len(self._subscribers) == 1 and self.relay is not None:
+            self.relay.followers_changed()
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        self._subscribers.discard(subscription)
+        if subscription in self._subscribers:
+            self._subscribers.discard(subscription)
+            if not self._subscribers and self.relay is not None:
+                self.relay.followers_changed()
+
+    def _wanted_elsewhere(self) -> bool:
+        return self.relay is not None and self.relay.wanted(self._project)
 
     def publish_batch(self, batch: pa.Table | MetricColumns) -> None:
         """Announce a committed batch of inference metrics (cheap when nobody listens)."""
-        if not self._subscribers and self.relay is None:
+        if not self._subscribers and not self._wanted_elsewhere():
             return
         for message in batch_summaries(batch):
             self.announce(message["model_id"], message)
 
     def publish_alert(self, event: AlertEvent) -> None:
         """An alert engine listener: announce one alert transition."""
-        if not self._subscribers and self.relay is None:
+        if not self._subscribers and not self._wanted_elsewhere():
             return
         message = {"type": "alert", "change": event.change.value, "alert": alert_json(event.alert)}
         self.announce(event.alert.model_id, message)
 
     def announce(self, model_id: str | None, message: dict[str, Any]) -> None:
         """``message`` (about ``model_id``) to this process' followers and, in a
-        cluster, to the other replicas'."""
+        cluster, to the other replicas' (when one of them follows this project)."""
         self._fan_out(model_id, message)
-        if self.relay is not None:
+        if self.relay is not None and self.relay.wanted(self._project):
             self.relay.publish(self._project, message)
 
     def deliver(self, message: dict[str, Any]) -> None:

@@ -15,6 +15,14 @@ and ingest must not slow down or grow memory because Redis did. Both the sender
 and the listener come back by themselves with backoff when Redis does (no
 restart), and `check` reports ``degraded`` meanwhile: the local feed goes on.
 
+Only what someone follows is paid for: each replica announces, in the hash
+``<redis_prefix>live-listeners``, the projects its WebSockets follow (a field
+``<origin> <project>`` whose value is when it expires, renewed every
+`PRESENCE_TICK_S`), and reads the others' at the same pace. A hub summarizes and
+publishes a batch only when a WebSocket here or on another replica follows its
+project (`wanted`); a WebSocket that opens is announced at once, so the other
+replicas start sending within about a second.
+
 A payload is ``<origin> <json>``: the origin id (hex, no space) then the message
 as the WebSocket sends it.
 """
@@ -31,8 +39,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from redis.asyncio import Redis
@@ -56,8 +63,20 @@ REDIS_TIMEOUT_S = 1.0
 # that a Redis that went away unannounced is noticed.
 LISTEN_POLL_S = 1.0
 RECONNECT = Backoff(initial_s=0.1, max_s=5.0, jitter=0.2)
+# How often a replica renews the projects it follows and reads the others'…
+PRESENCE_TICK_S = 1.0
+# …and how long an announcement holds without renewal (a replica that died stops
+# costing the others after this; generous for clocks that differ a little).
+PRESENCE_TTL_S = 15.0
 
-Deliver = Callable[[dict[str, Any]], None]
+
+class Follower(Protocol):
+    """A project's hub, as the relay sees it."""
+
+    @property
+    def subscriber_count(self) -> int: ...
+
+    def deliver(self, message: dict[str, Any]) -> None: ...
 
 
 def channel_prefix(redis_prefix: str) -> str:
@@ -71,10 +90,14 @@ class LiveRelay:
         self._client = client  # short timeouts: publishing and pings
         self._listener = listener  # no read timeout: it waits for messages
         self._channel = channel_prefix(redis_prefix)
+        self._presence_key = f"{redis_prefix}live-listeners"
         self._where = where
         self.origin = uuid.uuid4().hex
         self._origin_bytes = self.origin.encode()
-        self._hubs: dict[str, Deliver] = {}
+        self._hubs: dict[str, Follower] = {}
+        self._announced: set[str] = set()  # projects this replica said it follows
+        self._wanted: frozenset[str] = frozenset()  # projects followed elsewhere
+        self._presence_wake = asyncio.Event()
         self._pending: deque[tuple[str, bytes]] = deque(maxlen=QUEUE_SIZE)
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -105,9 +128,18 @@ class LiveRelay:
         """Whether this replica hears the others now."""
         return self._listening
 
-    def attach(self, project: str, deliver: Deliver) -> None:
-        """Give ``project``'s messages from other replicas to ``deliver``."""
-        self._hubs[project] = deliver
+    def attach(self, project: str, hub: Follower) -> None:
+        """Give ``project``'s messages from other replicas to ``hub``."""
+        self._hubs[project] = hub
+
+    def wanted(self, project: str) -> bool:
+        """Whether a WebSocket on another replica follows ``project``."""
+        return project in self._wanted
+
+    def followers_changed(self) -> None:
+        """A hub's first WebSocket came or its last one went: announce it now."""
+        if self._loop is not None and threading.get_ident() == self._loop_thread:
+            self._presence_wake.set()
 
     def publish(self, project: str, message: dict[str, Any]) -> None:
         """Queue ``message`` for the other replicas; never waits, never raises."""
@@ -129,6 +161,7 @@ class LiveRelay:
         self._tasks = [
             asyncio.create_task(self._send_forever(), name="monitorx-live-relay-send"),
             asyncio.create_task(self._listen_forever(), name="monitorx-live-relay-listen"),
+            asyncio.create_task(self._presence_forever(), name="monitorx-live-relay-presence"),
         ]
         if self._pending:
             self._wake.set()
@@ -156,7 +189,7 @@ class LiveRelay:
                 self._pending.clear()
                 try:
                     await self._send(batch)
-                except (RedisError, OSError) as exc:
+                except Exception as exc:  # whatever it is, the sender must go on
                     # Put back what fits before what came meanwhile (the newest
                     # win: a live feed is about now); the rest is dropped.
                     room = (self._pending.maxlen or 0) - len(self._pending)
@@ -199,7 +232,7 @@ class LiveRelay:
                     )
                 attempt = 0
                 await self._receive(pubsub)
-            except (RedisError, OSError) as exc:
+            except Exception as exc:  # whatever it is, the listener must come back
                 self._failed("listening", exc, sending=False)
             finally:
                 self._listening = False
@@ -227,8 +260,8 @@ class LiveRelay:
         if origin == self._origin_bytes:
             return  # this process' own: its hubs delivered it already
         project = channel[len(self._channel) :].decode()
-        deliver = self._hubs.get(project)
-        if deliver is None:
+        hub = self._hubs.get(project)
+        if hub is None:
             return  # a project nobody here has opened: nobody here follows it
         try:
             message = orjson.loads(body)
@@ -236,7 +269,53 @@ class LiveRelay:
             log.warning("a live message on %s is not JSON; ignored", channel.decode())
             return
         self.received += 1
-        deliver(message)
+        hub.deliver(message)
+
+    # Who follows what.
+
+    async def _presence_forever(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self._presence_once()
+            except Exception as exc:  # Redis away: the sender and listener say so
+                log.debug("announcing live listeners failed: %s", exc)
+                await asyncio.sleep(RECONNECT.delay_s(attempt, random.random()))
+                attempt += 1
+                continue
+            attempt = 0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._presence_wake.wait(), PRESENCE_TICK_S)
+            self._presence_wake.clear()
+
+    async def _presence_once(self) -> None:
+        """Renew what this replica follows, withdraw what it stopped following, and
+        read what the others follow (one round trip)."""
+        now = time.time()
+        mine = {project for project, hub in self._hubs.items() if hub.subscriber_count}
+        pipe = self._client.pipeline(transaction=False)
+        if mine:
+            expires = str(now + PRESENCE_TTL_S)
+            pipe.hset(self._presence_key, mapping={f"{self.origin} {p}": expires for p in mine})
+        gone = self._announced - mine
+        if gone:
+            pipe.hdel(self._presence_key, *(f"{self.origin} {p}" for p in gone))
+        pipe.hgetall(self._presence_key)
+        pipe.expire(self._presence_key, round(PRESENCE_TTL_S * 4))
+        answers = await pipe.execute()
+        self._announced = mine
+        everyone: dict[bytes, bytes] = answers[-2]
+        wanted: set[str] = set()
+        expired: list[bytes] = []
+        for field, expires_at in everyone.items():
+            origin, _, project = field.decode().partition(" ")
+            if float(expires_at) < now:
+                expired.append(field)
+            elif origin != self.origin:
+                wanted.add(project)
+        self._wanted = frozenset(wanted)
+        if expired:  # a replica that stopped without withdrawing
+            await self._client.hdel(self._presence_key, *expired)
 
     # Health.
 
@@ -264,6 +343,7 @@ class LiveRelay:
             "live_published": self.published,
             "live_received": self.received,
             "live_dropped": self.dropped,
+            "live_followed_elsewhere": sorted(self._wanted),
         }
         started = time.perf_counter()
         try:
