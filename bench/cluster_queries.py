@@ -31,8 +31,8 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).parent))
 from _rawhttp import encode_post
 from _server import monitorx_server
-from ingest import batch_bodies, check_counts, load, register_models, time_queries
 
+from ingest import batch_bodies, check_counts, load, register_models, time_queries
 from monitorx.store.secret_keys import generate_secret_key
 
 
