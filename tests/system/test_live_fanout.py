@@ -25,6 +25,9 @@ from tests.system.conftest import ServerProcess, start_server
 
 pytestmark = pytest.mark.system
 
+# Two servers start side by side: on a loaded machine each takes a while.
+READY_S = 90.0
+
 
 def cluster_env(storage_url: str, redis_url: str, prefix: str) -> dict[str, str]:
     return {
@@ -40,7 +43,9 @@ def cluster_env(storage_url: str, redis_url: str, prefix: str) -> dict[str, str]
 def cluster(tmp_path: Path) -> Iterator[list[ServerProcess]]:
     with backend_url("postgres", tmp_path) as storage_url, shared_redis() as (url, prefix):
         env = cluster_env(storage_url, url, prefix)
-        servers = [start_server(tmp_path / name, env) for name in ("a", "b")]
+        servers = [
+            start_server(tmp_path / name, env, ready_timeout_s=READY_S) for name in ("a", "b")
+        ]
         try:
             yield servers
         finally:
@@ -171,7 +176,7 @@ def test_redis_down_degrades_and_its_return_resumes_the_shared_feed(
 ) -> None:
     with backend_url("postgres", tmp_path) as storage_url:
         env = cluster_env(storage_url, own_redis.url, "monitorx-down-test:")
-        a, b = (start_server(tmp_path / name, env) for name in ("a", "b"))
+        a, b = (start_server(tmp_path / name, env, ready_timeout_s=READY_S) for name in ("a", "b"))
         try:
             assert health(a)["checks"]["redis"]["status"] == "healthy"
             own_redis.stop()

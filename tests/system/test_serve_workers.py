@@ -32,11 +32,13 @@ def test_two_workers_on_postgresql_and_redis_both_answer(tmp_path: Path) -> None
             "MONITORX_SECRET_KEYS": generate_secret_key(),
             "MONITORX_INGEST_WORKERS": "0",
         }
-        server = start_server(tmp_path / "data", env, ["--workers", "2"])
+        # Each worker imports and starts the whole server: on a loaded machine that
+        # takes a while, twice.
+        server = start_server(tmp_path / "data", env, ["--workers", "2"], ready_timeout_s=120)
         try:
             workers = {child.pid for child in psutil.Process(server.process.pid).children()}
             seen: set[int] = set()
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 90
             # Each answer comes from whichever worker accepted the connection.
             while len(seen) < 2:
                 assert time.monotonic() < deadline, f"only worker(s) {seen} answered"
