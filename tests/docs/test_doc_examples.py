@@ -61,6 +61,7 @@ NOT_RUN = {
     "README.md": 4,
     "docs/channels.md": 1,
     "docs/dashboard.md": 3,
+    "docs/deployment.md": 6,
     "docs/grafana.md": 3,
     "docs/llm.md": 1,
     "docs/notifications.md": 1,

@@ -48,6 +48,7 @@ def start_server(
     extra_env: dict[str, str] | None = None,
     extra_args: Sequence[str] = (),
     tls: ssl.SSLContext | None = None,
+    ready_timeout_s: float = 30.0,
 ) -> ServerProcess:
     """`monitorx serve` on a free port, its stdout and stderr in ``<data_dir>/server.log``;
     ``extra_args`` go after the defaults (``--log-level debug`` overrides ``warning``).
@@ -58,7 +59,7 @@ def start_server(
     port another test run took between `free_port` and the bind is tried again."""
     data_dir.mkdir(parents=True, exist_ok=True)
     for _ in range(3):
-        server = _launch(data_dir, extra_env, extra_args, tls)
+        server = _launch(data_dir, extra_env, extra_args, tls, ready_timeout_s)
         if server is not None:
             return server
     raise RuntimeError("monitorx serve found no free port in 3 tries")
@@ -69,6 +70,7 @@ def _launch(
     extra_env: dict[str, str] | None,
     extra_args: Sequence[str],
     tls: ssl.SSLContext | None,
+    ready_timeout_s: float = 30.0,
 ) -> ServerProcess | None:
     port = free_port()
     log = (data_dir / "server.log").open("ab")
@@ -94,7 +96,7 @@ def _launch(
     log.close()  # the child keeps its own descriptor
     scheme = "https" if tls else "http"
     server = ServerProcess(process, f"{scheme}://127.0.0.1:{port}", data_dir)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + ready_timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             err = (data_dir / "server.log").read_text()[-2000:]
@@ -112,7 +114,7 @@ def _launch(
             return server
         time.sleep(0.05)
     server.stop()
-    raise RuntimeError("monitorx serve did not become ready in 30 s")
+    raise RuntimeError(f"monitorx serve did not become ready in {ready_timeout_s:g} s")
 
 
 def _listens(pid: int, port: int) -> bool:

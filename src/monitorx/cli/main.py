@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -46,7 +46,13 @@ def serve(args: argparse.Namespace) -> int:
     from pydantic import SecretStr
 
     from monitorx.cli.bootstrap_key import bootstrap_admin_key
-    from monitorx.cli.serving import check_tls, run_server
+    from monitorx.cli.serving import (
+        check_tls,
+        check_workers,
+        run_server,
+        run_workers,
+        tune_for_ingest,
+    )
     from monitorx.cli.store_in_use import check_store_free, embedded_store
     from monitorx.server.app import create_app
     from monitorx.server.secret_keys import load_secret_keys
@@ -69,6 +75,7 @@ def serve(args: argparse.Namespace) -> int:
     if args.ssl_keyfile is not None:
         overrides["ssl_keyfile"] = Path(args.ssl_keyfile)
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    check_workers(settings, args.workers)  # before anything starts: one line
     tls = _tls_files(settings)
     if tls is not None:
         check_tls(tls)  # a bad certificate or key: one line, before anything starts
@@ -81,13 +88,16 @@ def serve(args: argparse.Namespace) -> int:
             settings.api_keys = [SecretStr(bootstrap.legacy_key)]
         print(bootstrap.message)
     secret_keys = load_secret_keys(settings)  # a PostgreSQL store without keys stops here
-    app = create_app(settings, secret_keys=secret_keys)
-    # Ingest allocates thousands of short-lived objects per batch; the default GC
-    # thresholds (700 allocations) make it scan them several times a batch. Freeze
-    # what startup made and collect less often: ~20% more metrics/s (docs/performance.md).
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
-    sys.setswitchinterval(0.0005)
+    if args.workers > 1:
+        # A store that does not answer: one line here, not a traceback from each
+        # worker (and uvicorn stopping them all).
+        asyncio.run(_store_answers(settings))
+        # Each worker builds its app from the environment: the command line's
+        # settings go there (its own environment, inherited by its workers only).
+        _settings_to_environment(overrides, settings)
+    else:
+        app = create_app(settings, secret_keys=secret_keys)
+        tune_for_ingest()
     print(f"MonitorX {_version()} storing data at {_shown_url(settings.resolved_storage_url())}")
     scheme = "https" if tls else "http"
     print(f"Dashboard and API on {scheme}://{settings.host}:{settings.port}/ (docs at /docs)")
@@ -98,8 +108,31 @@ def serve(args: argparse.Namespace) -> int:
     print(_rate_limits_line(settings))
     if not settings.auth_enabled:
         print(AUTH_OFF_WARNING)
+    if args.workers > 1:
+        print(f"{args.workers} worker processes share the port (replicas of one cluster)")
+        sys.stdout.flush()
+        return run_workers(
+            args.workers, settings.host, settings.port, args.log_level, args.access_log, tls
+        )
     sys.stdout.flush()
     return run_server(app, settings.host, settings.port, args.log_level, args.access_log, tls)
+
+
+async def _store_answers(settings: Settings) -> None:
+    from monitorx.cli.data_commands import project_store
+
+    async with project_store(settings, settings.project_id):
+        pass
+
+
+def _settings_to_environment(overrides: dict[str, object], settings: Settings) -> None:
+    """The command line's settings, and a bootstrap key accepted from its file, as
+    the ``MONITORX_*`` variables a worker reads."""
+    for name, value in overrides.items():
+        os.environ[f"MONITORX_{name.upper()}"] = str(value)
+    if settings.api_keys:
+        keys = [key.get_secret_value() for key in settings.api_keys]
+        os.environ["MONITORX_API_KEYS"] = json.dumps(keys)
 
 
 AUTH_OFF_WARNING = (
@@ -179,6 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
     p_serve.add_argument("--access-log", action="store_true", help="log every request")
+    p_serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes on this machine sharing the port (default 1; more only "
+        "on PostgreSQL with Redis, see docs/deployment.md)",
+    )
     p_serve.set_defaults(func=serve)
 
     p_demo = commands.add_parser("demo", help="send realistic demo traffic to a server")

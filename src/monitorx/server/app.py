@@ -147,7 +147,7 @@ def _open_storage(settings: Settings, clock: Clock) -> Storage:
         settings.project_id,
         clock=clock,
         data_dir=settings.data_dir,
-        hot_retention_s=settings.hot_retention_s,
+        hot_retention_s=settings.effective_hot_retention_s,
         hot_max_points=settings.hot_max_points,
         flush_rows=settings.flush_rows,
         flush_interval_s=settings.flush_interval_s,

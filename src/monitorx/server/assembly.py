@@ -273,6 +273,8 @@ def assemble(
     if rate_limits is not None:
         # Says at start when Redis does not answer (requests go on either way).
         startup.append(rate_limits.check)
+    if shared.live_relay is not None:
+        startup.append(shared.live_relay.start)
     shutdown: list[Step] = [
         # Every other project's parts and store view before the store they share.
         projects.close,
@@ -286,6 +288,8 @@ def assemble(
     if config_sync is not None:
         startup.append(config_sync.start)
         shutdown.insert(0, config_sync.stop)
+    if shared.live_relay is not None:
+        shutdown.append(shared.live_relay.close)
     otlp_grpc = _otlp_grpc(settings, services, projects)
     if otlp_grpc is not None:
         # Listens once everything it writes through is up; stops taking calls first.
@@ -356,7 +360,7 @@ def assemble_project(
     )
     history = TieredReads(store, lifecycle, clock)
     hot_samples = SampleHotTier(
-        round(settings.hot_retention_s * 1_000_000),
+        round(settings.effective_hot_retention_s * 1_000_000),  # 0 in a cluster
         settings.hot_max_points,
         to_epoch_us(clock.now()),
     )
@@ -391,7 +395,8 @@ def assemble_project(
     if settings.notify_enabled and cluster is None:
         engine.add_batch_listener(notifier.handle_events)
     # The dashboard's WebSocket: every committed batch and alert change, fanned out.
-    live = LiveHub()
+    # In a cluster, also every other replica's, through Redis (server/live_relay.py).
+    live = LiveHub(relay=shared.live_relay, project=project)
     evaluator.add_committed_listener(live.publish_batch)
     engine.add_listener(live.publish_alert)
     for handler in load_alert_handlers(settings.alert_handlers):

@@ -22,6 +22,9 @@ from monitorx.server.deps import Services
 from monitorx.server.users import USERS_RELOAD_S
 from monitorx.store import DataLifecycle
 
+# How often a replica of a cluster reads the custom-metric series others created.
+SERIES_RELOAD_S = 5.0
+
 
 def schedule_jobs(
     services: Services,
@@ -48,6 +51,9 @@ def schedule_jobs(
     if cluster is not None:
         # What other replicas opened and resolved, for this one's summaries.
         scheduler.every(settings.alert_tick_s, "refresh-active-alerts", engine.load)
+        # Custom-metric series another replica created: their samples are in the
+        # shared store, and a query here must find them (loading only adds the new).
+        scheduler.every(SERIES_RELOAD_S, "reload-series", services.custom.load)
     once(settings.lifecycle_interval_s, "data-lifecycle", lifecycle.run_once)
     scheduler.every(
         settings.lifecycle_interval_s, "keep-series-last-seen", services.custom.keep_last_seen

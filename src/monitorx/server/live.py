@@ -13,6 +13,11 @@ The alert engine publishes each transition (`publish_alert`, an engine listener)
     {"type": "alert", "change": "fired" | "updated" | "acknowledged" | "resolved",
      "alert": {...the Alert as GET /api/v1/alerts/{id} returns it...}}
 
+In a cluster the hub also hands each message to the process's `LiveRelay`
+(server/live_relay.py), which publishes it to the other replicas through Redis and
+brings theirs here (`deliver`); then a batch is summarized when someone follows
+its project here or on another replica (`LiveRelay.wanted`).
+
 Each subscriber has a bounded queue. Publishing never waits: when a slow client's
 queue is full the oldest message is dropped (and counted), so one stalled browser
 cannot hold up ingest or grow the server's memory.
@@ -24,7 +29,7 @@ __all__ = ["DEFAULT_QUEUE_SIZE", "LiveHub", "Subscription", "batch_summaries", "
 
 import asyncio
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
@@ -36,6 +41,9 @@ from monitorx.core import MetricColumns
 from monitorx.core.timeparse import from_epoch_us
 from monitorx.evaluation.batches import metric_arrays
 from monitorx.server.responses import alert_json
+
+if TYPE_CHECKING:
+    from monitorx.server.live_relay import LiveRelay
 
 # Messages a client may fall behind by before the oldest are dropped. A browser
 # tab that renders a few messages a second never gets near it.
@@ -120,9 +128,18 @@ async def send_message(websocket: WebSocket, message: dict[str, Any]) -> None:
 class LiveHub:
     """The subscribers of one server process and what is published to them."""
 
-    def __init__(self, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+    def __init__(
+        self,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+        relay: LiveRelay | None = None,
+        project: str = "",
+    ) -> None:
         self._queue_size = queue_size
         self._subscribers: set[Subscription] = set()
+        self.relay = relay
+        self._project = project
+        if relay is not None:
+            relay.attach(project, self)
 
     @property
     def subscriber_count(self) -> int:
@@ -131,24 +148,49 @@ class LiveHub:
     def subscribe(self, models: frozenset[str] | None = None) -> Subscription:
         subscription = Subscription(models, self._queue_size)
         self._subscribers.add(subscription)
+        if len(self._subscribers) == 1 and self.relay is not None:
+            self.relay.followers_changed()
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        self._subscribers.discard(subscription)
+        if subscription in self._subscribers:
+            self._subscribers.discard(subscription)
+            if not self._subscribers and self.relay is not None:
+                self.relay.followers_changed()
+
+    def _wanted_elsewhere(self) -> bool:
+        return self.relay is not None and self.relay.wanted(self._project)
 
     def publish_batch(self, batch: pa.Table | MetricColumns) -> None:
         """Announce a committed batch of inference metrics (cheap when nobody listens)."""
-        if not self._subscribers:
+        if not self._subscribers and not self._wanted_elsewhere():
             return
         for message in batch_summaries(batch):
-            self._fan_out(message["model_id"], message)
+            self.announce(message["model_id"], message)
 
     def publish_alert(self, event: AlertEvent) -> None:
         """An alert engine listener: announce one alert transition."""
-        if not self._subscribers:
+        if not self._subscribers and not self._wanted_elsewhere():
             return
         message = {"type": "alert", "change": event.change.value, "alert": alert_json(event.alert)}
-        self._fan_out(event.alert.model_id, message)
+        self.announce(event.alert.model_id, message)
+
+    def announce(self, model_id: str | None, message: dict[str, Any]) -> None:
+        """``message`` (about ``model_id``) to this process' followers and, in a
+        cluster, to the other replicas' (when one of them follows this project)."""
+        self._fan_out(model_id, message)
+        if self.relay is not None and self.relay.wanted(self._project):
+            self.relay.publish(self._project, message)
+
+    def deliver(self, message: dict[str, Any]) -> None:
+        """A message another replica published (through the relay)."""
+        if not self._subscribers:
+            return
+        if message.get("type") == "alert":
+            model_id = (message.get("alert") or {}).get("model_id")
+        else:
+            model_id = message.get("model_id")
+        self._fan_out(model_id, message)
 
     def _fan_out(self, model_id: str | None, message: dict[str, Any]) -> None:
         for subscription in self._subscribers:

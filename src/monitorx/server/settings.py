@@ -66,7 +66,9 @@ class Settings(BaseSettings):
     hot_retention_s: float = Field(
         default=24 * 3600,
         ge=0,
-        description="Recent raw points kept in memory for fast summaries and aggregates.",
+        description="Recent raw points kept in memory for fast summaries and aggregates "
+        "(off in a cluster, `distributed`: a replica's memory holds only what it "
+        "ingested, so every query reads the shared store).",
     )
     flush_rows: int = Field(
         default=122_880,
@@ -474,6 +476,12 @@ class Settings(BaseSettings):
         replicas."""
         url = self.resolved_storage_url()
         return self.redis_url is not None and url.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def effective_hot_retention_s(self) -> float:
+        """``hot_retention_s``, or 0 in a cluster: a replica's hot tier would hold only
+        the points posted to it, and a query through it would miss the others'."""
+        return 0.0 if self.distributed else self.hot_retention_s
 
     def resolved_storage_url(self) -> str:
         if self.storage_url:

@@ -25,6 +25,7 @@ from monitorx.store import Storage
 from monitorx.store.leases import holder_id
 
 if TYPE_CHECKING:
+    from monitorx.server.live_relay import LiveRelay
     from monitorx.server.oidc import OidcLogin
 
 
@@ -47,6 +48,8 @@ class SharedParts:
     lease_holder: str
     """This process as the holder of leases (store.leases), where replicas share
     the store."""
+    live_relay: LiveRelay | None = None
+    """The live feed across replicas (in a cluster, ``Settings.distributed``)."""
 
     @classmethod
     def build(cls, settings: Settings, store: Storage, clock: Clock) -> SharedParts:
@@ -65,6 +68,7 @@ class SharedParts:
             sso=_sso(settings, clock, signing_key),
             rate_limits=_rate_limits(settings),
             lease_holder=holder_id(),
+            live_relay=_live_relay(settings),
         )
 
 
@@ -94,6 +98,15 @@ def _rate_limits(settings: Settings) -> Buckets | None:
         settings.rate_limit_per_s,
         settings.rate_limit_burst,
     )
+
+
+def _live_relay(settings: Settings) -> LiveRelay | None:
+    """The Redis relay of the live feed, in a cluster only: one process' feed needs none."""
+    if not settings.distributed or settings.redis_url is None:
+        return None
+    from monitorx.server.live_relay import LiveRelay
+
+    return LiveRelay.from_url(settings.redis_url.get_secret_value(), settings.redis_prefix)
 
 
 def _sso(settings: Settings, clock: Clock, signing_key: bytes) -> OidcLogin | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import psutil
@@ -16,6 +17,7 @@ from monitorx.server.deps import (
     DecoderDep,
     EngineDep,
     EvaluatorDep,
+    LiveDep,
     NotifierDep,
     RateLimitsDep,
     SchedulerDep,
@@ -49,9 +51,11 @@ _PROCESS = psutil.Process()
 
 
 def _process_check() -> Check:
-    """This server process: memory, CPU since the last look, threads."""
+    """This server process: its pid (which of a machine's workers or a cluster's
+    replicas answered), memory, CPU since the last look, threads."""
     with _PROCESS.oneshot():
         measured = {
+            "pid": os.getpid(),
             "rss_mb": round(_PROCESS.memory_info().rss / 1024 / 1024, 1),
             "cpu_percent": _PROCESS.cpu_percent(interval=None),
             "threads": _PROCESS.num_threads(),
@@ -71,13 +75,15 @@ async def health(
     decoder: DecoderDep,
     rate_limits: RateLimitsDep,
     cluster: ClusterDep,
+    live: LiveDep,
 ) -> JSONResponse:
     """Every part, measured: ``degraded`` when its work is overdue by more than three
     of its intervals or its last three attempts failed, or when the Redis that rate
-    limits are shared through does not answer; ``unhealthy`` when storage does not
-    answer; each not-healthy check says why. The status is the worst. On a store
-    that replicas share, ``config_sync`` says whether changes made through other
-    replicas are heard as they happen, and when configuration was last read."""
+    limits or (in a cluster) the live feed are shared through does not answer;
+    ``unhealthy`` when storage does not answer; each not-healthy check says why.
+    The status is the worst. On a store that replicas share, ``config_sync`` says
+    whether changes made through other replicas are heard as they happen, and when
+    configuration was last read; ``cluster`` which leases this replica holds."""
     evaluation = evaluator.health()
     alerting = Check(
         evaluation.status,
@@ -107,6 +113,9 @@ async def health(
     config_sync: ConfigSync | None = request.app.state.config_sync
     if config_sync is not None:
         checks["config_sync"] = config_sync.health()
+    if live.relay is not None:
+        # In a cluster: Redis away leaves each replica's live feed its own.
+        checks["redis"] = await live.relay.check()
     overall = worst(c.status for c in checks.values())
     return JSONResponse(
         {

@@ -85,6 +85,16 @@ def families(snapshot: Snapshot) -> Iterator[Metric]:
         "Clients connected to the live WebSocket.",
         value=snapshot.websocket_clients,
     )
+    if snapshot.live_relay is not None:
+        relay = CounterMetricFamily(
+            "monitorx_live_relay_messages",
+            "Live-feed messages this replica published to the others through Redis, "
+            "received from them, or dropped because Redis was slow or away.",
+            labels=["outcome"],
+        )
+        for outcome, count in snapshot.live_relay.items():
+            relay.add_metric([outcome], count)
+        yield relay
     if snapshot.models is not None:
         yield from _models(snapshot.models)
 

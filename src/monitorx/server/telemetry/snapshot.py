@@ -66,6 +66,9 @@ class Snapshot:
     deliveries: dict[str, dict[Outcome, int]]
     pending_notifications: int
     websocket_clients: int
+    live_relay: dict[str, int] | None
+    """Live messages published to, received from and dropped before Redis (in a
+    cluster; None otherwise)."""
     jobs: tuple[JobCounts, ...]
     models: ModelSeries | None
 
@@ -90,6 +93,15 @@ def take_snapshot(parts: ObservedParts) -> Snapshot:
         },
         pending_notifications=len(parts.deliveries.pending()),
         websocket_clients=parts.live.subscriber_count,
+        live_relay=(
+            None
+            if parts.live.relay is None
+            else {
+                "published": parts.live.relay.published,
+                "received": parts.live.relay.received,
+                "dropped": parts.live.relay.dropped,
+            }
+        ),
         jobs=tuple(
             JobCounts(
                 job.name,

@@ -71,12 +71,18 @@ class SampleHotTier:
     def points(self) -> int:
         return self._points
 
+    @property
+    def enabled(self) -> bool:
+        """A tier with no retention or no budget holds nothing, so covers nothing
+        (a replica of a cluster has none: it would hold only its own writes)."""
+        return self._retention_us > 0 and self._max_points > 0
+
     def covers(self, start_us: int) -> bool:
-        return start_us >= self._covered_from
+        return self.enabled and start_us >= self._covered_from
 
     def append(self, table: pa.Table, now_us: int) -> None:
         """Add committed rows (``SAMPLE_SCHEMA``)."""
-        if table.num_rows == 0 or self._max_points <= 0:
+        if table.num_rows == 0 or not self.enabled:
             return
         sid = table.column("series_id").to_numpy()
         ts = table.column("ts").cast(pa.int64()).to_numpy()
