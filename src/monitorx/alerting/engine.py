@@ -222,16 +222,20 @@ class AlertEngine:
 
     async def resolve_cleared(self) -> list[Alert]:
         """Resolve every alert with no breach for the clear period (run by the
-        scheduler). An alert breached meanwhile, through another replica, stays."""
+        scheduler). The candidates are the ones this engine knows (where replicas
+        share the store, it reads theirs every second: `load`); the store resolves
+        only those still not breached since, so an alert breached meanwhile through
+        another replica stays."""
         now = self._clock.now()
         cutoff = now - self._clear_period
         async with self._lock:
-            await self._refresh_locked()
             ids = [
                 alert.id
                 for alert in self._active.values()
                 if not _owned(alert) and alert.last_breach_at <= cutoff
             ]
+            if not ids:
+                return []
             resolved = await self._storage.resolve_alerts(ids, now, breached_before=cutoff)
             self._forget(resolved)
         await self._notify([AlertEvent(AlertChange.RESOLVED, a) for a in resolved])

@@ -22,8 +22,10 @@ from monitorx.server.deps import Services
 from monitorx.server.users import USERS_RELOAD_S
 from monitorx.store import DataLifecycle
 
-# How often a replica of a cluster reads the custom-metric series others created.
+# How often a replica of a cluster reads the custom-metric series others created,
+# and the alerts others opened and resolved (its summaries' active counts).
 SERIES_RELOAD_S = 5.0
+ACTIVE_ALERTS_REFRESH_S = 1.0
 
 
 def schedule_jobs(
@@ -49,8 +51,9 @@ def schedule_jobs(
         tick = services.notifier.tick if leadership is None else leadership.tick
         scheduler.every(settings.alert_tick_s, "notify", tick)
     if cluster is not None:
-        # What other replicas opened and resolved, for this one's summaries.
-        scheduler.every(settings.alert_tick_s, "refresh-active-alerts", engine.load)
+        # What other replicas opened and resolved, for this one's summaries (not on
+        # the alert path: the store decides each breach itself).
+        scheduler.every(ACTIVE_ALERTS_REFRESH_S, "refresh-active-alerts", engine.load)
         # Custom-metric series another replica created: their samples are in the
         # shared store, and a query here must find them (loading only adds the new).
         scheduler.every(SERIES_RELOAD_S, "reload-series", services.custom.load)
