@@ -15,7 +15,7 @@ it takes them (:func:`metrics_from`); a plain metric dict (``track()``, a stream
 The caller checks ``len(ring) < ring.limit`` before appending. The worker moves
 ``limit`` so that this one comparison also catches what must not happen without
 its lock: it is 0 before the worker's thread runs (and after shutdown, and in a
-forked child), so the first record starts it; ``batch_size`` while the worker
+forked child), so the first record starts it; ``batch_size - 1`` while the worker
 sleeps, so the record that completes a batch wakes it; ``queue_size`` while it
 sends, so the ring stays bounded. Whatever fails the comparison calls
 ``ring.overflow(entry)``, the worker's slower path.

@@ -364,10 +364,11 @@ class BatchWorker:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
-                # Asleep: the record that completes a batch must take the lock to wake us.
+                # Asleep: the record that completes a batch (or fills the ring) must
+                # take the lock, to wake us.
                 self._waiting = True
                 if not self._closed:
-                    ring.limit = min(self.batch_size, self.queue_size)
+                    ring.limit = min(self.batch_size, self.queue_size) - 1
                 try:
                     self._changed.wait(remaining)
                 finally:
