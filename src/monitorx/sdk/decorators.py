@@ -46,11 +46,22 @@ R = TypeVar("R")
 RecordingClient = MonitorX | MonitorXClient
 
 
+def _to_default_exporter(metric: JSONObject) -> None:
+    """Append a metric dict to the default exporter's ring: ``Exporter.record`` inlined."""
+    ring = (_exporters._default or default_exporter()).ring
+    usage = ring.usage
+    if usage is not None and "resource_usage" not in metric:
+        metric["resource_usage"] = usage
+    if len(ring) < ring.limit:
+        ring.append(metric)
+    else:
+        ring.overflow(metric)
+
+
 def _deliver(metric: JSONObject, client: RecordingClient | None) -> None:
     try:
         if client is None:
-            # The hot path: the module's current exporter, without a call to find it.
-            (_exporters._default or default_exporter()).record(metric)
+            _to_default_exporter(metric)
         else:
             client.record_inference_metric(metric)
     except Exception:  # a monitoring problem must never become the caller's problem
@@ -147,7 +158,7 @@ class Tracking:
             metric = self.metric()
             client = self._client
             if client is None:
-                (_exporters._default or default_exporter()).record(metric)
+                _to_default_exporter(metric)
             else:
                 client.record_inference_metric(metric)
         except Exception:  # a monitoring problem must never become the caller's problem
