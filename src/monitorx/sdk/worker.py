@@ -127,6 +127,7 @@ class BatchWorker:
         self._evictions = itertools.count()
         self._eviction_reads = 0
         self._evicted_at_flush = 0
+        self._full_log_armed = True
         self._next_seq = 1
         self._inflight_first: int | None = None
         self._lost_ranges: list[list[int]] = []
@@ -191,7 +192,9 @@ class BatchWorker:
     def _overflow(self, entry: Any) -> bool:
         """What a record does when ``len(ring) >= ring.limit``: see the class docstring."""
         ring = self.ring
-        if not self._waiting and ring.limit >= self.queue_size and len(ring) >= self.queue_size:
+        queue_size = self.queue_size
+        # limit == queue_size only while the thread runs, awake, and the worker is open.
+        if ring.limit == queue_size and len(ring) >= queue_size:
             # Full while the worker sends: evict the oldest without the lock, so that
             # an overloaded exporter costs its callers little more than a free one.
             try:
@@ -201,7 +204,9 @@ class BatchWorker:
                 return True
             next(self._evictions)
             ring.append(entry)
-            self._log_full()
+            if self._full_log_armed:  # the worker re-arms it once a minute
+                self._full_log_armed = False
+                self._log_full()
             return False
         with self._lock:
             if self._closed:
@@ -375,11 +380,20 @@ class BatchWorker:
                     self._waiting = False
             if not self._closed:
                 ring.limit = self.queue_size
+            if not self._full_log_armed and (
+                time.monotonic() - self._drop_logged_at >= _DROP_LOG_INTERVAL_S
+            ):
+                self._full_log_armed = True
             first, entries = self._take(min(self.batch_size, len(ring)))
             if not entries:
                 return None
             self._inflight_first = first
-        return Batch(first, metrics_from(entries))
+        try:
+            return Batch(first, metrics_from(entries))
+        except Exception:  # a bug: the thread must outlive it, flush() must not wait for these
+            logger.exception("MonitorX could not make metrics of %d recordings", len(entries))
+            self._settle(Batch(first, entries), WriteResult(), lost=True)
+            return None
 
     def _replay_due(self) -> bool:
         return self._sender is not None and self._sender.due
