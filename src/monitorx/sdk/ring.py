@@ -26,8 +26,9 @@ the batch (:func:`wall_offset_ns`). NTP slews both clocks alike, so the offset
 moves only when the wall clock is stepped (``settimeofday``, a VM resumed): a
 metric taken after a step, normally within ``flush_interval`` (0.2 s) of its
 call, is dated with the new offset. Apart from that the timestamp is the call's
-start within the offset's reading error, at most 10 µs (half the gap between the
-two ``perf_counter_ns`` reads around ``time_ns``). On platforms where
+start within the offset's reading error: half the gap between the two
+``perf_counter_ns`` reads around ``time_ns``, the shortest of up to three tries,
+so 10 µs at most unless all three were interrupted. On platforms where
 ``perf_counter`` stops while the machine sleeps, a sleep between a call and its
 batch shifts the timestamp by the time slept.
 """
