@@ -58,8 +58,10 @@ def _start_sampler(resources: ResourceSampler | bool) -> ResourceSampler | None:
 class Exporter:
     """Sends recorded inference metrics from a daemon thread, in batches.
 
-    ``record()`` appends to a bounded queue on the caller's thread and returns at
-    once; it never raises. Every ``flush_interval`` seconds, or as soon as
+    ``record()`` appends to a bounded queue on the caller's thread, without a lock,
+    and returns at once; it never raises. ``@monitor_inference`` appends to the same
+    queue, :attr:`ring`, directly: two clock readings per call, turned into a metric
+    dict on the worker's thread (ring.py). Every ``flush_interval`` seconds, or as soon as
     ``batch_size`` metrics wait, the worker posts them to
     ``/api/v1/metrics/inference/batch``. While the server is unreachable the batch
     is retried (with the client's retries and circuit breaker, then backoff) and new
@@ -130,8 +132,18 @@ class Exporter:
                 max_backoff_s=_MAX_BACKOFF_S,
             ),
         )
+        self.ring = self._worker.ring
+        """Where ``@monitor_inference`` appends its recordings (ring.py); one object for
+        the exporter's life."""
+        if self.resources is not None:
+            self.ring.usage = self.resources.latest_usage or None
+            self.resources.add_listener(self._usage_sampled)
         self._client = self._new_client()
         self._worker.send_spooled()
+
+    def _usage_sampled(self, usage: dict[str, float]) -> None:
+        # On the sampler's thread: the resource_usage recordings carry from now on.
+        self.ring.usage = usage or None
 
     def _new_client(self) -> MonitorX:
         # The client sleeps between retries with the worker's wait, which a
@@ -182,8 +194,10 @@ class Exporter:
         """
         delivered = self._worker.shutdown(self._shutdown_timeout if timeout is None else timeout)
         self._client.close()
-        if self.resources is not None and self._owns_sampler:
-            self.resources.stop()
+        if self.resources is not None:
+            self.resources.remove_listener(self._usage_sampled)
+            if self._owns_sampler:
+                self.resources.stop()
         return delivered
 
 

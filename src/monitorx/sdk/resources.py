@@ -33,7 +33,7 @@ __all__ = ["GpuSample", "ResourceSample", "ResourceSampler"]
 import importlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -177,6 +177,21 @@ class ResourceSampler:
         """The last sample; reading it costs an attribute lookup."""
         self.latest_usage: dict[str, float] = {}
         """The last sample as API.md's ``resource_usage``; shared, do not change it."""
+        self._listeners: list[Callable[[dict[str, float]], None]] = []
+
+    def add_listener(self, listener: Callable[[dict[str, float]], None]) -> None:
+        """Have ``listener(latest_usage)`` called after every sample, on the sampling thread.
+
+        An exporter keeps the usage its recordings carry this way, instead of asking
+        on the caller's thread. It must be quick and must not raise.
+        """
+        with self._lock:
+            self._listeners = [*self._listeners, listener]
+
+    def remove_listener(self, listener: Callable[[dict[str, float]], None]) -> None:
+        """Stop calling ``listener``; one that was never added is ignored."""
+        with self._lock:
+            self._listeners = [known for known in self._listeners if known != listener]
 
     def _open(self) -> None:
         # Called with the lock held, once: imports happen here, never at import time.
@@ -213,9 +228,15 @@ class ResourceSampler:
                     gpus = self._gpus.read()
                 except Exception as exc:
                     logger.warning("MonitorX could not read GPU resources: %s", exc)
-            self.latest = ResourceSample(cpu_percent, memory_mb, gpus)
-            self.latest_usage = self.latest.resource_usage()
-            return self.latest
+            sample = self.latest = ResourceSample(cpu_percent, memory_mb, gpus)
+            usage = self.latest_usage = sample.resource_usage()
+            listeners = self._listeners
+        for listener in listeners:
+            try:
+                listener(usage)
+            except Exception:  # one listener's bug must not stop the sampling
+                logger.exception("MonitorX resource listener failed")
+        return sample
 
     @property
     def running(self) -> bool:

@@ -1,11 +1,12 @@
 """Background delivery: record on the caller's thread, send in batches from a daemon thread.
 
-Recording takes a lock and appends to a bounded queue, nothing more: it never waits
-for the network and never raises. A daemon thread takes up to ``batch_size``
-metrics every ``flush_interval_s`` (or at once when that many are waiting) and hands
-them to ``deliver``. Delivery failures are logged and counted; the batch is kept and
-tried again with backoff (or after the circuit breaker's recovery time), while new
-metrics queue behind it and the oldest are dropped, counted, once the queue is full.
+Recording appends to a bounded deque without a lock (ring.py), nothing more: it
+never waits for the network and never raises. A daemon thread takes up to
+``batch_size`` metrics every ``flush_interval_s`` (or at once when that many are
+waiting), builds their dicts, and hands them to ``deliver``. Delivery failures
+are logged and counted; the batch is kept and tried again with backoff (or after
+the circuit breaker's recovery time), while new metrics queue behind it and the
+oldest are dropped, counted, once the queue is full.
 In a forked child the worker starts afresh, empty (fork_reset.py); it connects
 anew on its first record.
 
@@ -19,12 +20,14 @@ from __future__ import annotations
 
 __all__ = ["BatchWorker", "WorkerStats"]
 
+import itertools
 import logging
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from monitorx.core.backoff import Backoff
 from monitorx.core.errors import MonitorXError
@@ -32,6 +35,7 @@ from monitorx.sdk.errors import CircuitOpenError, is_transient
 from monitorx.sdk.fork_reset import reset_after_fork
 from monitorx.sdk.payloads import JSONObject
 from monitorx.sdk.results import WorkerStats, WriteResult
+from monitorx.sdk.ring import RecordRing, metrics_from
 from monitorx.sdk.spool import DiskSpool
 from monitorx.sdk.spool_sender import ChunkOutcome, SpoolSender
 
@@ -45,8 +49,27 @@ _JOIN_TIMEOUT_S = 2.0
 _DROP_LOG_INTERVAL_S = 60.0
 
 
+@dataclass(slots=True)
+class Batch:
+    """Metrics taken together: their sequence numbers run from ``first`` on."""
+
+    first: int
+    metrics: list[JSONObject]
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.metrics) - 1
+
+
 class BatchWorker:
     """A bounded queue drained in batches by one daemon thread.
+
+    The queue is :attr:`ring` (ring.py): callers append to it without the lock,
+    as long as ``len(ring) < ring.limit``; everything else (starting the thread,
+    waking it for a full batch, evicting the oldest when full, records after
+    shutdown) goes through :meth:`_overflow`. Sequence numbers, which ``flush()``
+    compares, are given when the worker takes metrics from the ring, in the
+    ring's order, so callers never count.
 
     ``deliver`` sends one batch and returns the server's :class:`WriteResult`; it
     raises a transient :class:`MonitorXError` (see ``errors.is_transient``) when the
@@ -79,6 +102,8 @@ class BatchWorker:
         self._name = name
         self._sender = spool
         self._fork_pending = False
+        # One object for the life of the worker (a fork clears it): callers may hold it.
+        self.ring = RecordRing(self._overflow)
         self._reset()
         reset_after_fork(self)
 
@@ -94,7 +119,15 @@ class BatchWorker:
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._queue: deque[tuple[int, JSONObject]] = deque()
+        self.ring.clear()
+        self.ring.limit = 0  # the first record starts the thread
+        self._waiting = False
+        # Evictions made without the lock (a full ring while the worker sends).
+        # next() is atomic; readers' own next() calls are subtracted (_evicted).
+        self._evictions = itertools.count()
+        self._eviction_reads = 0
+        self._evicted_at_flush = 0
+        self._full_log_armed = True
         self._next_seq = 1
         self._inflight_first: int | None = None
         self._lost_ranges: list[list[int]] = []
@@ -125,12 +158,13 @@ class BatchWorker:
     def stats(self) -> WorkerStats:
         """A snapshot of the counters."""
         with self._lock:
+            evicted = self._evicted()
             return WorkerStats(
-                recorded=self._next_seq - 1,
-                queued=len(self._queue),
+                recorded=self._next_seq - 1 + len(self.ring) + evicted,
+                queued=len(self.ring),
                 delivered=self._delivered,
                 rejected=self._rejected,
-                dropped=self._dropped,
+                dropped=self._dropped + evicted,
                 lost=self._lost,
                 failed_attempts=self._failed_attempts,
                 spooled=self._spooled,
@@ -143,39 +177,76 @@ class BatchWorker:
 
         The dict is queued as it is, not copied: do not change it afterwards.
         """
+        ring = self.ring
+        if len(ring) < ring.limit:
+            ring.append(metric)
+            return True
+        return self._overflow(metric)
+
+    def _evicted(self) -> int:
+        # Called with the lock held: how many were evicted without it.
+        count = next(self._evictions) - self._eviction_reads
+        self._eviction_reads += 1
+        return count
+
+    def _overflow(self, entry: Any) -> bool:
+        """What a record does when ``len(ring) >= ring.limit``: see the class docstring."""
+        ring = self.ring
+        queue_size = self.queue_size
+        # limit == queue_size only while the thread runs, awake, and the worker is open.
+        if ring.limit == queue_size and len(ring) >= queue_size:
+            # Full while the worker sends: evict the oldest without the lock, so that
+            # an overloaded exporter costs its callers little more than a free one.
+            try:
+                ring.popleft()
+            except IndexError:  # the worker took everything meanwhile
+                ring.append(entry)
+                return True
+            next(self._evictions)
+            ring.append(entry)
+            if self._full_log_armed:  # the worker re-arms it once a minute
+                self._full_log_armed = False
+                self._log_full()
+            return False
         with self._lock:
             if self._closed:
                 self._dropped += 1
                 return False
-            seq = self._next_seq
-            self._next_seq = seq + 1
-            queue = self._queue
-            displaced = len(queue) >= self.queue_size
-            if displaced:
-                self._drop_oldest()
-            queue.append((seq, metric))
-            # Wake the worker when a full batch is first there; past that it is not
-            # waiting, and notify_all() per record would cost ~0.3 µs for nothing.
-            if len(queue) == self.batch_size:
-                self._changed.notify_all()
+            displaced = False
+            while len(ring) >= self.queue_size:
+                if not self._drop_oldest():
+                    break
+                displaced = True
+            ring.append(entry)
             if self._thread is None:
                 self._start()
+            elif self._waiting and len(ring) >= min(self.batch_size, self.queue_size):
+                self._changed.notify_all()
+            ring.limit = self.queue_size  # the worker lowers it again when it waits
         return not displaced
 
-    def _drop_oldest(self) -> None:
-        # Called with the lock held, when the queue is full.
-        old_seq, _ = self._queue.popleft()
+    def _drop_oldest(self) -> bool:
+        # Called with the lock held, when the ring is full. The oldest is the next
+        # one a batch would take, so it takes the next sequence number.
+        try:
+            self.ring.popleft()
+        except IndexError:
+            return False
+        seq = self._next_seq
+        self._next_seq = seq + 1
         self._dropped += 1
-        self._mark_lost(old_seq, old_seq)
+        self._mark_lost(seq, seq)
+        self._log_full()
+        return True
+
+    def _log_full(self) -> None:
+        # At most once a minute: a full ring can overflow millions of times a second.
         now = time.monotonic()
         if now - self._drop_logged_at >= _DROP_LOG_INTERVAL_S:
             self._drop_logged_at = now
-            # Rare (once a minute at most), so logging under the lock is acceptable.
             logger.warning(
-                "MonitorX queue full (%d metrics): dropping the oldest, %d so far; "
-                "is the server reachable?",
+                "MonitorX queue full (%d metrics): dropping the oldest; is the server reachable?",
                 self.queue_size,
-                self._dropped,
             )
 
     def _start(self) -> None:
@@ -197,9 +268,10 @@ class BatchWorker:
             del self._lost_ranges[:-_MAX_LOST_RANGES]
 
     def _oldest_pending(self) -> float:
+        # What is in the ring takes sequence numbers from _next_seq on.
         if self._inflight_first is not None:
             return self._inflight_first
-        return self._queue[0][0] if self._queue else float("inf")
+        return self._next_seq if self.ring else float("inf")
 
     @property
     def _spool(self) -> DiskSpool | None:
@@ -219,7 +291,7 @@ class BatchWorker:
         self._check_fork()
         deadline = time.monotonic() + max(0.0, timeout)
         with self._changed:
-            target = self._next_seq - 1
+            target = self._next_seq - 1 + len(self.ring)
             since = self._flushed_through + 1
             self._flush_wanted += 1
             self._changed.notify_all()
@@ -232,7 +304,11 @@ class BatchWorker:
             finally:
                 self._flush_wanted -= 1
             self._flushed_through = max(self._flushed_through, target)
-            return not any(first <= target and last >= since for first, last in self._lost_ranges)
+            evicted = self._evicted()
+            evicted_since, self._evicted_at_flush = evicted - self._evicted_at_flush, evicted
+            return not evicted_since and not any(
+                first <= target and last >= since for first, last in self._lost_ranges
+            )
 
     def shutdown(self, timeout: float = 10.0) -> bool:
         """Flush (up to ``timeout``), then stop the thread; what is left is counted lost."""
@@ -240,49 +316,84 @@ class BatchWorker:
         delivered = self.flush(timeout)
         with self._changed:
             self._closed = True
+            self.ring.limit = 0  # records now take the lock, and are counted dropped
             self._stop.set()
             self._changed.notify_all()
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(_JOIN_TIMEOUT_S)
         with self._lock:
-            left = [item for item in self._queue]
-            self._queue.clear()
-        if left and self._spool is not None:
+            first, entries = self._take(len(self.ring))
+        left = Batch(first, metrics_from(entries)) if entries else None
+        if left is not None and self._spool is not None:
             self._settle(left, WriteResult(), lost=False, spool=True)
-            logger.warning("MonitorX shut down with %d metrics spooled to disk", len(left))
-        elif left:
+            logger.warning("MonitorX shut down with %d metrics spooled to disk", len(left.metrics))
+        elif left is not None:
             with self._lock:
-                self._mark_lost(left[0][0], left[-1][0])
-                self._lost += len(left)
-            logger.warning("MonitorX shut down with %d metrics undelivered", len(left))
+                self._mark_lost(left.first, left.last)
+                self._lost += len(left.metrics)
+            logger.warning("MonitorX shut down with %d metrics undelivered", len(left.metrics))
         if self._spool is not None:
             self._spool.close()
-        return delivered and not left
+        return delivered and left is None
 
     def wait(self, seconds: float) -> None:
         """Sleep that a shutdown cuts short; the worker's own client retries with it."""
         self._stop.wait(seconds)
 
-    def _next_batch(self) -> list[tuple[int, JSONObject]] | None:
+    def _take(self, count: int) -> tuple[int, list[Any]]:
+        # Called with the lock held: up to count from the ring's front and the first
+        # one's sequence number. Callers may evict from the front meanwhile, so the
+        # ring may run short. The dicts are built after the lock is let go.
+        entries: list[Any] = []
+        pop = self.ring.popleft
+        try:
+            for _ in range(count):
+                entries.append(pop())
+        except IndexError:
+            pass
+        first = self._next_seq
+        self._next_seq = first + len(entries)
+        return first, entries
+
+    def _next_batch(self) -> Batch | None:
+        ring = self.ring
         with self._changed:
             deadline = time.monotonic() + self.flush_interval_s
             while (
-                len(self._queue) < self.batch_size
-                and not (self._flush_wanted and self._queue)
+                len(ring) < self.batch_size
+                and not (self._flush_wanted and ring)
                 and not self._stop.is_set()
                 and not self._replay_due()
             ):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
-                self._changed.wait(remaining)
-            if not self._queue:
+                # Asleep: the record that completes a batch (or fills the ring) must
+                # take the lock, to wake us.
+                self._waiting = True
+                if not self._closed:
+                    ring.limit = min(self.batch_size, self.queue_size) - 1
+                try:
+                    self._changed.wait(remaining)
+                finally:
+                    self._waiting = False
+            if not self._closed:
+                ring.limit = self.queue_size
+            if not self._full_log_armed and (
+                time.monotonic() - self._drop_logged_at >= _DROP_LOG_INTERVAL_S
+            ):
+                self._full_log_armed = True
+            first, entries = self._take(min(self.batch_size, len(ring)))
+            if not entries:
                 return None
-            count = min(self.batch_size, len(self._queue))
-            batch = [self._queue.popleft() for _ in range(count)]
-            self._inflight_first = batch[0][0]
-            return batch
+            self._inflight_first = first
+        try:
+            return Batch(first, metrics_from(entries))
+        except Exception:  # a bug: the thread must outlive it, flush() must not wait for these
+            logger.exception("MonitorX could not make metrics of %d recordings", len(entries))
+            self._settle(Batch(first, entries), WriteResult(), lost=True)
+            return None
 
     def _replay_due(self) -> bool:
         return self._sender is not None and self._sender.due
@@ -304,7 +415,9 @@ class BatchWorker:
             try:
                 self._send(batch)
             except Exception:  # the thread must outlive any bug
-                logger.exception("MonitorX exporter failed on a batch of %d metrics", len(batch))
+                logger.exception(
+                    "MonitorX exporter failed on a batch of %d metrics", len(batch.metrics)
+                )
                 self._settle(batch, WriteResult(), lost=True)
 
     def _replay(self) -> None:
@@ -317,13 +430,13 @@ class BatchWorker:
                 self._delivered += outcome.result.accepted
                 self._rejected += len(outcome.result.rejected)
                 self._changed.notify_all()
-                return len(self._queue) < self.batch_size
+                return len(self.ring) < self.batch_size
 
         if self._sender is not None:
             self._sender.send(self._stop.is_set, settled)
 
-    def _send(self, batch: list[tuple[int, JSONObject]]) -> None:
-        metrics = [metric for _, metric in batch]
+    def _send(self, batch: Batch) -> None:
+        metrics = batch.metrics
         if self._sender is not None and self._sender.deferring:
             self._settle(batch, WriteResult(), lost=False, spool=True)
             return
@@ -333,7 +446,7 @@ class BatchWorker:
                 result = self._deliver(metrics)
             except MonitorXError as exc:
                 if not is_transient(exc):  # refused for good: 401, 403, 413, …
-                    logger.error("MonitorX refused a batch of %d metrics: %s", len(batch), exc)
+                    logger.error("MonitorX refused a batch of %d metrics: %s", len(metrics), exc)
                     self._settle(batch, WriteResult(), lost=True)
                     return
                 with self._lock:
@@ -365,37 +478,38 @@ class BatchWorker:
 
     def _settle(
         self,
-        batch: list[tuple[int, JSONObject]],
+        batch: Batch,
         result: WriteResult,
         lost: bool,
         spool: bool = False,
     ) -> None:
+        size = len(batch.metrics)
         if spool and self._spool is not None:  # written before flush() can see it gone
-            written = self._spool.append([metric for _, metric in batch])
+            written = self._spool.append(batch.metrics)
             with self._lock:
                 self._spooled += written
-                if written < len(batch):
-                    self._lost += len(batch) - written
-                    self._mark_lost(batch[0][0], batch[-1][0])
+                if written < size:
+                    self._lost += size - written
+                    self._mark_lost(batch.first, batch.last)
         # Logged before flush() can return, so that what a flush reports was logged.
         if result.rejected:
             first = result.rejected[0]
             logger.warning(
                 "MonitorX server rejected %d of %d metrics; first: %s",
                 len(result.rejected),
-                len(batch),
+                size,
                 first.error,
             )
         with self._changed:
             if lost:
-                self._lost += len(batch)
-                self._mark_lost(batch[0][0], batch[-1][0])
+                self._lost += size
+                self._mark_lost(batch.first, batch.last)
             else:
                 self._delivered += result.accepted
                 self._rejected += len(result.rejected)
                 for item in result.rejected:
-                    if 0 <= item.index < len(batch):
-                        seq = batch[item.index][0]
+                    if 0 <= item.index < size:
+                        seq = batch.first + item.index
                         self._mark_lost(seq, seq)
             self._inflight_first = None
             self._changed.notify_all()
