@@ -142,3 +142,23 @@ async def test_retention_drops_spans_that_started_before_the_cutoff(storage: Sto
     listed = await storage.list_traces(TraceQuery(NOW - HOUR, NOW))
     assert [t.trace_id for t in listed] == [f"{2:032x}"]
     assert await storage.get_trace(f"{1:032x}") == []
+
+
+async def test_newest_first_counts_a_trace_from_its_first_span(storage: Storage) -> None:
+    """A long trace whose first span is old and whose last span is the newest of all
+    is listed where it started, not where its last span did."""
+    minute = timedelta(minutes=1)
+    spans = [_span(100 + i, 1000 + i, None, NOW - (i + 1) * minute, 10) for i in range(100)]
+    spans.append(_span(7, 1, None, NOW - 119 * minute, 10, name="long"))
+    spans.append(_span(7, 2, 1, NOW - timedelta(seconds=1), 500, name="late child"))
+    await storage.write_spans(_table(spans))
+    window = TraceQuery(NOW - 2 * HOUR, NOW, limit=3)
+    listed = await storage.list_traces(window)
+    assert [t.trace_id for t in listed] == [f"{100 + i:032x}" for i in range(3)]
+    everything = await storage.list_traces(TraceQuery(NOW - 2 * HOUR, NOW, limit=1000))
+    assert len(everything) == 101
+    long = everything[-1]
+    assert (long.trace_id, long.name, long.span_count) == (f"{7:032x}", "long", 2)
+    assert long.start == NOW - 119 * minute
+    sessions = await storage.list_traces(TraceQuery(NOW - 2 * HOUR, NOW, limit=2, error=False))
+    assert [t.trace_id for t in sessions] == [f"{100:032x}", f"{101:032x}"]

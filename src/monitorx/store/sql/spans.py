@@ -23,9 +23,13 @@ _SUMMARY = (
     "coalesce(max(name) FILTER (WHERE parent_span_id IS NULL), min(name)), "
     "min(start_ts), max(end_ts), min(model_id), count(*), "
     "bool_or(status = 'error'), sum(input_tokens), sum(output_tokens), max(session_id) "
-    "FROM spans WHERE project_id = %s AND start_ts >= %s AND start_ts < %s "
-    "GROUP BY trace_id"
+    "FROM spans WHERE project_id = %s AND start_ts >= %s AND start_ts < %s"
 )
+# The newest traces of a range are looked for in its latest 1/64 first, then a
+# window four times as long, and so on: a list of the newest 100 of a million spans
+# reads the spans of the last minute, not the hour.
+_FIRST_WINDOW_PART = 64
+_WINDOW_GROWTH = 4
 
 
 def _span(row: tuple[object, ...]) -> StoredSpan:
@@ -60,8 +64,35 @@ class SpanQueries(SQLQueries):
     """`Storage.list_traces`, `get_trace` and `delete_spans_before`."""
 
     async def list_traces(self, query: TraceQuery) -> list[TraceSummary]:
-        having: list[str] = []
+        # A trace starting at or after ``low`` has a span in [low, end): those spans
+        # name every such trace; each is then summed up over the whole range (its
+        # earlier spans too), and the ones that truly start before ``low`` left out.
+        # With `limit` traces from the window, no older trace can be newer than them.
+        window = (query.end - query.start) / _FIRST_WINDOW_PART
+        while True:
+            low = query.end - window
+            if low <= query.start:
+                return await self._summaries(query, None)
+            found = await self._summaries(query, low)
+            if len(found) >= query.limit:
+                return found
+            window *= _WINDOW_GROWTH
+
+    async def _summaries(self, query: TraceQuery, low: datetime | None) -> list[TraceSummary]:
+        """The newest traces of the query's range, among those starting at or after
+        ``low`` (None: all)."""
+        sql = _SUMMARY
         params: list[object] = [self._project, query.start, query.end]
+        having: list[str] = []
+        if low is not None:
+            sql += (
+                " AND trace_id IN (SELECT trace_id FROM spans WHERE project_id = %s "
+                "AND start_ts >= %s AND start_ts < %s)"
+            )
+            params += [self._project, low, query.end]
+            having.append("min(start_ts) >= %s")
+            params.append(low)
+        sql += " GROUP BY trace_id"
         if query.model_id is not None:
             having.append("bool_or(model_id = %s)")
             params.append(query.model_id)
@@ -74,7 +105,6 @@ class SpanQueries(SQLQueries):
         if query.min_duration_ms is not None:
             having.append("max(end_ts) - min(start_ts) >= %s")
             params.append(timedelta(milliseconds=query.min_duration_ms))
-        sql = _SUMMARY
         if having:
             sql += " HAVING " + " AND ".join(having)
         sql += " ORDER BY min(start_ts) DESC, trace_id LIMIT %s"
