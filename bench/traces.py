@@ -27,7 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -131,9 +131,12 @@ def span_table(first_trace: int, traces: int, now: datetime, rng: np.random.Gene
     trace_numbers = np.repeat(np.arange(first_trace, first_trace + traces), SPANS_PER_TRACE)
     position = np.tile(np.arange(SPANS_PER_TRACE), traces)
     trace_ids = [f"{t:032x}" for t in trace_numbers]
-    span_ids = [f"{t * SPANS_PER_TRACE + p:016x}" for t, p in zip(trace_numbers, position)]
+    span_ids = [
+        f"{t * SPANS_PER_TRACE + p:016x}" for t, p in zip(trace_numbers, position, strict=True)
+    ]
     parents = [
-        None if p == 0 else f"{t * SPANS_PER_TRACE:016x}" for t, p in zip(trace_numbers, position)
+        None if p == 0 else f"{t * SPANS_PER_TRACE:016x}"
+        for t, p in zip(trace_numbers, position, strict=True)
     ]
     now_us = int(now.timestamp() * 1_000_000)
     trace_start = now_us - rng.integers(1_000_000, 3_500_000_000, traces)
@@ -153,7 +156,9 @@ def span_table(first_trace: int, traces: int, now: datetime, rng: np.random.Gene
             "end_ts": pa.array(start + duration, pa.timestamp("us")),
             "status": np.where(error, "error", "unset"),
             "status_message": pa.array(np.where(error, "upstream timed out", None)),
-            "model_id": pa.array(np.where(llm, np.char.replace(models.astype(str), "/", ":"), None)),
+            "model_id": pa.array(
+                np.where(llm, np.char.replace(models.astype(str), "/", ":"), None)
+            ),
             "session_id": pa.array([f"conv-{t % 5000}" for t in trace_numbers]),
             "input_tokens": pa.array(np.where(llm, rng.integers(10, 2000, n), 0)).cast(pa.int64()),
             "output_tokens": pa.array(np.where(llm, rng.integers(1, 500, n), 0)).cast(pa.int64()),
@@ -196,9 +201,10 @@ def timed(client: httpx.Client, path: str, params: dict[str, object], runs: int)
 def bench_trace_list(stored: int, runs: int) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="monitorx-bench-traces-"))
     asyncio.run(store_spans(data_dir, stored))
-    with monitorx_server(data_dir=data_dir) as (url, _), httpx.Client(
-        base_url=f"{url}/api/v1", timeout=60
-    ) as client:
+    with (
+        monitorx_server(data_dir=data_dir) as (url, _),
+        httpx.Client(base_url=f"{url}/api/v1", timeout=60) as client,
+    ):
         listed = client.get("/traces").json()
         assert len(listed) == 100, len(listed)
         cases: list[tuple[str, dict[str, object]]] = [
@@ -211,7 +217,8 @@ def bench_trace_list(stored: int, runs: int) -> None:
         for label, params in cases:
             print(f"{stored:,} spans stored, {label}: {timed(client, '/traces', params, runs)}")
         one = listed[0]["trace_id"]
-        print(f"{stored:,} spans stored, GET /traces/{{id}}: {timed(client, f'/traces/{one}', {}, runs)}")
+        figures = timed(client, f"/traces/{one}", {}, runs)
+        print(f"{stored:,} spans stored, GET /traces/{{id}}: {figures}")
 
 
 def main() -> None:

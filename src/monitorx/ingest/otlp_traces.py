@@ -59,6 +59,8 @@ from monitorx.store.spans import SPAN_SCHEMA
 _REASONS_QUOTED = 5
 _SERVICE_NAME = "service.name"
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId")
+_TAG_NAMES = ("operation", "provider", "service")
+_UNSEEN = "\x00unseen"  # no tags' JSON is this
 _TRACE_ID_BYTES = 16
 _SPAN_ID_BYTES = 8
 
@@ -215,12 +217,14 @@ class DecodedSpans:
 
 
 class _Decoder:
-    __slots__ = ("keep_content", "masker", "out")
+    __slots__ = ("keep_content", "masker", "out", "tags_json")
 
     def __init__(self, keep_content: bool, masker: PiiMasker | None) -> None:
         self.keep_content = keep_content
         self.masker = masker
         self.out = DecodedSpans()
+        # A metric's tags as JSON, by (operation, provider, service): a batch holds few.
+        self.tags_json: dict[tuple[object, object, object], str | None] = {}
 
     def span(self, span: Span, resource: dict[str, object], resource_json: str) -> None:
         trace_id = _hex_id(span.trace_id, _TRACE_ID_BYTES, "trace_id")
@@ -268,25 +272,22 @@ class _Decoder:
             message = self.masker.mask(message)
         status = SPAN_STATUSES[span.status.code] if 0 <= span.status.code <= 2 else "unset"
         columns = self.out.columns
-        for name, value in (
-            ("trace_id", trace_id),
-            ("span_id", span_id),
-            ("parent_span_id", parent),
-            ("name", span.name),
-            ("kind", int(span.kind)),
-            ("start_ts", start_us),
-            ("end_ts", end_us),
-            ("status", status),
-            ("status_message", message),
-            ("model_id", fields.model_id),
-            ("session_id", fields.session_id),
-            ("input_tokens", fields.input_tokens),
-            ("output_tokens", fields.output_tokens),
-            ("attributes", orjson.dumps(attributes).decode()),
-            ("resource", resource_json),
-            ("events", orjson.dumps(events).decode()),
-        ):
-            columns[name].append(value)
+        columns["trace_id"].append(trace_id)
+        columns["span_id"].append(span_id)
+        columns["parent_span_id"].append(parent)
+        columns["name"].append(span.name)
+        columns["kind"].append(int(span.kind))
+        columns["start_ts"].append(start_us)
+        columns["end_ts"].append(end_us)
+        columns["status"].append(status)
+        columns["status_message"].append(message)
+        columns["model_id"].append(fields.model_id)
+        columns["session_id"].append(fields.session_id)
+        columns["input_tokens"].append(fields.input_tokens)
+        columns["output_tokens"].append(fields.output_tokens)
+        columns["attributes"].append(orjson.dumps(attributes).decode())
+        columns["resource"].append(resource_json)
+        columns["events"].append(orjson.dumps(events).decode())
         if fields.model_id is not None:
             self.metric(trace_id, start_us, end_us, status, fields, resource)
 
@@ -300,17 +301,18 @@ class _Decoder:
         resource: dict[str, object],
     ) -> None:
         metrics = self.out.metrics
-        tags = {
-            name: str(value)[:1024]
-            for name, value in (
-                ("operation", fields.operation),
-                ("provider", fields.provider),
-                ("service", resource.get(_SERVICE_NAME)),
-            )
-            if value is not None
-        }
-        if self.masker is not None:
-            tags = self.masker.mask_labels(tags) or tags
+        service = resource.get(_SERVICE_NAME)
+        key = (fields.operation, fields.provider, service)
+        tags_json = self.tags_json.get(key, _UNSEEN)
+        if tags_json is _UNSEEN:
+            tags = {
+                name: str(value)[:1024]
+                for name, value in zip(_TAG_NAMES, key, strict=True)
+                if value is not None
+            }
+            if self.masker is not None:
+                tags = self.masker.mask_labels(tags) or tags
+            tags_json = self.tags_json[key] = orjson.dumps(tags).decode() if tags else None
         metrics.model_id.append(fields.model_id)
         metrics.model_type.append("llm")
         metrics.request_id.append(trace_id)
@@ -321,7 +323,7 @@ class _Decoder:
         metrics.error.append(status == "error")
         for name in ("gpu_memory_mb", "gpu_utilization", "cpu_percent", "memory_mb"):
             getattr(metrics, name).append(None)
-        metrics.tags_json.append(orjson.dumps(tags).decode() if tags else None)
+        metrics.tags_json.append(tags_json)
         metrics.prompt_tokens.append(fields.input_tokens)
         metrics.completion_tokens.append(fields.output_tokens)
         metrics.time_to_first_token_ms.append(fields.time_to_first_token_ms)

@@ -95,7 +95,9 @@ API_ROUTERS = (
 # root, InfluxDB's /write and /api/v2/write; remote_write is under API_PREFIX.
 ROOT_ROUTERS = (otlp, line_protocol, prometheus)
 # Their bodies are protobuf or line protocol: each checks its own content type.
-PROTOCOL_PATHS = frozenset({"/v1/metrics", "/v1/traces", "/write", "/api/v2/write", f"{API_PREFIX}/prom/write"})
+PROTOCOL_PATHS = frozenset(
+    {"/v1/metrics", "/v1/traces", "/write", "/api/v2/write", f"{API_PREFIX}/prom/write"}
+)
 
 
 def create_app(

@@ -76,9 +76,15 @@ def _two_traces() -> list[StoredSpan]:
         _span(1, 1, None, t0, 900, name="agent", session_id="conv-1"),
         _span(1, 2, 1, t0 + timedelta(milliseconds=10), 300, model_id="gpt-4o", tokens=(10, 5)),
         _span(
-            1, 3, 1, t0 + timedelta(milliseconds=400), 450,
-            model_id="gpt-4o", status="error", tokens=(7, 0),
-        ),  # fmt: skip
+            1,
+            3,
+            1,
+            t0 + timedelta(milliseconds=400),
+            450,
+            model_id="gpt-4o",
+            status="error",
+            tokens=(7, 0),
+        ),
         # Trace 2, later and quick: one LLM span of another model, no root yet.
         _span(2, 4, 9, t1, 50, name="chat llama", model_id="meta-llama:Llama-3-8B", tokens=(3, 4)),
     ]
@@ -98,7 +104,12 @@ async def test_trace_list_sums_up_each_trace_newest_first(storage: Storage) -> N
     listed = await storage.list_traces(TraceQuery(NOW - HOUR, NOW))
     assert [t.trace_id for t in listed] == [f"{2:032x}", f"{1:032x}"]
     quick, agent = listed
-    assert (agent.name, agent.span_count, agent.error, agent.model_id) == ("agent", 3, True, "gpt-4o")
+    assert (agent.name, agent.span_count, agent.error, agent.model_id) == (
+        "agent",
+        3,
+        True,
+        "gpt-4o",
+    )
     assert agent.duration_ms == 900
     assert (agent.input_tokens, agent.output_tokens, agent.session_id) == (17, 5, "conv-1")
     assert agent.start == NOW - 30 * timedelta(minutes=1)

@@ -14,11 +14,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from google.protobuf import json_format
-from google.rpc.status_pb2 import Status
 from google.protobuf.message import Message
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceResponse,
-)
+from google.rpc.status_pb2 import Status
 from starlette.responses import Response
 
 from monitorx.core import MonitorXError, PayloadTooLarge

@@ -35,7 +35,10 @@ class PostgresSpanQueries(SpanQueries):
         if table.num_rows == 0:
             return
         buffers = await asyncio.to_thread(_encode, table, self._project)
-        async with self._pool.connection() as conn, conn.cursor() as cur:
-            async with cur.copy(_COPY_SPANS_IN) as copy:
-                for buffer in buffers:
-                    await copy.write(buffer)
+        async with (
+            self._pool.connection() as conn,
+            conn.cursor() as cur,
+            cur.copy(_COPY_SPANS_IN) as copy,
+        ):
+            for buffer in buffers:
+                await copy.write(buffer)

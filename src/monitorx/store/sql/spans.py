@@ -123,8 +123,18 @@ class SpanQueries(SQLQueries):
                 output_tokens=None if outputs is None else int(outputs),
                 session_id=session_id,
             )
-            for (trace_id, name, start, end, model_id, count, error, inputs, outputs,
-                 session_id) in found  # fmt: skip
+            for (
+                trace_id,
+                name,
+                start,
+                end,
+                model_id,
+                count,
+                error,
+                inputs,
+                outputs,
+                session_id,
+            ) in found
         ]
 
     async def get_trace(self, trace_id: str) -> list[StoredSpan]:
