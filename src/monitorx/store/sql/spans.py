@@ -84,12 +84,23 @@ class SpanQueries(SQLQueries):
         sql = _SUMMARY
         params: list[object] = [self._project, query.start, query.end]
         having: list[str] = []
-        if low is not None:
+        # The traces to sum up are named by their spans that can qualify them: a
+        # trace starting at or after ``low`` has all its spans of the range there,
+        # and a filter on a span's value needs one span with it.
+        named, named_params = "", []
+        for column, value in (("model_id", query.model_id), ("session_id", query.session_id)):
+            if value is not None:
+                named += f" AND {column} = %s"
+                named_params.append(value)
+        if query.error:
+            named += " AND status = 'error'"
+        if low is not None or named:
             sql += (
                 " AND trace_id IN (SELECT trace_id FROM spans WHERE project_id = %s "
-                "AND start_ts >= %s AND start_ts < %s)"
+                f"AND start_ts >= %s AND start_ts < %s{named})"
             )
-            params += [self._project, low, query.end]
+            params += [self._project, low or query.start, query.end, *named_params]
+        if low is not None:
             having.append("min(start_ts) >= %s")
             params.append(low)
         sql += " GROUP BY trace_id"
