@@ -11,7 +11,8 @@ spans stored, on the embedded store (DuckDB).
    request answered 200 without a partial success: stored and committed) and the
    p50/p99 request latency.
 2. Trace list: writes ``--stored`` spans straight through the store
-   (`Storage.write_spans`, Arrow batches of 100,000) into a fresh data directory,
+   (`Storage.write_spans`, Arrow batches of 100,000, in time order as exporters
+   send spans, with random ids as SDKs make them) into a fresh data directory,
    every span in the last hour (the worst case: the default range holds them all),
    starts the server on it and times ``GET /api/v1/traces`` (newest 100 of 250,000
    traces), with ``model_id``, with ``error=true`` and with ``min_duration_ms``,
@@ -125,31 +126,26 @@ def bench_ingest(batches: int, batch_spans: int) -> None:
     )
 
 
-def span_table(first_trace: int, traces: int, now: datetime, rng: np.random.Generator) -> pa.Table:
-    """``traces`` traces of `SPANS_PER_TRACE` spans each, starting in the last hour."""
+def span_table(trace_start: np.ndarray, trace_ids: list[str], rng: np.random.Generator) -> pa.Table:
+    """Traces of `SPANS_PER_TRACE` spans each, starting at ``trace_start`` (epoch µs)."""
+    traces = len(trace_start)
     n = traces * SPANS_PER_TRACE
-    trace_numbers = np.repeat(np.arange(first_trace, first_trace + traces), SPANS_PER_TRACE)
     position = np.tile(np.arange(SPANS_PER_TRACE), traces)
-    trace_ids = [f"{t:032x}" for t in trace_numbers]
-    span_ids = [
-        f"{t * SPANS_PER_TRACE + p:016x}" for t, p in zip(trace_numbers, position, strict=True)
-    ]
-    parents = [
-        None if p == 0 else f"{t * SPANS_PER_TRACE:016x}"
-        for t, p in zip(trace_numbers, position, strict=True)
-    ]
-    now_us = int(now.timestamp() * 1_000_000)
-    trace_start = now_us - rng.integers(1_000_000, 3_500_000_000, traces)
+    ids = np.repeat(np.array(trace_ids, dtype=object), SPANS_PER_TRACE)
+    span_ids = [rng.bytes(8).hex() for _ in range(n)]
+    roots = np.repeat(np.array(span_ids[::SPANS_PER_TRACE], dtype=object), SPANS_PER_TRACE)
+    parents = np.where(position == 0, None, roots)
     start = np.repeat(trace_start, SPANS_PER_TRACE) + position * 1000
     duration = np.where(position == 0, 900_000, rng.integers(50_000, 800_000, n))
     models = np.array(MODELS, dtype=object)[rng.integers(0, len(MODELS), n)]
     llm = position > 0
     error = llm & (rng.random(n) < 0.02)
+    sessions = np.repeat(rng.integers(0, 5000, traces), SPANS_PER_TRACE)
     return pa.table(
         {
-            "trace_id": trace_ids,
+            "trace_id": pa.array(ids, pa.string()),
             "span_id": span_ids,
-            "parent_span_id": parents,
+            "parent_span_id": pa.array(parents, pa.string()),
             "name": np.where(llm, "chat " + models.astype(str), "invoke_agent support"),
             "kind": np.where(llm, 3, 1),
             "start_ts": pa.array(start, pa.timestamp("us")),
@@ -159,7 +155,7 @@ def span_table(first_trace: int, traces: int, now: datetime, rng: np.random.Gene
             "model_id": pa.array(
                 np.where(llm, np.char.replace(models.astype(str), "/", ":"), None)
             ),
-            "session_id": pa.array([f"conv-{t % 5000}" for t in trace_numbers]),
+            "session_id": pa.array([f"conv-{s}" for s in sessions]),
             "input_tokens": pa.array(np.where(llm, rng.integers(10, 2000, n), 0)).cast(pa.int64()),
             "output_tokens": pa.array(np.where(llm, rng.integers(1, 500, n), 0)).cast(pa.int64()),
             "attributes": pa.array(['{"gen_ai.operation.name":"chat"}'] * n),
@@ -174,12 +170,17 @@ async def store_spans(data_dir: Path, stored: int) -> None:
     storage = DuckDBStorage(data_dir / "monitorx.duckdb", "default", hot_max_points=0)
     await storage.open()
     rng = np.random.default_rng(11)
-    now = datetime.now(UTC)
+    now_us = int(datetime.now(UTC).timestamp() * 1_000_000)
     traces = stored // SPANS_PER_TRACE
+    # Random ids, as SDKs make them; traces in time order over the last hour, as
+    # exporters send spans shortly after they end.
+    starts = np.sort(now_us - rng.integers(1_000_000, 3_500_000_000, traces))
+    ids = [rng.bytes(16).hex() for _ in range(traces)]
     chunk = 100_000 // SPANS_PER_TRACE
     started = time.perf_counter()
     for first in range(0, traces, chunk):
-        await storage.write_spans(span_table(first, min(chunk, traces - first), now, rng))
+        part = slice(first, first + chunk)
+        await storage.write_spans(span_table(starts[part], ids[part], rng))
     seconds = time.perf_counter() - started
     await storage.close()
     print(f"stored {stored:,} spans through Storage.write_spans in {seconds:.1f} s")

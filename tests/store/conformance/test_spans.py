@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 import orjson
 import pyarrow as pa
 
+from monitorx.core import FakeClock
 from monitorx.core.traces import StoredSpan
-from monitorx.store import SPAN_SCHEMA, Storage, TraceQuery
+from monitorx.store import SPAN_SCHEMA, DataLifecycle, RetentionPolicy, Storage, TraceQuery
 from monitorx.store.sql.rows import naive_utc
 from tests.store.conformance.samples import NOW
 from tests.store.conformance.store_place import StorePlace
@@ -173,3 +174,13 @@ async def test_newest_first_counts_a_trace_from_its_first_span(storage: Storage)
     assert long.start == NOW - 119 * minute
     sessions = await storage.list_traces(TraceQuery(NOW - 2 * HOUR, NOW, limit=2, error=False))
     assert [t.trace_id for t in sessions] == [f"{100:032x}", f"{101:032x}"]
+
+
+async def test_the_lifecycle_run_keeps_spans_as_long_as_raw_metrics(storage: Storage) -> None:
+    old = _span(1, 1, None, NOW - timedelta(days=8), 10, name="old")
+    recent = _span(2, 2, None, NOW - timedelta(days=6), 10, name="recent")
+    await storage.write_spans(_table([old, recent]))
+    lifecycle = DataLifecycle(storage, RetentionPolicy(raw_s=7 * 86_400), FakeClock(NOW))
+    await lifecycle.run_once()
+    assert await storage.get_trace(old.trace_id) == []
+    assert await storage.get_trace(recent.trace_id) == [recent]
