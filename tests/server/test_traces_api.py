@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,7 +24,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, make_settings, run_server
 
 LLAMA = "meta-llama:Llama-3-8B"
 
@@ -34,10 +35,14 @@ def client(live_server: LiveServer) -> Iterator[httpx.Client]:
         yield http
 
 
-def _send_genai_trace(server: LiveServer, compression: Compression) -> str:
+def _send_genai_trace(
+    server: LiveServer, compression: Compression, headers: dict[str, str] | None = None
+) -> str:
     """A support agent calling two LLMs: the first answers (current attribute names),
     the second fails (the names of GenAI conventions ≤ v1.36). Its trace id."""
-    exporter = OTLPSpanExporter(endpoint=f"{server.url}/v1/traces", compression=compression)
+    exporter = OTLPSpanExporter(
+        endpoint=f"{server.url}/v1/traces", compression=compression, headers=headers
+    )
     provider = TracerProvider(resource=Resource.create({"service.name": "support-bot"}))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("tests.traces")
@@ -255,14 +260,25 @@ def test_an_unknown_or_malformed_trace_id(api: httpx.Client) -> None:
     assert api.get("/traces", params={"min_duration_ms": -1}).status_code == 422
 
 
-def test_content_is_kept_where_the_project_allows_it_and_masked(
-    tmp_path: object,
-) -> None:
-    from pathlib import Path
+def test_an_ingest_key_sends_spans_and_a_viewer_key_reads_them(tmp_path: Path) -> None:
+    ingest, viewer = "traces-ingest-key-0123", "traces-viewer-key-0123"
+    settings = make_settings(
+        tmp_path / "data", auth_enabled=True, api_keys=[f"{ingest}:ingest", f"{viewer}:viewer"]
+    )
+    with run_server(settings) as server, httpx.Client(base_url=server.url) as http:
+        refused = http.post(
+            "/v1/traces", content=b"", headers={"Content-Type": "application/x-protobuf"}
+        )
+        assert refused.status_code == 401
+        trace_id = _send_genai_trace(
+            server, Compression.Gzip, headers={"Authorization": f"Bearer {ingest}"}
+        )
+        assert http.get("/api/v1/traces", headers={"X-API-Key": ingest}).status_code == 403
+        listed = http.get("/api/v1/traces", headers={"X-API-Key": viewer}).json()
+    assert [t["trace_id"] for t in listed] == [trace_id]
 
-    from tests.conftest import make_settings, run_server
 
-    assert isinstance(tmp_path, Path)
+def test_content_is_kept_where_the_project_allows_it_and_masked(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data", trace_content_projects=["default"])
     with run_server(settings) as server, httpx.Client(base_url=server.url) as http:
         trace_id = _send_genai_trace(server, Compression.NoCompression)
