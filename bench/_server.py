@@ -23,9 +23,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def monitorx_server(env: dict[str, str] | None = None) -> Iterator[tuple[str, Path]]:
-    """Yield (base URL, data directory) of a fresh server; stop it afterwards."""
-    data_dir = Path(tempfile.mkdtemp(prefix="monitorx-bench-"))
+def monitorx_server(
+    env: dict[str, str] | None = None, data_dir: Path | None = None
+) -> Iterator[tuple[str, Path]]:
+    """Yield (base URL, data directory) of a fresh server (on ``data_dir`` when given:
+    data written there beforehand); stop it afterwards and delete the directory."""
+    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="monitorx-bench-"))
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "monitorx", "serve", "--port", str(port), "--data-dir",

@@ -66,10 +66,11 @@ NOT_RUN = {
     "docs/llm.md": 1,
     "docs/notifications.md": 1,
     "docs/opentelemetry.md": 1,
-    "docs/performance.md": 7,
+    "docs/performance.md": 8,
     "docs/sdk.md": 2,
     "docs/security.md": 7,
     "docs/storage.md": 2,
+    "docs/traces.md": 1,
 }
 VENV = Path(sys.executable).parents[1]
 _MODEL_ID = re.compile(r"""model_id\s*=\s*["']([^"']+)["']|["']model_id["']:\s*["']([^"']+)["']""")

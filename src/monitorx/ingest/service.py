@@ -24,7 +24,7 @@ from monitorx.core import Clock, DriftMetric, MetricColumns, ValidationError
 from monitorx.core.pii import PiiMasker
 from monitorx.core.samples import SampleColumns
 from monitorx.ingest.decode import Rejection, decode_drift, decode_metric
-from monitorx.ingest.masking import mask_series_labels
+from monitorx.ingest.masking import mask_series_labels, mask_tags_json
 from monitorx.ingest.pool import BatchDecoder
 from monitorx.ingest.samples import decode_samples
 from monitorx.ingest.stats import IngestKind, IngestStats
@@ -100,6 +100,16 @@ class IngestService:
         if table.num_rows:
             self._on_committed(table)
         return BatchOutcome(table.num_rows, rejected)
+
+    async def write_metric_columns(self, columns: MetricColumns) -> None:
+        """Store inference metrics another way in has decoded and validated (the
+        model calls of OTLP spans), then hand them on as a batch is."""
+        if not len(columns):
+            return
+        columns.tags_json = mask_tags_json(self._masker, columns.tags_json)
+        await self._store(IngestKind.INFERENCE, self._storage.write_metrics(columns))
+        self.stats.count(IngestKind.INFERENCE, len(columns))
+        self._on_committed(columns)
 
     async def drift(self, body: bytes) -> None:
         """Store one drift metric reported by a client."""

@@ -50,6 +50,7 @@ from monitorx.server.routes import (
     sso,
     summary,
     threshold_profiles,
+    traces,
     users,
     ws,
 )
@@ -88,12 +89,15 @@ API_ROUTERS = (
     keys,
     users,
     auth_tokens,
+    traces,
 )
 # The standard ways in at the paths their clients use (API.md): OTLP/HTTP at the
 # root, InfluxDB's /write and /api/v2/write; remote_write is under API_PREFIX.
 ROOT_ROUTERS = (otlp, line_protocol, prometheus)
 # Their bodies are protobuf or line protocol: each checks its own content type.
-PROTOCOL_PATHS = frozenset({"/v1/metrics", "/write", "/api/v2/write", f"{API_PREFIX}/prom/write"})
+PROTOCOL_PATHS = frozenset(
+    {"/v1/metrics", "/v1/traces", "/write", "/api/v2/write", f"{API_PREFIX}/prom/write"}
+)
 
 
 def create_app(

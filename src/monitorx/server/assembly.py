@@ -48,6 +48,7 @@ from monitorx.evaluation.registry import ModelRegistry
 from monitorx.evaluation.scheduler import Scheduler
 from monitorx.ingest.pool import BatchDecoder
 from monitorx.ingest.service import IngestService
+from monitorx.ingest.traces import TraceIngest
 from monitorx.records.store import RecordStore
 from monitorx.server.audit_trail import AuditTrail
 from monitorx.server.cluster import ClusterRoles
@@ -452,6 +453,7 @@ def assemble_project(
         ),
         audit=AuditTrail(store, clock, project, settings.audit_retention_s),
         rate_limits=rate_limits,
+        traces=TraceIngest(store, ingest, settings.keeps_trace_content(project), masker),
         sso=shared.sso,
         cluster=cluster,
     )

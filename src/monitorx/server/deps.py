@@ -45,6 +45,7 @@ __all__ = [
     "TelemetryDep",
     "ThresholdProfilesDep",
     "TokensDep",
+    "TracesDep",
     "UsersDep",
     "authorize",
     "project_services",
@@ -73,6 +74,7 @@ from monitorx.evaluation.registry import ModelRegistry
 from monitorx.evaluation.scheduler import Scheduler
 from monitorx.ingest.pool import BatchDecoder
 from monitorx.ingest.service import IngestService
+from monitorx.ingest.traces import TraceIngest
 from monitorx.records.store import RecordStore
 from monitorx.server.audit_trail import PRINCIPAL_STATE, AuditTrail
 from monitorx.server.auth import Authenticator, Principal
@@ -130,6 +132,7 @@ class Services:
     users: UserDirectory
     tokens: TokenService
     rate_limits: Buckets | None  # None: requests are not rate limited
+    traces: TraceIngest
     sso: OidcLogin | None = None  # None: no single sign-on configured
     cluster: ClusterRoles | None = None  # None: not one of replicas sharing the store
 
@@ -170,6 +173,7 @@ StorageDep = Annotated[Storage, _service("storage")]
 ClockDep = Annotated[Clock, _shared("clock")]
 AuthDep = Annotated[Authenticator, _shared("auth")]
 IngestDep = Annotated[IngestService, _service("ingest")]
+TracesDep = Annotated[TraceIngest, _service("traces")]
 RegistryDep = Annotated[ModelRegistry, _service("registry")]
 HistoryDep = Annotated[TieredReads, _service("history")]
 EngineDep = Annotated[AlertEngine, _service("engine")]

@@ -199,6 +199,12 @@ class Settings(BaseSettings):
         '{"detectors", "custom_patterns", "mode", "exempt_keys"} (each optional, '
         'replacing the pii_ setting of that name): `{"research": {"detectors": []}}`.',
     )
+    trace_content_projects: list[str] = Field(
+        default_factory=list,
+        description="Projects whose spans keep prompt and completion content "
+        "(`gen_ai.prompt`, `gen_ai.input.messages`, message events, …), as a JSON list; "
+        '`["*"]`: every project. Elsewhere content is dropped and counted (docs/traces.md).',
+    )
 
     rate_limit_per_s: float = Field(
         default=0.0,
@@ -425,6 +431,10 @@ class Settings(BaseSettings):
         if self.ssl_keyfile is not None and self.ssl_certfile is None:
             raise ValueError("ssl_keyfile needs ssl_certfile (the certificate it belongs to)")
         return self
+
+    def keeps_trace_content(self, project: str) -> bool:
+        """Whether spans of ``project`` keep their prompt and completion content."""
+        return project in self.trace_content_projects or "*" in self.trace_content_projects
 
     @field_validator("pii_projects")
     @classmethod

@@ -10,6 +10,7 @@ from monitorx.store.duckdb.storage import DuckDBStorage
 from monitorx.store.duckdb.writer import DEFAULT_FLUSH_INTERVAL_S, DEFAULT_FLUSH_ROWS
 from monitorx.store.lifecycle import DataLifecycle, LifecycleReport, RetentionPolicy
 from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA, ROLLUP_SCHEMA, metric_table
+from monitorx.store.spans import SPAN_SCHEMA, TraceQuery
 from monitorx.store.storage import (
     BLOB_MODEL_SEPARATOR,
     Aggregation,
@@ -30,6 +31,7 @@ from monitorx.store.storage import (
     QueryAggregation,
     RegistryStore,
     Resolution,
+    SpanStore,
     Storage,
     StoreConnection,
     UserStore,
@@ -40,6 +42,7 @@ __all__ = [
     "BLOB_MODEL_SEPARATOR",
     "METRIC_BATCH_SCHEMA",
     "ROLLUP_SCHEMA",
+    "SPAN_SCHEMA",
     "AggregateResult",
     "Aggregation",
     "AlertQuery",
@@ -64,9 +67,11 @@ __all__ = [
     "RegistryStore",
     "Resolution",
     "RetentionPolicy",
+    "SpanStore",
     "Storage",
     "StoreConnection",
     "TieredReads",
+    "TraceQuery",
     "UserStore",
     "metric_table",
     "open_storage",

@@ -125,6 +125,8 @@ class DataLifecycle:
                 expired = await self._expire(kind, now_us)
                 if kind.kind == INFERENCE:
                     cutoff = expired
+            # Spans are kept as long as raw metrics; nothing of theirs is rolled up.
+            await self._storage.delete_spans_before(from_epoch_us(self._raw_cutoff(now_us)))
             return LifecycleReport(minute_rows, hour_rows, cold_files, cutoff)
 
     async def watermark(self, resolution: Resolution, kind: str = INFERENCE) -> int | None:

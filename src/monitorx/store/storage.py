@@ -10,7 +10,8 @@ per concern, so that a part of MonitorX can name just the concern it uses:
 - `BlobStore`: opaque bytes (the Parquet parts of logged records and reference sets);
 - `LifecycleStore`: what rollups, retention and the cold tier need;
 - `SampleStore`: custom metrics — the series and their samples, raw and rolled up;
-- `LeaseStore`: leases, so that replicas sharing a store do a thing once.
+- `LeaseStore`: leases, so that replicas sharing a store do a thing once;
+- `SpanStore`: the spans of traces.
 
 Each concern has its conformance tests in ``tests/store/conformance``, run on every
 backend. Every method is safe to call concurrently. A write returns only once its
@@ -42,6 +43,7 @@ __all__ = [
     "RegistryStore",
     "Resolution",
     "SampleStore",
+    "SpanStore",
     "Storage",
     "StoreConnection",
     "UserStore",
@@ -64,6 +66,7 @@ from monitorx.core import (
 from monitorx.core.audit import AuditEntry
 from monitorx.core.keys import ApiKeyRecord
 from monitorx.core.samples import SeriesInfo
+from monitorx.core.traces import StoredSpan, TraceSummary
 from monitorx.core.users import RefreshTokenRecord, StoredUser, UserRecord
 from monitorx.store.config_changes import ConfigChanges
 from monitorx.store.leases import Fence
@@ -81,6 +84,7 @@ from monitorx.store.queries import (
     Resolution,
 )
 from monitorx.store.samples.batch import SampleBatch
+from monitorx.store.spans import TraceQuery
 
 
 class StoreConnection(Protocol):
@@ -435,6 +439,26 @@ class UserStore(Protocol):
     async def revoke_refresh_family(self, family: str, when: datetime) -> None: ...
 
 
+class SpanStore(Protocol):
+    """The spans of traces (OTLP's, decoded: `core.traces`), kept per project and
+    retained like raw metrics."""
+
+    async def write_spans(self, table: pa.Table) -> None:
+        """Append spans (an Arrow table of ``SPAN_SCHEMA``, `store.spans`) in one
+        transaction; return once committed."""
+
+    async def list_traces(self, query: TraceQuery) -> list[TraceSummary]:
+        """The traces with a span starting in the query's range that pass its
+        filters, each summed up from those spans, newest first, at most
+        ``query.limit``."""
+
+    async def get_trace(self, trace_id: str) -> list[StoredSpan]:
+        """A trace's spans, earliest start first (none: no such trace here)."""
+
+    async def delete_spans_before(self, cutoff: datetime) -> None:
+        """Drop the spans that started before ``cutoff``."""
+
+
 @runtime_checkable
 class GroupedSampleReads(Protocol):
     """A store that aggregates raw samples per group and bucket itself, so that a
@@ -467,6 +491,7 @@ class Storage(
     KeyStore,
     UserStore,
     LeaseStore,
+    SpanStore,
     Protocol,
 ):
     """Where MonitorX keeps everything: every concern above, on one backend."""

@@ -219,6 +219,31 @@ def _alert_identity_and_leases(con: Any) -> None:
 
 
 # (version, DDL or a step run with the connection). Append only.
+# Spans of traces (store.sql.spans), appended as Arrow batches in this column order.
+# No index: DuckDB's zone maps serve the time ranges, and an ART index would slow
+# every append.
+_SPANS = """
+CREATE TABLE spans (
+    project_id VARCHAR NOT NULL,
+    trace_id VARCHAR NOT NULL,
+    span_id VARCHAR NOT NULL,
+    parent_span_id VARCHAR,
+    name VARCHAR NOT NULL,
+    kind BIGINT NOT NULL,
+    start_ts TIMESTAMP NOT NULL,
+    end_ts TIMESTAMP NOT NULL,
+    status VARCHAR NOT NULL,
+    status_message VARCHAR,
+    model_id VARCHAR,
+    session_id VARCHAR,
+    input_tokens BIGINT,
+    output_tokens BIGINT,
+    attributes VARCHAR NOT NULL,
+    resource VARCHAR NOT NULL,
+    events VARCHAR NOT NULL
+);
+"""
+
 MIGRATIONS: list[tuple[int, str | Callable[[Any], None]]] = [
     (
         1,
@@ -295,6 +320,7 @@ MIGRATIONS: list[tuple[int, str | Callable[[Any], None]]] = [
     (10, _API_KEYS),
     (11, _USERS),
     (12, _alert_identity_and_leases),
+    (13, _SPANS),
     # Blobs as files beside the database (store.duckdb.blob_files): the row names its
     # file; ``data`` stays empty, or holds the bytes of a row written before.
     (15, "ALTER TABLE blobs ADD COLUMN file VARCHAR;"),

@@ -38,6 +38,7 @@ from monitorx.store.duckdb.lifecycle import LifecycleQueries
 from monitorx.store.duckdb.samples import SAMPLE_GROUP_COMMIT_BATCHES, DuckDBSampleQueries
 from monitorx.store.duckdb.schema import migrate
 from monitorx.store.duckdb.session import DuckDBSession, run_steps
+from monitorx.store.duckdb.spans import DuckDBSpanQueries
 from monitorx.store.duckdb.writer import (
     DEFAULT_FLUSH_INTERVAL_S,
     DEFAULT_FLUSH_ROWS,
@@ -93,6 +94,7 @@ class DuckDBStorage(
     KeyQueries,
     UserQueries,
     LeaseQueries,
+    DuckDBSpanQueries,
 ):
     """`Storage` on an embedded DuckDB file (or ``:memory:``)."""
 

@@ -68,6 +68,7 @@ from monitorx.store.influx.layout import (
 from monitorx.store.influx.lines import bodies
 from monitorx.store.influx.reads import SeriesReads
 from monitorx.store.influx.samples import InfluxSampleQueries
+from monitorx.store.influx.spans import InfluxSideSpans
 from monitorx.store.leases import Fence
 from monitorx.store.metric_batch import METRIC_BATCH_SCHEMA, ROLLUP_SCHEMA, metric_table
 from monitorx.store.queries import AuditQuery, DeliveryLogEntry
@@ -100,7 +101,7 @@ def _rollup(resolution: Resolution) -> str:
     return iql.ident(rollup_measurement(resolution))
 
 
-class InfluxStorage(SeriesReads, InfluxSampleQueries):
+class InfluxStorage(SeriesReads, InfluxSampleQueries, InfluxSideSpans):
     """`Storage` with its series in InfluxDB and its records in a DuckDB file."""
 
     def __init__(

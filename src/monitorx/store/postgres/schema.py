@@ -464,6 +464,37 @@ async def _v11_config_notify(conn: Connection, timescale_schema: str | None) -> 
 
 
 # (version, what it does, the step). Append only: a released step never changes.
+# Spans of traces (store.sql.spans), written by binary COPY; the trace list reads a
+# project's time range, a trace its spans.
+_SPANS = """
+CREATE TABLE spans (
+    project_id text COLLATE "C" NOT NULL,
+    trace_id text COLLATE "C" NOT NULL,
+    span_id text COLLATE "C" NOT NULL,
+    parent_span_id text COLLATE "C",
+    name text NOT NULL,
+    kind bigint NOT NULL,
+    start_ts timestamptz NOT NULL,
+    end_ts timestamptz NOT NULL,
+    status text NOT NULL,
+    status_message text,
+    model_id text COLLATE "C",
+    session_id text,
+    input_tokens bigint,
+    output_tokens bigint,
+    attributes text NOT NULL,
+    resource text NOT NULL,
+    events text NOT NULL
+);
+CREATE INDEX spans_time ON spans (project_id, start_ts DESC);
+CREATE INDEX spans_trace ON spans (project_id, trace_id);
+"""
+
+
+async def _v12_spans(conn: Connection, timescale_schema: str | None) -> None:
+    await conn.execute(_SPANS)
+
+
 MIGRATIONS = [
     (1, "inference and drift metrics, models, alerts", _v1_metrics_and_records),
     (2, "rollups and lifecycle markers", _v2_lifecycle),
@@ -476,6 +507,7 @@ MIGRATIONS = [
     (9, "users and refresh tokens", _v9_users),
     (10, "one open alert per identity; leases", _v10_alert_identity_and_leases),
     (11, "notify listeners of configuration changes", _v11_config_notify),
+    (12, "spans of traces", _v12_spans),
 ]
 
 

@@ -44,6 +44,7 @@ from monitorx.store.postgres.samples import PostgresSampleQueries
 from monitorx.store.postgres.schema import MetricLayout, migrate
 from monitorx.store.postgres.series import PostgresSeriesQueries
 from monitorx.store.postgres.session import PostgresSession
+from monitorx.store.postgres.spans import PostgresSpanQueries
 from monitorx.store.sql.audit import AuditQueries
 from monitorx.store.sql.blobs import BlobQueries
 from monitorx.store.sql.documents import DocumentQueries
@@ -72,6 +73,7 @@ class PostgresStorage(
     KeyQueries,
     UserQueries,
     LeaseQueries,
+    PostgresSpanQueries,
 ):
     """`Storage` on PostgreSQL (``postgresql://user@host:5432/db?schema=name``)."""
 
