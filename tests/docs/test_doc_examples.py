@@ -66,7 +66,7 @@ NOT_RUN = {
     "docs/llm.md": 1,
     "docs/notifications.md": 1,
     "docs/opentelemetry.md": 1,
-    "docs/performance.md": 8,
+    "docs/performance.md": 9,
     "docs/sdk.md": 2,
     "docs/security.md": 7,
     "docs/storage.md": 2,
