@@ -154,8 +154,10 @@ class Dispatcher:
                 continue  # the resolve of an alert this group never held
             if group is None:
                 wait = timedelta(seconds=match.options.group_wait_s)
-                # An alert already older than group_wait flushes at once (a restart).
-                first = now if alert.starts_at + wait <= now else now + wait
+                # The wait counts from the alert's start, not from when it reached
+                # this notifier (in a cluster, a tick after another replica opened
+                # it); an alert already older than group_wait flushes at once.
+                first = max(now, alert.starts_at + wait)
                 group = AggregationGroup(key, match, group_labels(match, alert.labels), first)
                 group.log = self._restored.pop(key, {})
                 self._groups[key] = group

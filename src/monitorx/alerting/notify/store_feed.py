@@ -6,7 +6,8 @@ every transition here: each tick it reads the alerts updated since a little
 before the newest update it has seen (`SLACK_S`: a replica's transaction may
 commit after another's that it stamped earlier) and turns each change it has not
 seen into the `AlertEvent` the engine would have given. Changes are judged by
-alert id and update time, so reading an alert twice passes it on once.
+alert id, update time and content (two changes may share a clock reading), so
+reading an alert twice passes it on once.
 """
 
 from __future__ import annotations
@@ -41,21 +42,27 @@ class StoreFeed:
         self._newest = None
 
     async def poll(self) -> list[AlertEvent]:
-        """The transitions stored since the last poll, oldest first."""
-        if self._newest is None:
+        """The transitions stored since the last poll, oldest first (none once
+        `clear` was called, even while this poll was reading)."""
+        newest = self._newest
+        if newest is None:
             return []
-        since = self._newest - timedelta(seconds=SLACK_S)
+        found = await self._storage.alerts_updated_since(newest - timedelta(seconds=SLACK_S))
+        if self._newest is None:
+            return []  # cleared meanwhile: this replica no longer notifies
+        seen = self._seen
         events: list[AlertEvent] = []
-        for alert in await self._storage.alerts_updated_since(since):
-            before = self._seen.get(alert.id)
-            if before is not None and before.updated_at >= alert.updated_at:
-                continue
+        for alert in found:
+            before = seen.get(alert.id)
+            if before is not None and (before == alert or before.updated_at > alert.updated_at):
+                continue  # seen already, or an older read of it
             events += _events(before, alert)
-            self._seen[alert.id] = alert
-            self._newest = max(self._newest, alert.updated_at)
+            seen[alert.id] = alert
+            newest = max(newest, alert.updated_at)
+        self._newest = newest
         # What can no longer be read again need not be remembered.
-        horizon = self._newest - timedelta(seconds=2 * SLACK_S)
-        self._seen = {k: a for k, a in self._seen.items() if a.updated_at >= horizon}
+        horizon = newest - timedelta(seconds=2 * SLACK_S)
+        self._seen = {k: a for k, a in seen.items() if a.updated_at >= horizon}
         return events
 
 
