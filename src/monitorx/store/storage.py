@@ -9,7 +9,8 @@ per concern, so that a part of MonitorX can name just the concern it uses:
 - `BlobStore`: opaque bytes (the Parquet parts of logged records and reference sets);
 - `LifecycleStore`: what rollups, retention and the cold tier need;
 - `SampleStore`: custom metrics — the series and their samples, raw and rolled up;
-- `LeaseStore`: leases, so that replicas sharing a store do a thing once.
+- `LeaseStore`: leases, so that replicas sharing a store do a thing once;
+- `EventStore` and `LogStore`: events (deploys, config changes) and searchable logs.
 
 Each concern has its conformance tests in ``tests/store/conformance``, run on every
 backend. Every method is safe to call concurrently. A write returns only once its
@@ -30,10 +31,12 @@ __all__ = [
     "DeliveryLogEntry",
     "DocumentStore",
     "ErrorWindow",
+    "EventStore",
     "GroupedSampleReads",
     "KeyStore",
     "LeaseStore",
     "LifecycleStore",
+    "LogStore",
     "MetricQuery",
     "MetricStore",
     "ModelWindowStats",
@@ -61,6 +64,7 @@ from monitorx.core import (
     ModelConfig,
 )
 from monitorx.core.audit import AuditEntry
+from monitorx.core.events import Event, EventQuery, LogEntry, LogQuery
 from monitorx.core.keys import ApiKeyRecord
 from monitorx.core.samples import SeriesInfo
 from monitorx.core.users import RefreshTokenRecord, StoredUser, UserRecord
@@ -428,6 +432,32 @@ class UserStore(Protocol):
     async def revoke_refresh_family(self, family: str, when: datetime) -> None: ...
 
 
+class EventStore(Protocol):
+    """Events (`core.events.Event`): appended, listed newest first, retained like
+    raw metrics."""
+
+    async def write_events(self, events: Sequence[Event]) -> None:
+        """Append events (their ids new); return once committed."""
+
+    async def list_events(self, query: EventQuery) -> list[Event]:
+        """The project's events that match, newest first, at most ``query.limit``."""
+
+    async def delete_events_before(self, cutoff: datetime) -> None: ...
+
+
+class LogStore(Protocol):
+    """Logs (`core.events.LogEntry`), searchable by the words of their message
+    (`core.events.search_words`: every word must occur), retained like raw metrics."""
+
+    async def write_logs(self, logs: Sequence[LogEntry]) -> None:
+        """Append log entries (their ids new); return once committed."""
+
+    async def search_logs(self, query: LogQuery) -> list[LogEntry]:
+        """The project's logs that match, newest first, at most ``query.limit``."""
+
+    async def delete_logs_before(self, cutoff: datetime) -> None: ...
+
+
 @runtime_checkable
 class GroupedSampleReads(Protocol):
     """A store that aggregates raw samples per group and bucket itself, so that a
@@ -460,6 +490,8 @@ class Storage(
     KeyStore,
     UserStore,
     LeaseStore,
+    EventStore,
+    LogStore,
     Protocol,
 ):
     """Where MonitorX keeps everything: every concern above, on one backend."""

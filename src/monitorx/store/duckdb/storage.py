@@ -33,6 +33,7 @@ from monitorx.core import (
 )
 from monitorx.core.timeparse import from_epoch_us, to_epoch_us
 from monitorx.store.duckdb.lifecycle import LifecycleQueries
+from monitorx.store.duckdb.logs import DuckDBLogSearch
 from monitorx.store.duckdb.samples import SAMPLE_GROUP_COMMIT_BATCHES, DuckDBSampleQueries
 from monitorx.store.duckdb.schema import migrate
 from monitorx.store.duckdb.session import DuckDBSession, run_steps
@@ -49,6 +50,7 @@ from monitorx.store.sql import rows
 from monitorx.store.sql.audit import AuditQueries
 from monitorx.store.sql.blobs import BlobQueries
 from monitorx.store.sql.documents import DocumentQueries
+from monitorx.store.sql.events import EventQueries, LogQueries
 from monitorx.store.sql.keys import KeyQueries
 from monitorx.store.sql.leases import LeaseQueries
 from monitorx.store.sql.markers import MarkerQueries
@@ -90,6 +92,9 @@ class DuckDBStorage(
     KeyQueries,
     UserQueries,
     LeaseQueries,
+    EventQueries,
+    LogQueries,
+    DuckDBLogSearch,
 ):
     """`Storage` on an embedded DuckDB file (or ``:memory:``)."""
 

@@ -33,6 +33,7 @@ from monitorx.store.metric_batch import metric_table
 from monitorx.store.postgres.connection import PostgresPool
 from monitorx.store.postgres.copy import batch_days, copy_metrics_in
 from monitorx.store.postgres.lifecycle import LifecycleQueries
+from monitorx.store.postgres.logs import PostgresLogSearch
 from monitorx.store.postgres.open_alerts import open_or_update_alerts
 from monitorx.store.postgres.partitions import (
     DayPartitions,
@@ -46,6 +47,7 @@ from monitorx.store.postgres.session import PostgresSession
 from monitorx.store.sql.audit import AuditQueries
 from monitorx.store.sql.blobs import BlobQueries
 from monitorx.store.sql.documents import DocumentQueries
+from monitorx.store.sql.events import EventQueries, LogQueries
 from monitorx.store.sql.keys import KeyQueries
 from monitorx.store.sql.leases import LeaseQueries
 from monitorx.store.sql.markers import MarkerQueries
@@ -71,6 +73,9 @@ class PostgresStorage(
     KeyQueries,
     UserQueries,
     LeaseQueries,
+    EventQueries,
+    LogQueries,
+    PostgresLogSearch,
 ):
     """`Storage` on PostgreSQL (``postgresql://user@host:5432/db?schema=name``)."""
 
