@@ -33,6 +33,7 @@ from monitorx.server.routes import (
     drift_analysis,
     drift_schedule,
     erasure,
+    events,
     health,
     keys,
     line_protocol,
@@ -40,6 +41,7 @@ from monitorx.server.routes import (
     models,
     notification_routes,
     otlp,
+    otlp_logs,
     prometheus,
     quality,
     remote_write,
@@ -88,12 +90,15 @@ API_ROUTERS = (
     keys,
     users,
     auth_tokens,
+    events,
 )
 # The standard ways in at the paths their clients use (API.md): OTLP/HTTP at the
 # root, InfluxDB's /write and /api/v2/write; remote_write is under API_PREFIX.
-ROOT_ROUTERS = (otlp, line_protocol, prometheus)
+ROOT_ROUTERS = (otlp, otlp_logs, line_protocol, prometheus)
 # Their bodies are protobuf or line protocol: each checks its own content type.
-PROTOCOL_PATHS = frozenset({"/v1/metrics", "/write", "/api/v2/write", f"{API_PREFIX}/prom/write"})
+PROTOCOL_PATHS = frozenset(
+    {"/v1/metrics", "/v1/logs", "/write", "/api/v2/write", f"{API_PREFIX}/prom/write"}
+)
 
 
 def create_app(

@@ -404,7 +404,7 @@ def assemble_project(
         telemetry=_telemetry(
             settings, ingest, decoder, evaluator, engine, notifier, live, scheduler
         ),
-        audit=AuditTrail(store, clock, project, settings.audit_retention_s),
+        audit=AuditTrail(store, clock, project, settings.audit_retention_s, events=store),
         rate_limits=rate_limits,
         sso=shared.sso,
         cluster=cluster,

@@ -49,7 +49,10 @@ class DuckDBLogSearch(LogSearch):
                 columns[index].append(value)
         columns[2] = [rows.naive_utc(t) for t in columns[2]]
         logs = pa.table(
-            [pa.array(values, kind) for values, (_, kind) in zip(columns, _LOG_FIELDS, strict=True)],
+            [
+                pa.array(values, kind)
+                for values, (_, kind) in zip(columns, _LOG_FIELDS, strict=True)
+            ],
             names=[name for name, _ in _LOG_FIELDS],
         )
         log_ids: list[str] = []
