@@ -21,6 +21,7 @@ from monitorx.server.projects import ProjectDirectory
 from monitorx.server.rate_limits import RateLimits
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes import (
+    alert_context,
     alerts,
     audit,
     auth_tokens,
@@ -73,6 +74,7 @@ API_ROUTERS = (
     erasure,
     concept_drift,
     alerts,
+    alert_context,
     channels,
     notification_routes,
     silences,
