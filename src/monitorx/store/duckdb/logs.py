@@ -87,12 +87,26 @@ class DuckDBLogSearch(LogSearch):
 
         await self._duckdb.transaction(insert)
 
-    def _words_clause(self, words: list[str]) -> tuple[str, list[object]]:
+    def _words_clause(
+        self, words: list[str], start: datetime | None, end: datetime | None
+    ) -> tuple[str, list[object]]:
+        where, params = "project_id = %s", [self._project]
+        if start is not None:
+            where += " AND time >= %s"
+            params.append(start)
+        if end is not None:
+            where += " AND time < %s"
+            params.append(end)
+        if len(words) == 1:
+            return f" AND l.id IN (SELECT log_id FROM log_words WHERE {where} AND word = %s)", [
+                *params,
+                words[0],
+            ]
         marks = ", ".join(["%s"] * len(words))
         return (
-            " AND l.id IN (SELECT log_id FROM log_words WHERE project_id = %s "
+            f" AND l.id IN (SELECT log_id FROM log_words WHERE {where} "
             f"AND word IN ({marks}) GROUP BY log_id HAVING count(*) = %s)",
-            [self._project, *words, len(words)],
+            [*params, *words, len(words)],
         )
 
     async def _delete_log_words_before(self, cutoff: datetime) -> None:

@@ -33,7 +33,9 @@ class PostgresLogSearch(LogSearch):
             _INSERT, [[*row, " ".join(w)] for row, w in zip(rows_, words, strict=True)]
         )
 
-    def _words_clause(self, words: list[str]) -> tuple[str, list[object]]:
+    def _words_clause(
+        self, words: list[str], start: datetime | None, end: datetime | None
+    ) -> tuple[str, list[object]]:
         return " AND l.search @@ plainto_tsquery('simple', %s)", [" ".join(words)]
 
     async def _delete_log_words_before(self, cutoff: datetime) -> None:

@@ -106,8 +106,11 @@ class LogSearch:
         one, their words, in one transaction."""
         raise NotImplementedError
 
-    def _words_clause(self, words: list[str]) -> tuple[str, list[object]]:
-        """``AND …`` keeping the logs (``logs`` aliased ``l``) holding every word."""
+    def _words_clause(
+        self, words: list[str], start: datetime | None, end: datetime | None
+    ) -> tuple[str, list[object]]:
+        """``AND …`` keeping the logs (``logs`` aliased ``l``) holding every word
+        (``start`` and ``end``: the query's range, which an index may use)."""
         raise NotImplementedError
 
     async def _delete_log_words_before(self, cutoff: datetime) -> None:
@@ -154,7 +157,7 @@ class LogQueries(SQLQueries, LogSearch):
             params.append(query.end)
         words = search_words(query.text or "")
         if words:
-            clause, extra = self._words_clause(words)
+            clause, extra = self._words_clause(words, query.start, query.end)
             where += clause
             params += extra
         elif query.text is not None and query.text.strip():
