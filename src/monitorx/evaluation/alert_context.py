@@ -147,7 +147,7 @@ class AlertContext:
             for e in await self._storage.list_events(query)
             if e.model_id is None or e.model_id == alert.model_id
         ]
-        found.sort(key=lambda e: (not _is_deploy(e), abs((e.time - alert.started_at))))
+        found.sort(key=lambda e: (not _is_deploy(e), abs(e.time - alert.started_at)))
         return found[:_EVENTS_SHOWN]
 
     async def related(self, alert: Alert) -> list[Alert]:

@@ -39,7 +39,6 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import orjson
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitorx.core import Clock

@@ -147,7 +147,9 @@ async def test_the_lifecycle_keeps_events_and_logs_as_long_as_raw_metrics(
     storage: Storage,
 ) -> None:
     old = NOW - timedelta(days=8)
-    await storage.write_events([*_events(), Event(id="old", time=old, event_type="note", message="x")])
+    await storage.write_events(
+        [*_events(), Event(id="old", time=old, event_type="note", message="x")]
+    )
     await storage.write_logs(
         [*_logs(), LogEntry(id="old", time=old, severity=LogSeverity.ERROR, message="old timeout")]
     )

@@ -76,7 +76,7 @@ class EventOut(BaseModel):
     trace_id: str | None
     tags: list[str]
     time: int
-    timeEnd: int | None  # noqa: N815 - Grafana's name
+    timeEnd: int | None
     text: str
 
 

@@ -90,7 +90,8 @@ class DuckDBLogSearch(LogSearch):
     def _words_clause(
         self, words: list[str], start: datetime | None, end: datetime | None
     ) -> tuple[str, list[object]]:
-        where, params = "project_id = %s", [self._project]
+        where = "project_id = %s"
+        params: list[object] = [self._project]
         if start is not None:
             where += " AND time >= %s"
             params.append(start)

@@ -123,7 +123,7 @@ class LogQueries(SQLQueries, LogSearch):
     async def write_logs(self, logs: Sequence[LogEntry]) -> None:
         if not logs:
             return
-        table = [
+        table: list[list[object]] = [
             [
                 self._project,
                 e.id,
