@@ -22,8 +22,8 @@ from monitorx.core import (
 )
 from monitorx.core.events import Event
 from monitorx.core.timeparse import to_epoch_us
-from monitorx.evaluation.alert_context import AlertContext
-from monitorx.store import DuckDBStorage
+from monitorx.evaluation.alert_context import AlertContext, _arrow_groups
+from monitorx.store import BreachRule, DuckDBStorage
 
 START = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 
@@ -60,7 +60,7 @@ async def store(tmp_path: Path) -> AsyncIterator[DuckDBStorage]:
         model_id=["scorer"] * len(rows),
         request_id=[f"r{i}" for i in range(len(rows))],
         ts_us=[to_epoch_us(START + timedelta(minutes=m)) for m, _, _ in rows],
-        latency=[10.0] * len(rows),
+        latency=[10.0 + i % 3 for i in range(len(rows))],
         error=[e for _, e, _ in rows],
         tags_json=[
             json.dumps({"version": v, "pod": f"p{i % 3}"}) for i, (*_, v) in enumerate(rows)
@@ -111,3 +111,18 @@ async def test_an_alert_of_no_model_has_no_labels(store: DuckDBStorage) -> None:
     context = AlertContext(store, FakeClock(START))
     body = await context.context(_alert(AlertType.METRIC, model_id=None))
     assert body["labels"] == [] and body["logs"] == []
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [BreachRule(latency_over=10.0), BreachRule(), BreachRule(since=START)],
+    ids=["latency", "errors", "since"],
+)
+async def test_the_arrow_count_of_other_stores_equals_the_sql_count(
+    store: DuckDBStorage, rule: BreachRule
+) -> None:
+    start, end = START - timedelta(minutes=30), START + timedelta(minutes=30)
+    in_sql = await store.tag_breach_counts("scorer", start, end, rule)
+    in_arrow = _arrow_groups(await store.read_metrics_table(start, end, "scorer"), rule)
+    assert sorted(in_sql) == sorted(in_arrow)
+    assert sum(n for *_, n in in_sql) == 160

@@ -15,8 +15,9 @@ For an alert that started at ``s``:
   alert the points above the threshold vs the others, for an error-rate alert the
   errors vs the rest, for any other kind the points after ``s`` vs those before —
   and each tag value ranked by how over-represented it is among the breaching
-  ones (`analysis.label_ranking`, with both shares). The shares are counted in
-  Arrow over the window's table, per distinct tag set, not row by row;
+  ones (`analysis.label_ranking`, with both shares). The points are counted per
+  distinct (tag set, breaching) pair by the store in SQL (`TagBreachCounts`), or
+  in one Arrow group-by over the window's table (InfluxDB), never row by row;
 - **logs**: the model's logs of severity ``error`` and up within `LOGS_AROUND`
   (15 min) of ``s``;
 - **links**: the API paths that list each of these.
@@ -36,7 +37,8 @@ __all__ = [
 ]
 
 import asyncio
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -47,7 +49,7 @@ import pyarrow.compute as pc
 from monitorx.analysis.label_ranking import LabelCounts, LabelHint, rank_labels
 from monitorx.core import Alert, AlertType, Clock
 from monitorx.core.events import Event, EventQuery, LogQuery, LogSeverity
-from monitorx.store import AlertQuery, Storage
+from monitorx.store import AlertQuery, BreachRule, Storage, TagBreachCounts
 
 EVENTS_BEFORE = timedelta(minutes=60)
 LABEL_WINDOW = timedelta(minutes=30)
@@ -74,20 +76,11 @@ def _link(path: str, **params: object) -> str:
     return f"{_API}{path}?{query}" if query else f"{_API}{path}"
 
 
-def _label_counts(table: pa.Table, breaching: pa.ChunkedArray | pa.Array) -> list[LabelCounts]:
-    """Breaching and normal points per tag value: one group-by over (tag set,
-    breaching), then each distinct tag set parsed once."""
-    if table.num_rows == 0:
-        return []
-    pairs = pa.table({"tags": pc.fill_null(table["tags"], "{}"), "breaching": breaching})
-    grouped = pairs.group_by(["tags", "breaching"]).aggregate([("tags", "count")])
+def _label_counts(groups: Iterable[tuple[str | None, bool, int]]) -> list[LabelCounts]:
+    """Breaching and normal points per tag value, from the points counted per
+    (tag set, breaching): each distinct tag set parsed once."""
     counts: dict[tuple[str, str], list[int]] = {}
-    for tags_json, is_breaching, n in zip(
-        grouped["tags"].to_pylist(),
-        grouped["breaching"].to_pylist(),
-        grouped["tags_count"].to_pylist(),
-        strict=True,
-    ):
+    for tags_json, is_breaching, n in groups:
         try:
             tags = orjson.loads(tags_json) if tags_json else {}
         except orjson.JSONDecodeError:
@@ -98,6 +91,39 @@ def _label_counts(table: pa.Table, breaching: pa.ChunkedArray | pa.Array) -> lis
             cell = counts.setdefault((str(key), str(value)), [0, 0])
             cell[0 if is_breaching else 1] += int(n)
     return [LabelCounts(k, v, b, n) for (k, v), (b, n) in counts.items()]
+
+
+def _arrow_groups(table: pa.Table, rule: BreachRule) -> list[tuple[str | None, bool, int]]:
+    """`TagBreachCounts.tag_breach_counts` over an Arrow table of the window's
+    points, for the stores that do not count themselves: one group-by."""
+    if rule.latency_over is not None:
+        table = table.filter(pc.is_valid(table["latency"]))
+        breaching = pc.greater(table["latency"], rule.latency_over)
+    elif rule.since is not None:
+        since = pa.scalar(rule.since.astimezone(UTC).replace(tzinfo=None), pa.timestamp("us"))
+        breaching = pc.greater_equal(table["ts"], since)
+    else:
+        breaching = pc.fill_null(table["error"], False)
+    if table.num_rows == 0:
+        return []
+    pairs = pa.table({"tags": table["tags"], "breaching": breaching})
+    grouped = pairs.group_by(["tags", "breaching"]).aggregate([([], "count_all")])
+    return list(
+        zip(
+            grouped["tags"].to_pylist(),
+            grouped["breaching"].to_pylist(),
+            grouped["count_all"].to_pylist(),
+            strict=True,
+        )
+    )
+
+
+def _rule(alert: Alert) -> BreachRule:
+    if alert.alert_type is AlertType.LATENCY:
+        return BreachRule(latency_over=alert.threshold)
+    if alert.alert_type is AlertType.ERROR_RATE:
+        return BreachRule()
+    return BreachRule(since=alert.started_at)
 
 
 class AlertContext:
@@ -115,28 +141,20 @@ class AlertContext:
 
     async def labels(self, alert: Alert) -> list[LabelHint]:
         """The tag values over-represented among the breaching points (see the
-        module docstring); none for an alert of no model."""
+        module docstring); none for an alert of no model. The SQL stores count
+        the points per tag set themselves (`TagBreachCounts`); the others' window
+        is read as an Arrow table and counted in one group-by."""
         if alert.model_id is None:
             return []
         start = alert.started_at - LABEL_WINDOW
         end = self._end(alert) + timedelta(microseconds=1)
-        table = await self._storage.read_metrics_table(start, end, alert.model_id)
-        if table.num_rows == 0:
-            return []
-        counts = await asyncio.to_thread(self._counts, alert, table)
-        return rank_labels(counts)
-
-    @staticmethod
-    def _counts(alert: Alert, table: pa.Table) -> list[LabelCounts]:
-        if alert.alert_type is AlertType.LATENCY:
-            table = table.filter(pc.is_valid(table["latency"]))
-            breaching = pc.greater(table["latency"], alert.threshold)
-        elif alert.alert_type is AlertType.ERROR_RATE:
-            breaching = pc.fill_null(table["error"], False)
+        rule = _rule(alert)
+        if isinstance(self._storage, TagBreachCounts):
+            groups = await self._storage.tag_breach_counts(alert.model_id, start, end, rule)
         else:
-            started = pa.scalar(alert.started_at.replace(tzinfo=None), pa.timestamp("us"))
-            breaching = pc.greater_equal(table["ts"], started)
-        return _label_counts(table, breaching)
+            table = await self._storage.read_metrics_table(start, end, alert.model_id)
+            groups = await asyncio.to_thread(_arrow_groups, table, rule)
+        return rank_labels(_label_counts(groups))
 
     async def events(self, alert: Alert) -> list[Event]:
         query = EventQuery(

@@ -17,6 +17,7 @@ from monitorx.store.storage import (
     AuditQuery,
     AuditStore,
     BlobStore,
+    BreachRule,
     Bucket,
     DeliveryLogEntry,
     DocumentStore,
@@ -34,6 +35,7 @@ from monitorx.store.storage import (
     Resolution,
     Storage,
     StoreConnection,
+    TagBreachCounts,
     UserStore,
 )
 from monitorx.store.tiered_reads import AggregateResult, TieredReads
@@ -48,6 +50,7 @@ __all__ = [
     "AuditQuery",
     "AuditStore",
     "BlobStore",
+    "BreachRule",
     "Bucket",
     "ColdTier",
     "DataLifecycle",
@@ -70,6 +73,7 @@ __all__ = [
     "RetentionPolicy",
     "Storage",
     "StoreConnection",
+    "TagBreachCounts",
     "TieredReads",
     "UserStore",
     "metric_table",

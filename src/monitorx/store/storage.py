@@ -27,6 +27,7 @@ __all__ = [
     "AuditQuery",
     "AuditStore",
     "BlobStore",
+    "BreachRule",
     "Bucket",
     "DeliveryLogEntry",
     "DocumentStore",
@@ -46,6 +47,7 @@ __all__ = [
     "SampleStore",
     "Storage",
     "StoreConnection",
+    "TagBreachCounts",
     "UserStore",
 ]
 
@@ -74,6 +76,7 @@ from monitorx.store.queries import (
     Aggregation,
     AlertQuery,
     AuditQuery,
+    BreachRule,
     Bucket,
     DeliveryLogEntry,
     ErrorWindow,
@@ -476,6 +479,20 @@ class GroupedSampleReads(Protocol):
         series in ``group_of``, per group and bucket (``ts // interval_us``):
         columns ``group_index``, ``bucket`` (int64), ``value``; ordered by group,
         bucket."""
+
+
+@runtime_checkable
+class TagBreachCounts(Protocol):
+    """A store that counts a model's points per tag set, breaching or not, itself
+    (the SQL stores: one GROUP BY), for an alert's label ranking. Stores without it
+    are read as an Arrow table of the window and counted there."""
+
+    async def tag_breach_counts(
+        self, model_id: str, start: datetime, end: datetime, rule: BreachRule
+    ) -> list[tuple[str | None, bool, int]]:
+        """``(tags as JSON text or None, breaching, points)`` of the model's inference
+        points in ``[start, end)``; a point without a latency never breaches a
+        latency rule."""
 
 
 class Storage(

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from monitorx.core import FakeClock
+import pytest
+
+from monitorx.core import FakeClock, MetricColumns
 from monitorx.core.events import Event, EventQuery, LogEntry, LogQuery, LogSeverity
-from monitorx.store import DataLifecycle, RetentionPolicy, Storage
+from monitorx.core.timeparse import to_epoch_us
+from monitorx.store import BreachRule, DataLifecycle, RetentionPolicy, Storage, TagBreachCounts
 from tests.store.conformance.samples import NOW
 from tests.store.conformance.store_place import StorePlace
 
@@ -159,3 +162,37 @@ async def test_the_lifecycle_keeps_events_and_logs_as_long_as_raw_metrics(
     assert "old" not in {e.id for e in await storage.list_events(EventQuery())}
     assert len(await storage.list_events(EventQuery())) == 3
     assert [e.id for e in await storage.search_logs(LogQuery(text="timeout"))] == ["l3", "l2"]
+
+
+async def test_points_per_tag_set_breaching_or_not(storage: Storage) -> None:
+    """`TagBreachCounts`, on the stores that count in SQL (InfluxDB's window is
+    counted in Arrow by evaluation.alert_context instead)."""
+    if not isinstance(storage, TagBreachCounts):
+        pytest.skip("this store's windows are counted in Arrow")
+    columns = MetricColumns(
+        model_id=["m"] * 6 + ["other"],
+        request_id=[f"r{i}" for i in range(7)],
+        ts_us=[to_epoch_us(NOW - timedelta(minutes=10 - i)) for i in range(7)],
+        latency=[50.0, 150.0, 200.0, 50.0, 300.0, 20.0, 900.0],
+        error=[False, True, False, False, True, False, True],
+        tags_json=['{"region":"eu"}'] * 3 + ['{"region":"us"}'] * 2 + [None, None],
+    )
+    await storage.write_metrics(columns)
+    start, end = NOW - timedelta(minutes=30), NOW
+    slow = await storage.tag_breach_counts("m", start, end, BreachRule(latency_over=100.0))
+    assert sorted(slow, key=str) == sorted(
+        [
+            ('{"region":"eu"}', False, 1),
+            ('{"region":"eu"}', True, 2),
+            ('{"region":"us"}', False, 1),
+            ('{"region":"us"}', True, 1),
+            (None, False, 1),
+        ],
+        key=str,
+    )
+    errors = await storage.tag_breach_counts("m", start, end, BreachRule())
+    assert sum(n for _, breaching, n in errors if breaching) == 2
+    later = await storage.tag_breach_counts(
+        "m", start, end, BreachRule(since=NOW - timedelta(minutes=7))
+    )
+    assert sum(n for _, breaching, n in later if breaching) == 3

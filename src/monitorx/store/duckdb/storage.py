@@ -49,6 +49,7 @@ from monitorx.store.metric_log import MetricLog
 from monitorx.store.sql import rows
 from monitorx.store.sql.audit import AuditQueries
 from monitorx.store.sql.blobs import BlobQueries
+from monitorx.store.sql.breach_counts import BreachCountQueries
 from monitorx.store.sql.documents import DocumentQueries
 from monitorx.store.sql.events import EventQueries, LogQueries
 from monitorx.store.sql.keys import KeyQueries
@@ -95,6 +96,7 @@ class DuckDBStorage(
     EventQueries,
     LogQueries,
     DuckDBLogSearch,
+    BreachCountQueries,
 ):
     """`Storage` on an embedded DuckDB file (or ``:memory:``)."""
 

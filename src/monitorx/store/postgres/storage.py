@@ -46,6 +46,7 @@ from monitorx.store.postgres.series import PostgresSeriesQueries
 from monitorx.store.postgres.session import PostgresSession
 from monitorx.store.sql.audit import AuditQueries
 from monitorx.store.sql.blobs import BlobQueries
+from monitorx.store.sql.breach_counts import BreachCountQueries
 from monitorx.store.sql.documents import DocumentQueries
 from monitorx.store.sql.events import EventQueries, LogQueries
 from monitorx.store.sql.keys import KeyQueries
@@ -76,6 +77,7 @@ class PostgresStorage(
     EventQueries,
     LogQueries,
     PostgresLogSearch,
+    BreachCountQueries,
 ):
     """`Storage` on PostgreSQL (``postgresql://user@host:5432/db?schema=name``)."""
 
