@@ -200,7 +200,8 @@ class RegistryStore(Protocol):
 
     async def purge_model_data(self, model_id: str) -> None:
         """Delete everything kept of a model but its registry entry: metrics, drift,
-        rollups, its alerts and their delivery log, and its blobs (`BLOB_MODEL_SEPARATOR`)."""
+        rollups, its alerts and their delivery log, its blobs (`BLOB_MODEL_SEPARATOR`),
+        and its events and logs."""
 
 
 class DocumentStore(Protocol):

@@ -196,3 +196,12 @@ async def test_points_per_tag_set_breaching_or_not(storage: Storage) -> None:
         "m", start, end, BreachRule(since=NOW - timedelta(minutes=7))
     )
     assert sum(n for _, breaching, n in later if breaching) == 3
+
+
+async def test_purging_a_model_deletes_its_events_and_logs(storage: Storage) -> None:
+    await storage.write_events(_events())
+    await storage.write_logs(_logs())
+    await storage.purge_model_data("fraud-v3")
+    assert [e.id for e in await storage.list_events(EventQuery())] == ["e2"]
+    assert {e.model_id for e in await storage.search_logs(LogQuery())} == {"churn"}
+    assert [e.id for e in await storage.search_logs(LogQuery(text="timeout"))] == ["l3"]

@@ -22,6 +22,7 @@ import pyarrow as pa
 from monitorx.store.duckdb.session import DuckDBSession
 from monitorx.store.sql import rows
 from monitorx.store.sql.events import LogSearch
+from monitorx.store.sql.session import Statement
 
 _LOG_FIELDS = (
     ("project_id", pa.string()),
@@ -114,3 +115,11 @@ class DuckDBLogSearch(LogSearch):
         await self._duckdb.write(
             "DELETE FROM log_words WHERE project_id = %s AND time < %s", [self._project, cutoff]
         )
+
+    def _purge_model_log_steps(self, project: str, model_id: str) -> list[Statement]:
+        words = Statement(
+            "DELETE FROM log_words WHERE project_id = %s AND log_id IN "
+            "(SELECT id FROM logs WHERE project_id = %s AND model_id = %s)",
+            [project, project, model_id],
+        )
+        return [words, *super()._purge_model_log_steps(project, model_id)]

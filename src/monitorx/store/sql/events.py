@@ -25,7 +25,7 @@ import orjson
 
 from monitorx.core.events import Event, EventQuery, LogEntry, LogQuery, LogSeverity, search_words
 from monitorx.store.sql import rows
-from monitorx.store.sql.session import SQLQueries
+from monitorx.store.sql.session import SQLQueries, Statement
 
 _EVENT_COLUMNS = (
     "id, time, time_end, event_type, model_id, severity, source, message, attributes, "
@@ -115,6 +115,16 @@ class LogSearch:
 
     async def _delete_log_words_before(self, cutoff: datetime) -> None:
         """Drop the words of logs older than ``cutoff`` (where kept apart)."""
+
+    def _purge_model_log_steps(self, project: str, model_id: str) -> list[Statement]:
+        """The statements that delete a model's events and logs (and their words,
+        where kept apart), for `Storage.purge_model_data`."""
+        return [
+            Statement(
+                f"DELETE FROM {table} WHERE project_id = %s AND model_id = %s", [project, model_id]
+            )
+            for table in ("events", "logs")
+        ]
 
 
 class LogQueries(SQLQueries, LogSearch):
