@@ -22,8 +22,9 @@ What survives a restart, as documents in the store:
 - ``escalation``: which escalation steps each alert has reached.
 
 Hints: with a hint source (`set_hint_source`, evaluation.alert_context), each new
-alert's one-line root-cause hint is computed in the background when it fires (at
-most `HINT_CONCURRENCY` at a time, at most `HINT_PENDING_MAX` waiting: an alert
+alert's one-line root-cause hint is computed in the background `HINT_DELAY_S`
+after it fires, once the sends it started are under way (at most
+`HINT_CONCURRENCY` at a time, at most `HINT_PENDING_MAX` waiting: an alert
 storm does not queue thousands of store reads) and added as the ``hint``
 annotation to the notifications handed over after it is ready. A group flushed
 before its hint is ready (``group_wait`` 0) goes out without it; its repeats
@@ -89,6 +90,9 @@ logger = logging.getLogger("monitorx.alerting.notify.notifier")
 
 HintSource = Callable[[Alert], Awaitable[str | None]]
 HINT_CONCURRENCY = 2
+# A hint is started this long after its alert fires: the sends of the step that
+# fired it (an alert storm's first notifications) go out before any hint work.
+HINT_DELAY_S = 0.5
 HINT_PENDING_MAX = 64
 HINTS_KEPT = 10_000
 
@@ -170,6 +174,7 @@ class Notifier:
     async def _compute_hint(self, alert: Alert) -> None:
         source = self._hint_source
         try:
+            await asyncio.sleep(HINT_DELAY_S)
             async with self._hint_slots:
                 if source is None:
                     return
