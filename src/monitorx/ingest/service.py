@@ -78,6 +78,12 @@ class IngestService:
         self._custom = custom
         self.stats = IngestStats()
 
+    @property
+    def masker(self) -> PiiMasker | None:
+        """The project's PII masker (None: masking is off), for the other ways in
+        that mask what they store (events, logs)."""
+        return self._masker
+
     async def metric(self, body: bytes) -> None:
         """Store one inference metric; return once it is durable."""
         try:

@@ -21,6 +21,7 @@ from monitorx.server.projects import ProjectDirectory
 from monitorx.server.rate_limits import RateLimits
 from monitorx.server.responses import JSONResponse
 from monitorx.server.routes import (
+    alert_context,
     alerts,
     audit,
     auth_tokens,
@@ -33,6 +34,7 @@ from monitorx.server.routes import (
     drift_analysis,
     drift_schedule,
     erasure,
+    events,
     health,
     keys,
     line_protocol,
@@ -40,6 +42,7 @@ from monitorx.server.routes import (
     models,
     notification_routes,
     otlp,
+    otlp_logs,
     prometheus,
     quality,
     remote_write,
@@ -72,6 +75,7 @@ API_ROUTERS = (
     erasure,
     concept_drift,
     alerts,
+    alert_context,
     channels,
     notification_routes,
     silences,
@@ -90,13 +94,14 @@ API_ROUTERS = (
     users,
     auth_tokens,
     traces,
+    events,
 )
 # The standard ways in at the paths their clients use (API.md): OTLP/HTTP at the
 # root, InfluxDB's /write and /api/v2/write; remote_write is under API_PREFIX.
-ROOT_ROUTERS = (otlp, line_protocol, prometheus)
+ROOT_ROUTERS = (otlp, otlp_logs, line_protocol, prometheus)
 # Their bodies are protobuf or line protocol: each checks its own content type.
 PROTOCOL_PATHS = frozenset(
-    {"/v1/metrics", "/v1/traces", "/write", "/api/v2/write", f"{API_PREFIX}/prom/write"}
+    {"/v1/metrics", "/v1/traces", "/v1/logs", "/write", "/api/v2/write", f"{API_PREFIX}/prom/write"}
 )
 
 

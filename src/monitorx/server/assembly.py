@@ -39,6 +39,7 @@ from monitorx.alerting.slo.evaluation import SLOEvaluator
 from monitorx.core import Clock, MonitorXError
 from monitorx.core.pii import PiiMasker
 from monitorx.core.timeparse import to_epoch_us
+from monitorx.evaluation.alert_context import AlertContext
 from monitorx.evaluation.batches import Evaluator
 from monitorx.evaluation.concept_drift_feed import ConceptDriftFeed
 from monitorx.evaluation.drift_analyzer import DriftAnalyzer
@@ -384,6 +385,8 @@ def assemble_project(
     slo_evaluator = SLOEvaluator(store, engine, clock, settings.retention_raw_s)
     slos = SLOCatalog(store, slo_evaluator, settings.retention_raw_s)
     notifier = _notifier(settings, store, clock, secret_keys, shared.http)
+    # Each new alert's root-cause hint, computed in the background for its notifications.
+    notifier.set_hint_source(AlertContext(store, clock).hint)
     # Replicas sharing the store: leases say who runs the once-per-cluster jobs and
     # who notifies, reading every replica's transitions back from the store.
     cluster = (
@@ -451,7 +454,7 @@ def assemble_project(
         telemetry=_telemetry(
             settings, ingest, decoder, evaluator, engine, notifier, live, scheduler
         ),
-        audit=AuditTrail(store, clock, project, settings.audit_retention_s),
+        audit=AuditTrail(store, clock, project, settings.audit_retention_s, events=store),
         rate_limits=rate_limits,
         traces=TraceIngest(store, ingest, settings.keeps_trace_content(project), masker),
         sso=shared.sso,

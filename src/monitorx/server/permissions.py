@@ -122,6 +122,13 @@ ROUTE_PERMISSIONS: dict[str, Permission] = {
     "enroll_totp": READ,
     "confirm_totp": READ,
     "erase_records": ADMIN,
+    # Events, logs and what happened around an alert
+    "post_events": INGEST,
+    "list_events": READ,
+    "post_logs": INGEST,
+    "list_logs": READ,
+    "export_logs": INGEST,
+    "alert_context": READ,
 }
 
 PUBLIC = frozenset(

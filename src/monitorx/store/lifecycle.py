@@ -127,7 +127,15 @@ class DataLifecycle:
                     cutoff = expired
             # Spans are kept as long as raw metrics; nothing of theirs is rolled up.
             await self._storage.delete_spans_before(from_epoch_us(self._raw_cutoff(now_us)))
+            await self._expire_events_and_logs(now_us)
             return LifecycleReport(minute_rows, hour_rows, cold_files, cutoff)
+
+    async def _expire_events_and_logs(self, now_us: int) -> None:
+        """Events and logs are kept as long as raw metrics (``raw_s``); they have no
+        rollups and no cold tier."""
+        cutoff = from_epoch_us(self._raw_cutoff(now_us))
+        await self._storage.delete_events_before(cutoff)
+        await self._storage.delete_logs_before(cutoff)
 
     async def watermark(self, resolution: Resolution, kind: str = INFERENCE) -> int | None:
         """Epoch µs up to which rollups of ``resolution`` are complete, if any."""

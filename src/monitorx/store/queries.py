@@ -7,6 +7,7 @@ __all__ = [
     "Aggregation",
     "AlertQuery",
     "AuditQuery",
+    "BreachRule",
     "Bucket",
     "DeliveryLogEntry",
     "ErrorWindow",
@@ -171,3 +172,12 @@ class AuditQuery:
     actor: str | None = None
     start: datetime | None = None
     end: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BreachRule:
+    """Which points of a window breach, for an alert's label ranking: a latency
+    above ``latency_over``; else a time at or after ``since``; else an error."""
+
+    latency_over: float | None = None
+    since: datetime | None = None

@@ -12,6 +12,7 @@ per concern, so that a part of MonitorX can name just the concern it uses:
 - `SampleStore`: custom metrics — the series and their samples, raw and rolled up;
 - `LeaseStore`: leases, so that replicas sharing a store do a thing once;
 - `SpanStore`: the spans of traces.
+- `EventStore` and `LogStore`: events (deploys, config changes) and searchable logs.
 
 Each concern has its conformance tests in ``tests/store/conformance``, run on every
 backend. Every method is safe to call concurrently. A write returns only once its
@@ -28,14 +29,17 @@ __all__ = [
     "AuditQuery",
     "AuditStore",
     "BlobStore",
+    "BreachRule",
     "Bucket",
     "DeliveryLogEntry",
     "DocumentStore",
     "ErrorWindow",
+    "EventStore",
     "GroupedSampleReads",
     "KeyStore",
     "LeaseStore",
     "LifecycleStore",
+    "LogStore",
     "MetricQuery",
     "MetricStore",
     "ModelWindowStats",
@@ -46,6 +50,7 @@ __all__ = [
     "SpanStore",
     "Storage",
     "StoreConnection",
+    "TagBreachCounts",
     "UserStore",
 ]
 
@@ -64,6 +69,7 @@ from monitorx.core import (
     ModelConfig,
 )
 from monitorx.core.audit import AuditEntry
+from monitorx.core.events import Event, EventQuery, LogEntry, LogQuery
 from monitorx.core.keys import ApiKeyRecord
 from monitorx.core.samples import SeriesInfo
 from monitorx.core.traces import StoredSpan, TraceSummary
@@ -75,6 +81,7 @@ from monitorx.store.queries import (
     Aggregation,
     AlertQuery,
     AuditQuery,
+    BreachRule,
     Bucket,
     DeliveryLogEntry,
     ErrorWindow,
@@ -204,7 +211,8 @@ class RegistryStore(Protocol):
 
     async def purge_model_data(self, model_id: str) -> None:
         """Delete everything kept of a model but its registry entry: metrics, drift,
-        rollups, its alerts and their delivery log, and its blobs (`BLOB_MODEL_SEPARATOR`)."""
+        rollups, its alerts and their delivery log, its blobs (`BLOB_MODEL_SEPARATOR`),
+        and its events and logs."""
 
 
 class DocumentStore(Protocol):
@@ -459,6 +467,32 @@ class SpanStore(Protocol):
         """Drop the spans that started before ``cutoff``."""
 
 
+class EventStore(Protocol):
+    """Events (`core.events.Event`): appended, listed newest first, retained like
+    raw metrics."""
+
+    async def write_events(self, events: Sequence[Event]) -> None:
+        """Append events (their ids new); return once committed."""
+
+    async def list_events(self, query: EventQuery) -> list[Event]:
+        """The project's events that match, newest first, at most ``query.limit``."""
+
+    async def delete_events_before(self, cutoff: datetime) -> None: ...
+
+
+class LogStore(Protocol):
+    """Logs (`core.events.LogEntry`), searchable by the words of their message
+    (`core.events.search_words`: every word must occur), retained like raw metrics."""
+
+    async def write_logs(self, logs: Sequence[LogEntry]) -> None:
+        """Append log entries (their ids new); return once committed."""
+
+    async def search_logs(self, query: LogQuery) -> list[LogEntry]:
+        """The project's logs that match, newest first, at most ``query.limit``."""
+
+    async def delete_logs_before(self, cutoff: datetime) -> None: ...
+
+
 @runtime_checkable
 class GroupedSampleReads(Protocol):
     """A store that aggregates raw samples per group and bucket itself, so that a
@@ -479,6 +513,20 @@ class GroupedSampleReads(Protocol):
         bucket."""
 
 
+@runtime_checkable
+class TagBreachCounts(Protocol):
+    """A store that counts a model's points per tag set, breaching or not, itself
+    (the SQL stores: one GROUP BY), for an alert's label ranking. Stores without it
+    are read as an Arrow table of the window and counted there."""
+
+    async def tag_breach_counts(
+        self, model_id: str, start: datetime, end: datetime, rule: BreachRule
+    ) -> list[tuple[str | None, bool, int]]:
+        """``(tags as JSON text or None, breaching, points)`` of the model's inference
+        points in ``[start, end)``; a point without a latency never breaches a
+        latency rule."""
+
+
 class Storage(
     StoreConnection,
     MetricStore,
@@ -492,6 +540,8 @@ class Storage(
     UserStore,
     LeaseStore,
     SpanStore,
+    EventStore,
+    LogStore,
     Protocol,
 ):
     """Where MonitorX keeps everything: every concern above, on one backend."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 __all__ = [
     "ALERTNAME",
+    "HINT",
     "MODEL_ID",
     "SEVERITY",
     "Notification",
@@ -49,6 +50,8 @@ _SEPARATOR = b"\xff"
 ALERTNAME = "alertname"
 MODEL_ID = "model_id"
 SEVERITY = "severity"
+# The annotation that carries a firing alert's root-cause hint, when it is ready.
+HINT = "hint"
 # Labels that say what kind of alert it is, not what it is about.
 _NOT_SUBJECT = frozenset({ALERTNAME, SEVERITY, "rule"})
 
@@ -140,6 +143,12 @@ class NotifiedAlert:
     @property
     def summary(self) -> str:
         return self.annotations.get("summary", "")
+
+    @property
+    def hint(self) -> str:
+        """The root-cause hint of a firing alert (annotation ``hint``: the top label
+        value and the nearest deploy before it, evaluation.alert_context), or ""."""
+        return self.annotations.get(HINT, "") if self.firing else ""
 
 
 def notified_alert(

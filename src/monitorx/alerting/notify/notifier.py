@@ -21,6 +21,15 @@ What survives a restart, as documents in the store:
   alerts after a restart notifies only what is new or due for a repeat;
 - ``escalation``: which escalation steps each alert has reached.
 
+Hints: with a hint source (`set_hint_source`, evaluation.alert_context), each new
+alert's one-line root-cause hint is computed in the background `HINT_DELAY_S`
+after it fires, once the sends it started are under way (at most
+`HINT_CONCURRENCY` at a time, at most `HINT_PENDING_MAX` waiting: an alert
+storm does not queue thousands of store reads) and added as the ``hint``
+annotation to the notifications handed over after it is ready. A group flushed
+before its hint is ready (``group_wait`` 0) goes out without it; its repeats
+carry it. The ingest path and the engine never wait for a hint.
+
 Escalation: a route's ``escalate`` steps send a firing alert that nobody has
 acknowledged ``after`` its start to more channels; the resolve follows to those
 channels that want resolves. Acknowledging an alert stops further steps and tells
@@ -32,9 +41,10 @@ from __future__ import annotations
 __all__ = ["Notifier"]
 
 import asyncio
+import dataclasses
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,6 +69,7 @@ from monitorx.alerting.notify.documents import (
     job_json,
 )
 from monitorx.alerting.notify.notification import (
+    HINT,
     Notification,
     NotifiedAlert,
     notified_alert,
@@ -76,6 +87,14 @@ from monitorx.store import DeliveryLogEntry, DocumentStore
 from monitorx.store.leases import Fence
 
 logger = logging.getLogger("monitorx.alerting.notify.notifier")
+
+HintSource = Callable[[Alert], Awaitable[str | None]]
+HINT_CONCURRENCY = 2
+# A hint is started this long after its alert fires: the sends of the step that
+# fired it (an alert storm's first notifications) go out before any hint work.
+HINT_DELAY_S = 0.5
+HINT_PENDING_MAX = 64
+HINTS_KEPT = 10_000
 
 
 class Notifier:
@@ -131,6 +150,60 @@ class Notifier:
         self._puts: dict[tuple[str, str], str] = {}
         self._deletes: set[tuple[str, str]] = set()
         self._log: list[DeliveryLogEntry] = []
+        # Root-cause hints by alert id (see the module docstring).
+        self._hint_source: HintSource | None = None
+        self._hints: dict[str, str] = {}
+        self._hints_pending: set[str] = set()
+        self._hint_slots = asyncio.Semaphore(HINT_CONCURRENCY)
+
+    def set_hint_source(self, source: HintSource) -> None:
+        """Compute a one-line hint for each new alert with ``source``."""
+        self._hint_source = source
+
+    def _want_hint(self, alert: Alert) -> None:
+        if (
+            self._hint_source is None
+            or alert.id in self._hints
+            or alert.id in self._hints_pending
+            or len(self._hints_pending) >= HINT_PENDING_MAX
+        ):
+            return
+        self._hints_pending.add(alert.id)
+        self._spawn(self._compute_hint(alert))
+
+    async def _compute_hint(self, alert: Alert) -> None:
+        source = self._hint_source
+        try:
+            await asyncio.sleep(HINT_DELAY_S)
+            async with self._hint_slots:
+                if source is None:
+                    return
+                hint = await source(alert)
+        except Exception:
+            logger.exception("could not compute the hint of alert %s", alert.id)
+            return
+        finally:
+            self._hints_pending.discard(alert.id)
+        if len(self._hints) >= HINTS_KEPT:
+            self._hints.pop(next(iter(self._hints)))
+        self._hints[alert.id] = hint or ""  # "": none found, not computed again
+
+    def hint_of(self, alert_id: str) -> str | None:
+        """The hint computed for an alert, if it is ready and found one."""
+        return self._hints.get(alert_id) or None
+
+    def _with_hints(self, notification: Notification) -> Notification:
+        if not self._hints:
+            return notification
+        changed = False
+        alerts = []
+        for alert in notification.alerts:
+            hint = self._hints.get(alert.alert_id) if alert.firing else None
+            if hint and HINT not in alert.annotations:
+                alert = dataclasses.replace(alert, annotations={**alert.annotations, HINT: hint})
+                changed = True
+            alerts.append(alert)
+        return dataclasses.replace(notification, alerts=tuple(alerts)) if changed else notification
 
     @property
     def config(self) -> AlertingConfig:
@@ -236,7 +309,9 @@ class Notifier:
                     continue
                 if notified.firing:
                     self._firing[notified.fingerprint] = notified
+                    self._want_hint(alert)
                 else:
+                    self._hints.pop(alert.id, None)
                     self._firing.pop(notified.fingerprint, None)
                     self._acknowledged.discard(notified.fingerprint)
                     self._end_escalations(notified)
@@ -311,6 +386,7 @@ class Notifier:
     def _hand_over(self, notification: Notification) -> bool:
         """Put a notification on the delivery queue; its job is committed with the
         step's other writes, before any send starts."""
+        notification = self._with_hints(notification)
         channel = notification.receiver
         if channel not in self._config.senders:
             reason = "channel is disabled" if channel in self._config.channels else "no channel"

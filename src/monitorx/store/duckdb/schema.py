@@ -244,6 +244,43 @@ CREATE TABLE spans (
 );
 """
 
+# Events and logs (store.sql.events); ``log_words`` is the logs' word index
+# (store.duckdb.logs): one row per distinct word of each message.
+_EVENTS_AND_LOGS = """
+    CREATE TABLE events (
+        project_id VARCHAR NOT NULL,
+        id VARCHAR NOT NULL,
+        time TIMESTAMP NOT NULL,
+        time_end TIMESTAMP,
+        event_type VARCHAR NOT NULL,
+        model_id VARCHAR,
+        severity INTEGER NOT NULL,
+        source VARCHAR,
+        message VARCHAR NOT NULL,
+        attributes VARCHAR NOT NULL,
+        trace_id VARCHAR,
+        tags VARCHAR NOT NULL
+    );
+    CREATE TABLE logs (
+        project_id VARCHAR NOT NULL,
+        id VARCHAR NOT NULL,
+        time TIMESTAMP NOT NULL,
+        level INTEGER NOT NULL,
+        model_id VARCHAR,
+        message VARCHAR NOT NULL,
+        attributes VARCHAR NOT NULL,
+        trace_id VARCHAR,
+        span_id VARCHAR
+    );
+    CREATE TABLE log_words (
+        project_id VARCHAR NOT NULL,
+        log_id VARCHAR NOT NULL,
+        time TIMESTAMP NOT NULL,
+        word VARCHAR NOT NULL
+    );
+"""
+
+
 MIGRATIONS: list[tuple[int, str | Callable[[Any], None]]] = [
     (
         1,
@@ -321,6 +358,7 @@ MIGRATIONS: list[tuple[int, str | Callable[[Any], None]]] = [
     (11, _USERS),
     (12, _alert_identity_and_leases),
     (13, _SPANS),
+    (14, _EVENTS_AND_LOGS),
     # Blobs as files beside the database (store.duckdb.blob_files): the row names its
     # file; ``data`` stays empty, or holds the bytes of a row written before.
     (15, "ALTER TABLE blobs ADD COLUMN file VARCHAR;"),

@@ -35,6 +35,7 @@ from monitorx.core import (
 from monitorx.core.timeparse import from_epoch_us, to_epoch_us
 from monitorx.store.duckdb.blob_files import BlobFiles, blob_directory
 from monitorx.store.duckdb.lifecycle import LifecycleQueries
+from monitorx.store.duckdb.logs import DuckDBLogSearch
 from monitorx.store.duckdb.samples import SAMPLE_GROUP_COMMIT_BATCHES, DuckDBSampleQueries
 from monitorx.store.duckdb.schema import migrate
 from monitorx.store.duckdb.session import DuckDBSession, run_steps
@@ -51,7 +52,9 @@ from monitorx.store.metric_log import MetricLog
 from monitorx.store.sql import rows
 from monitorx.store.sql.audit import AuditQueries
 from monitorx.store.sql.blobs import BlobQueries
+from monitorx.store.sql.breach_counts import BreachCountQueries
 from monitorx.store.sql.documents import DocumentQueries
+from monitorx.store.sql.events import EventQueries, LogQueries
 from monitorx.store.sql.keys import KeyQueries
 from monitorx.store.sql.leases import LeaseQueries
 from monitorx.store.sql.markers import MarkerQueries
@@ -95,6 +98,10 @@ class DuckDBStorage(
     UserQueries,
     LeaseQueries,
     DuckDBSpanQueries,
+    EventQueries,
+    LogQueries,
+    DuckDBLogSearch,
+    BreachCountQueries,
 ):
     """`Storage` on an embedded DuckDB file (or ``:memory:``)."""
 

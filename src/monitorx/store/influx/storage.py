@@ -51,6 +51,7 @@ from monitorx.core import (
     SystemClock,
 )
 from monitorx.core.audit import AuditEntry
+from monitorx.core.events import Event, EventQuery, LogEntry, LogQuery
 from monitorx.core.keys import ApiKeyRecord
 from monitorx.core.users import RefreshTokenRecord, StoredUser, UserRecord
 from monitorx.store.duckdb.storage import DuckDBStorage
@@ -324,6 +325,27 @@ class InfluxStorage(SeriesReads, InfluxSampleQueries, InfluxSideSpans):
 
     async def delete_audit_before(self, cutoff: datetime) -> None:
         await self._side.delete_audit_before(cutoff)
+
+    # Events and logs: the side store (InfluxDB 1.x has no word search, and keeping
+    # them as series would make each log line's id and words tags) ------------------
+
+    async def write_events(self, events: Sequence[Event]) -> None:
+        await self._side.write_events(events)
+
+    async def list_events(self, query: EventQuery) -> list[Event]:
+        return await self._side.list_events(query)
+
+    async def delete_events_before(self, cutoff: datetime) -> None:
+        await self._side.delete_events_before(cutoff)
+
+    async def write_logs(self, logs: Sequence[LogEntry]) -> None:
+        await self._side.write_logs(logs)
+
+    async def search_logs(self, query: LogQuery) -> list[LogEntry]:
+        return await self._side.search_logs(query)
+
+    async def delete_logs_before(self, cutoff: datetime) -> None:
+        await self._side.delete_logs_before(cutoff)
 
     # API keys: the side store --------------------------------------------------------
 

@@ -463,6 +463,48 @@ async def _v11_config_notify(conn: Connection, timescale_schema: str | None) -> 
     await conn.execute(_CONFIG_NOTIFY)
 
 
+# Events and logs (store.sql.events); a log's words as a tsvector under a GIN
+# index (store.postgres.logs).
+_EVENTS_AND_LOGS = """
+CREATE TABLE events (
+    project_id text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    time timestamptz NOT NULL,
+    time_end timestamptz,
+    event_type text NOT NULL,
+    model_id text COLLATE "C",
+    severity integer NOT NULL,
+    source text,
+    message text NOT NULL,
+    attributes text NOT NULL,
+    trace_id text,
+    tags text NOT NULL,
+    PRIMARY KEY (project_id, id)
+);
+CREATE INDEX events_time ON events (project_id, time DESC);
+CREATE TABLE logs (
+    project_id text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    time timestamptz NOT NULL,
+    level integer NOT NULL,
+    model_id text COLLATE "C",
+    message text NOT NULL,
+    attributes text NOT NULL,
+    trace_id text COLLATE "C",
+    span_id text,
+    search tsvector NOT NULL,
+    PRIMARY KEY (project_id, id)
+);
+CREATE INDEX logs_time ON logs (project_id, time DESC);
+CREATE INDEX logs_trace ON logs (project_id, trace_id) WHERE trace_id IS NOT NULL;
+CREATE INDEX logs_search ON logs USING gin (search);
+"""
+
+
+async def _v13_events_and_logs(conn: Connection, timescale_schema: str | None) -> None:
+    await conn.execute(_EVENTS_AND_LOGS)
+
+
 # (version, what it does, the step). Append only: a released step never changes.
 # Spans of traces (store.sql.spans), written by binary COPY; the trace list reads a
 # project's time range, a trace its spans.
@@ -508,6 +550,7 @@ MIGRATIONS = [
     (10, "one open alert per identity; leases", _v10_alert_identity_and_leases),
     (11, "notify listeners of configuration changes", _v11_config_notify),
     (12, "spans of traces", _v12_spans),
+    (13, "events and logs", _v13_events_and_logs),
 ]
 
 

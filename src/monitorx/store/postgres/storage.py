@@ -34,6 +34,7 @@ from monitorx.store.postgres.config_listener import PostgresConfigListener
 from monitorx.store.postgres.connection import PostgresPool
 from monitorx.store.postgres.copy import batch_days, copy_metrics_in
 from monitorx.store.postgres.lifecycle import LifecycleQueries
+from monitorx.store.postgres.logs import PostgresLogSearch
 from monitorx.store.postgres.open_alerts import open_or_update_alerts
 from monitorx.store.postgres.partitions import (
     DayPartitions,
@@ -47,7 +48,9 @@ from monitorx.store.postgres.session import PostgresSession
 from monitorx.store.postgres.spans import PostgresSpanQueries
 from monitorx.store.sql.audit import AuditQueries
 from monitorx.store.sql.blobs import BlobQueries
+from monitorx.store.sql.breach_counts import BreachCountQueries
 from monitorx.store.sql.documents import DocumentQueries
+from monitorx.store.sql.events import EventQueries, LogQueries
 from monitorx.store.sql.keys import KeyQueries
 from monitorx.store.sql.leases import LeaseQueries
 from monitorx.store.sql.markers import MarkerQueries
@@ -74,6 +77,10 @@ class PostgresStorage(
     UserQueries,
     LeaseQueries,
     PostgresSpanQueries,
+    EventQueries,
+    LogQueries,
+    PostgresLogSearch,
+    BreachCountQueries,
 ):
     """`Storage` on PostgreSQL (``postgresql://user@host:5432/db?schema=name``)."""
 

@@ -12,6 +12,7 @@ from monitorx.core import DriftMetric
 from monitorx.store.queries import BLOB_MODEL_SEPARATOR, MetricQuery
 from monitorx.store.sql import rows
 from monitorx.store.sql.blobs import PURGE_MODEL_BLOBS
+from monitorx.store.sql.events import LogSearch
 from monitorx.store.sql.session import SQLQueries, Statement, equal_filters
 
 
@@ -43,7 +44,8 @@ class SeriesQueries(SQLQueries):
 
     async def _purge_model_rows(self, model_id: str) -> None:
         """Every row of a model but its registry entry, in one transaction: metrics,
-        drift, rollups, its alerts and their delivery log, its blobs."""
+        drift, rollups, its alerts and their delivery log, its blobs, its events and
+        logs."""
         project, model = self._project, model_id
         tables = ("inference_metrics", "drift_metrics", "alerts", *self._ROLLUP_TABLES)
         await self._sql.write_all(
@@ -62,5 +64,11 @@ class SeriesQueries(SQLQueries):
                     for table in tables
                 ),
                 Statement(PURGE_MODEL_BLOBS, [project, model, model + BLOB_MODEL_SEPARATOR]),
+                # Its events and logs (store.sql.events).
+                *(
+                    self._purge_model_log_steps(project, model)
+                    if isinstance(self, LogSearch)
+                    else ()
+                ),
             ]
         )

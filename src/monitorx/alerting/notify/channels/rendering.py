@@ -118,4 +118,6 @@ def alert_facts(alert: NotifiedAlert) -> list[tuple[str, str]]:
     facts.append(("Started", format_time(alert.starts_at)))
     if alert.ends_at is not None:
         facts.append(("Resolved", format_time(alert.ends_at)))
+    if alert.hint:
+        facts.append(("Hint", alert.hint))
     return facts
