@@ -1,7 +1,11 @@
 """An incident as it comes: 50 models breach at once. Every alert reaches the
 webhook once, within a second of its metric's 202, and the resolves follow once
 each — with the channel's secret signing every request, and nothing held back by a
-rate limit or queued behind another alert's send."""
+rate limit or queued behind another alert's send.
+
+On PostgreSQL (the test command's PostgreSQL phase) the storm also goes through a
+server that is a replica of a cluster (a Redis URL: leases, the notifier fed from
+the store, the hot tier off), which must keep the same targets."""
 
 from __future__ import annotations
 
@@ -9,13 +13,17 @@ import hashlib
 import hmac
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
 from monitorx.core import FakeClock
+from tests.backends import api_backend
 from tests.http_receiver import HttpReceiver
+from tests.redis_peer import shared_redis
 from tests.server.notify_helpers import START, alerts, model, notifying_server, route
 
 NOW = START
@@ -40,10 +48,23 @@ def _by_model(requests: list, status: str) -> Counter[str]:
     )
 
 
+@pytest.fixture(params=["single", "cluster"])
+def storm_settings(request: pytest.FixtureRequest) -> Iterator[dict[str, object]]:
+    """Nothing more for a single server; a Redis URL for a replica of a cluster,
+    which needs PostgreSQL (the test command's PostgreSQL phase runs it)."""
+    if request.param == "single":
+        yield {}
+        return
+    if api_backend() != "postgres":
+        pytest.skip("a replica of a cluster needs PostgreSQL: the PostgreSQL phase runs it")
+    with shared_redis() as (url, prefix):
+        yield {"redis_url": url, "redis_prefix": prefix}
+
+
 def test_fifty_breaches_at_once_reach_the_webhook_within_a_second_and_resolve_once(
-    tmp_path: Path, clock: FakeClock, receiver: HttpReceiver
+    tmp_path: Path, clock: FakeClock, receiver: HttpReceiver, storm_settings: dict[str, object]
 ) -> None:
-    with notifying_server(tmp_path / "data", clock) as (live, api):
+    with notifying_server(tmp_path / "data", clock, **storm_settings) as (live, api):
         channel = {
             "id": "ops",
             "type": "webhook",

@@ -62,6 +62,42 @@ def _holder(servers: list[LiveServer]) -> int:
     return found[0]
 
 
+def _job(server: LiveServer, name: str) -> dict[str, Any]:
+    health = httpx.get(f"{server.api}/health", timeout=5).json()
+    job: dict[str, Any] = health["checks"]["scheduler"]["jobs"][name]
+    return job
+
+
+def test_scheduled_jobs_run_on_the_jobs_leases_holder_only(
+    tmp_path: Path, cluster_settings: dict[str, object]
+) -> None:
+    with ExitStack() as stack:
+        servers = [stack.enter_context(replica(tmp_path, n, cluster_settings)) for n in "abc"]
+        holders: list[int] = []
+
+        def one_holder() -> bool:
+            held = []
+            for i, server in enumerate(servers):
+                checks = httpx.get(f"{server.api}/health", timeout=5).json()["checks"]
+                if checks["cluster"]["leases"]["jobs"]["held"]:
+                    held.append(i)
+            holders[:] = held
+            return len(held) == 1
+
+        wait_until(one_holder, timeout=15)
+        time.sleep(1.0)  # ten turns of the 0.1 s clear check
+        clears = [_job(s, "resolve-cleared-alerts") for s in servers]
+        print({i: (c["runs"], c["skipped"]) for i, c in enumerate(clears)})
+        for i, job in enumerate(clears):
+            assert job["once_per_cluster"] is True
+            if i == holders[0]:
+                assert job["runs"] >= 3 and job["skipped"] == 0
+            else:
+                assert job["runs"] == 0 and job["skipped"] >= 3
+        # Jobs that keep a replica's own memory current run everywhere.
+        assert all(_job(s, "refresh-active-alerts")["runs"] >= 1 for s in servers)
+
+
 def _post_breach(server: LiveServer, latency: float = 250.0) -> int:
     body = {"model_id": "fraud-v3", "latency": latency}
     return httpx.post(f"{server.api}/metrics/inference", json=body, timeout=10).status_code
