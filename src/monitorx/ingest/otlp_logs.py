@@ -60,14 +60,18 @@ class DecodedLogs:
             self.reasons.append(reason)
 
 
+def _dicts(parent: Any, key: str) -> list[dict[str, Any]]:
+    """The objects of ``parent[key]`` where it is a list (protobuf's reader names
+    whatever else is there)."""
+    found = parent.get(key) if isinstance(parent, dict) else None
+    return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []
+
+
 def _hex_ids_as_base64(data: Any) -> Any:
     """OTLP JSON writes trace and span ids as hex; protobuf's JSON reader wants base64."""
-    for resource in data.get("resourceLogs") or () if isinstance(data, dict) else ():
-        for scope in (resource.get("scopeLogs") or ()) if isinstance(resource, dict) else ():
-            records = scope.get("logRecords") if isinstance(scope, dict) else None
-            for record in records or ():
-                if not isinstance(record, dict):
-                    continue
+    for resource in _dicts(data, "resourceLogs"):
+        for scope in _dicts(resource, "scopeLogs"):
+            for record in _dicts(scope, "logRecords"):
                 for key in ("traceId", "spanId"):
                     value = record.get(key)
                     if isinstance(value, str) and value:
@@ -86,8 +90,10 @@ def parse_logs_request(body: bytes, json: bool) -> ExportLogsServiceRequest:
     request = ExportLogsServiceRequest()
     try:
         if json:
-            data = _hex_ids_as_base64(orjson.loads(body))
-            json_format.ParseDict(data, request, ignore_unknown_fields=True)
+            data = orjson.loads(body)
+            if not isinstance(data, dict):
+                raise json_format.ParseError("the request must be a JSON object")
+            json_format.ParseDict(_hex_ids_as_base64(data), request, ignore_unknown_fields=True)
         else:
             request.ParseFromString(body)
     except (DecodeError, json_format.ParseError, orjson.JSONDecodeError, ValueError) as exc:

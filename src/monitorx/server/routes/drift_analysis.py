@@ -36,6 +36,35 @@ from monitorx.store import Storage
 router = APIRouter(prefix="/models", tags=["drift analysis"])
 
 _JSON_TYPES = ("application/json", "")
+_FILE = {"schema": {"type": "string", "format": "binary"}}
+_OBJECT = {"schema": {"type": "object"}}
+_ARRAY = {"schema": {"type": "array", "items": {"type": "object"}}}
+_REFERENCE_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": 'The reference rows: JSON {"rows": [...]}, or a table of one column '
+        "per feature as CSV, Parquet or an Arrow IPC stream.",
+        "content": {
+            "application/json": _OBJECT,
+            "text/csv": _FILE,
+            "application/vnd.apache.parquet": _FILE,
+            "application/vnd.apache.arrow.stream": _FILE,
+        },
+    }
+}
+_RECORDS_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": 'Records: a JSON array of {"request_id"?, "features", "prediction"?, '
+        '"timestamp"?}, or a table of one column per feature (and the optional '
+        "request_id, prediction, timestamp) as Parquet or an Arrow IPC stream.",
+        "content": {
+            "application/json": _ARRAY,
+            "application/vnd.apache.parquet": _FILE,
+            "application/vnd.apache.arrow.stream": _FILE,
+        },
+    }
+}
 
 
 def _reference_body(body: bytes, content_type: str) -> pa.Table:
@@ -49,7 +78,7 @@ def _reference_body(body: bytes, content_type: str) -> pa.Table:
     return table_from_upload(body, content_type)
 
 
-@router.put("/{model_id}/reference", responses=ERROR_RESPONSES)
+@router.put("/{model_id}/reference", responses=ERROR_RESPONSES, openapi_extra=_REFERENCE_BODY)
 async def put_reference(model_id: str, request: Request, records: RecordsDep) -> JSONResponse:
     """Replace the model's reference set: JSON ``{"rows": [{feature: value}, ...]}``,
     a CSV (``text/csv``) or Parquet (``application/vnd.apache.parquet``) file, or an
@@ -71,7 +100,12 @@ async def get_reference(model_id: str, records: RecordsDep) -> JSONResponse:
     return JSONResponse({"rows": table.num_rows, "columns": table.column_names})
 
 
-@router.post("/{model_id}/records", status_code=202, responses=ERROR_RESPONSES)
+@router.post(
+    "/{model_id}/records",
+    status_code=202,
+    responses=ERROR_RESPONSES,
+    openapi_extra=_RECORDS_BODY,
+)
 async def post_records(
     model_id: str, request: Request, clock: ClockDep, records: RecordsDep
 ) -> JSONResponse:

@@ -17,6 +17,10 @@ from monitorx.server.responses import JSONResponse
 from monitorx.server.routes.params import parse_limit, parse_range
 from monitorx.store import TraceQuery
 
+# A trace is not longer than a century: past it a duration is a mistake (and past
+# Python's timedelta, 10^9 days, no longer a number the store can compare with).
+MAX_DURATION_MS = 100 * 365.25 * 86_400_000
+
 router = APIRouter(prefix="/traces", tags=["traces"])
 
 _TRACE_ID = re.compile(r"^[0-9a-fA-F]{32}$")
@@ -108,7 +112,9 @@ async def list_traces(
     session_id: Annotated[str | None, Query(max_length=1024)] = None,
     start: str | None = None,
     end: str | None = None,
-    min_duration_ms: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
+    min_duration_ms: Annotated[
+        float | None, Query(ge=0, le=MAX_DURATION_MS, allow_inf_nan=False)
+    ] = None,
     error: bool | None = None,
     limit: int | None = None,
 ) -> JSONResponse:
