@@ -33,14 +33,14 @@ def test_the_header_switches_the_tab_between_projects(tmp_path: Path, tab: Brows
         page.goto(f"{server.url}/")
         page.wait_for_selector("#project-switch:not([hidden])")
         assert page.input_value("#project-name") == "default"
-        page.wait_for_function("document.querySelectorAll('#models tbody tr').length > 0")
+        page.wait_for_function("() => document.querySelectorAll('#models tbody tr').length > 0")
         assert "home-model" in " ".join(_models(tab))
         page.fill("#project-name", "team-b")
         page.press("#project-name", "Enter")
         page.wait_for_load_state("load")
-        page.wait_for_function("document.getElementById('project-name').value === 'team-b'")
+        page.wait_for_function("() => document.getElementById('project-name').value === 'team-b'")
         page.wait_for_function(
-            "[...document.querySelectorAll('#models tbody tr')].some("
+            "() => [...document.querySelectorAll('#models tbody tr')].some("
             "r => r.textContent.includes('b-model'))"
         )
         shown = " ".join(_models(tab))

@@ -109,7 +109,7 @@ CONFIG_ACTIONS = frozenset(
 """The audited actions that are posted as ``config_change`` events when they succeed."""
 
 CONFIG_EVENT = "config_change"
-MONITORX_SOURCE = "monitorx"
+OWN_EVENT_SOURCE = "monitorx"
 _MODEL_PATH = re.compile(r"/models/([^/]+)")
 _ANSWER_READ = 65_536  # of an answer, the bytes read for its model and id
 
@@ -182,7 +182,7 @@ class AuditTrail:
             event_type=CONFIG_EVENT,
             message=f"{action.replace('_', ' ')} {target} by {actor}",
             model_id=model_id,
-            source=MONITORX_SOURCE,
+            source=OWN_EVENT_SOURCE,
             attributes=attributes,
         )
         try:
