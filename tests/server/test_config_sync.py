@@ -285,6 +285,9 @@ def test_a_listener_whose_connection_ends_reconnects_and_reads_everything_again(
         wait_until(lambda: _listening(a) and _listening(b))
         _model(api_a, "fraud-v3", 1000.0)
         wait_until(lambda: _latency_threshold(api_b, "fraud-v3") == 1000.0, timeout=2)
+        # Reloads already under way (the model's write woke them; on a loaded
+        # machine they can still be reading) end before the unheard change is made.
+        time.sleep(1.0)
         _lower_threshold_unheard(schema, "fraud-v3", 250.0)
         time.sleep(0.3)
         assert _latency_threshold(api_b, "fraud-v3") == 1000.0  # nobody told B
