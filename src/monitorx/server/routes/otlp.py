@@ -13,80 +13,31 @@ in the request's content type; another content type is 415.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from google.protobuf import json_format
-from google.protobuf.message import Message
-from google.rpc.status_pb2 import Status
 from starlette.responses import Response
 
-from monitorx.core import MonitorXError, PayloadTooLarge
+from monitorx.core import MonitorXError
 from monitorx.ingest.content_encoding import open_body
 from monitorx.ingest.otlp_export import store_export
 from monitorx.ingest.otlp_metrics import DecodedMetrics, decode_metrics, parse_metrics_request
 from monitorx.ingest.otlp_traces import DecodedSpans
 from monitorx.server.deps import ClockDep, IngestDep, SettingsDep, TracesDep
+from monitorx.server.routes.otlp_answers import (
+    JSON,
+    PROTOBUF,
+    answers,
+    encode,
+    refusal,
+    request_body,
+    unsupported,
+)
 from monitorx.server.routes.protocol_bodies import decode_off_loop, media_type, now_us
 
 router = APIRouter(tags=["opentelemetry"])
 
-PROTOBUF = "application/x-protobuf"
-JSON = "application/json"
-# google.rpc.Code values for the Status of an error answer.
-_INVALID_ARGUMENT = 3
-_RESOURCE_EXHAUSTED = 8
-
-_REQUEST_BODY = {
-    "requestBody": {
-        "required": True,
-        "description": "An OTLP ExportMetricsServiceRequest; Content-Encoding gzip or none.",
-        "content": {PROTOBUF: {"schema": {"type": "string", "format": "binary"}}, JSON: {}},
-    }
-}
-_ANSWERS: dict[int | str, dict[str, object]] = {
-    200: {
-        "description": "An ExportMetricsServiceResponse in the request's content type; "
-        "partial_success counts the rejected data points",
-        "content": {PROTOBUF: {}, JSON: {}},
-    },
-    400: {"description": "not an OTLP request; a google.rpc.Status says why"},
-    413: {"description": "body too large, as sent or decompressed"},
-    415: {"description": "neither application/x-protobuf nor application/json"},
-}
-_TRACES_BODY = {
-    "requestBody": {
-        "required": True,
-        "description": "An OTLP ExportTraceServiceRequest; Content-Encoding gzip or none.",
-        "content": {PROTOBUF: {"schema": {"type": "string", "format": "binary"}}, JSON: {}},
-    }
-}
-_TRACES_ANSWERS: dict[int | str, dict[str, object]] = _ANSWERS | {
-    200: {
-        "description": "An ExportTraceServiceResponse in the request's content type; "
-        "partial_success counts the rejected spans",
-        "content": {PROTOBUF: {}, JSON: {}},
-    },
-}
-
-
-def _unsupported(media: str) -> Response:
-    status = Status(
-        code=_INVALID_ARGUMENT,
-        message=f"Content-Type {media or 'none'!r} is not supported; send {PROTOBUF} or {JSON}",
-    )
-    return _encode(status, True, 415)
-
-
-def _encode(message: Message, as_json: bool, status: int) -> Response:
-    if as_json:
-        text = json_format.MessageToJson(message, indent=None)
-        return Response(text, status_code=status, media_type=JSON)
-    return Response(message.SerializeToString(), status_code=status, media_type=PROTOBUF)
-
-
-def _error(exc: MonitorXError, as_json: bool) -> Response:
-    too_large = isinstance(exc, PayloadTooLarge)
-    code = _RESOURCE_EXHAUSTED if too_large else _INVALID_ARGUMENT
-    status = Status(code=code, message=str(exc))
-    return _encode(status, as_json, 413 if too_large else 400)
+_REQUEST_BODY = request_body("ExportMetricsServiceRequest")
+_ANSWERS = answers("ExportMetricsServiceResponse", "data points")
+_TRACES_BODY = request_body("ExportTraceServiceRequest")
+_TRACES_ANSWERS = answers("ExportTraceServiceResponse", "spans")
 
 
 @router.post(
@@ -102,7 +53,7 @@ async def export_metrics(
     """Store the data points of an OTLP metrics export (docs/opentelemetry.md)."""
     media = media_type(request)
     if media not in (PROTOBUF, JSON):
-        return _unsupported(media)
+        return unsupported(media)
     as_json = media == JSON
     raw = await request.body()
     now = now_us(clock)
@@ -114,8 +65,8 @@ async def export_metrics(
     try:
         decoded = await decode_off_loop(len(raw), decode)
     except MonitorXError as exc:
-        return _error(exc, as_json)
-    return _encode(await store_export(ingest, decoded), as_json, 200)
+        return refusal(exc, as_json)
+    return encode(await store_export(ingest, decoded), as_json, 200)
 
 
 @router.post(
@@ -130,7 +81,7 @@ async def export_traces(request: Request, traces: TracesDep, settings: SettingsD
     model calls (docs/traces.md)."""
     media = media_type(request)
     if media not in (PROTOBUF, JSON):
-        return _unsupported(media)
+        return unsupported(media)
     as_json = media == JSON
     raw = await request.body()
 
@@ -141,5 +92,5 @@ async def export_traces(request: Request, traces: TracesDep, settings: SettingsD
     try:
         decoded = await decode_off_loop(len(raw), decode)
     except MonitorXError as exc:
-        return _error(exc, as_json)
-    return _encode(await traces.store(decoded), as_json, 200)
+        return refusal(exc, as_json)
+    return encode(await traces.store(decoded), as_json, 200)
