@@ -113,17 +113,7 @@ def run_server(
     clean stop. Raises the ``MonitorXError`` that stopped the start-up, if one did."""
     failure = _StartupFailure()
     _watch_startup(app, failure)
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=access_log,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-        ssl_certfile=tls.certfile if tls else None,
-        ssl_keyfile=tls.keyfile if tls else None,
-        ssl_keyfile_password=tls.password if tls else None,
-    )
+    config = uvicorn.Config(app, **_uvicorn_options(host, port, log_level, access_log, tls))
     server = uvicorn.Server(config)  # Config above set up uvicorn's loggers
     uvicorn_log = logging.getLogger("uvicorn.error")
     uvicorn_log.addFilter(failure)
@@ -189,6 +179,22 @@ def tune_for_ingest() -> None:
     sys.setswitchinterval(0.0005)
 
 
+def _uvicorn_options(
+    host: str, port: int, log_level: str, access_log: bool, tls: TLSFiles | None
+) -> dict[str, Any]:
+    """What one server process and ``--workers`` processes are served with alike."""
+    return {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "access_log": access_log,
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S,
+        "ssl_certfile": tls.certfile if tls else None,
+        "ssl_keyfile": tls.keyfile if tls else None,
+        "ssl_keyfile_password": tls.password if tls else None,
+    }
+
+
 def worker_app() -> FastAPI:
     """The app of one ``--workers`` process, from the settings in the environment
     (`run_workers`' caller put its command line's there); uvicorn calls it by name."""
@@ -220,13 +226,6 @@ def run_workers(
             f"{__name__}:worker_app",
             factory=True,
             workers=workers,
-            host=host,
-            port=port,
-            log_level=log_level,
-            access_log=access_log,
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-            ssl_certfile=tls.certfile if tls else None,
-            ssl_keyfile=tls.keyfile if tls else None,
-            ssl_keyfile_password=tls.password if tls else None,
+            **_uvicorn_options(host, port, log_level, access_log, tls),
         )
     return 0
